@@ -1,0 +1,84 @@
+/* journal.h -- the redo journal that makes metadata updates atomic (I7). */
+#ifndef PAGEMAP_JOURNAL_H
+#define PAGEMAP_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Protocol (a redo log, one transaction at a time):
+ *
+ *  1. journal_add() stages (offset, bytes) writes in DRAM; the region is not
+ *     touched, so a failed operation is abandoned with journal_abort().
+ *  2. journal_commit() writes header + records into the journal area and
+ *     persists them in one persist call. The header's CRC covers header and
+ *     payload, so a torn commit fails its CRC and is ignored: the transaction
+ *     did not happen.
+ *  3. It then copies every record to its home location and persists each.
+ *     A crash here is repaired by journal_recover(), which replays the
+ *     committed transaction. Replay is idempotent (whole byte images), so
+ *     the journal is never cleared: at attach the last transaction is
+ *     simply applied again.
+ *
+ * All metadata writes go through here, so the on-media state is always the
+ * state after some whole number of transactions.
+ */
+
+struct pm_media {
+	uint8_t *base; /* mapping of the whole region */
+	uint64_t size; /* bytes */
+	/* Make [off, off + len) durable. Returns 0 or -errno. The crash-point
+	 * hook of test builds lives behind this function. */
+	int (*persist)(struct pm_media *m, uint64_t off, uint64_t len);
+	void *ctx; /* for persist */
+};
+
+struct journal {
+	struct pm_media *media;
+	uint64_t off; /* journal area, bytes */
+	uint64_t size;
+	uint64_t seq; /* of the last committed transaction */
+	uint8_t *buf; /* staged payload, up to size - header */
+	uint64_t used; /* bytes staged */
+	uint32_t nrecs;
+};
+
+/* journal_init -- bind @j to the area [off, off + size) of @m; allocates
+ * the staging buffer. Returns 0 or -ENOMEM / -EINVAL. */
+int journal_init(struct journal *j, struct pm_media *m, uint64_t off,
+		 uint64_t size);
+
+/* journal_fini -- free the staging buffer (a half-built @j is fine). */
+void journal_fini(struct journal *j);
+
+/* journal_format -- write an empty journal (no valid transaction) and
+ * persist it. Returns 0 or -errno from persist. */
+int journal_format(struct journal *j);
+
+/* journal_recover -- if the area holds a valid committed transaction,
+ * apply it (again) and persist. Returns 1 if one was applied, 0 if none,
+ * -EUCLEAN if a valid header names writes outside the region, -errno
+ * from persist. */
+int journal_recover(struct journal *j);
+
+/* journal_add -- stage writing @len bytes of @data at region offset @off.
+ * Returns 0, -EINVAL (outside the region or inside the journal), or
+ * -E2BIG when the transaction would not fit in the journal (the caller
+ * must journal_abort()). */
+int journal_add(struct journal *j, uint64_t off, const void *data,
+		uint32_t len);
+
+/* journal_commit -- make the staged transaction durable, then apply it.
+ * Returns 0 (the transaction happened), or -errno from persist, in which
+ * case the caller must treat the region as failed (the in-place state
+ * is unknown until the next recovery). An empty transaction is a no-op. */
+int journal_commit(struct journal *j);
+
+/* journal_abort -- drop the staged transaction. */
+void journal_abort(struct journal *j);
+
+/* journal_room -- bytes still free for staging (for callers that split
+ * their work or fail early). */
+uint64_t journal_room(const struct journal *j);
+
+#endif

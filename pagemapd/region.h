@@ -1,0 +1,105 @@
+/* region.h -- a pmem region: libpmem2 mapping, persistent layout, files. */
+#ifndef PAGEMAP_REGION_H
+#define PAGEMAP_REGION_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "journal.h"
+#include "layout.h"
+
+struct alloc;
+struct inode;
+
+#define REGION_NAME_MAX 63u
+#define REGION_ERR_MAX 256u /* size of an error message buffer */
+
+enum region_kind {
+	REGION_FILE, /* plain file, page-granular persist (msync) */
+	REGION_FSDAX, /* file on a DAX filesystem */
+	REGION_DEVDAX, /* /dev/daxX.Y character device */
+};
+
+struct region_opts {
+	uint64_t size; /* bytes; required with create for a file */
+	bool create; /* create + format only if the file does not exist */
+	uint32_t max_order; /* used only when formatting */
+	uint32_t inode_count; /* 0: derive; used only when formatting */
+};
+
+/* What `region info` shows; filled by region_info(). */
+struct region_info {
+	char name[REGION_NAME_MAX + 1];
+	char path[PATH_MAX];
+	const char *kind; /* "file", "fsdax", "devdax" */
+	char uuid[37];
+	const char *state; /* "attached", "detaching" */
+	uint64_t size;
+	uint64_t data_size;
+	uint64_t used;
+	uint64_t free;
+	uint32_t files;
+	uint32_t max_files;
+	uint32_t max_order;
+	uint32_t uid, gid, mode; /* of the backing file */
+	uint64_t pins;
+	uint32_t orphans;
+};
+
+struct region {
+	char name[REGION_NAME_MAX + 1];
+	char path[PATH_MAX];
+	enum region_kind kind;
+	int fd; /* O_RDWR on the backing file, -1 when closed */
+	uid_t uid; /* backing file owner, group, mode: the region's */
+	gid_t gid;
+	mode_t mode;
+	void *map; /* struct pmem2_map *, private to region.c */
+	struct pm_media media; /* base/size of the mapping, persist */
+	struct pm_super *sb; /* in the mapping */
+	struct journal journal;
+	struct alloc *alloc;
+	struct inode **inodes; /* by slot, NULL = free; sb->inode_count long */
+	struct inode **names; /* name hash buckets, private to inode.c */
+	uint32_t nbuckets;
+	uint32_t nfiles; /* named files */
+	uint32_t norphans;
+	uint32_t free_extents; /* free extent-table slots */
+	uint32_t extent_hint; /* where to start looking for a free slot */
+	uint32_t inode_hint;
+	uint64_t pins; /* outstanding folio references (issue 3) */
+	bool detaching;
+	void *crash; /* crash-point state of test builds, private */
+};
+
+/* region_attach -- map the region file at @path with libpmem2 and load it.
+ * With @o->create and no file at @path, create it (sparse, @o->size bytes)
+ * and format it; an existing file is attached as it is, never reformatted.
+ * A committed journal transaction is replayed, the superblock and every
+ * inode and extent record are validated, and the free-space bitmap is
+ * checked against the extents; orphans left by a crash are reclaimed.
+ * Returns 0 or -errno with a one-line reason in @err (REGION_ERR_MAX
+ * bytes): -ENOENT (no file and no create), -EINVAL/-EUCLEAN (not a region
+ * or corrupt), -ENOMEM, -EIO; *ret untouched on failure. */
+int region_attach(const char *name, const char *path,
+		  const struct region_opts *o, struct region **ret, char *err);
+
+/* region_detach -- unmap and free @r (NULL is fine). The caller has already
+ * waited for every grant (issue 3); nothing is written here. */
+void region_detach(struct region *r);
+
+/* region_info -- describe @r. */
+void region_info(const struct region *r, struct region_info *ret);
+
+/* region_name_valid -- 0 if @name can name a region (1..REGION_NAME_MAX of
+ * [A-Za-z0-9_.-], not starting with '.'), else -EINVAL. */
+int region_name_valid(const char *name);
+
+/* region_read_super -- read and check the superblock of the region file
+ * @path without mapping it (for fsck and info). Returns 0 or -errno with a
+ * reason in @err. */
+int region_read_super(const char *path, struct pm_super *ret, char *err);
+
+#endif
