@@ -1,0 +1,59 @@
+/* config.h -- daemon configuration: defaults, config file, --region specs. */
+#ifndef PAGEMAP_CONFIG_H
+#define PAGEMAP_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_ERR_MAX 512u
+#define CONFIG_MAX_REGIONS 32u
+
+struct region_conf {
+	char name[64];
+	char path[PATH_MAX];
+	uint64_t size; /* bytes, for create */
+	bool create;
+	uint32_t max_order;
+	uint32_t inodes; /* 0: derive from size */
+};
+
+struct config {
+	char socket_path[108]; /* sizeof(sun_path) */
+	enum log_level log_level;
+	uint32_t socket_mode; /* permission bits of the socket file */
+	uint32_t max_clients;
+	uint32_t max_leases; /* per client */
+	uint64_t max_grants; /* per client */
+	uint32_t max_pending; /* queued replies per client before we stop reading */
+	struct region_conf regions[CONFIG_MAX_REGIONS];
+	size_t nregions;
+};
+
+/* config_defaults -- the built-in settings, no regions. */
+void config_defaults(struct config *c);
+
+/* config_load -- read the INI file @path into @c (keys override what is
+ * there; [region NAME] sections add regions). Returns 0, or -errno with
+ * "FILE:LINE: key 'K': what is wrong" in @err (CONFIG_ERR_MAX bytes). */
+int config_load(struct config *c, const char *path, char *err);
+
+/* config_add_region_spec -- add a region from a --region argument
+ * "NAME=PATH[,size=SIZE][,create][,max_order=N][,inodes=N]". Returns 0 or
+ * -EINVAL / -E2BIG (too many regions, duplicate name) with a reason in
+ * @err. */
+int config_add_region_spec(struct config *c, const char *spec, char *err);
+
+/* config_add_embedded_default -- the region "default" of the embedded
+ * default (a sparse 1 GiB file under the checkout, created on first
+ * start). */
+void config_add_embedded_default(struct config *c);
+
+/* parse_size -- "4096", "64K", "2M", "1G", "1T" (powers of 1024) into
+ * bytes. Returns 0 or -EINVAL / -ERANGE. */
+int parse_size(const char *s, uint64_t *ret);
+
+#endif

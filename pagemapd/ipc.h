@@ -1,0 +1,95 @@
+/* ipc.h -- the socket: listening, SEQPACKET framing, fds, peer identity. */
+#ifndef PAGEMAP_IPC_H
+#define PAGEMAP_IPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#define IPC_MAX_GROUPS 64
+
+/* Who is at the other end, read once at accept. */
+struct ipc_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[IPC_MAX_GROUPS]; /* supplementary groups */
+	int ngroups;
+	int pidfd; /* -1 if none could be had; polls readable at exit */
+	char comm[16]; /* /proc/PID/comm at connect */
+};
+
+struct ipc_conn;
+
+/* Called with each packet; @len may be 0 (a zero-length packet). */
+typedef void (*ipc_packet_fn)(struct ipc_conn *c, const uint8_t *buf,
+			      size_t len);
+/* Called once when the peer broke the framing rules (oversized packet,
+ * unexpected fds); @err is an errno value. The connection stops reading;
+ * the owner normally sends an error and calls ipc_close(). */
+typedef void (*ipc_error_fn)(struct ipc_conn *c, int err, const char *why);
+/* Called once, when the connection is fully closed; the owner may free
+ * the memory holding @c from here. */
+typedef void (*ipc_close_fn)(struct ipc_conn *c);
+
+struct ipc_out {
+	struct ipc_out *next;
+	size_t len;
+	int fd; /* passed with SCM_RIGHTS, -1 for none; not owned */
+	uint8_t data[];
+};
+
+struct ipc_conn {
+	uv_poll_t poll; /* embedded: the owner is freed in on_close */
+	int fd;
+	struct ipc_peer peer;
+	uint32_t max_packet;
+	uint8_t *rbuf; /* max_packet + 1 bytes, so an oversized packet shows */
+	struct ipc_out *out_head;
+	struct ipc_out *out_tail;
+	size_t out_count; /* packets queued */
+	size_t out_limit; /* stop reading requests while out_count >= this */
+	bool closing;
+	bool broken; /* framing error reported; read nothing more */
+	ipc_packet_fn on_packet;
+	ipc_error_fn on_error;
+	ipc_close_fn on_close;
+};
+
+/* ipc_conn_open -- take over the connected socket @fd: read peer
+ * credentials and a pidfd, start polling. Returns 0 or -errno; on failure
+ * @fd is closed and nothing else needs undoing. */
+int ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, int fd,
+		  uint32_t max_packet, size_t out_limit);
+
+/* ipc_send -- send one packet (with @pass_fd unless -1), queueing it if the
+ * socket is full. Returns 0, -EMSGSIZE (larger than max_packet), -ENOMEM,
+ * or -EPIPE when the connection is gone or closing. */
+int ipc_send(struct ipc_conn *c, const void *buf, size_t len, int pass_fd);
+
+/* ipc_close -- stop reading, try once to flush what is queued, close the
+ * socket and, from the loop, call on_close. Idempotent. */
+void ipc_close(struct ipc_conn *c);
+
+struct ipc_listener {
+	uv_poll_t poll;
+	int fd;
+	char path[108];
+	bool owns_path; /* we created the socket file: unlink it at close */
+	void (*on_connection)(struct ipc_listener *l, int fd);
+	void *data;
+};
+
+/* ipc_listen -- listen on @path (creating its directory; replacing a stale
+ * socket file, refusing one a live daemon answers on), or on the socket
+ * passed by systemd (LISTEN_FDS) if there is one. Returns 0 or -errno with
+ * a reason in @err (256 bytes). */
+int ipc_listen(uv_loop_t *loop, struct ipc_listener *l, const char *path,
+	       unsigned mode, char *err);
+
+/* ipc_listener_close -- stop accepting and unlink the socket we made. */
+void ipc_listener_close(struct ipc_listener *l);
+
+#endif

@@ -1,0 +1,152 @@
+/* main.c -- pagemapd: arguments, configuration, the event loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "notify.h"
+#include "server.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pagemapd [--config FILE] [--socket PATH]\n"
+		"                [--region NAME=PATH[,size=SIZE][,create]"
+		"[,max_order=N][,inodes=N]]...\n"
+		"                [--log-level error|warn|info|debug]\n"
+		"\n"
+		"Serves persistent-memory regions to local clients. Stays in "
+		"the\nforeground and logs to stderr. With no --config and no "
+		"--region it\nserves the embedded default region 'default' "
+		"(%s, created on\nfirst start). SIGTERM or SIGINT: detach "
+		"everything and exit 0.\n"
+		"\n"
+		"  -c, --config FILE     read settings from an INI file\n"
+		"  -s, --socket PATH     listen on PATH (default %s)\n"
+		"  -r, --region SPEC     attach a region; repeatable\n"
+		"  -l, --log-level LEVEL error, warn, info (default) or debug\n"
+		"  -V, --version         print the version and exit\n"
+		"  -h, --help            print this help and exit\n",
+		PAGEMAP_DEFAULT_REGION, PAGEMAP_DEFAULT_SOCKET);
+}
+
+/* parse_args -- fill @c from the command line; 0, 1 (done: help or
+ * version printed) or -EINVAL after printing why. */
+static int
+parse_args(int argc, char **argv, struct config *c)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"socket", required_argument, NULL, 's'},
+		{"region", required_argument, NULL, 'r'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *socket_path = NULL, *level = NULL;
+	char err[CONFIG_ERR_MAX];
+	char **specs;
+	size_t nspecs = 0;
+	int opt, rv = 0;
+
+	specs = calloc((size_t)argc, sizeof(*specs));
+	if (specs == NULL)
+		return -ENOMEM;
+	while ((opt = getopt_long(argc, argv, "c:s:r:l:Vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 's': socket_path = optarg; break;
+		case 'r': specs[nspecs++] = optarg; break;
+		case 'l': level = optarg; break;
+		case 'V':
+			printf("pagemapd %s\n", PAGEMAP_VERSION);
+			rv = 1;
+			goto out;
+		case 'h':
+			usage(stdout);
+			rv = 1;
+			goto out;
+		default:
+			usage(stderr);
+			rv = -EINVAL;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pagemapd: unexpected argument '%s'\n",
+			argv[optind]);
+		rv = -EINVAL;
+		goto out;
+	}
+	/* The config file first, then the command line overrides it. */
+	if (config_path && (rv = config_load(c, config_path, err)) < 0) {
+		fprintf(stderr, "pagemapd: %s\n", err);
+		goto out;
+	}
+	for (size_t i = 0; i < nspecs; i++) {
+		rv = config_add_region_spec(c, specs[i], err);
+		if (rv < 0) {
+			fprintf(stderr, "pagemapd: %s\n", err);
+			goto out;
+		}
+	}
+	if (socket_path) {
+		if (strlen(socket_path) >= sizeof(c->socket_path)) {
+			fprintf(stderr, "pagemapd: socket path too long\n");
+			rv = -EINVAL;
+			goto out;
+		}
+		snprintf(c->socket_path, sizeof(c->socket_path), "%s",
+			 socket_path);
+	}
+	if (level && log_parse_level(level, &c->log_level) < 0) {
+		fprintf(stderr, "pagemapd: --log-level: expected error, warn, "
+				"info or debug\n");
+		rv = -EINVAL;
+		goto out;
+	}
+	if (config_path == NULL && nspecs == 0)
+		config_add_embedded_default(c);
+out:
+	free(specs);
+	return rv;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct config cfg;
+	struct server srv;
+	uv_loop_t loop;
+	int rv;
+
+	config_defaults(&cfg);
+	rv = parse_args(argc, argv, &cfg);
+	if (rv != 0)
+		return rv > 0 ? 0 : 2;
+	log_set_level(cfg.log_level);
+	if (uv_loop_init(&loop) < 0) {
+		log_error("cannot start the event loop");
+		return 1;
+	}
+	if (server_start(&srv, &loop, &cfg) < 0) {
+		uv_loop_close(&loop);
+		return 1;
+	}
+	notify_send("READY=1\nSTATUS=serving");
+	uv_run(&loop, UV_RUN_DEFAULT);
+	notify_send("STOPPING=1");
+	rv = uv_loop_close(&loop);
+	if (rv < 0) {
+		log_error("event loop did not close cleanly: %s", uv_strerror(rv));
+		return 1;
+	}
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* server.h -- the daemon's state: attached regions, sessions, shutdown. */
+#ifndef PAGEMAP_SERVER_H
+#define PAGEMAP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "region.h"
+
+#define SERVER_MAX_PACKET 65536u
+
+struct session;
+
+struct server {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct region *regions[CONFIG_MAX_REGIONS];
+	size_t nregions;
+	struct ipc_listener listener;
+	struct session *sessions; /* doubly linked, newest first */
+	uint32_t nsessions;
+	uint64_t next_client_id;
+	uint64_t start_ms;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	bool stopping;
+};
+
+/* server_start -- attach every configured region, listen, handle signals.
+ * Returns 0 or -errno after logging why; on failure everything started
+ * is undone. */
+int server_start(struct server *srv, uv_loop_t *loop, const struct config *c);
+
+/* server_stop -- begin shutdown: stop accepting, close every session,
+ * detach every region. The loop ends once every handle is closed. */
+void server_stop(struct server *srv);
+
+/* server_region -- the attached region @name, or NULL. */
+struct region *server_region(const struct server *srv, const char *name);
+
+/* server_attach -- attach (or create) a region and add it. Returns 0, or
+ * -EEXIST (name or path already attached), -E2BIG (too many regions), or
+ * region_attach's errors; a reason is in @err (REGION_ERR_MAX bytes). */
+int server_attach(struct server *srv, const char *name, const char *path,
+		  const struct region_opts *o, char *err);
+
+/* server_detach -- detach region @name. Returns 0 or -ENOENT. */
+int server_detach(struct server *srv, const char *name);
+
+/* server_session_gone -- a session's connection has closed; unlink it. */
+void server_session_gone(struct server *srv, struct session *s);
+
+#endif

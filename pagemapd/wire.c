@@ -1,0 +1,515 @@
+/* wire.c -- protobuf <-> internal structs, daemon side.
+ *
+ * protobuf-c trusts its input more than we may: it has no size limit, keeps
+ * overlong tags as unknown fields, and does not check that the oneof case
+ * makes sense. So a packet is unpacked with a budgeted allocator, and every
+ * message in it must have no unknown fields and bounded strings before any
+ * value reaches the rest of the daemon.
+ */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagemap.pb-c.h"
+
+_Static_assert((int)WIRE_HELLO == (int)PAGEMAP__REQUEST__BODY_HELLO, "kind values");
+_Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__REQUEST__BODY_BLOCKERS,
+	       "kind values");
+_Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__RESPONSE__BODY_BLOCKERS,
+	       "kind values");
+
+/* ---- decoding ------------------------------------------------------ */
+
+/* Unpacking a packet of n bytes can allocate a few times n (strings, the
+ * message structs); the budget stops a crafted packet from asking more. */
+#define BUDGET_FACTOR 8u
+#define BUDGET_SLACK 4096u
+
+struct budget {
+	size_t left;
+};
+
+struct budget_hdr {
+	size_t size;
+	max_align_t align[];
+};
+
+static void *
+budget_alloc(void *data, size_t size)
+{
+	struct budget *b = data;
+	struct budget_hdr *h;
+
+	if (size > b->left)
+		return NULL;
+	h = malloc(sizeof(*h) + size);
+	if (h == NULL)
+		return NULL;
+	b->left -= size;
+	h->size = size;
+	return h->align;
+}
+
+static void
+budget_free(void *data, void *p)
+{
+	struct budget *b = data;
+	struct budget_hdr *h;
+
+	if (p == NULL)
+		return;
+	h = (struct budget_hdr *)((char *)p - offsetof(struct budget_hdr, align));
+	b->left += h->size;
+	free(h);
+}
+
+/* The unpacked message and its allocator travel together, so that
+ * wire_request_free() can give the memory back the same way. */
+struct unpacked {
+	ProtobufCAllocator alloc;
+	struct budget budget;
+	Pagemap__Request *req;
+};
+
+/* check_message -- no unknown fields, strings bounded. Request bodies hold
+ * only scalars and strings, so one level is all there is to walk. */
+static int
+check_message(const ProtobufCMessage *m, const char **why)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (m->n_unknown_fields != 0) {
+		*why = "unknown fields in request";
+		return -EPROTO;
+	}
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *s;
+
+		if (f->type != PROTOBUF_C_TYPE_STRING ||
+		    f->label == PROTOBUF_C_LABEL_REPEATED)
+			continue;
+		memcpy(&s, (const char *)m + f->offset, sizeof(s));
+		if (s != NULL && strnlen(s, WIRE_STRING_MAX + 1) > WIRE_STRING_MAX) {
+			*why = "string field too long";
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+static const ProtobufCMessage *
+request_body(const Pagemap__Request *r)
+{
+	const ProtobufCFieldDescriptor *f;
+	const ProtobufCMessage *body;
+
+	f = protobuf_c_message_descriptor_get_field(&pagemap__request__descriptor,
+						    r->body_case);
+	if (f == NULL)
+		return NULL;
+	memcpy(&body, (const char *)r + f->offset, sizeof(body));
+	return body;
+}
+
+static void
+fill(struct wire_request *w, const Pagemap__Request *r)
+{
+	switch (r->body_case) {
+	case PAGEMAP__REQUEST__BODY_HELLO:
+		w->version = r->hello->version;
+		w->client_name = r->hello->client_name;
+		break;
+	case PAGEMAP__REQUEST__BODY_REGION_INFO:
+		w->region = r->region_info->region;
+		break;
+	case PAGEMAP__REQUEST__BODY_REGION_ATTACH:
+		w->region = r->region_attach->region;
+		w->path = r->region_attach->path;
+		w->size = r->region_attach->size;
+		w->create = r->region_attach->create;
+		w->max_order = r->region_attach->max_order;
+		w->max_order_set = r->region_attach->max_order_set;
+		break;
+	case PAGEMAP__REQUEST__BODY_REGION_DETACH:
+		w->region = r->region_detach->region;
+		w->timeout_ms = r->region_detach->timeout_ms;
+		break;
+	case PAGEMAP__REQUEST__BODY_FILE_CREATE:
+		w->region = r->file_create->region;
+		w->name = r->file_create->name;
+		w->size = r->file_create->size;
+		w->mode = r->file_create->mode;
+		w->mode_set = r->file_create->mode_set;
+		break;
+	case PAGEMAP__REQUEST__BODY_FILE_LIST:
+		w->region = r->file_list->region;
+		w->cursor = r->file_list->cursor;
+		break;
+	case PAGEMAP__REQUEST__BODY_FILE_STAT:
+		w->region = r->file_stat->region;
+		w->name = r->file_stat->name;
+		break;
+	case PAGEMAP__REQUEST__BODY_FILE_TRUNCATE:
+		w->region = r->file_truncate->region;
+		w->name = r->file_truncate->name;
+		w->size = r->file_truncate->size;
+		w->timeout_ms = r->file_truncate->timeout_ms;
+		break;
+	case PAGEMAP__REQUEST__BODY_FILE_REMOVE:
+		w->region = r->file_remove->region;
+		w->name = r->file_remove->name;
+		break;
+	case PAGEMAP__REQUEST__BODY_LEASE_ACQUIRE:
+		w->region = r->lease_acquire->region;
+		w->name = r->lease_acquire->name;
+		w->access = (uint32_t)r->lease_acquire->access;
+		break;
+	case PAGEMAP__REQUEST__BODY_LEASE_RELEASE:
+		w->lease_id = r->lease_release->lease_id;
+		break;
+	case PAGEMAP__REQUEST__BODY_MAP:
+		w->lease_id = r->map->lease_id;
+		w->offset = r->map->offset;
+		w->length = r->map->length;
+		w->access = (uint32_t)r->map->access;
+		break;
+	case PAGEMAP__REQUEST__BODY_UNMAP:
+		w->lease_id = r->unmap->lease_id;
+		w->offset = r->unmap->offset;
+		w->length = r->unmap->length;
+		break;
+	case PAGEMAP__REQUEST__BODY_LEASE_LIST:
+		w->region = r->lease_list->region;
+		w->name = r->lease_list->name;
+		break;
+	case PAGEMAP__REQUEST__BODY_LEASE_REVOKE:
+		w->lease_id = r->lease_revoke->lease_id;
+		w->timeout_ms = r->lease_revoke->timeout_ms;
+		break;
+	case PAGEMAP__REQUEST__BODY_GRANT_LIST:
+		w->lease_id = r->grant_list->lease_id;
+		w->pid = r->grant_list->pid;
+		w->cursor = r->grant_list->after_lease;
+		w->offset = r->grant_list->after_offset;
+		break;
+	case PAGEMAP__REQUEST__BODY_BLOCKERS:
+		w->region = r->blockers->region;
+		w->name = r->blockers->name;
+		break;
+	default: /* status, region list, client list: no fields */
+		break;
+	}
+}
+
+int
+wire_request_decode(const uint8_t *buf, size_t len, struct wire_request *ret,
+		    const char **why)
+{
+	struct unpacked *u;
+	const ProtobufCMessage *body;
+	Pagemap__Request *r;
+	int rv;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->client_name = ret->region = ret->name = ret->path = "";
+	u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		*why = "out of memory";
+		return -EPROTO;
+	}
+	u->budget.left = len * BUDGET_FACTOR + BUDGET_SLACK;
+	u->alloc.alloc = budget_alloc;
+	u->alloc.free = budget_free;
+	u->alloc.allocator_data = &u->budget;
+	r = pagemap__request__unpack(&u->alloc, len, buf);
+	if (r == NULL) {
+		free(u);
+		*why = "malformed packet (not a Request message)";
+		return -EPROTO;
+	}
+	u->req = r;
+	ret->msg = u;
+	rv = check_message(&r->base, why);
+	if (rv < 0)
+		return rv;
+	if (r->id == 0) {
+		*why = "request id 0 (ids must be non-zero)";
+		return -EPROTO;
+	}
+	ret->id = r->id;
+	body = request_body(r);
+	if (body == NULL) {
+		*why = "request without a body, or of an unknown kind";
+		return -EINVAL;
+	}
+	rv = check_message(body, why);
+	if (rv < 0)
+		return rv;
+	ret->kind = (enum wire_kind)r->body_case;
+	fill(ret, r);
+	return 0;
+}
+
+void
+wire_request_free(struct wire_request *w)
+{
+	struct unpacked *u = w->msg;
+
+	if (u == NULL)
+		return;
+	pagemap__request__free_unpacked(u->req, &u->alloc);
+	free(u);
+	w->msg = NULL;
+}
+
+/* ---- encoding ------------------------------------------------------ */
+
+static ssize_t
+pack_response(uint8_t *out, size_t cap, Pagemap__Response *resp)
+{
+	Pagemap__ServerMessage sm = PAGEMAP__SERVER_MESSAGE__INIT;
+	size_t n;
+
+	sm.msg_case = PAGEMAP__SERVER_MESSAGE__MSG_RESPONSE;
+	sm.response = resp;
+	n = pagemap__server_message__get_packed_size(&sm);
+	if (n > cap)
+		return -EMSGSIZE;
+	return (ssize_t)pagemap__server_message__pack(&sm, out);
+}
+
+/* set_body -- every body member of the Response union is a message
+ * pointer at the same offset, so one store serves every kind. */
+static void
+set_body(Pagemap__Response *resp, enum wire_kind k, void *body)
+{
+	resp->body_case = (Pagemap__Response__BodyCase)k;
+	resp->hello = body;
+}
+
+ssize_t
+wire_error(uint8_t *out, size_t cap, uint64_t id, int err, const char *message)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+
+	resp.id = id;
+	resp.error = (uint32_t)(err < 0 ? -err : err);
+	resp.message = (char *)(message ? message : "");
+	return pack_response(out, cap, &resp);
+}
+
+ssize_t
+wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	const ProtobufCFieldDescriptor *f;
+	union {
+		max_align_t align;
+		char buf[256];
+	} body;
+
+	f = protobuf_c_message_descriptor_get_field(
+		&pagemap__response__descriptor, (unsigned)k);
+	if (f == NULL) {
+		return -EINVAL;
+	}
+	const ProtobufCMessageDescriptor *d = f->descriptor;
+	if (d->sizeof_message > sizeof(body.buf))
+		return -EINVAL;
+	protobuf_c_message_init(d, body.buf);
+	resp.id = id;
+	set_body(&resp, k, body.buf);
+	return pack_response(out, cap, &resp);
+}
+
+ssize_t
+wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
+	   uint64_t client_id)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__HelloReply hr = PAGEMAP__HELLO_REPLY__INIT;
+	Pagemap__Limits lim = PAGEMAP__LIMITS__INIT;
+
+	lim.max_packet = l->max_packet;
+	lim.max_leases = l->max_leases;
+	lim.max_grants = l->max_grants;
+	lim.max_pending = l->max_pending;
+	lim.max_folios_per_reply = l->max_folios_per_reply;
+	lim.max_name = l->max_name;
+	hr.version = 1;
+	hr.limits = &lim;
+	hr.server = (char *)"pagemapd " PAGEMAP_VERSION;
+	hr.client_id = client_id;
+	resp.id = id;
+	set_body(&resp, WIRE_HELLO, &hr);
+	return pack_response(out, cap, &resp);
+}
+
+ssize_t
+wire_status(uint8_t *out, size_t cap, uint64_t id, const struct wire_status *s)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__StatusReply sr = PAGEMAP__STATUS_REPLY__INIT;
+
+	sr.server = (char *)"pagemapd " PAGEMAP_VERSION;
+	sr.pid = s->pid;
+	sr.uptime_ms = s->uptime_ms;
+	sr.regions = s->regions;
+	sr.clients = s->clients;
+	sr.leases = s->leases;
+	sr.grants = s->grants;
+	sr.pending_ops = s->pending_ops;
+	resp.id = id;
+	set_body(&resp, WIRE_STATUS, &sr);
+	return pack_response(out, cap, &resp);
+}
+
+static void
+to_region_info(Pagemap__RegionInfo *m, const struct region_info *ri)
+{
+	pagemap__region_info__init(m);
+	m->name = (char *)ri->name;
+	m->path = (char *)ri->path;
+	m->kind = (char *)ri->kind;
+	m->uuid = (char *)ri->uuid;
+	m->state = (char *)ri->state;
+	m->size = ri->size;
+	m->data_size = ri->data_size;
+	m->used = ri->used;
+	m->free = ri->free;
+	m->files = ri->files;
+	m->max_files = ri->max_files;
+	m->max_order = ri->max_order;
+	m->uid = ri->uid;
+	m->gid = ri->gid;
+	m->mode = ri->mode;
+	m->pins = ri->pins;
+	m->orphans = ri->orphans;
+}
+
+ssize_t
+wire_region_list(uint8_t *out, size_t cap, uint64_t id,
+		 const struct region_info *v, size_t n)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__RegionListReply rl = PAGEMAP__REGION_LIST_REPLY__INIT;
+	Pagemap__RegionInfo *infos = NULL, **ptrs = NULL;
+	ssize_t rv = -ENOMEM;
+
+	if (n) {
+		infos = calloc(n, sizeof(*infos));
+		ptrs = calloc(n, sizeof(*ptrs));
+		if (infos == NULL || ptrs == NULL)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		to_region_info(&infos[i], &v[i]);
+		ptrs[i] = &infos[i];
+	}
+	rl.n_regions = n;
+	rl.regions = ptrs;
+	resp.id = id;
+	set_body(&resp, WIRE_REGION_LIST, &rl);
+	rv = pack_response(out, cap, &resp);
+out:
+	free(ptrs);
+	free(infos);
+	return rv;
+}
+
+ssize_t
+wire_region(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
+	    const struct region_info *ri)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__RegionInfoReply rr = PAGEMAP__REGION_INFO_REPLY__INIT;
+	Pagemap__RegionAttachReply ar = PAGEMAP__REGION_ATTACH_REPLY__INIT;
+	Pagemap__RegionInfo m;
+
+	to_region_info(&m, ri);
+	rr.region = &m;
+	ar.region = &m;
+	resp.id = id;
+	set_body(&resp, k, k == WIRE_REGION_ATTACH ? (void *)&ar : (void *)&rr);
+	return pack_response(out, cap, &resp);
+}
+
+static void
+to_file_info(Pagemap__FileInfo *m, const char *region,
+	     const struct file_info *fi)
+{
+	pagemap__file_info__init(m);
+	m->region = (char *)region;
+	m->name = (char *)fi->name;
+	m->ino = fi->ino;
+	m->size = fi->size;
+	m->allocated = fi->allocated;
+	m->uid = fi->uid;
+	m->gid = fi->gid;
+	m->mode = fi->mode;
+	m->extents = fi->extents;
+	m->leases = fi->leases;
+	m->grants = fi->grants;
+	m->orphan = fi->orphan;
+	m->mtime_ns = fi->mtime_ns;
+}
+
+ssize_t
+wire_file(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
+	  const char *region, const struct file_info *fi)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__FileCreateReply cr = PAGEMAP__FILE_CREATE_REPLY__INIT;
+	Pagemap__FileStatReply sr = PAGEMAP__FILE_STAT_REPLY__INIT;
+	Pagemap__FileTruncateReply tr = PAGEMAP__FILE_TRUNCATE_REPLY__INIT;
+	Pagemap__FileInfo m;
+	void *body;
+
+	to_file_info(&m, region, fi);
+	cr.file = sr.file = tr.file = &m;
+	switch (k) {
+	case WIRE_FILE_CREATE: body = &cr; break;
+	case WIRE_FILE_STAT: body = &sr; break;
+	case WIRE_FILE_TRUNCATE: body = &tr; break;
+	default: return -EINVAL;
+	}
+	resp.id = id;
+	set_body(&resp, k, body);
+	return pack_response(out, cap, &resp);
+}
+
+ssize_t
+wire_file_list(uint8_t *out, size_t cap, uint64_t id, const char *region,
+	       const struct file_info *v, size_t n, bool more,
+	       uint64_t next_cursor)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__FileListReply fl = PAGEMAP__FILE_LIST_REPLY__INIT;
+	Pagemap__FileInfo *infos = NULL, **ptrs = NULL;
+	ssize_t rv = -ENOMEM;
+
+	if (n) {
+		infos = calloc(n, sizeof(*infos));
+		ptrs = calloc(n, sizeof(*ptrs));
+		if (infos == NULL || ptrs == NULL)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		to_file_info(&infos[i], region, &v[i]);
+		ptrs[i] = &infos[i];
+	}
+	fl.n_files = n;
+	fl.files = ptrs;
+	fl.more = more;
+	fl.next_cursor = next_cursor;
+	resp.id = id;
+	set_body(&resp, WIRE_FILE_LIST, &fl);
+	rv = pack_response(out, cap, &resp);
+out:
+	free(ptrs);
+	free(infos);
+	return rv;
+}

@@ -1,0 +1,121 @@
+/* wire.h -- protobuf <-> internal structs, daemon side. The only daemon
+ * file that sees protobuf-c types. */
+#ifndef PAGEMAP_WIRE_H
+#define PAGEMAP_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "inode.h"
+#include "region.h"
+
+/* Request kinds; the values are the Request.body field numbers. */
+enum wire_kind {
+	WIRE_NONE = 0,
+	WIRE_HELLO = 10,
+	WIRE_STATUS,
+	WIRE_REGION_LIST,
+	WIRE_REGION_INFO,
+	WIRE_REGION_ATTACH,
+	WIRE_REGION_DETACH,
+	WIRE_FILE_CREATE,
+	WIRE_FILE_LIST,
+	WIRE_FILE_STAT,
+	WIRE_FILE_TRUNCATE,
+	WIRE_FILE_REMOVE,
+	WIRE_LEASE_ACQUIRE,
+	WIRE_LEASE_RELEASE,
+	WIRE_MAP,
+	WIRE_UNMAP,
+	WIRE_LEASE_LIST,
+	WIRE_LEASE_REVOKE,
+	WIRE_GRANT_LIST,
+	WIRE_CLIENT_LIST,
+	WIRE_BLOCKERS,
+	WIRE_KIND_END,
+};
+
+#define WIRE_STRING_MAX 4096u /* longest string accepted in any field */
+
+/* A decoded request: one flat struct for every kind, only the fields of
+ * @kind are meaningful. Strings are never NULL ("" when absent) and live
+ * until wire_request_free(). */
+struct wire_request {
+	uint64_t id;
+	enum wire_kind kind;
+	uint32_t version;
+	const char *client_name;
+	const char *region;
+	const char *name;
+	const char *path;
+	uint64_t size;
+	uint64_t cursor;
+	uint64_t lease_id;
+	uint64_t offset;
+	uint64_t length;
+	uint32_t mode;
+	bool mode_set;
+	bool create;
+	uint32_t max_order;
+	bool max_order_set;
+	uint32_t timeout_ms;
+	uint32_t access; /* 0 none, 1 read, 2 write */
+	uint32_t pid;
+	void *msg; /* the unpacked message */
+};
+
+/* wire_request_decode -- unpack and validate a packet (at most @len bytes,
+ * already bounded by the transport). Rejects unpack failures, unknown
+ * fields anywhere, id 0, oversized strings and unset bodies. Returns 0, or
+ * -EPROTO with a reason in @why (the connection should be closed), or
+ * -EINVAL with a reason when only this request is bad (@ret->id is set so
+ * the caller can answer it). */
+int wire_request_decode(const uint8_t *buf, size_t len,
+			struct wire_request *ret, const char **why);
+
+/* wire_request_free -- release the unpacked message (NULL msg is fine). */
+void wire_request_free(struct wire_request *r);
+
+struct wire_limits {
+	uint32_t max_packet;
+	uint32_t max_leases;
+	uint64_t max_grants;
+	uint32_t max_pending;
+	uint32_t max_folios_per_reply;
+	uint32_t max_name;
+};
+
+struct wire_status {
+	uint32_t pid;
+	uint64_t uptime_ms;
+	uint32_t regions;
+	uint32_t clients;
+	uint64_t leases;
+	uint64_t grants;
+	uint32_t pending_ops;
+};
+
+/* Encoders: pack a ServerMessage into @out (@cap bytes). Each returns the
+ * packed length, or -EMSGSIZE if it does not fit. */
+ssize_t wire_error(uint8_t *out, size_t cap, uint64_t id, int err,
+		   const char *message);
+ssize_t wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k);
+ssize_t wire_hello(uint8_t *out, size_t cap, uint64_t id,
+		   const struct wire_limits *l, uint64_t client_id);
+ssize_t wire_status(uint8_t *out, size_t cap, uint64_t id,
+		    const struct wire_status *s);
+ssize_t wire_region_list(uint8_t *out, size_t cap, uint64_t id,
+			 const struct region_info *v, size_t n);
+/* @k is WIRE_REGION_INFO or WIRE_REGION_ATTACH */
+ssize_t wire_region(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
+		    const struct region_info *ri);
+/* @k is WIRE_FILE_CREATE, WIRE_FILE_STAT or WIRE_FILE_TRUNCATE */
+ssize_t wire_file(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
+		  const char *region, const struct file_info *fi);
+ssize_t wire_file_list(uint8_t *out, size_t cap, uint64_t id,
+		       const char *region, const struct file_info *v,
+		       size_t n, bool more, uint64_t next_cursor);
+
+#endif
