@@ -61,8 +61,8 @@ void inode_unload(struct region *r);
 /* inode_lookup -- the named file, or NULL. */
 struct inode *inode_lookup(const struct region *r, const char *name);
 
-/* inode_create -- create file @name of @size bytes (allocated, not zeroed
- * unless the pages were never used), owned by @uid/@gid with @mode, in one
+/* inode_create -- create file @name of @size bytes (allocated and zeroed),
+ * owned by @uid/@gid with @mode, in one
  * journal transaction. Returns 0, -EINVAL (bad name), -ENAMETOOLONG,
  * -EEXIST, -ENOSPC (no inode slot, extent slot or pages), -E2BIG (larger
  * than one transaction can describe), -EIO; *ret untouched on failure. */

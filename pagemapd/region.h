@@ -97,6 +97,13 @@ void region_info(const struct region *r, struct region_info *ret);
  * [A-Za-z0-9_.-], not starting with '.'), else -EINVAL. */
 int region_name_valid(const char *name);
 
+/* region_zero -- make region pages [pg, pg + npages) read as zeroes,
+ * durably (punch a hole in a plain file, memset + persist on DAX). Called
+ * on pages about to be handed to a file, before the transaction that hands
+ * them over commits, so no file ever sees another file's old bytes.
+ * Returns 0 or -errno. */
+int region_zero(struct region *r, uint64_t pg, uint64_t npages);
+
 /* region_read_super -- read and check the superblock of the region file
  * @path without mapping it (for fsck and info). Returns 0 or -errno with a
  * reason in @err. */

@@ -1,0 +1,379 @@
+/* harness.c -- run a real pagemapd and real client processes in tests. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READY_TIMEOUT_MS 30000
+#define RUN_TIMEOUT_MS 120000
+#define MAX_ARGS 64
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
+	abort();
+}
+
+void
+harness_tmpdir(char *dir, size_t len)
+{
+	snprintf(dir, len, "/dev/shm/pagemap-test.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp");
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+harness_rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+daemon_init(struct daemon *d)
+{
+	memset(d, 0, sizeof(*d));
+	harness_tmpdir(d->dir, sizeof(d->dir));
+	snprintf(d->socket, sizeof(d->socket), "%s/sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
+}
+
+static int
+decode_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+/* wait_child -- waitpid with a bound; -1 on timeout. */
+static int
+wait_child(pid_t pid, int ms, int *status)
+{
+	long long end = now_ms() + ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid) {
+			*status = decode_status(st);
+			return 0;
+		}
+		if (r < 0 && errno != EINTR)
+			die("waitpid");
+		if (now_ms() > end)
+			return -1;
+		/* Poll the child with a short bounded wait; pidfds would
+		 * avoid this, but the bound keeps it honest. */
+		poll(NULL, 0, 2);
+	}
+}
+
+int
+daemon_start(struct daemon *d, const char *const *args,
+	     const char *const *env)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char notify[PATH_MAX];
+	long long end;
+	int nfd;
+
+	snprintf(notify, sizeof(notify), "%s/notify", d->dir);
+	unlink(notify);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
+	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (nfd < 0 || bind(nfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("notify socket");
+	d->pid = fork();
+	if (d->pid < 0)
+		die("fork");
+	if (d->pid == 0) {
+		const char *argv[MAX_ARGS] = {PAGEMAPD_BIN, "--socket",
+					      d->socket};
+		int n = 3, fd;
+
+		for (; args && *args && n < MAX_ARGS - 1; args++)
+			argv[n++] = *args;
+		argv[n] = NULL;
+		setenv("NOTIFY_SOCKET", notify, 1);
+		for (; env && *env; env++)
+			putenv((char *)*env);
+		fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	end = now_ms() + READY_TIMEOUT_MS;
+	for (;;) {
+		struct pollfd p = {.fd = nfd, .events = POLLIN};
+		char buf[256];
+		int st;
+
+		if (poll(&p, 1, 20) > 0) {
+			ssize_t n = recv(nfd, buf, sizeof(buf) - 1, 0);
+			if (n > 0) {
+				buf[n] = '\0';
+				if (strstr(buf, "READY=1")) {
+					close(nfd);
+					return 0;
+				}
+			}
+		}
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->exit_status = decode_status(st);
+			d->pid = 0;
+			close(nfd);
+			return -1;
+		}
+		if (now_ms() > end) {
+			close(nfd);
+			daemon_kill(d);
+			return -1;
+		}
+	}
+}
+
+int
+daemon_wait_exit(struct daemon *d, int ms)
+{
+	int st;
+
+	if (d->pid == 0)
+		return d->exit_status;
+	if (wait_child(d->pid, ms, &st) < 0)
+		return -1;
+	d->pid = 0;
+	d->exit_status = st;
+	return st;
+}
+
+int
+daemon_stop(struct daemon *d)
+{
+	if (d->pid == 0)
+		return d->exit_status;
+	kill(d->pid, SIGTERM);
+	if (daemon_wait_exit(d, RUN_TIMEOUT_MS) < 0) {
+		daemon_kill(d);
+		return -1;
+	}
+	return d->exit_status;
+}
+
+void
+daemon_kill(struct daemon *d)
+{
+	int st;
+
+	if (d->pid == 0)
+		return;
+	kill(d->pid, SIGKILL);
+	if (waitpid(d->pid, &st, 0) == d->pid)
+		d->exit_status = decode_status(st);
+	d->pid = 0;
+}
+
+void
+daemon_cleanup(struct daemon *d)
+{
+	if (d->pid)
+		daemon_stop(d);
+	if (d->dir[0])
+		harness_rmtree(d->dir);
+	d->dir[0] = '\0';
+}
+
+bool
+daemon_log_contains(const struct daemon *d, const char *needle)
+{
+	char buf[1 << 16];
+	ssize_t n;
+	int fd = open(d->log, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* collect -- read both pipes until EOF, bounded. */
+static void
+collect(int ofd, int efd, char *out, size_t outlen, char *err, size_t errlen)
+{
+	size_t on = 0, en = 0;
+	long long end = now_ms() + RUN_TIMEOUT_MS;
+	char sink[4096];
+
+	while ((ofd >= 0 || efd >= 0) && now_ms() < end) {
+		struct pollfd p[2] = {{.fd = ofd, .events = POLLIN},
+				      {.fd = efd, .events = POLLIN}};
+		if (poll(p, 2, 100) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			char *buf = i ? err : out;
+			size_t len = i ? errlen : outlen;
+			size_t *used = i ? &en : &on;
+			ssize_t n;
+
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if (buf && *used + 1 < len)
+				n = read(p[i].fd, buf + *used, len - 1 - *used);
+			else
+				n = read(p[i].fd, sink, sizeof(sink));
+			if (n > 0 && buf && *used + 1 < len)
+				*used += (size_t)n;
+			if (n <= 0) {
+				close(p[i].fd);
+				if (i)
+					efd = -1;
+				else
+					ofd = -1;
+			}
+		}
+	}
+	if (ofd >= 0)
+		close(ofd);
+	if (efd >= 0)
+		close(efd);
+	if (out && outlen)
+		out[on] = '\0';
+	if (err && errlen)
+		err[en] = '\0';
+}
+
+static int
+run_as(uid_t uid, gid_t gid, const char *const *argv, const char *input,
+       char *out, size_t outlen, char *err, size_t errlen)
+{
+	int in[2], o[2], e[2], st;
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) || pipe2(o, O_CLOEXEC) || pipe2(e, O_CLOEXEC))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		if (gid != (gid_t)-1 && (setgroups(0, NULL) || setgid(gid)))
+			_exit(126);
+		if (uid != (uid_t)-1 && setuid(uid))
+			_exit(126);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	if (input) {
+		size_t len = strlen(input), off = 0;
+		signal(SIGPIPE, SIG_IGN);
+		while (off < len) {
+			ssize_t n = write(in[1], input + off, len - off);
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+	}
+	close(in[1]);
+	collect(o[0], e[0], out, outlen, err, errlen);
+	if (wait_child(pid, RUN_TIMEOUT_MS, &st) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return st;
+}
+
+int
+run(const char *const *argv, const char *input, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	return run_as((uid_t)-1, (gid_t)-1, argv, input, out, outlen, err,
+		      errlen);
+}
+
+static int
+vctl(uid_t uid, gid_t gid, const struct daemon *d, char *out, size_t outlen,
+     char *err, size_t errlen, va_list ap)
+{
+	const char *argv[MAX_ARGS] = {PAGEMAPCTL_BIN, "--socket", d->socket};
+	int n = 3;
+	const char *a;
+
+	while ((a = va_arg(ap, const char *)) != NULL && n < MAX_ARGS - 1)
+		argv[n++] = a;
+	argv[n] = NULL;
+	return run_as(uid, gid, argv, NULL, out, outlen, err, errlen);
+}
+
+int
+ctl(const struct daemon *d, char *out, size_t outlen, char *err,
+    size_t errlen, ...)
+{
+	va_list ap;
+	int rv;
+
+	va_start(ap, errlen);
+	rv = vctl((uid_t)-1, (gid_t)-1, d, out, outlen, err, errlen, ap);
+	va_end(ap);
+	return rv;
+}
+
+int
+ctl_as(uid_t uid, gid_t gid, const struct daemon *d, char *out, size_t outlen,
+       char *err, size_t errlen, ...)
+{
+	va_list ap;
+	int rv;
+
+	va_start(ap, errlen);
+	rv = vctl(uid, gid, d, out, outlen, err, errlen, ap);
+	va_end(ap);
+	return rv;
+}

@@ -1,0 +1,68 @@
+/* harness.h -- run a real pagemapd and real client processes in tests. */
+#ifndef PAGEMAP_TEST_HARNESS_H
+#define PAGEMAP_TEST_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A daemon running in its own temporary folder (on /dev/shm: region
+ * persists are msync calls, far cheaper on tmpfs). */
+struct daemon {
+	pid_t pid; /* 0 when not running */
+	char dir[PATH_MAX]; /* temp folder, removed by daemon_cleanup() */
+	char socket[108];
+	char log[PATH_MAX]; /* the daemon's stderr */
+	int exit_status; /* of the last stop: exit code, or 128 + signal */
+};
+
+/* harness_tmpdir -- make a fresh temporary folder under /dev/shm. */
+void harness_tmpdir(char *dir, size_t len);
+
+/* harness_rmtree -- remove a folder and everything in it. */
+void harness_rmtree(const char *dir);
+
+/* daemon_init -- a fresh folder and socket path; starts nothing. */
+void daemon_init(struct daemon *d);
+
+/* daemon_start -- exec pagemapd --socket d->socket @args (NULL ended)
+ * with @env (NULL ended "K=V" additions, may be NULL) and wait, bounded,
+ * until it is ready (sd_notify READY=1). Returns 0, or -1 if it exited
+ * first (exit_status set) or did not become ready in time. */
+int daemon_start(struct daemon *d, const char *const *args,
+		 const char *const *env);
+
+/* daemon_stop -- SIGTERM and wait; returns the exit status (128+sig if
+ * killed). */
+int daemon_stop(struct daemon *d);
+
+/* daemon_kill -- SIGKILL and wait. */
+void daemon_kill(struct daemon *d);
+
+/* daemon_wait_exit -- wait, bounded (@ms), for the daemon to exit on its
+ * own; returns its status or -1 on timeout. */
+int daemon_wait_exit(struct daemon *d, int ms);
+
+/* daemon_cleanup -- stop it if running, remove its folder. */
+void daemon_cleanup(struct daemon *d);
+
+/* daemon_log_contains -- true if the daemon's stderr has @needle. */
+bool daemon_log_contains(const struct daemon *d, const char *needle);
+
+/* run -- run @argv (NULL ended) with @input on stdin (may be NULL),
+ * capture stdout into @out and stderr into @err (each NUL-terminated,
+ * may be NULL), bounded in time. Returns the exit code, 128+signal. */
+int run(const char *const *argv, const char *input, char *out, size_t outlen,
+	char *err, size_t errlen);
+
+/* ctl -- run pagemapctl --socket d->socket ARGS... (NULL ended). */
+int ctl(const struct daemon *d, char *out, size_t outlen, char *err,
+	size_t errlen, ...) __attribute__((sentinel));
+
+/* ctl_as -- the same, as user @uid/@gid (for permission tests). */
+int ctl_as(uid_t uid, gid_t gid, const struct daemon *d, char *out,
+	   size_t outlen, char *err, size_t errlen, ...)
+	__attribute__((sentinel));
+
+#endif

@@ -1,0 +1,554 @@
+/* test_cli.c -- a real daemon driven by the real pagemapctl: regions and
+ * files, JSON output, permissions, restarts, kill -9, corruption. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "harness.h"
+#include "layout.h"
+#include "pagemap.h"
+
+#define BIG 65536
+
+static char out[BIG], err[BIG];
+
+struct fixture {
+	struct daemon d;
+	char region[PATH_MAX];
+	char spec[PATH_MAX + 64];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *args[] = {"--region", f->spec, NULL};
+
+	daemon_init(&f->d);
+	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
+	snprintf(f->spec, sizeof(f->spec), "r=%s,size=64M,create", f->region);
+	*state = f;
+	return daemon_start(&f->d, args, NULL);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	daemon_cleanup(&f->d);
+	free(f);
+	return 0;
+}
+
+static int
+restart(struct fixture *f)
+{
+	const char *args[] = {"--region", f->spec, NULL};
+
+	return daemon_start(&f->d, args, NULL);
+}
+
+/* json_ctl -- run pagemapctl --json ARGS, expect success, parse stdout. */
+static json_object *
+json_ctl(struct fixture *f, ...)
+{
+	const char *argv[32] = {"--json"};
+	json_object *j;
+	va_list ap;
+	int n = 1, rv;
+
+	va_start(ap, f);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	assert_true(n < 13);
+	rv = ctl(&f->d, out, sizeof(out), err, sizeof(err), argv[0], argv[1],
+		 argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8],
+		 argv[9], argv[10], argv[11], argv[12], NULL);
+	if (rv != 0)
+		fail_msg("pagemapctl exited %d: %s", rv, err);
+	j = json_tokener_parse(out);
+	if (j == NULL)
+		fail_msg("not JSON: %s", out);
+	return j;
+}
+
+static int64_t
+jint(json_object *j, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(j, key, &v))
+		fail_msg("no field %s in %s", key, json_object_to_json_string(j));
+	return json_object_get_int64(v);
+}
+
+static const char *
+jstr(json_object *j, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(j, key, &v))
+		fail_msg("no field %s", key);
+	return json_object_get_string(v);
+}
+
+static json_object *
+jget(json_object *j, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(j, key, &v))
+		fail_msg("no field %s", key);
+	return v;
+}
+
+static void
+status_reports_the_daemon_and_its_limits(void **state)
+{
+	struct fixture *f = *state;
+	json_object *j = json_ctl(f, "status", NULL);
+
+	assert_int_equal(jint(j, "regions"), 1);
+	assert_int_equal(jint(j, "pid"), f->d.pid);
+	assert_true(jint(jget(j, "limits"), "max_packet") >= 4096);
+	json_object_put(j);
+	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "status", NULL),
+			 0);
+	assert_non_null(strstr(out, "regions: 1"));
+}
+
+static void
+region_ls_and_info_describe_the_region(void **state)
+{
+	struct fixture *f = *state;
+	json_object *j = json_ctl(f, "region", "ls", NULL);
+	json_object *r = json_object_array_get_idx(jget(j, "regions"), 0);
+
+	assert_int_equal(json_object_array_length(jget(j, "regions")), 1);
+	assert_string_equal(jstr(r, "name"), "r");
+	assert_string_equal(jstr(r, "kind"), "file");
+	assert_string_equal(jstr(r, "path"), f->region);
+	assert_int_equal(jint(r, "size"), 64 << 20);
+	assert_int_equal(jint(r, "max_order"), 9);
+	assert_int_equal(jint(r, "used") + jint(r, "free"),
+			 jint(r, "data_size"));
+	json_object_put(j);
+	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "region", "info",
+			     "r", NULL),
+			 0);
+	assert_non_null(strstr(out, "name: r"));
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region", "info",
+			     "nope", NULL),
+			 1);
+	assert_non_null(strstr(err, "nope"));
+}
+
+static void
+file_lifecycle_create_ls_stat_truncate_rm(void **state)
+{
+	struct fixture *f = *state;
+	json_object *j, *files;
+	int64_t free0, free1;
+
+	j = json_ctl(f, "region", "info", "r", NULL);
+	free0 = jint(j, "free");
+	json_object_put(j);
+
+	j = json_ctl(f, "file", "create", "r/a", "--size", "1M", "--mode",
+		     "0640", NULL);
+	assert_string_equal(jstr(j, "name"), "a");
+	assert_int_equal(jint(j, "size"), 1 << 20);
+	assert_int_equal(jint(j, "allocated"), 1 << 20);
+	assert_int_equal(jint(j, "mode"), 0640);
+	assert_int_equal(jint(j, "uid"), getuid());
+	json_object_put(j);
+
+	/* exists */
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
+			     "create", "r/a", "--size", "4K", NULL),
+			 1);
+	assert_non_null(strstr(err, "File exists"));
+
+	j = json_ctl(f, "file", "create", "r/b", "--size", "10", NULL);
+	json_object_put(j);
+	j = json_ctl(f, "file", "ls", "r", NULL);
+	files = jget(j, "files");
+	assert_int_equal(json_object_array_length(files), 2);
+	assert_string_equal(jstr(json_object_array_get_idx(files, 0), "name"),
+			    "a");
+	assert_int_equal(jint(json_object_array_get_idx(files, 1), "size"),
+			 10);
+	json_object_put(j);
+
+	/* grow, then shrink to a partial page */
+	j = json_ctl(f, "file", "truncate", "r/a", "3M", NULL);
+	assert_int_equal(jint(j, "size"), 3 << 20);
+	assert_int_equal(jint(j, "allocated"), 3 << 20);
+	json_object_put(j);
+	j = json_ctl(f, "file", "truncate", "r/a", "100", NULL);
+	assert_int_equal(jint(j, "size"), 100);
+	assert_int_equal(jint(j, "allocated"), 4096);
+	json_object_put(j);
+
+	j = json_ctl(f, "region", "info", "r", NULL);
+	free1 = jint(j, "free");
+	assert_int_equal(jint(j, "files"), 2);
+	json_object_put(j);
+	assert_int_equal(free0 - free1, 2 * 4096);
+
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/a",
+			     NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/b",
+			     NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "stat",
+			     "r/a", NULL),
+			 1);
+	assert_non_null(strstr(err, "No such file"));
+	j = json_ctl(f, "region", "info", "r", NULL);
+	assert_int_equal(jint(j, "free"), free0);
+	assert_int_equal(jint(j, "files"), 0);
+	json_object_put(j);
+}
+
+static void
+human_file_ls_is_a_sorted_table(void **state)
+{
+	struct fixture *f = *state;
+	char *a, *z;
+
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/zz",
+			     "--size", "8K", NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/aa",
+			     "--size", "4K", NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls",
+			     "r", NULL),
+			 0);
+	assert_non_null(strstr(out, "NAME"));
+	a = strstr(out, "aa");
+	z = strstr(out, "zz");
+	assert_non_null(a);
+	assert_non_null(z);
+	assert_true(a < z);
+	assert_non_null(strstr(z, "8192"));
+	ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/zz", NULL);
+	ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/aa", NULL);
+}
+
+static void
+bad_names_sizes_and_no_space_are_clear_errors(void **state)
+{
+	struct fixture *f = *state;
+	char longname[200];
+	char target[256];
+	json_object *j;
+	int64_t free0;
+
+	j = json_ctl(f, "region", "info", "r", NULL);
+	free0 = jint(j, "free");
+	json_object_put(j);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	snprintf(target, sizeof(target), "r/%s", longname);
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
+			     "create", target, "--size", "4K", NULL),
+			 1);
+	assert_non_null(strstr(err, "too long"));
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
+			     "create", "r/..", "--size", "4K", NULL),
+			 1);
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
+			     "create", "r/x", "--size", "12Q", NULL),
+			 2);
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
+			     "create", "r/big", "--size", "1G", NULL),
+			 1);
+	assert_non_null(strstr(err, "space"));
+	j = json_ctl(f, "region", "info", "r", NULL);
+	assert_int_equal(jint(j, "free"), free0); /* nothing half-done */
+	assert_int_equal(jint(j, "files"), 0);
+	json_object_put(j);
+}
+
+static void
+permissions_follow_the_peer_credentials(void **state)
+{
+	struct fixture *f = *state;
+	const uid_t nobody = 65534;
+	char path2[PATH_MAX];
+
+	/* Region file mode 0644, owned by root: others may read only. The
+	 * socket's folder must let them reach the socket. */
+	assert_int_equal(chmod(f->d.dir, 0711), 0);
+	assert_int_equal(chmod(f->region, 0644), 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create",
+			     "r/mine", "--size", "4K", "--mode", "0600", NULL),
+			 0);
+	/* The daemon caches the region's owner/mode at attach: re-attach so
+	 * it sees 0644. */
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region",
+			     "detach", "r", NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region",
+			     "attach", "r", f->region, NULL),
+			 0);
+	assert_int_equal(ctl_as(nobody, nobody, &f->d, out, sizeof(out), err,
+				sizeof(err), "file", "ls", "r", NULL),
+			 0);
+	assert_non_null(strstr(out, "mine"));
+	assert_int_equal(ctl_as(nobody, nobody, &f->d, NULL, 0, err,
+				sizeof(err), "file", "create", "r/theirs",
+				"--size", "4K", NULL),
+			 1);
+	assert_non_null(strstr(err, "Permission denied"));
+	assert_int_equal(ctl_as(nobody, nobody, &f->d, NULL, 0, err,
+				sizeof(err), "file", "truncate", "r/mine", "0",
+				NULL),
+			 1);
+	assert_non_null(strstr(err, "Permission denied"));
+	assert_int_equal(ctl_as(nobody, nobody, &f->d, NULL, 0, err,
+				sizeof(err), "file", "rm", "r/mine", NULL),
+			 1);
+	snprintf(path2, sizeof(path2), "%s/other.pmem", f->d.dir);
+	assert_int_equal(ctl_as(nobody, nobody, &f->d, NULL, 0, err,
+				sizeof(err), "region", "attach", "o", path2,
+				"--size", "16M", "--create", NULL),
+			 1);
+	assert_non_null(strstr(err, "Operation not permitted"));
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/mine",
+			     NULL),
+			 0);
+}
+
+static void
+region_attach_create_never_reformats(void **state)
+{
+	struct fixture *f = *state;
+	char path2[PATH_MAX];
+	json_object *j;
+	char uuid[64];
+
+	snprintf(path2, sizeof(path2), "%s/second.pmem", f->d.dir);
+	j = json_ctl(f, "region", "attach", "s", path2, "--size", "16M",
+		     "--create", "--max-order", "4", NULL);
+	assert_int_equal(jint(j, "max_order"), 4);
+	snprintf(uuid, sizeof(uuid), "%s", jstr(j, "uuid"));
+	json_object_put(j);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "s/kept",
+			     "--size", "64K", NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "region", "detach", "s",
+			     NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region", "info",
+			     "s", NULL),
+			 1);
+	j = json_ctl(f, "region", "attach", "s", path2, "--size", "32M",
+		     "--create", NULL);
+	assert_string_equal(jstr(j, "uuid"), uuid);
+	assert_int_equal(jint(j, "files"), 1);
+	assert_int_equal(jint(j, "size"), 16 << 20);
+	json_object_put(j);
+	/* attaching the same file twice, or a second region named s */
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region",
+			     "attach", "t", path2, NULL),
+			 1);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "region", "detach", "s",
+			     NULL),
+			 0);
+}
+
+static void
+kill9_keeps_every_completed_operation(void **state)
+{
+	struct fixture *f = *state;
+	char name[32];
+	json_object *j;
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "r/k%02d", i);
+		assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create",
+				     name, "--size", i % 3 ? "12K" : "2M",
+				     NULL),
+				 0);
+	}
+	for (int i = 0; i < 40; i += 4) {
+		snprintf(name, sizeof(name), "r/k%02d", i);
+		assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm",
+				     name, NULL),
+				 0);
+	}
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "truncate",
+			     "r/k01", "5M", NULL),
+			 0);
+	daemon_kill(&f->d);
+
+	/* offline check of what the dead daemon left */
+	{
+		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+		assert_int_equal(run(argv, NULL, out, sizeof(out), err,
+				     sizeof(err)),
+				 0);
+		assert_non_null(strstr(out, "clean"));
+	}
+	assert_int_equal(restart(f), 0);
+	j = json_ctl(f, "file", "ls", "r", NULL);
+	assert_int_equal(json_object_array_length(jget(j, "files")), 30);
+	json_object_put(j);
+	j = json_ctl(f, "file", "stat", "r/k01", NULL);
+	assert_int_equal(jint(j, "size"), 5 << 20);
+	json_object_put(j);
+	for (int i = 0; i < 40; i++) {
+		if (i % 4 == 0)
+			continue;
+		snprintf(name, sizeof(name), "r/k%02d", i);
+		assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm",
+				     name, NULL),
+				 0);
+	}
+}
+
+static void
+sigterm_stops_cleanly_with_exit_zero(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(daemon_stop(&f->d), 0);
+	assert_true(daemon_log_contains(&f->d, "stopped"));
+	/* the socket file is gone */
+	assert_int_equal(access(f->d.socket, F_OK), -1);
+	assert_int_equal(restart(f), 0);
+}
+
+/* corrupt -- flip one byte at @off of the region file. */
+static void
+corrupt(const char *path, off_t off)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x5a;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+}
+
+static void
+corrupt_superblock_or_inode_is_refused_by_attach_and_fsck(void **state)
+{
+	struct fixture *f = *state;
+	const char *fsck_argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+	struct pm_super sb;
+	int fd;
+
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create",
+			     "r/victim", "--size", "8K", NULL),
+			 0);
+	assert_int_equal(daemon_stop(&f->d), 0);
+	fd = open(f->region, O_RDONLY);
+	assert_int_equal(pread(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
+	close(fd);
+
+	/* inode table: the file's record is somewhere in the first slots */
+	for (uint32_t slot = 0; slot < 4; slot++)
+		corrupt(f->region, (off_t)(sb.inode_off + slot * 256 + 40));
+	assert_int_equal(run(fsck_argv, NULL, out, sizeof(out), err,
+			     sizeof(err)),
+			 1);
+	assert_int_equal(restart(f), -1);
+	assert_int_not_equal(f->d.exit_status, 0);
+	assert_true(daemon_log_contains(&f->d, "inode"));
+	for (uint32_t slot = 0; slot < 4; slot++)
+		corrupt(f->region, (off_t)(sb.inode_off + slot * 256 + 40));
+	assert_int_equal(run(fsck_argv, NULL, out, sizeof(out), err,
+			     sizeof(err)),
+			 0);
+
+	/* superblock */
+	corrupt(f->region, 20);
+	assert_int_equal(run(fsck_argv, NULL, out, sizeof(out), err,
+			     sizeof(err)),
+			 1);
+	assert_non_null(strstr(err, "superblock"));
+	assert_int_equal(restart(f), -1);
+	assert_true(daemon_log_contains(&f->d, "superblock"));
+	corrupt(f->region, 20);
+	assert_int_equal(restart(f), 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/victim",
+			     NULL),
+			 0);
+}
+
+static void
+library_reports_daemon_messages(void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap *pm;
+	struct pagemap_file_info fi;
+
+	assert_int_equal(pagemap_connect(f->d.socket, "lib", &pm), 0);
+	assert_int_equal(pagemap_file_stat(pm, "r", "missing", &fi), -ENOENT);
+	assert_non_null(strstr(pagemap_last_message(pm), "missing"));
+	assert_non_null(strstr(pagemap_strerror(-ENOENT), "No such file"));
+	assert_int_equal(pagemap_file_create(pm, "r", "libfile", 4096, 0600,
+					     &fi),
+			 0);
+	assert_int_equal(fi.mode, 0600);
+	assert_int_equal(pagemap_file_remove(pm, "r", "libfile"), 0);
+	pagemap_close(pm);
+	assert_int_equal(pagemap_connect("/nonexistent/sock", NULL, &pm),
+			 -ENOENT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			status_reports_the_daemon_and_its_limits, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			region_ls_and_info_describe_the_region, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			file_lifecycle_create_ls_stat_truncate_rm, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(human_file_ls_is_a_sorted_table,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			bad_names_sizes_and_no_space_are_clear_errors, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			permissions_follow_the_peer_credentials, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			region_attach_create_never_reformats, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			kill9_keeps_every_completed_operation, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			sigterm_stops_cleanly_with_exit_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			corrupt_superblock_or_inode_is_refused_by_attach_and_fsck,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(library_reports_daemon_messages,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

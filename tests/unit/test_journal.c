@@ -1,0 +1,718 @@
+/* test_journal.c -- the redo journal, including power loss at every persist. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "journal.h"
+#include "layout.h"
+
+/*
+ * The media is two buffers: "live" is what the CPU sees (the mapping) and
+ * "durable" what survives power loss. persist copies a range from live to
+ * durable, and can stop at the Nth call -- losing it, or copying only its
+ * first or second half (a torn write) -- after which nothing more becomes
+ * durable. Recovery then runs on a copy of the durable image only.
+ */
+
+#define REGION (256u * 1024)
+#define JOFF 8192u
+#define JSIZE (16u * 1024)
+#define LOG_MAX 64
+
+enum tear { TEAR_LOST, TEAR_FIRST_HALF, TEAR_SECOND_HALF, TEAR_KINDS };
+
+struct mem {
+	struct pm_media m;
+	uint8_t *durable;
+	unsigned persists; /* calls so far */
+	unsigned crash_at; /* the call that loses power; 0 = never */
+	enum tear tear;
+	bool crashed;
+	struct {
+		uint64_t off, len;
+	} log[LOG_MAX];
+};
+
+static int
+mem_persist(struct pm_media *m, uint64_t off, uint64_t len)
+{
+	struct mem *x = m->ctx;
+	uint64_t half = len / 2;
+
+	assert_true(off <= m->size && len <= m->size - off);
+	if (x->crashed)
+		return -EIO;
+	if (x->persists < LOG_MAX) {
+		x->log[x->persists].off = off;
+		x->log[x->persists].len = len;
+	}
+	x->persists++;
+	if (x->crash_at && x->persists == x->crash_at) {
+		x->crashed = true;
+		if (x->tear == TEAR_FIRST_HALF)
+			memcpy(x->durable + off, m->base + off, half);
+		else if (x->tear == TEAR_SECOND_HALF)
+			memcpy(x->durable + off + half, m->base + off + half,
+			       len - half);
+		return -EIO;
+	}
+	memcpy(x->durable + off, m->base + off, len);
+	return 0;
+}
+
+/* mem_new -- a media whose live and durable images are both @image. */
+static struct mem *
+mem_new(const uint8_t *image)
+{
+	struct mem *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	x->m.base = malloc(REGION);
+	x->durable = malloc(REGION);
+	assert_non_null(x->m.base);
+	assert_non_null(x->durable);
+	memcpy(x->m.base, image, REGION);
+	memcpy(x->durable, image, REGION);
+	x->m.size = REGION;
+	x->m.persist = mem_persist;
+	x->m.ctx = x;
+	return x;
+}
+
+static void
+mem_free(struct mem *x)
+{
+	free(x->m.base);
+	free(x->durable);
+	free(x);
+}
+
+/* same_metadata -- equal outside the journal area. */
+static bool
+same_metadata(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, JOFF) == 0 &&
+	       memcmp(a + JOFF + JSIZE, b + JOFF + JSIZE,
+		      REGION - JOFF - JSIZE) == 0;
+}
+
+/* A scripted workload. Writes overlap within and across transactions,
+ * have odd lengths, and hit both sides of the journal area. */
+struct wr {
+	uint32_t off;
+	uint32_t len;
+};
+
+struct txn {
+	unsigned n;
+	struct wr w[6];
+};
+
+#define META (JOFF + JSIZE)
+static const struct txn script[] = {
+	{2, {{0, 64}, {META, 256}}},
+	{1, {{META + 100, 1}}},
+	{5,
+	 {{META + 4096, 4096 + 3},
+	  {META + 4100, 17},
+	  {JOFF - 7, 7},
+	  {META + 50000, 999},
+	  {REGION - 5, 5}}},
+	{3, {{META + 200, 300}, {META + 250, 100}, {16, 8}}},
+	{1, {{META + 10000, 2048}}},
+	{6,
+	 {{META, 1},
+	  {META + 1, 2},
+	  {META + 3, 3},
+	  {META + 6, 4},
+	  {META + 10, 5},
+	  {META + 90000, 4000}}},
+};
+#define NTXN (sizeof(script) / sizeof(script[0]))
+
+static uint8_t
+pattern(unsigned t, unsigned r, uint32_t i)
+{
+	return (uint8_t)(t * 31 + r * 7 + i * 13 + (i >> 8));
+}
+
+static void
+fill(uint8_t *buf, unsigned t, unsigned r, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = pattern(t, r, i);
+}
+
+static uint8_t *
+initial_image(void)
+{
+	uint8_t *img = malloc(REGION);
+
+	assert_non_null(img);
+	for (uint32_t i = 0; i < REGION; i++)
+		img[i] = (uint8_t)(i * 2654435761u >> 24);
+	return img;
+}
+
+/* expected_states -- states[k] = the image after k whole transactions. */
+static uint8_t **
+expected_states(const uint8_t *init)
+{
+	uint8_t **s = calloc(NTXN + 1, sizeof(*s));
+	uint8_t data[8192];
+
+	assert_non_null(s);
+	for (unsigned k = 0; k <= NTXN; k++) {
+		s[k] = malloc(REGION);
+		assert_non_null(s[k]);
+		memcpy(s[k], k ? s[k - 1] : init, REGION);
+		if (k == 0)
+			continue;
+		for (unsigned r = 0; r < script[k - 1].n; r++) {
+			const struct wr *w = &script[k - 1].w[r];
+
+			fill(data, k - 1, r, w->len);
+			memcpy(s[k] + w->off, data, w->len);
+		}
+	}
+	return s;
+}
+
+static void
+free_states(uint8_t **s)
+{
+	for (unsigned k = 0; k <= NTXN; k++)
+		free(s[k]);
+	free(s);
+}
+
+/* run_txn -- stage and commit script[t]. */
+static int
+run_txn(struct journal *j, unsigned t)
+{
+	uint8_t data[8192];
+
+	for (unsigned r = 0; r < script[t].n; r++) {
+		const struct wr *w = &script[t].w[r];
+
+		fill(data, t, r, w->len);
+		assert_int_equal(journal_add(j, w->off, data, w->len), 0);
+	}
+	return journal_commit(j);
+}
+
+/* formatted -- an initial image whose journal area is formatted. */
+static uint8_t *
+formatted(void)
+{
+	uint8_t *img = initial_image();
+	struct mem *x = mem_new(img);
+	struct journal j;
+
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	assert_int_equal(journal_format(&j), 0);
+	journal_fini(&j);
+	memcpy(img, x->durable, REGION);
+	mem_free(x);
+	return img;
+}
+
+static void
+crash_at_every_persist_leaves_whole_transactions(void **state)
+{
+	uint8_t *init = formatted();
+	uint8_t **want = expected_states(init);
+	unsigned commit_at[NTXN], total = 0;
+
+	(void)state;
+	assert_true(same_metadata(init, want[0]));
+	for (unsigned t = 0; t < NTXN; t++) {
+		commit_at[t] = total + 1;
+		total += 1 + script[t].n;
+	}
+	/* N = total + 1 never crashes: the clean run. */
+	for (unsigned n = 1; n <= total + 1; n++) {
+		for (int tear = 0; tear < TEAR_KINDS; tear++) {
+			struct mem *x = mem_new(init), *y;
+			struct journal j, r;
+			unsigned k = 0, at;
+			int ret, ret2;
+
+			x->crash_at = n;
+			x->tear = (enum tear)tear;
+			assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE),
+					 0);
+			assert_int_equal(journal_recover(&j), 0);
+			while (k < NTXN && (ret = run_txn(&j, k)) == 0)
+				k++;
+			journal_fini(&j);
+			if (n > total) {
+				assert_int_equal(k, NTXN);
+				assert_false(x->crashed);
+			} else {
+				assert_true(k < NTXN);
+				assert_true(x->crashed);
+				assert_int_equal(ret, -EIO);
+				assert_true(n >= commit_at[k]);
+			}
+
+			/* Power comes back: only the durable image is left. */
+			y = mem_new(x->durable);
+			assert_int_equal(journal_init(&r, &y->m, JOFF, JSIZE),
+					 0);
+			ret = journal_recover(&r);
+			assert_true(ret == 0 || ret == 1);
+			/* Once the commit persist returned, the transaction
+			 * happened; before that, it did not. */
+			at = k < NTXN && n > commit_at[k] ? k + 1 : k;
+			if (!same_metadata(y->m.base, want[at]))
+				fail_msg("crash at persist %u (tear %d): not "
+					 "the state after %u transactions",
+					 n, tear, at);
+			assert_true(same_metadata(y->durable, want[at]));
+			if (ret == 1)
+				assert_int_equal(r.seq, at);
+			if (at == k + 1)
+				assert_int_equal(ret, 1);
+
+			/* Replay is idempotent. */
+			ret2 = journal_recover(&r);
+			assert_int_equal(ret2, ret);
+			assert_true(same_metadata(y->m.base, want[at]));
+
+			/* And the region keeps working from there. */
+			for (unsigned t = at; t < NTXN; t++)
+				assert_int_equal(run_txn(&r, t), 0);
+			assert_true(same_metadata(y->durable, want[NTXN]));
+			/* seq numbers the transactions; an unreadable journal
+			 * restarts it. */
+			assert_int_equal(r.seq, ret == 1 ? NTXN : NTXN - at);
+			journal_fini(&r);
+			mem_free(y);
+			mem_free(x);
+		}
+	}
+	free_states(want);
+	free(init);
+}
+
+static void
+commit_persists_the_journal_once_then_each_record(void **state)
+{
+	uint8_t *init = formatted();
+	struct mem *x = mem_new(init);
+	struct journal j;
+	uint64_t payload = 0;
+
+	(void)state;
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	assert_int_equal(run_txn(&j, 2), 0);
+	assert_int_equal(x->persists, 1 + script[2].n);
+	for (unsigned r = 0; r < script[2].n; r++)
+		payload += sizeof(struct pm_journal_rec) +
+			   ((script[2].w[r].len + 7) & ~7u);
+	assert_int_equal(x->log[0].off, JOFF);
+	assert_int_equal(x->log[0].len,
+			 sizeof(struct pm_journal_hdr) + payload);
+	for (unsigned r = 0; r < script[2].n; r++) {
+		assert_int_equal(x->log[1 + r].off, script[2].w[r].off);
+		assert_int_equal(x->log[1 + r].len, script[2].w[r].len);
+	}
+	assert_int_equal(j.seq, 1);
+	assert_int_equal(run_txn(&j, 0), 0);
+	assert_int_equal(j.seq, 2);
+	journal_fini(&j);
+	mem_free(x);
+	free(init);
+}
+
+static void
+abort_leaves_the_region_untouched(void **state)
+{
+	uint8_t *init = formatted();
+	struct mem *x = mem_new(init);
+	struct journal j;
+	uint8_t data[512];
+	uint64_t room;
+
+	(void)state;
+	memset(data, 0xab, sizeof(data));
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	room = journal_room(&j);
+	assert_int_equal(room, JSIZE - sizeof(struct pm_journal_hdr));
+	assert_int_equal(journal_add(&j, META, data, sizeof(data)), 0);
+	assert_int_equal(journal_add(&j, 0, data, 5), 0);
+	assert_int_equal(journal_room(&j), room - 16 - 512 - 16 - 8);
+	/* Staging touches nothing, not even the journal area. */
+	assert_memory_equal(x->m.base, init, REGION);
+	journal_abort(&j);
+	assert_int_equal(journal_room(&j), room);
+	/* Nothing is left to commit. */
+	assert_int_equal(journal_commit(&j), 0);
+	assert_int_equal(x->persists, 0);
+	assert_memory_equal(x->m.base, init, REGION);
+	assert_memory_equal(x->durable, init, REGION);
+	assert_int_equal(j.seq, 0);
+	journal_fini(&j);
+	mem_free(x);
+	free(init);
+}
+
+static void
+add_returns_e2big_when_the_journal_is_full(void **state)
+{
+	uint8_t *init = formatted();
+	struct mem *x = mem_new(init), *y;
+	struct journal j;
+	static uint8_t data[JSIZE];
+	uint8_t *want;
+	uint64_t room, off = META;
+	unsigned n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	assert_int_equal(journal_add(&j, META, data, JSIZE), -E2BIG);
+	assert_int_equal(journal_add(&j, META, data,
+				     JSIZE - sizeof(struct pm_journal_hdr)),
+			 -E2BIG);
+	for (;;) {
+		int ret;
+
+		room = journal_room(&j);
+		ret = journal_add(&j, off, data, 1000);
+		if (ret == -E2BIG)
+			break;
+		assert_int_equal(ret, 0);
+		off += 1000;
+		n++;
+	}
+	assert_int_equal(n, (JSIZE - 32) / (16 + 1000));
+	/* A refused add leaves the transaction as it was. */
+	assert_int_equal(journal_room(&j), room);
+	assert_true(room < 16 + 1000);
+	/* Fill to the last byte: the exact fit still commits. */
+	assert_int_equal(journal_add(&j, off, data + 3, (uint32_t)room - 16),
+			 0);
+	assert_int_equal(journal_room(&j), 0);
+	assert_int_equal(journal_add(&j, off, data, 1), -E2BIG);
+	assert_int_equal(journal_commit(&j), 0);
+
+	want = malloc(REGION);
+	assert_non_null(want);
+	memcpy(want, init, REGION);
+	for (unsigned i = 0; i < n; i++)
+		memcpy(want + META + i * 1000, data, 1000);
+	memcpy(want + off, data + 3, room - 16);
+	assert_true(same_metadata(x->durable, want));
+
+	/* Abort empties a full journal. */
+	assert_int_equal(journal_add(&j, off, data, 1000), 0);
+	journal_abort(&j);
+	assert_int_equal(journal_room(&j), JSIZE - 32);
+	journal_fini(&j);
+
+	/* The full transaction replays whole. */
+	y = mem_new(x->durable);
+	memcpy(y->m.base + META, init + META, 1000);
+	assert_int_equal(journal_init(&j, &y->m, JOFF, JSIZE), 0);
+	assert_int_equal(journal_recover(&j), 1);
+	assert_true(same_metadata(y->m.base, want));
+	journal_fini(&j);
+	mem_free(y);
+	free(want);
+	mem_free(x);
+	free(init);
+}
+
+static void
+add_rejects_targets_outside_the_region_or_journal(void **state)
+{
+	uint8_t *init = formatted();
+	struct mem *x = mem_new(init);
+	struct journal j;
+	uint8_t data[16] = {1, 2, 3};
+	static const struct {
+		uint64_t off;
+		uint32_t len;
+		int err;
+	} cases[] = {
+		{REGION - 1, 2, -EINVAL},
+		{REGION, 1, -EINVAL},
+		{UINT64_MAX, 1, -EINVAL},
+		{UINT64_MAX - 3, 8, -EINVAL},
+		{JOFF, 1, -EINVAL},
+		{JOFF - 1, 2, -EINVAL},
+		{JOFF + JSIZE - 1, 1, -EINVAL},
+		{JOFF + 100, 8, -EINVAL},
+		{0, UINT32_MAX, -EINVAL},
+		{JOFF - 1, 1, 0},
+		{JOFF + JSIZE, 1, 0},
+		{REGION - 16, 16, 0},
+		{0, 1, 0},
+	};
+
+	(void)state;
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t room = journal_room(&j);
+		int ret = journal_add(&j, cases[i].off, data, cases[i].len);
+
+		if (ret != cases[i].err)
+			fail_msg("case %zu: got %d, want %d", i, ret,
+				 cases[i].err);
+		if (ret)
+			assert_int_equal(journal_room(&j), room);
+	}
+	assert_int_equal(j.nrecs, 4);
+	journal_fini(&j);
+	mem_free(x);
+	free(init);
+}
+
+static void
+init_rejects_an_area_outside_the_media(void **state)
+{
+	uint8_t *init = formatted();
+	struct mem *x = mem_new(init);
+	struct journal j;
+
+	(void)state;
+	assert_int_equal(journal_init(&j, &x->m, REGION - 4096, 8192),
+			 -EINVAL);
+	journal_fini(&j);
+	assert_int_equal(journal_init(&j, &x->m, UINT64_MAX - 4095, 8192),
+			 -EINVAL);
+	journal_fini(&j);
+	assert_int_equal(journal_init(&j, &x->m, JOFF, 32), -EINVAL);
+	journal_fini(&j);
+	assert_int_equal(journal_init(&j, &x->m, JOFF + 3, JSIZE), -EINVAL);
+	journal_fini(&j);
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	journal_fini(&j);
+	journal_fini(&j); /* twice is fine */
+	mem_free(x);
+	free(init);
+}
+
+/* committed_not_applied -- a durable image holding script[2] committed in
+ * the journal but not yet written home (power lost at the first apply). */
+static uint8_t *
+committed_not_applied(const uint8_t *init)
+{
+	struct mem *x = mem_new(init);
+	struct journal j;
+	uint8_t *img = malloc(REGION);
+
+	assert_non_null(img);
+	x->crash_at = 2;
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	assert_int_equal(run_txn(&j, 2), -EIO);
+	journal_fini(&j);
+	memcpy(img, x->durable, REGION);
+	mem_free(x);
+	assert_true(same_metadata(img, init));
+	return img;
+}
+
+/* recover_image -- recover a copy of @img into @out (REGION bytes); no
+ * allocation per call, as the corruption loops call it often. */
+static int
+recover_image(const uint8_t *img, uint8_t *out)
+{
+	static uint8_t durable[REGION];
+	struct mem y = {.m = {.base = out,
+			      .size = REGION,
+			      .persist = mem_persist},
+			.durable = durable};
+	struct journal j;
+	int ret;
+
+	y.m.ctx = &y;
+	memcpy(out, img, REGION);
+	assert_int_equal(journal_init(&j, &y.m, JOFF, JSIZE), 0);
+	ret = journal_recover(&j);
+	journal_fini(&j);
+	return ret;
+}
+
+static void
+recover_ignores_a_corrupt_header_or_payload(void **state)
+{
+	uint8_t *init = formatted();
+	uint8_t *img = committed_not_applied(init);
+	uint8_t *bad = malloc(REGION), *out = malloc(REGION);
+	uint8_t **want = expected_states(init);
+	struct pm_journal_hdr h;
+	uint64_t len;
+
+	(void)state;
+	assert_non_null(bad);
+	assert_non_null(out);
+	/* Intact, it replays. */
+	assert_int_equal(recover_image(img, out), 1);
+	assert_true(same_metadata(out, want[0]) == false);
+
+	memcpy(&h, img + JOFF, sizeof(h));
+	len = sizeof(h) + h.payload_len;
+	/* Every bit of the header, and a bit of each of ~1000 payload bytes
+	 * spread over records and data. */
+	for (uint64_t bit = 0; bit < len * 8;
+	     bit += bit < sizeof(h) * 8 ? 1 : 8 * (len / 1000) + 1) {
+		memcpy(bad, img, REGION);
+		bad[JOFF + bit / 8] ^= (uint8_t)(1u << bit % 8);
+		assert_int_equal(recover_image(bad, out), 0);
+		assert_memory_equal(out, bad, REGION);
+	}
+	/* Absurd lengths are bounded before the crc is taken. */
+	static const uint64_t lens[] = {UINT64_MAX, JSIZE, JSIZE - 31,
+					(1ull << 63) + 64};
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		memcpy(bad, img, REGION);
+		memcpy(bad + JOFF + offsetof(struct pm_journal_hdr,
+					     payload_len),
+		       &lens[i], 8);
+		assert_int_equal(recover_image(bad, out), 0);
+		assert_memory_equal(out, bad, REGION);
+	}
+	free_states(want);
+	free(out);
+	free(bad);
+	free(img);
+	free(init);
+}
+
+/* forge -- write a crc-valid transaction of one record by hand. */
+static void
+forge(uint8_t *img, uint64_t off, uint32_t len, uint32_t nrecs,
+      uint32_t reserved)
+{
+	struct pm_journal_hdr h = {.magic = PM_JOURNAL_MAGIC, .seq = 9};
+	struct pm_journal_rec r = {.off = off, .len = len,
+				   .reserved = reserved};
+	uint8_t *p = img + JOFF + sizeof(h);
+	uint64_t plen = sizeof(r) + ((len + 7) & ~7u);
+
+	memcpy(p, &r, sizeof(r));
+	memset(p + sizeof(r), 0x5a, plen - sizeof(r));
+	h.payload_len = plen;
+	h.nrecs = nrecs;
+	h.crc = crc32c(crc32c(0, &h, sizeof(h)), p, plen);
+	memcpy(img + JOFF, &h, sizeof(h));
+}
+
+static void
+recover_refuses_a_valid_transaction_with_bad_targets(void **state)
+{
+	uint8_t *init = formatted();
+	uint8_t *img = malloc(REGION), *out = malloc(REGION);
+	static const struct {
+		uint64_t off;
+		uint32_t len, nrecs, reserved;
+		int want;
+	} cases[] = {
+		{META, 8, 1, 0, 1}, /* the control: it is well formed */
+		{JOFF, 8, 1, 0, -EUCLEAN},
+		{JOFF - 4, 8, 1, 0, -EUCLEAN},
+		{REGION - 4, 8, 1, 0, -EUCLEAN},
+		{UINT64_MAX - 3, 8, 1, 0, -EUCLEAN},
+		{META, 8, 2, 0, -EUCLEAN},
+		{META, 8, 0, 0, -EUCLEAN},
+		{META, 8, 1, 1, -EUCLEAN},
+	};
+
+	(void)state;
+	assert_non_null(img);
+	assert_non_null(out);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret;
+
+		memcpy(img, init, REGION);
+		forge(img, cases[i].off, cases[i].len, cases[i].nrecs,
+		      cases[i].reserved);
+		ret = recover_image(img, out);
+		if (ret != cases[i].want)
+			fail_msg("case %zu: got %d, want %d", i, ret,
+				 cases[i].want);
+		if (ret < 0)
+			assert_memory_equal(out, img, REGION);
+	}
+	/* A record running past the payload. */
+	memcpy(img, init, REGION);
+	forge(img, META, 8, 1, 0);
+	{
+		struct pm_journal_hdr h;
+		struct pm_journal_rec r;
+
+		memcpy(&h, img + JOFF, sizeof(h));
+		memcpy(&r, img + JOFF + sizeof(h), sizeof(r));
+		r.len = 64;
+		memcpy(img + JOFF + sizeof(h), &r, sizeof(r));
+		h.crc = 0;
+		h.crc = crc32c(crc32c(0, &h, sizeof(h)),
+			       img + JOFF + sizeof(h), h.payload_len);
+		memcpy(img + JOFF, &h, sizeof(h));
+	}
+	assert_int_equal(recover_image(img, out), -EUCLEAN);
+	assert_memory_equal(out, img, REGION);
+	free(out);
+	free(img);
+	free(init);
+}
+
+static void
+format_leaves_no_transaction_to_recover(void **state)
+{
+	uint8_t *init = formatted();
+	struct mem *x = mem_new(init), *y;
+	struct journal j;
+
+	(void)state;
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	assert_int_equal(journal_recover(&j), 0);
+	assert_int_equal(run_txn(&j, 0), 0);
+	assert_int_equal(journal_recover(&j), 1);
+	x->persists = 0;
+	assert_int_equal(journal_format(&j), 0);
+	assert_int_equal(x->persists, 1);
+	assert_int_equal(x->log[0].off, JOFF);
+	assert_int_equal(x->log[0].len, sizeof(struct pm_journal_hdr));
+	journal_fini(&j);
+	y = mem_new(x->durable);
+	assert_int_equal(journal_init(&j, &y->m, JOFF, JSIZE), 0);
+	assert_int_equal(journal_recover(&j), 0);
+	journal_fini(&j);
+	mem_free(y);
+	mem_free(x);
+	free(init);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			crash_at_every_persist_leaves_whole_transactions),
+		cmocka_unit_test(
+			commit_persists_the_journal_once_then_each_record),
+		cmocka_unit_test(abort_leaves_the_region_untouched),
+		cmocka_unit_test(add_returns_e2big_when_the_journal_is_full),
+		cmocka_unit_test(
+			add_rejects_targets_outside_the_region_or_journal),
+		cmocka_unit_test(init_rejects_an_area_outside_the_media),
+		cmocka_unit_test(recover_ignores_a_corrupt_header_or_payload),
+		cmocka_unit_test(
+			recover_refuses_a_valid_transaction_with_bad_targets),
+		cmocka_unit_test(format_leaves_no_transaction_to_recover),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
