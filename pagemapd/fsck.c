@@ -481,7 +481,7 @@ fsck_region(const char *path, struct fsck_report *ret, FILE *log)
 	struct fsck f = {.rep = ret, .log = log};
 	struct pm_super sb;
 	const char *why;
-	uint64_t size;
+	uint64_t size = 0;
 	ssize_t n;
 	void *map;
 	int fd, err;

@@ -2,6 +2,7 @@
  * journaled transactions that create, resize and remove them. */
 #include "inode.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,6 +116,7 @@ hash_remove(struct region *r, struct inode *ino)
 	}
 }
 
+/* inode_lookup -- walk the name's hash chain. */
 struct inode *
 inode_lookup(const struct region *r, const char *name)
 {
@@ -126,6 +128,7 @@ inode_lookup(const struct region *r, const char *name)
 	return NULL;
 }
 
+/* inode_at -- the DRAM inode of @slot, NULL when free. */
 struct inode *
 inode_at(const struct region *r, uint32_t slot)
 {
@@ -182,6 +185,12 @@ struct tx {
 	uint32_t new_slots; /* extent slots taken */
 	uint32_t freed_slots; /* extent slots released */
 	uint32_t hint; /* extent_hint after the commit */
+	/* reserve() appends to an inode's map in place (so that growing a
+	 * file costs nothing per extent it already has); this is how
+	 * tx_abort() takes the appends back. */
+	struct extent_map *map; /* NULL: untouched */
+	size_t map_n; /* its length before */
+	uint64_t last_npages; /* its last extent's length before */
 };
 
 static void
@@ -386,6 +395,12 @@ tx_abort(struct tx *t)
 	for (size_t i = 0; i < t->nrun; i++)
 		if (!t->run[i].clear)
 			alloc_release(t->r->alloc, t->run[i].pg, t->run[i].n);
+	if (t->map) {
+		t->map->n = t->map_n;
+		if (t->map_n)
+			t->map->v[t->map_n - 1].npages = t->last_npages;
+		t->map = NULL;
+	}
 }
 
 static void
@@ -454,26 +469,12 @@ pick_extent_slot(struct tx *t)
 
 /* ---- building blocks of the mutations ----------------------------------- */
 
-static int
-map_copy(struct extent_map *dst, const struct extent_map *src)
-{
-	extent_map_init(dst);
-	if (src->n == 0)
-		return 0;
-	dst->v = malloc(src->n * sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	dst->n = dst->cap = src->n;
-	return 0;
-}
-
-/* reserve -- back file pages [file_pg, file_pg + n) of inode @owner with
- * freshly zeroed region pages: the extents go into @map (the inode's next
- * map), their records and bitmap runs into @t. A first new extent that
- * continues the map's last one in both file and region is merged into it
- * rather than spending an extent slot. On error what this call reserved
- * is still listed in @t, for tx_abort(). */
+/* reserve -- back file pages [file_pg, file_pg + n) of inode @owner, all
+ * past the end of @map, with freshly zeroed region pages: the extents are
+ * appended to @map, their records and bitmap runs go into @t. A first new
+ * extent that continues the map's last one in both file and region is
+ * merged into it rather than spending an extent slot. On error the pages
+ * and the appends are still listed in @t, for tx_abort(). */
 static int
 reserve(struct tx *t, uint32_t owner, struct extent_map *map,
 	uint64_t file_pg, uint64_t n)
@@ -484,6 +485,11 @@ reserve(struct tx *t, uint32_t owner, struct extent_map *map,
 		MAX_EXT_PER_TX;
 	int cnt, ret = 0, i = 0;
 
+	assert(extent_map_end(map) <= file_pg && !t->map);
+	t->map = map;
+	t->map_n = map->n;
+	t->last_npages = last ? last->npages : 0;
+
 	/* With no slot left a merge may still do. */
 	if (max == 0 && last && last->file_pg + last->npages == file_pg)
 		max = 1;
@@ -493,6 +499,9 @@ reserve(struct tx *t, uint32_t owner, struct extent_map *map,
 	if (!ext)
 		return -ENOMEM;
 	cnt = alloc_reserve(r->alloc, file_pg, n, ext, max);
+	/* Cut short by the extent slots left, not by the transaction. */
+	if (cnt == -E2BIG && max < MAX_EXT_PER_TX)
+		cnt = -ENOSPC;
 	if (cnt < 0) {
 		free(ext);
 		return cnt;
@@ -533,36 +542,54 @@ out:
 	return ret;
 }
 
-/* trim -- free every page of @map at or past file page @new_pages: whole
- * extents lose their record, the one straddling the end is shortened. */
+/* trim -- stage freeing every page of @map at or past file page
+ * @new_pages: whole extents lose their record, the one straddling the end
+ * is shortened. The map itself changes after the commit, in trim_map(). */
 static int
-trim(struct tx *t, uint32_t owner, struct extent_map *map, uint64_t new_pages)
+trim(struct tx *t, uint32_t owner, const struct extent_map *map,
+     uint64_t new_pages)
 {
-	while (map->n) {
-		struct extent *e = &map->v[map->n - 1];
+	for (size_t i = map->n; i > 0; i--) {
+		struct extent e = map->v[i - 1];
 		uint64_t keep;
 		int ret;
 
-		if (e->file_pg + e->npages <= new_pages)
+		if (e.file_pg + e.npages <= new_pages)
 			break;
-		if (e->file_pg >= new_pages) {
-			ret = tx_run(t, e->region_pg, e->npages, true);
+		if (e.file_pg >= new_pages) {
+			ret = tx_run(t, e.region_pg, e.npages, true);
 			if (!ret)
-				ret = tx_extent(t, e->slot, owner, NULL);
+				ret = tx_extent(t, e.slot, owner, NULL);
 			if (ret)
 				return ret;
 			t->freed_slots++;
-			extent_map_remove_at(map, map->n - 1);
 			continue;
 		}
-		keep = new_pages - e->file_pg;
-		ret = tx_run(t, e->region_pg + keep, e->npages - keep, true);
+		keep = new_pages - e.file_pg;
+		ret = tx_run(t, e.region_pg + keep, e.npages - keep, true);
 		if (ret)
 			return ret;
-		e->npages = keep;
-		return tx_extent(t, e->slot, owner, e);
+		e.npages = keep;
+		return tx_extent(t, e.slot, owner, &e);
 	}
 	return 0;
+}
+
+/* trim_map -- what trim() staged, done to @map; cannot fail. */
+static void
+trim_map(struct extent_map *map, uint64_t new_pages)
+{
+	while (map->n) {
+		struct extent *e = &map->v[map->n - 1];
+
+		if (e->file_pg + e->npages <= new_pages)
+			break;
+		if (e->file_pg < new_pages) {
+			e->npages = new_pages - e->file_pg;
+			break;
+		}
+		extent_map_remove_at(map, map->n - 1);
+	}
 }
 
 /* zero_tail -- zero the bytes of @ino's last page past its size, so that
@@ -586,6 +613,7 @@ zero_tail(struct region *r, const struct inode *ino)
 
 /* ---- mutations ---------------------------------------------------------- */
 
+/* inode_create -- one transaction: inode record, extents, bitmap. */
 int
 inode_create(struct region *r, const char *name, uint64_t size,
 	     uint32_t mode, uid_t uid, gid_t gid, struct inode **ret)
@@ -657,27 +685,22 @@ static int
 resize(struct region *r, struct inode *ino, uint64_t size)
 {
 	uint64_t old_pages = pages_of(ino->size), new_pages = pages_of(size);
-	struct extent_map next;
-	struct inode tmp;
+	struct inode tmp = *ino;
 	struct pm_inode rec;
 	struct tx t;
-	int rc;
+	int rc = 0;
 
 	if (size > SIZE_LIMIT)
 		return -EINVAL;
 	if (size == ino->size)
 		return 0;
-	rc = map_copy(&next, &ino->map);
-	if (rc)
-		return rc;
 	tx_init(&t, r);
 	if (new_pages > old_pages)
-		rc = reserve(&t, ino->slot, &next, old_pages,
+		rc = reserve(&t, ino->slot, &ino->map, old_pages,
 			     new_pages - old_pages);
 	else if (new_pages < old_pages)
-		rc = trim(&t, ino->slot, &next, new_pages);
+		rc = trim(&t, ino->slot, &ino->map, new_pages);
 	if (!rc) {
-		tmp = *ino;
 		tmp.size = size;
 		tmp.mtime_ns = now_ns();
 		inode_image(&tmp, &rec);
@@ -696,17 +719,15 @@ resize(struct region *r, struct inode *ino, uint64_t size)
 	rc = tx_commit(&t);
 	if (rc)
 		goto out;
-	extent_map_fini(&ino->map);
-	ino->map = next;
-	extent_map_init(&next);
+	trim_map(&ino->map, new_pages);
 	ino->size = size;
 	ino->mtime_ns = tmp.mtime_ns;
 out:
 	tx_fini(&t);
-	extent_map_fini(&next);
 	return rc;
 }
 
+/* inode_resize -- grow or shrink @ino in one transaction. */
 int
 inode_resize(struct region *r, struct inode *ino, uint64_t size)
 {
@@ -859,6 +880,8 @@ unlink_cut(const struct region *r, const struct inode *ino)
 	return ino->map.v[i].file_pg;
 }
 
+/* inode_unlink -- free @ino in one transaction, or via the orphan
+ * list in several when its extents do not fit in one. */
 int
 inode_unlink(struct region *r, struct inode *ino)
 {
@@ -884,6 +907,7 @@ inode_unlink(struct region *r, struct inode *ino)
 	}
 }
 
+/* inode_info -- describe @ino for `file stat`. */
 void
 inode_info(const struct inode *ino, struct file_info *ret)
 {
@@ -1179,6 +1203,7 @@ out:
 	return ret;
 }
 
+/* inode_load -- rebuild and cross-check the DRAM state of @r. */
 int
 inode_load(struct region *r, char *err)
 {
@@ -1215,6 +1240,7 @@ inode_load(struct region *r, char *err)
 	return 0;
 }
 
+/* inode_unload -- free the DRAM inodes and the name index of @r. */
 void
 inode_unload(struct region *r)
 {

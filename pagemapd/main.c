@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "config.h"
@@ -111,8 +112,17 @@ parse_args(int argc, char **argv, struct config *c)
 		rv = -EINVAL;
 		goto out;
 	}
-	if (config_path == NULL && nspecs == 0)
+	if (config_path == NULL && nspecs == 0) {
+		/* The embedded default lives in an ignored folder of the
+		 * checkout, made on first start. */
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", PAGEMAP_DEFAULT_REGION);
+		*strrchr(dir, '/') = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			fprintf(stderr, "pagemapd: cannot create %s: %s\n", dir,
+				strerror(errno));
 		config_add_embedded_default(c);
+	}
 out:
 	free(specs);
 	return rv;

@@ -82,10 +82,8 @@ now_ns(void)
 static bool
 all_zero(const uint8_t *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
+	/* Zero if the first byte is and every byte equals the next. */
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -93,9 +91,11 @@ all_zero(const uint8_t *p, size_t len)
  *
  * A killed process never loses a store to a shared mapping, so power loss
  * has to be simulated: once a region is attached (after any format and
- * journal replay), every persist of it also copies the persisted range into
- * "<path>.durable", a copy of the region taken at that moment. The image
- * therefore holds exactly what real media would hold: what was persisted.
+ * journal replay, whose persists are neither copied nor counted), every
+ * persist of it also copies the persisted range into "<path>.durable", a
+ * copy of the region taken at that moment, and a hole punched by
+ * region_zero() is punched there too. The image therefore holds exactly
+ * what real media would hold: what was persisted.
  * With PAGEMAPD_CRASH_AFTER=N, the Nth persist of the process (counted over
  * all attached regions) copies nothing, or with PAGEMAPD_CRASH_TORN=1 only
  * the first half of its range, and the process _exit(86)s: the image is
@@ -110,6 +110,8 @@ all_zero(const uint8_t *p, size_t len)
 
 struct crash {
 	int fd; /* the durable image, -1 when only counting */
+	uint64_t after; /* PAGEMAPD_CRASH_AFTER */
+	bool torn; /* PAGEMAPD_CRASH_TORN=1 */
 };
 
 static uint64_t crash_count; /* persists seen, process-wide */
@@ -142,41 +144,37 @@ crash_env(uint64_t *ret_after, bool *ret_torn)
 	return true;
 }
 
-/* copy_sparse -- copy [0, size) of @in to @out, skipping holes where the
- * file system can tell us about them. */
+/* copy_image -- write the mapping of @r to @out, skipping what the file
+ * system reports as holes (a devdax device reports none) and all-zero
+ * blocks, so the image stays as sparse as the region. */
 static int
-copy_sparse(int in, int out, uint64_t size)
+copy_image(struct region *r, int out)
 {
-	static uint8_t buf[1 << 16];
-	off_t pos = 0;
+	const uint64_t blk = 1 << 16, size = r->media.size;
+	uint64_t pos = 0;
 
-	while ((uint64_t)pos < size) {
-		off_t data = lseek(in, pos, SEEK_DATA), hole;
+	while (pos < size) {
+		off_t data = lseek(r->fd, (off_t)pos, SEEK_DATA);
+		uint64_t end = size;
 
-		if (data < 0) {
-			if (errno == ENXIO)
-				break; /* only a hole is left */
-			data = pos; /* no SEEK_DATA (devdax): copy it all */
-			hole = (off_t)size;
-		} else {
-			hole = lseek(in, data, SEEK_HOLE);
-			if (hole < 0 || (uint64_t)hole > size)
-				hole = (off_t)size;
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole is left */
+		if (data >= 0) {
+			off_t hole = lseek(r->fd, data, SEEK_HOLE);
+
+			pos = (uint64_t)data;
+			if (hole >= 0 && (uint64_t)hole < size)
+				end = (uint64_t)hole;
 		}
-		while (data < hole) {
-			size_t n = sizeof(buf);
-			ssize_t got;
+		for (; pos < end; pos += blk) {
+			size_t n = end - pos < blk ? end - pos : blk;
 
-			if ((uint64_t)(hole - data) < n)
-				n = (size_t)(hole - data);
-			got = pread(in, buf, n, data);
-			if (got <= 0)
-				return got < 0 ? -errno : -EIO;
-			if (pwrite(out, buf, (size_t)got, data) != got)
+			if (all_zero(r->media.base + pos, n))
+				continue;
+			if (pwrite(out, r->media.base + pos, n, (off_t)pos) !=
+			    (ssize_t)n)
 				return -EIO;
-			data += got;
 		}
-		pos = hole;
 	}
 	return 0;
 }
@@ -197,6 +195,8 @@ crash_arm(struct region *r, char *err)
 	if (!c)
 		return fail(err, -ENOMEM, "out of memory");
 	c->fd = -1;
+	c->after = after;
+	c->torn = torn;
 	if (after > 0) {
 		snprintf(path, sizeof(path), "%s.durable", r->path);
 		c->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -208,7 +208,7 @@ crash_arm(struct region *r, char *err)
 				    strerror(-ret));
 		}
 		ret = ftruncate(c->fd, (off_t)r->media.size) ? -errno :
-			copy_sparse(r->fd, c->fd, r->media.size);
+			copy_image(r, c->fd);
 		if (ret) {
 			close(c->fd);
 			free(c);
@@ -239,14 +239,12 @@ static int
 crash_persist(struct region *r, uint64_t off, uint64_t len)
 {
 	struct crash *c = r->crash;
-	uint64_t after;
-	bool torn;
 
 	crash_count++;
 	if (c->fd < 0)
 		return 0;
-	if (crash_env(&after, &torn) && crash_count == after) {
-		len = torn ? len / 2 & ~(uint64_t)63 : 0;
+	if (crash_count == c->after) {
+		len = c->torn ? len / 2 & ~(uint64_t)63 : 0;
 		if (len)
 			(void)!pwrite(c->fd, r->media.base + off, len,
 				      (off_t)off);
@@ -333,6 +331,7 @@ zero_bytes(struct region *r, uint64_t off, uint64_t len)
 	return r->media.persist(&r->media, off, len);
 }
 
+/* region_zero -- punch (plain file) or memset + persist (DAX) the pages. */
 int
 region_zero(struct region *r, uint64_t pg, uint64_t npages)
 {
@@ -408,6 +407,9 @@ open_file(struct region *r, const struct region_opts *o, bool *ret_created,
 	}
 	if (fd < 0) {
 		ret = -errno;
+		if (ret == -ENOENT && o->create)
+			return fail(err, ret, "cannot create %s: %s", r->path,
+				    strerror(-ret));
 		if (ret == -ENOENT)
 			return fail(err, ret, "no such region file %s",
 				    r->path);
@@ -633,6 +635,7 @@ reclaim_orphans(struct region *r, char *err)
 	return 0;
 }
 
+/* region_attach -- open, map, format if asked and empty, replay, load. */
 int
 region_attach(const char *name, const char *path, const struct region_opts *o,
 	      struct region **ret, char *err)
@@ -701,6 +704,7 @@ fail:
 	return rc;
 }
 
+/* region_detach -- undo region_attach in reverse; writes nothing. */
 void
 region_detach(struct region *r)
 {
@@ -722,6 +726,7 @@ region_detach(struct region *r)
 	free(r);
 }
 
+/* region_info -- describe @r for `region info`. */
 void
 region_info(const struct region *r, struct region_info *ret)
 {
@@ -758,6 +763,7 @@ region_info(const struct region *r, struct region_info *ret)
 	ret->orphans = r->norphans;
 }
 
+/* region_name_valid -- [A-Za-z0-9_.-]{1,63}, not starting with a dot. */
 int
 region_name_valid(const char *name)
 {
@@ -779,6 +785,7 @@ region_name_valid(const char *name)
 	return 0;
 }
 
+/* region_read_super -- pread and check the first page of @path. */
 int
 region_read_super(const char *path, struct pm_super *ret, char *err)
 {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -424,6 +425,82 @@ kill9_keeps_every_completed_operation(void **state)
 	}
 }
 
+/* kill9_mid_workload_loses_no_acknowledged_operation -- a client process
+ * creates, grows and removes files in a loop and reports each operation
+ * the daemon acknowledged; the daemon is killed while the client is in the
+ * middle of its stream. Every acknowledged operation must be there after
+ * restart, and fsck must be clean. */
+static void
+kill9_mid_workload_loses_no_acknowledged_operation(void **state)
+{
+	struct fixture *f = *state;
+	int acks[2];
+	pid_t child;
+	int done = 0;
+	char name[32];
+	json_object *j;
+
+	assert_int_equal(pipe(acks), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct pagemap *pm;
+
+		close(acks[0]);
+		if (pagemap_connect(f->d.socket, "kill9", &pm) < 0)
+			_exit(1);
+		for (int i = 0;; i++) {
+			char nm[32];
+			int rv;
+
+			snprintf(nm, sizeof(nm), "w%04d", i);
+			rv = pagemap_file_create(pm, "r", nm, 8192, -1, NULL);
+			if (rv == 0)
+				rv = pagemap_file_truncate(pm, "r", nm,
+							   (uint64_t)(i % 7 + 1)
+								   << 14,
+							   0, NULL);
+			if (rv == 0 && i % 3 == 0)
+				rv = pagemap_file_remove(pm, "r", nm);
+			if (rv < 0)
+				_exit(0); /* the daemon is gone */
+			if (write(acks[1], &i, sizeof(i)) != sizeof(i))
+				_exit(1);
+		}
+	}
+	close(acks[1]);
+	/* Let a few hundred operations complete, then pull the plug while
+	 * the client is busy. */
+	for (int i; done < 150 && read(acks[0], &i, sizeof(i)) == sizeof(i);)
+		done = i + 1;
+	daemon_kill(&f->d);
+	for (int i; read(acks[0], &i, sizeof(i)) == sizeof(i);)
+		done = i + 1; /* acknowledged just before the kill */
+	close(acks[0]);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	assert_true(done >= 150);
+
+	{
+		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+		assert_int_equal(run(argv, NULL, out, sizeof(out), err,
+				     sizeof(err)),
+				 0);
+	}
+	assert_int_equal(restart(f), 0);
+	for (int i = 0; i < done; i++) {
+		snprintf(name, sizeof(name), "r/w%04d", i);
+		if (i % 3 == 0) {
+			assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file",
+					     "stat", name, NULL),
+					 1);
+			continue;
+		}
+		j = json_ctl(f, "file", "stat", name, NULL);
+		assert_int_equal(jint(j, "size"), (i % 7 + 1) << 14);
+		json_object_put(j);
+	}
+}
+
 static void
 sigterm_stops_cleanly_with_exit_zero(void **state)
 {
@@ -541,6 +618,9 @@ main(void)
 			region_attach_create_never_reformats, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			kill9_keeps_every_completed_operation, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			kill9_mid_workload_loses_no_acknowledged_operation,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			sigterm_stops_cleanly_with_exit_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(

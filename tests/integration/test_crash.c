@@ -29,7 +29,7 @@
 #include "harness.h"
 #include "pagemap.h"
 
-#define MAX_FILES 32
+#define MAX_FILES 48
 #define CRASH_EXIT 86
 
 enum op_kind { OP_CREATE, OP_RESIZE, OP_REMOVE };
@@ -62,6 +62,16 @@ static const struct op workload[] = {
 	{OP_RESIZE, "f", 3u << 20},
 	{OP_REMOVE, "h", 0},
 	{OP_CREATE, "i", 2u << 20},
+	/* many small files: inode-slot and extent-slot churn */
+	{OP_CREATE, "s00", 4096}, {OP_CREATE, "s01", 8192},
+	{OP_CREATE, "s02", 12288}, {OP_CREATE, "s03", 1},
+	{OP_CREATE, "s04", 65536}, {OP_CREATE, "s05", 4096},
+	{OP_REMOVE, "s01", 0}, {OP_REMOVE, "s03", 0},
+	{OP_CREATE, "s06", 20000}, {OP_CREATE, "s07", 4096},
+	{OP_RESIZE, "s00", 300000}, {OP_RESIZE, "s04", 4096},
+	{OP_CREATE, "s08", 40960}, {OP_REMOVE, "s05", 0},
+	{OP_CREATE, "s09", 4096}, {OP_RESIZE, "i", 0},
+	{OP_REMOVE, "s06", 0}, {OP_CREATE, "s10", 2u << 20},
 };
 #define NOPS (sizeof(workload) / sizeof(workload[0]))
 

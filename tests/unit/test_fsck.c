@@ -259,6 +259,19 @@ bits_outside_the_data_area_are_not_interpreted(void **state)
 	assert_int_equal(rep.errors, 0);
 }
 
+static void
+never_used_inode_slots_may_be_all_zero(void **state)
+{
+	struct img *im = *state;
+	struct fsck_report rep;
+
+	/* What a format over a sparse file leaves behind. */
+	memset(&im->ino[10], 0, (im->ninodes - 10) * sizeof(*im->ino));
+	assert_int_equal(check(im, &rep), 0);
+	assert_int_equal(rep.errors, 0);
+	assert_int_equal(rep.files, 3);
+}
+
 /* A transaction that creates "delta" (slot 3, one extent, its bitmap
  * bits) is committed in the journal; only its extent record made it home
  * before the crash. Without the replay the bitmap would not match. */
@@ -723,6 +736,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(a_valid_image_has_no_errors),
 		T(bits_outside_the_data_area_are_not_interpreted),
+		T(never_used_inode_slots_may_be_all_zero),
 		T(a_pending_transaction_is_replayed_privately),
 		T(each_corruption_is_reported),
 		T(a_file_that_is_not_a_region_is_refused),
