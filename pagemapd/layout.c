@@ -450,3 +450,14 @@ layout_name_valid(const char *name)
 	}
 	return 0;
 }
+
+bool
+layout_journal_usable(const struct pm_super *sb, uint64_t file_size)
+{
+	uint64_t joff = sb->journal_off, jsize = sb->journal_size;
+
+	return memcmp(sb->magic, PM_MAGIC, sizeof(sb->magic)) == 0 &&
+	       sb->version == PM_LAYOUT_VERSION && joff >= PM_PAGE_SIZE &&
+	       joff % PM_PAGE_SIZE == 0 && jsize % PM_PAGE_SIZE == 0 &&
+	       jsize > 0 && joff < file_size && jsize <= file_size - joff;
+}

@@ -2,6 +2,7 @@
 #ifndef PAGEMAP_LAYOUT_H
 #define PAGEMAP_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -139,6 +140,12 @@ void layout_super_seal(struct pm_super *sb);
  * version); @why (may be NULL) gets a static one-line reason. */
 int layout_super_check(const struct pm_super *sb, uint64_t file_size,
 		       const char **why);
+
+/* layout_journal_usable -- true if @sb has our magic and version and names
+ * a page-aligned journal inside a file of @file_size bytes: enough to
+ * replay a committed transaction (which may repair a torn, journaled
+ * superblock write) before the full layout_super_check(). */
+bool layout_journal_usable(const struct pm_super *sb, uint64_t file_size);
 
 /* layout_inode_seal / layout_extent_seal -- store the record's crc. */
 void layout_inode_seal(struct pm_inode *ino);

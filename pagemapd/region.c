@@ -532,6 +532,8 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 		if (n > 0)
 			got += (size_t)n;
 	}
+	sb.uuid[6] = (uint8_t)((sb.uuid[6] & 0x0f) | 0x40); /* RFC 4122 v4 */
+	sb.uuid[8] = (uint8_t)((sb.uuid[8] & 0x3f) | 0x80);
 	sb.format_time_ns = now_ns();
 	layout_super_seal(&sb);
 
@@ -581,10 +583,7 @@ recover(struct region *r, uint64_t file_size, char *err)
 	 * torn; the journal's place in it never changes after format, so a
 	 * sane-looking one is trusted just far enough to replay a
 	 * transaction whose own crc is good. */
-	if (memcmp(sb->magic, PM_MAGIC, sizeof(sb->magic)) == 0 &&
-	    sb->version == PM_LAYOUT_VERSION && joff >= PM_PAGE_SIZE &&
-	    joff % PM_PAGE_SIZE == 0 && jsize % PM_PAGE_SIZE == 0 &&
-	    joff < r->media.size && jsize <= r->media.size - joff) {
+	if (layout_journal_usable(sb, r->media.size)) {
 		ret = journal_init(&r->journal, &r->media, joff, jsize);
 		if (ret == -ENOMEM)
 			return fail(err, ret, "out of memory");

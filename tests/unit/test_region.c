@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "alloc.h"
+#include "fsck.h"
 #include "inode.h"
 #include "layout.h"
 #include "region.h"
@@ -190,6 +191,16 @@ peek(const char *path, uint64_t off, void *buf, size_t len)
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, buf, len, (off_t)off), (ssize_t)len);
 	close(fd);
+}
+
+/* The offline checker agrees with attach about what we wrote. */
+static void
+assert_fsck_clean(const char *path)
+{
+	struct fsck_report rep;
+
+	assert_int_equal(fsck_region(path, &rep, stderr), 0);
+	assert_int_equal(rep.errors, 0);
 }
 
 static struct pm_super
@@ -691,6 +702,7 @@ reattach_shows_the_same_state(void **state)
 		inode_info(inode_lookup(r, names[i]), &before[i]);
 	region_info(r, &a);
 	region_detach(r);
+	assert_fsck_clean(f->path);
 
 	r = attach(f->path, false);
 	region_info(r, &b);
@@ -780,6 +792,7 @@ unlink_too_big_for_one_transaction_goes_through_the_orphan_list(void **state)
 	assert_int_equal(free_pages(r), free0 - pages_of(ysize));
 	assert_int_equal(r->nfiles, 1);
 	region_detach(r);
+	assert_fsck_clean(f->path);
 }
 
 /* ---- corruption --------------------------------------------------------- */
@@ -1242,6 +1255,7 @@ every_crash_point_leaves_a_whole_state(void **state)
 					    "%d\n", (unsigned long long)n,
 					    torn, status);
 			assert_int_equal(status, 86);
+			assert_fsck_clean(durable);
 			r = attach(durable, false);
 			if (!matches(r, done) && !matches(r, done + 1))
 				print_error("crash point %llu torn %d: %zu "
