@@ -574,6 +574,54 @@ corrupt_superblock_or_inode_is_refused_by_attach_and_fsck(void **state)
 }
 
 static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void
+config_file_serves_its_regions_and_bad_keys_name_file_and_line(void **state)
+{
+	struct daemon d;
+	char conf[PATH_MAX], text[PATH_MAX * 2];
+	const char *args[] = {"--config", conf, NULL};
+
+	(void)state;
+	daemon_init(&d);
+	snprintf(conf, sizeof(conf), "%s/pagemapd.conf", d.dir);
+	snprintf(text, sizeof(text),
+		 "; comment\n[daemon]\nlog_level = debug\n\n"
+		 "[region conf1]\npath = %s/c1.pmem\nsize = 16M\n"
+		 "create = yes\nmax_order = 3\n",
+		 d.dir);
+	write_file(conf, text);
+	assert_int_equal(daemon_start(&d, args, NULL), 0);
+	assert_int_equal(ctl(&d, out, sizeof(out), NULL, 0, "region", "info",
+			     "conf1", NULL),
+			 0);
+	assert_non_null(strstr(out, "max_order: 3"));
+	assert_int_equal(daemon_stop(&d), 0);
+
+	write_file(conf, "[daemon]\nlog_level = debug\n[region z]\n"
+			 "path = /tmp/z.pmem\nsize = 12Q\n");
+	assert_int_equal(daemon_start(&d, args, NULL), -1);
+	assert_int_equal(d.exit_status, 2);
+	snprintf(text, sizeof(text), "%s:5: key 'size' in [region z]", conf);
+	assert_true(daemon_log_contains(&d, text));
+
+	write_file(conf, "[daemon]\nlog_levl = debug\n");
+	assert_int_equal(daemon_start(&d, args, NULL), -1);
+	snprintf(text, sizeof(text), "%s:2: key 'log_levl' in [daemon]: "
+		 "unknown key", conf);
+	assert_true(daemon_log_contains(&d, text));
+	daemon_cleanup(&d);
+}
+
+static void
 library_reports_daemon_messages(void **state)
 {
 	struct fixture *f = *state;
@@ -628,6 +676,8 @@ main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(library_reports_daemon_messages,
 						setup, teardown),
+		cmocka_unit_test(
+			config_file_serves_its_regions_and_bad_keys_name_file_and_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
