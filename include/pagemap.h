@@ -149,6 +149,188 @@ int pagemap_file_remove(struct pagemap *pm, const char *region,
 /* pagemap_free -- release an array returned by a list call. */
 void pagemap_free(void *p);
 
+/* ---- leases, grants and mappings ------------------------------------ */
+
+/*
+ * A lease is a hold on one file; grants (folios) are taken under it and
+ * mapped zero-copy from the region fd the daemon passed with the first
+ * lease on that region. The daemon may recall grants (revoke, truncate,
+ * detach, shutdown): the library queues the recall event and calls the
+ * recall handler from pagemap_dispatch() or pagemap_wait() only, never from
+ * inside another call; the handler answers by unmapping (pagemap_unmap()).
+ *
+ * Threading: one thread at a time per struct pagemap, including every
+ * lease and mapping made through it. Mappings are marked MADV_DONTFORK: a
+ * forked child does not inherit them.
+ *
+ * Driving it from an event loop: poll pagemap_get_fd() for readability
+ * and call pagemap_dispatch() when it is readable (or at any time).
+ */
+
+enum pagemap_access {
+	PAGEMAP_READ = 1,
+	PAGEMAP_WRITE = 2,
+};
+
+struct pagemap_lease;
+struct pagemap_mapping;
+
+/* pagemap_lease_acquire -- take a read or write lease on @region/@name.
+ * Returns 0 and *ret, or -errno (-ENOENT, -EACCES, -EBUSY while the region
+ * detaches, -EDQUOT at the lease limit). */
+int pagemap_lease_acquire(struct pagemap *pm, const char *region,
+			  const char *name, enum pagemap_access access,
+			  struct pagemap_lease **ret);
+
+/* pagemap_lease_release -- end @l and free the handle. Fails with -EBUSY
+ * (and keeps it) while mappings or grants remain under it. A lease the
+ * daemon already ended (revoked, region detached) is freed with 0. */
+int pagemap_lease_release(struct pagemap_lease *l);
+
+uint64_t pagemap_lease_id(const struct pagemap_lease *l);
+/* pagemap_lease_size -- the file size when the lease was taken. */
+uint64_t pagemap_lease_size(const struct pagemap_lease *l);
+enum pagemap_access pagemap_lease_access(const struct pagemap_lease *l);
+
+/* pagemap_map -- grant [offset, offset + length) (rounded out to 4 KiB
+ * pages) and map it as one contiguous range, every folio at its own
+ * offset, in a VM reservation aligned for huge pages. @access may not
+ * exceed the lease's. Returns 0 and *ret, or -errno (-EBUSY while a recall
+ * covers the range, -ENXIO past the allocated end of the file, -EDQUOT at
+ * the grant limit); on failure nothing stays granted or mapped. */
+int pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+		enum pagemap_access access, struct pagemap_mapping **ret);
+
+/* pagemap_mapping_addr -- the address of the first byte of the rounded
+ * range; pagemap_mapping_offset/length describe that range. */
+void *pagemap_mapping_addr(const struct pagemap_mapping *m);
+uint64_t pagemap_mapping_offset(const struct pagemap_mapping *m);
+uint64_t pagemap_mapping_length(const struct pagemap_mapping *m);
+/* pagemap_mapping_folios -- grants (folios) behind the mapping. */
+size_t pagemap_mapping_folios(const struct pagemap_mapping *m);
+
+/* pagemap_persist -- make [addr, addr + len) of a write mapping durable
+ * (libpmem2's persist function for the region). */
+int pagemap_persist(struct pagemap_mapping *m, const void *addr, size_t len);
+
+/* pagemap_unmap -- unmap @m, return its grants to the daemon and free
+ * it. The memory is unmapped even when the daemon cannot be told (the
+ * connection is gone); that error is returned. */
+int pagemap_unmap(struct pagemap_mapping *m);
+
+/* Raw grants, without mapping (tools, benchmarks). */
+struct pagemap_folio {
+	uint64_t file_offset;
+	uint64_t region_offset;
+	uint32_t order; /* 4096 << order bytes */
+};
+
+/* pagemap_grant -- one Map request: up to @max folios of the range from
+ * @offset into @out; *ret_n gets their number and *ret_next the offset to
+ * continue from (offset + length, rounded, when done). */
+int pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+		  enum pagemap_access access, struct pagemap_folio *out,
+		  size_t max, size_t *ret_n, uint64_t *ret_next);
+
+/* pagemap_return -- return every grant of @l intersecting the range;
+ * *ret_returned (may be NULL) gets how many. */
+int pagemap_return(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+		   uint64_t *ret_returned);
+
+/* pagemap_region_fd -- the region fd passed with @l's region (-1 if
+ * none); owned by the library. */
+int pagemap_region_fd(const struct pagemap_lease *l);
+
+/* ---- events ----------------------------------------------------------- */
+
+/* A recall: return the grants of @l in [offset, offset + length)
+ * (length 0: all of them). @l is NULL if the lease is unknown to this
+ * handle (taken over from an earlier connection); @lease_id names it. */
+typedef void (*pagemap_recall_fn)(struct pagemap *pm, struct pagemap_lease *l,
+				  uint64_t lease_id, uint64_t offset,
+				  uint64_t length, const char *reason,
+				  void *arg);
+
+/* pagemap_set_recall_handler -- set (or with NULL clear) the handler. */
+void pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn,
+				void *arg);
+
+/* pagemap_get_fd -- the connection's fd, to poll for readability. */
+int pagemap_get_fd(const struct pagemap *pm);
+
+/* pagemap_dispatch -- without blocking, read what the daemon sent and call
+ * the handler for every queued event. Returns the number of events
+ * handled, or -errno (-ECONNRESET once the daemon is gone). */
+int pagemap_dispatch(struct pagemap *pm);
+
+/* pagemap_wait -- wait up to @timeout_ms (< 0: for ever) for an event,
+ * then dispatch. Returns as pagemap_dispatch(), 0 on timeout. */
+int pagemap_wait(struct pagemap *pm, int timeout_ms);
+
+/* ---- inspection --------------------------------------------------- */
+
+struct pagemap_lease_info {
+	uint64_t id;
+	char region[64];
+	char name[128];
+	uint64_t ino;
+	enum pagemap_access access;
+	uint64_t client_id;
+	uint32_t pid;
+	uint32_t uid;
+	char comm[16];
+	uint64_t grants;
+	uint64_t bytes;
+	bool recalled;
+};
+
+struct pagemap_grant_info {
+	uint64_t lease_id;
+	uint64_t file_offset;
+	uint64_t region_offset;
+	uint32_t order;
+	enum pagemap_access access;
+};
+
+struct pagemap_client_info {
+	uint64_t id;
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	char comm[16];
+	char name[64];
+	bool connected;
+	uint32_t leases;
+	uint64_t grants;
+	uint32_t pending;
+};
+
+struct pagemap_blocker {
+	char op[16];
+	char target[200];
+	uint64_t lease_id;
+	uint64_t client_id;
+	uint32_t pid;
+	char comm[16];
+	uint64_t grants;
+};
+
+/* Listings: *ret is an array of *ret_n entries, freed with
+ * pagemap_free(). NULL/0 filters mean "all". */
+int pagemap_lease_list(struct pagemap *pm, const char *region,
+		       const char *name, struct pagemap_lease_info **ret,
+		       size_t *ret_n);
+int pagemap_grant_list(struct pagemap *pm, uint64_t lease_id, uint32_t pid,
+		       struct pagemap_grant_info **ret, size_t *ret_n);
+int pagemap_client_list(struct pagemap *pm, struct pagemap_client_info **ret,
+			size_t *ret_n);
+int pagemap_blockers(struct pagemap *pm, const char *region, const char *name,
+		     struct pagemap_blocker **ret, size_t *ret_n);
+
+/* pagemap_lease_revoke -- recall every grant of lease @id and end it;
+ * waits at most @timeout_ms (0: for ever). */
+int pagemap_lease_revoke(struct pagemap *pm, uint64_t id, uint32_t timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
