@@ -637,6 +637,7 @@ inode_create(struct region *r, const char *name, uint64_t size,
 	ino = calloc(1, sizeof(*ino));
 	if (!ino)
 		return -ENOMEM;
+	ino->trunc_pg = UINT64_MAX;
 	ino->slot = slot;
 	/* The free record keeps the slot's generation; a never-used slot
 	 * is all zeroes. Bumping it makes a reused slot a new ino. */
@@ -907,6 +908,13 @@ inode_unlink(struct region *r, struct inode *ino)
 	}
 }
 
+/* inode_orphan -- unlink the name of a file that still has leases. */
+int
+inode_orphan(struct region *r, struct inode *ino)
+{
+	return ino->orphan ? 0 : orphan_tx(r, ino);
+}
+
 /* inode_info -- describe @ino for `file stat`. */
 void
 inode_info(const struct inode *ino, struct file_info *ret)
@@ -922,6 +930,8 @@ inode_info(const struct inode *ino, struct file_info *ret)
 	ret->extents = (uint32_t)ino->map.n;
 	ret->orphan = ino->orphan;
 	ret->mtime_ns = ino->mtime_ns;
+	ret->leases = ino->nleases;
+	ret->grants = ino->grants;
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -991,6 +1001,7 @@ load_inodes(struct region *r, char *err)
 		ino = calloc(1, sizeof(*ino));
 		if (!ino)
 			return -ENOMEM;
+		ino->trunc_pg = UINT64_MAX;
 		ino->slot = slot;
 		ino->gen = rec->gen;
 		ino->size = rec->size;

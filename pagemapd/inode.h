@@ -9,6 +9,7 @@
 #include "extent.h"
 #include "layout.h"
 
+struct lease;
 struct region;
 
 /* The DRAM image of one pm_inode record plus its extent map. It is the
@@ -26,6 +27,11 @@ struct inode {
 	struct extent_map map;
 	struct inode *hnext; /* name hash chain */
 	uint32_t orphan_next; /* slot + 1, mirrors the record */
+	struct lease *leases; /* leases on this file (lease.c) */
+	uint32_t nleases;
+	uint64_t grants; /* folios granted under those leases */
+	uint64_t trunc_pg; /* a truncate is pending: no grants at or past this
+			    * page; UINT64_MAX when none */
 };
 
 /* What `file stat` shows; filled by inode_info(). */
@@ -77,6 +83,12 @@ int inode_resize(struct region *r, struct inode *ino, uint64_t size);
 /* inode_unlink -- remove @ino's name and free it and its blocks in one
  * transaction; @ino is freed on success. Returns 0 or -EIO. */
 int inode_unlink(struct region *r, struct inode *ino);
+
+/* inode_orphan -- take @ino's name away and put it on the persistent
+ * orphan list in one transaction (unlink of a file that still has
+ * leases); it is freed with inode_unlink() at the end of its last lease,
+ * or by the next attach after a crash. Returns 0 or -EIO. */
+int inode_orphan(struct region *r, struct inode *ino);
 
 /* inode_info -- describe @ino. */
 void inode_info(const struct inode *ino, struct file_info *ret);

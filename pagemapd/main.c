@@ -151,7 +151,6 @@ main(int argc, char **argv)
 	}
 	notify_send("READY=1\nSTATUS=serving");
 	uv_run(&loop, UV_RUN_DEFAULT);
-	notify_send("STOPPING=1");
 	rv = uv_loop_close(&loop);
 	if (rv < 0) {
 		log_error("event loop did not close cleanly: %s", uv_strerror(rv));

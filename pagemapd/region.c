@@ -658,6 +658,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	if (!r)
 		return fail(err, -ENOMEM, "out of memory");
 	r->fd = -1;
+	r->ro_fd = -1;
 	strcpy(r->name, name);
 	strcpy(r->path, path);
 
@@ -693,6 +694,13 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	rc = reclaim_orphans(r, err);
 	if (rc)
 		goto fail;
+	/* Read-only clients get this one: a region fd lets its holder map
+	 * any of the region, so its open mode is the whole access check. */
+	r->ro_fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	if (r->ro_fd < 0) {
+		rc = fail(err, -errno, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
 	*ret = r;
 	return 0;
 fail:
@@ -722,6 +730,8 @@ region_detach(struct region *r)
 	r->map = NULL;
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->ro_fd >= 0)
+		close(r->ro_fd);
 	free(r);
 }
 

@@ -69,8 +69,11 @@ struct region {
 	uint32_t free_extents; /* free extent-table slots */
 	uint32_t extent_hint; /* where to start looking for a free slot */
 	uint32_t inode_hint;
-	uint64_t pins; /* outstanding folio references (issue 3) */
-	bool detaching;
+	uint64_t pins; /* outstanding folio references: the pgmap counter */
+	uint64_t nleases; /* leases on files of this region */
+	int ro_fd; /* O_RDONLY on the backing file, for read-only clients */
+	uint64_t serial; /* unique per attach in this daemon (server.c) */
+	bool detaching; /* a detach is pending: no new leases or grants */
 	void *crash; /* crash-point state of test builds, private */
 };
 

@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
+#include "recall.h"
 #include "session.h"
 
 static uint64_t
@@ -58,6 +61,7 @@ server_attach(struct server *srv, const char *name, const char *path,
 	rv = region_attach(name, path, o, &r, err);
 	if (rv < 0)
 		return rv;
+	r->serial = ++srv->next_region_serial;
 	srv->regions[srv->nregions++] = r;
 	log_info("region '%s' attached: %s (%s, %llu bytes, %u files)", name,
 		 r->path, r->kind == REGION_FILE ? "file"
@@ -75,6 +79,7 @@ server_detach(struct server *srv, const char *name)
 		if (strcmp(r->name, name) != 0)
 			continue;
 		srv->regions[i] = srv->regions[--srv->nregions];
+		recall_region_gone(srv, r);
 		log_info("region '%s' detached", name);
 		region_detach(r);
 		return 0;
@@ -99,11 +104,11 @@ on_connection(struct ipc_listener *l, int fd)
 {
 	struct server *srv = l->data;
 
-	if (srv->stopping || srv->nsessions >= srv->cfg->max_clients) {
+	if (srv->finished || srv->nsessions >= srv->cfg->max_clients) {
 		/* Refuse before reading anything: a flood of connections
 		 * must not grow the daemon. */
 		log_warn("refusing a connection: %s",
-			 srv->stopping ? "shutting down" : "too many clients");
+			 srv->finished ? "shutting down" : "too many clients");
 		close(fd);
 		return;
 	}
@@ -171,22 +176,78 @@ err_detach:
 	return rv;
 }
 
-void
-server_stop(struct server *srv)
+uint64_t
+server_pins(const struct server *srv)
 {
-	if (srv->stopping)
-		return;
-	srv->stopping = true;
+	uint64_t pins = 0;
+
+	for (size_t i = 0; i < srv->nregions; i++)
+		pins += srv->regions[i]->pins;
+	return pins;
+}
+
+/* finish -- every region is detached: close everything so the loop
+ * ends. */
+static void
+finish(struct server *srv)
+{
 	ipc_listener_close(&srv->listener);
 	for (struct session *s = srv->sessions; s; s = s->next)
 		session_close(s);
-	/* Leases and grants come with the next issue; until then nothing can
-	 * pin a region, so detaching needs no wait. */
-	while (srv->nregions) {
-		struct region *r = srv->regions[--srv->nregions];
-		log_info("region '%s' detached", r->name);
-		region_detach(r);
-	}
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	free(srv->scratch);
+	srv->scratch = NULL;
+	free(srv->lease_buckets);
+	srv->lease_buckets = NULL;
+	srv->lease_nbuckets = 0;
+}
+
+void
+server_progress(struct server *srv)
+{
+	static uint64_t reported = UINT64_MAX;
+	char status[128];
+	uint64_t pins;
+
+	if (!srv->stopping || srv->finished)
+		return;
+	if (srv->nregions == 0) {
+		srv->finished = true;
+		finish(srv);
+		return;
+	}
+	pins = server_pins(srv);
+	if (pins != reported) {
+		reported = pins;
+		snprintf(status, sizeof(status),
+			 "STATUS=stopping: waiting for %llu grant(s) to come "
+			 "back",
+			 (unsigned long long)pins);
+		notify_send(status);
+		log_info("stopping: waiting for %llu grant(s) in %zu "
+			 "region(s)",
+			 (unsigned long long)pins, srv->nregions);
+	}
+}
+
+void
+server_stop(struct server *srv)
+{
+	struct region *v[CONFIG_MAX_REGIONS];
+	size_t n = srv->nregions;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	notify_send("STOPPING=1");
+	/* Recall everything and wait for the final unpin (I4). Sessions
+	 * stay open meanwhile: holders return their grants through them, and
+	 * a holder that had disconnected may connect again to do so. A copy,
+	 * because a region without pins detaches at once. */
+	memcpy(v, srv->regions, n * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		if (!v[i]->detaching)
+			recall_detach(srv, v[i], NULL, 0, 0, true);
+	server_progress(srv);
 }

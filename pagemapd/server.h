@@ -12,6 +12,10 @@
 
 #define SERVER_MAX_PACKET 65536u
 
+struct client;
+struct grant;
+struct lease;
+struct pending;
 struct session;
 
 struct server {
@@ -22,11 +26,22 @@ struct server {
 	struct ipc_listener listener;
 	struct session *sessions; /* doubly linked, newest first */
 	uint32_t nsessions;
+	struct client *clients; /* doubly linked; outlive sessions (I5) */
+	uint32_t nclients;
 	uint64_t next_client_id;
+	struct lease **lease_buckets; /* lease id index (client.c) */
+	uint32_t lease_nbuckets;
+	uint64_t nleases;
+	uint64_t next_lease_id;
+	struct pending *pendings; /* operations waiting for grants */
+	uint32_t npending;
+	uint64_t next_region_serial;
+	struct grant *scratch; /* one map reply's folios */
 	uint64_t start_ms;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
-	bool stopping;
+	bool stopping; /* SIGTERM: detaching everything */
+	bool finished; /* every region detached, handles closing */
 };
 
 /* server_start -- attach every configured region, listen, handle signals.
@@ -52,5 +67,12 @@ int server_detach(struct server *srv, const char *name);
 
 /* server_session_gone -- a session's connection has closed; unlink it. */
 void server_session_gone(struct server *srv, struct session *s);
+
+/* server_progress -- pending operations moved: while stopping, report
+ * what the stop still waits for and finish once every region is gone. */
+void server_progress(struct server *srv);
+
+/* server_pins -- outstanding grants over every region. */
+uint64_t server_pins(const struct server *srv);
 
 #endif

@@ -17,13 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "inode.h"
+#include "lease.h"
 #include "log.h"
+#include "recall.h"
 #include "region.h"
 #include "server.h"
 #include "wire.h"
 
 #define FILES_PER_PAGE 200u /* FileInfo <= ~300 bytes: fits 64 KiB */
+#define LEASES_PER_PAGE 200u /* LeaseInfo <= ~250 bytes */
+#define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
+#define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
+#define BLOCKERS_MAX 200u /* Blocker <= ~260 bytes */
 #define MAX_FOLIOS_PER_REPLY 8192u
 
 enum { MAY_READ = 4, MAY_WRITE = 2 };
@@ -79,11 +86,11 @@ send_reply(struct session *s, uint64_t id, ssize_t n)
 	}
 }
 
-static void __attribute__((format(printf, 4, 5)))
-reply_error(struct session *s, const struct wire_request *rq, int err,
-	    const char *fmt, ...)
+void
+session_reply_error(struct session *s, uint64_t id, int err, const char *fmt,
+		    ...)
 {
-	char msg[512];
+	char msg[1024];
 	va_list ap;
 
 	if (err < 0)
@@ -93,10 +100,40 @@ reply_error(struct session *s, const struct wire_request *rq, int err,
 	va_end(ap);
 	log_info("client %llu (pid %d %s): request %llu: %s (%s)",
 		 (unsigned long long)s->id, (int)s->conn.peer.pid,
-		 s->conn.peer.comm, (unsigned long long)rq->id, msg,
-		 strerror(err));
-	send_reply(s, rq->id,
-		   wire_error(s->obuf, SERVER_MAX_PACKET, rq->id, err, msg));
+		 s->conn.peer.comm, (unsigned long long)id, msg, strerror(err));
+	send_reply(s, id, wire_error(s->obuf, SERVER_MAX_PACKET, id, err, msg));
+}
+
+#define reply_error(s, rq, err, ...)                                         \
+	session_reply_error((s), (rq)->id, (err), __VA_ARGS__)
+
+void
+session_reply_empty(struct session *s, uint64_t id, enum wire_kind k)
+{
+	send_reply(s, id, wire_empty(s->obuf, SERVER_MAX_PACKET, id, k));
+}
+
+void
+session_reply_file(struct session *s, uint64_t id, const char *region,
+		   const struct inode *ino)
+{
+	struct file_info fi;
+
+	inode_info(ino, &fi);
+	send_reply(s, id,
+		   wire_file(s->obuf, SERVER_MAX_PACKET, id, WIRE_FILE_TRUNCATE,
+			     region, &fi));
+}
+
+void
+session_send_recall(struct session *s, uint64_t lease_id, uint64_t off,
+		    uint64_t len, const char *reason)
+{
+	ssize_t n = wire_recall(s->obuf, SERVER_MAX_PACKET, lease_id, off, len,
+				reason);
+
+	if (n > 0 && ipc_send(&s->conn, s->obuf, (size_t)n, -1) == -ENOMEM)
+		session_close(s);
 }
 
 /* fatal -- a protocol violation: say why, then close. */
@@ -198,8 +235,18 @@ do_hello(struct session *s, const struct wire_request *rq)
 	}
 	s->hello = true;
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
+	snprintf(s->client->name, sizeof(s->client->name), "%s",
+		 rq->client_name);
+	/* A process that connects again takes its leases back (I5). */
+	if (client_adopt(s->client))
+		log_info("client %llu (pid %d %s) reconnected and took back "
+			 "%u lease(s)",
+			 (unsigned long long)s->client->id,
+			 (int)s->conn.peer.pid, s->conn.peer.comm,
+			 s->client->nleases);
 	send_reply(s, rq->id,
-		   wire_hello(s->obuf, SERVER_MAX_PACKET, rq->id, &l, s->id));
+		   wire_hello(s->obuf, SERVER_MAX_PACKET, rq->id, &l,
+			      s->client->id));
 }
 
 static void
@@ -210,7 +257,10 @@ do_status(struct session *s, const struct wire_request *rq)
 		.pid = (uint32_t)getpid(),
 		.uptime_ms = now_ms() - srv->start_ms,
 		.regions = (uint32_t)srv->nregions,
-		.clients = srv->nsessions,
+		.clients = srv->nclients,
+		.leases = srv->nleases,
+		.grants = server_pins(srv),
+		.pending_ops = recall_pending(srv),
 	};
 
 	send_reply(s, rq->id,
@@ -260,6 +310,10 @@ do_region_attach(struct session *s, const struct wire_request *rq)
 		reply_error(s, rq, EPERM, "only root may attach regions");
 		return;
 	}
+	if (s->srv->stopping) {
+		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
+		return;
+	}
 	if (region_name_valid(rq->region) < 0) {
 		reply_error(s, rq, EINVAL,
 			    "invalid region name '%s' (1-63 of A-Z a-z 0-9 _ . "
@@ -297,18 +351,26 @@ do_region_attach(struct session *s, const struct wire_request *rq)
 static void
 do_region_detach(struct session *s, const struct wire_request *rq)
 {
+	struct region *r;
+	int rv;
+
 	if (!is_admin(&s->conn.peer)) {
 		reply_error(s, rq, EPERM, "only root may detach regions");
 		return;
 	}
-	if (server_detach(s->srv, rq->region) < 0) {
+	r = server_region(s->srv, rq->region);
+	if (r == NULL) {
 		reply_error(s, rq, ENOENT, "no region '%s' is attached",
 			    rq->region);
 		return;
 	}
-	send_reply(s, rq->id,
-		   wire_empty(s->obuf, SERVER_MAX_PACKET, rq->id,
-			      WIRE_REGION_DETACH));
+	/* Answered by recall.c at the final unpin (at once without pins). */
+	rv = recall_detach(s->srv, r, s, rq->id, rq->timeout_ms, false);
+	if (rv == -EBUSY)
+		reply_error(s, rq, EBUSY, "region '%s' is already detaching",
+			    rq->region);
+	else if (rv < 0)
+		reply_error(s, rq, -rv, "cannot detach '%s'", rq->region);
 }
 
 static void
@@ -394,6 +456,23 @@ do_file_truncate(struct session *s, const struct wire_request *rq)
 			    rq->name);
 		return;
 	}
+	if (ino->trunc_pg != UINT64_MAX) {
+		reply_error(s, rq, EBUSY, "a truncate of '%s' is already "
+			    "pending", rq->name);
+		return;
+	}
+	/* Shrinking over grants recalls them and completes at the final
+	 * unpin (I4); recall.c answers then. */
+	if (rq->size < ino->size &&
+	    inode_grants_from(ino, (rq->size + PM_PAGE_SIZE - 1) >>
+					   PM_PAGE_SHIFT)) {
+		rv = recall_truncate(s->srv, r, ino, rq->size, s, rq->id,
+				     rq->timeout_ms);
+		if (rv < 0)
+			reply_error(s, rq, -rv, "cannot truncate '%s'",
+				    rq->name);
+		return;
+	}
 	rv = inode_resize(r, ino, rq->size);
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot resize '%s' to %llu bytes: %s",
@@ -425,7 +504,9 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 			    rq->region, rq->name);
 		return;
 	}
-	rv = inode_unlink(r, ino);
+	/* I3: the name goes at once; a file still leased becomes an orphan,
+	 * freed at the end of its last lease. */
+	rv = ino->nleases ? inode_orphan(r, ino) : inode_unlink(r, ino);
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot remove '%s': %s", rq->name,
 			    file_error(rv));
@@ -436,12 +517,443 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 			      WIRE_FILE_REMOVE));
 }
 
-static void
-do_not_implemented(struct session *s, const struct wire_request *rq)
+/* ---- leases and grants ------------------------------------------------- */
+
+static uint64_t
+pages_of(uint64_t bytes)
 {
-	reply_error(s, rq, ENOSYS,
-		    "leases, grants and recall are not implemented in this "
-		    "version of pagemapd");
+	return (bytes + PM_PAGE_SIZE - 1) >> PM_PAGE_SHIFT;
+}
+
+/* own_lease -- the lease @rq names, if it is this client's; NULL after
+ * replying otherwise. */
+static struct lease *
+own_lease(struct session *s, const struct wire_request *rq)
+{
+	struct lease *l = client_lease_find(s->srv, rq->lease_id);
+
+	if (l == NULL) {
+		reply_error(s, rq, ENOENT, "no lease %llu (ended, revoked or "
+			    "never taken)",
+			    (unsigned long long)rq->lease_id);
+		return NULL;
+	}
+	if (client_owner(l) != s->client) {
+		reply_error(s, rq, EPERM, "lease %llu belongs to another "
+			    "client",
+			    (unsigned long long)rq->lease_id);
+		return NULL;
+	}
+	return l;
+}
+
+/* fd_to_send -- the region fd this lease reply must carry, or -1: each
+ * region's fd goes to a connection once, read-only for read-only
+ * access, and again read-write when a write lease first needs it. */
+static int
+fd_to_send(struct session *s, const struct region *r, bool rw)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nfds; i++)
+		if (s->fds[i].serial == r->serial)
+			break;
+	if (i < s->nfds && (s->fds[i].rw || !rw))
+		return -1;
+	if (i == s->nfds) {
+		if (s->nfds == sizeof(s->fds) / sizeof(s->fds[0]))
+			i = 0; /* forget the oldest: the client may get it twice */
+		else
+			s->nfds++;
+	}
+	s->fds[i].serial = r->serial;
+	s->fds[i].rw = rw;
+	return rw ? r->fd : r->ro_fd;
+}
+
+static void
+do_lease_acquire(struct session *s, const struct wire_request *rq)
+{
+	bool rw = rq->access == LEASE_WRITE;
+	unsigned want = rw ? MAY_WRITE : MAY_READ;
+	struct wire_lease_acquired a = {0};
+	struct region *r;
+	struct inode *ino;
+	struct lease *l;
+	ssize_t n;
+	int rv, fd;
+
+	if (rq->access != LEASE_READ && rq->access != LEASE_WRITE) {
+		reply_error(s, rq, EINVAL, "access must be read or write");
+		return;
+	}
+	if (s->srv->stopping) {
+		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
+		return;
+	}
+	r = find_region(s, rq, want);
+	if (r == NULL || (ino = find_file(s, rq, r)) == NULL)
+		return;
+	if (!may(&s->conn.peer, ino->uid, ino->gid, ino->mode, want)) {
+		reply_error(s, rq, EACCES, "file '%s' is not %s by you",
+			    rq->name, rw ? "writable" : "readable");
+		return;
+	}
+	rv = client_lease_acquire(s->client, r, ino, (enum lease_access)rq->access,
+				  &l);
+	if (rv < 0) {
+		if (rv == -EDQUOT)
+			reply_error(s, rq, EDQUOT, "lease limit (%u per "
+				    "client) reached",
+				    s->srv->cfg->max_leases);
+		else if (rv == -EBUSY)
+			reply_error(s, rq, EBUSY, "region '%s' is detaching",
+				    r->name);
+		else
+			reply_error(s, rq, -rv, "cannot take a lease on '%s'",
+				    rq->name);
+		return;
+	}
+	fd = fd_to_send(s, r, rw);
+	a.lease_id = l->id;
+	a.ino = inode_ino(ino);
+	a.size = ino->size;
+	a.max_order = r->sb->max_order;
+	a.region_size = r->sb->region_size;
+	a.fd_attached = fd >= 0;
+	n = wire_lease_acquire(s->obuf, SERVER_MAX_PACKET, rq->id, &a);
+	if (n < 0 || ipc_send(&s->conn, s->obuf, (size_t)n, fd) < 0)
+		session_close(s); /* the client is gone: I5 keeps its lease */
+}
+
+static void
+do_lease_release(struct session *s, const struct wire_request *rq)
+{
+	struct lease *l = own_lease(s, rq);
+
+	if (l == NULL)
+		return;
+	if (l->ngrants) {
+		reply_error(s, rq, EBUSY, "lease %llu still has %zu grant(s); "
+			    "return them first",
+			    (unsigned long long)l->id, l->ngrants);
+		return;
+	}
+	client_lease_end(l);
+	session_reply_empty(s, rq->id, WIRE_LEASE_RELEASE);
+}
+
+/* folios_per_reply -- what fits in a packet: an order byte and a region
+ * offset varint per folio. */
+static size_t
+folios_per_reply(const struct region *r)
+{
+	uint64_t v = r->sb->region_size;
+	size_t bytes = 1, n;
+
+	while (v >>= 7)
+		bytes++;
+	n = (SERVER_MAX_PACKET - 512) / (bytes + 1);
+	return n < MAX_FOLIOS_PER_REPLY ? n : MAX_FOLIOS_PER_REPLY;
+}
+
+static void
+do_map(struct session *s, const struct wire_request *rq)
+{
+	struct server *srv = s->srv;
+	struct client *c = s->client;
+	uint64_t end, next_pg, room;
+	struct lease *l;
+	size_t max;
+	int k;
+
+	if (srv->stopping) {
+		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
+		return;
+	}
+	l = own_lease(s, rq);
+	if (l == NULL)
+		return;
+	if (rq->length == 0 || rq->offset + rq->length < rq->offset) {
+		reply_error(s, rq, EINVAL, "empty or overflowing range");
+		return;
+	}
+	room = srv->cfg->max_grants > c->grants ? srv->cfg->max_grants -
+							  c->grants
+						: 0;
+	if (room == 0) {
+		reply_error(s, rq, EDQUOT, "grant limit (%llu per client) "
+			    "reached",
+			    (unsigned long long)srv->cfg->max_grants);
+		return;
+	}
+	if (srv->scratch == NULL) {
+		srv->scratch = malloc(MAX_FOLIOS_PER_REPLY *
+				      sizeof(*srv->scratch));
+		if (srv->scratch == NULL) {
+			reply_error(s, rq, ENOMEM, "out of memory");
+			return;
+		}
+	}
+	max = folios_per_reply(l->region);
+	if (max > room)
+		max = (size_t)room;
+	end = pages_of(rq->offset + rq->length);
+	k = lease_map(l, rq->offset >> PM_PAGE_SHIFT,
+		      end - (rq->offset >> PM_PAGE_SHIFT),
+		      (enum lease_access)rq->access, srv->scratch, max,
+		      &next_pg);
+	switch (k) {
+	case -EBUSY:
+		reply_error(s, rq, EBUSY, "a recall is pending over this range "
+			    "of '%s' (%s)",
+			    l->ino->name,
+			    l->revoking ? "the lease is being revoked"
+			    : l->region->detaching ? "the region is detaching"
+						   : "a truncate waits");
+		return;
+	case -ENXIO:
+		reply_error(s, rq, ENXIO, "range past the end of '%s' (%llu "
+			    "bytes allocated)",
+			    l->ino->name,
+			    (unsigned long long)(pages_of(l->ino->size)
+						 << PM_PAGE_SHIFT));
+		return;
+	case -EACCES:
+		reply_error(s, rq, EACCES, "lease %llu is read-only",
+			    (unsigned long long)l->id);
+		return;
+	default:
+		if (k < 0) {
+			reply_error(s, rq, -k, "cannot map");
+			return;
+		}
+	}
+	client_note_grants(l, (uint64_t)k);
+	send_reply(s, rq->id,
+		   wire_map(s->obuf, SERVER_MAX_PACKET, rq->id, srv->scratch,
+			    (size_t)k, next_pg << PM_PAGE_SHIFT));
+}
+
+static void
+do_unmap(struct session *s, const struct wire_request *rq)
+{
+	struct lease *l = own_lease(s, rq);
+	uint64_t returned, pg, n;
+
+	if (l == NULL)
+		return;
+	/* Length 0 returns everything; the range is rounded out to pages. */
+	pg = rq->offset >> PM_PAGE_SHIFT;
+	n = rq->length == 0 ? UINT64_MAX - pg
+			    : pages_of(rq->offset + rq->length) - pg;
+	returned = client_unmap(l, pg, n);
+	send_reply(s, rq->id,
+		   wire_unmap(s->obuf, SERVER_MAX_PACKET, rq->id, returned));
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	const struct lease *x = *(struct lease *const *)a;
+	const struct lease *y = *(struct lease *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* collect -- leases matching the filters with id > @after, sorted by id;
+ * *ret is malloc'd (NULL when none). Returns the count or -ENOMEM. */
+static ssize_t
+collect(struct server *srv, const char *region, const char *name,
+	uint64_t lease_id, uint32_t pid, uint64_t after, struct lease ***ret)
+{
+	struct lease **v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (struct client *c = srv->clients; c; c = c->next) {
+		if (pid && (uint32_t)c->pid != pid)
+			continue;
+		for (struct lease *l = c->leases; l; l = l->own_next) {
+			if (l->id <= after || (lease_id && l->id != lease_id) ||
+			    (region[0] && strcmp(l->region->name, region)) ||
+			    (name[0] && strcmp(l->ino->name, name)))
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct lease **nv = realloc(v, nc * sizeof(*v));
+				if (nv == NULL) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = nv;
+				cap = nc;
+			}
+			v[n++] = l;
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), by_id);
+	*ret = v;
+	return (ssize_t)n;
+}
+
+static void
+do_lease_list(struct session *s, const struct wire_request *rq)
+{
+	struct lease_info info[LEASES_PER_PAGE];
+	struct lease **v;
+	ssize_t n = collect(s->srv, rq->region, rq->name, 0, 0, rq->cursor, &v);
+	size_t k;
+
+	if (n < 0) {
+		reply_error(s, rq, ENOMEM, "out of memory");
+		return;
+	}
+	for (k = 0; k < (size_t)n && k < LEASES_PER_PAGE; k++) {
+		const struct lease *l = v[k];
+		const struct client *c = client_owner(l);
+		struct lease_info *li = &info[k];
+
+		memset(li, 0, sizeof(*li));
+		li->id = l->id;
+		li->region = l->region->name;
+		li->name = l->ino->name;
+		li->ino = inode_ino(l->ino);
+		li->access = l->access;
+		li->client_id = c->id;
+		li->pid = (uint32_t)c->pid;
+		li->uid = (uint32_t)c->uid;
+		memcpy(li->comm, c->comm, sizeof(li->comm));
+		li->grants = l->ngrants;
+		li->bytes = l->pages << PM_PAGE_SHIFT;
+		li->recalled = l->revoking;
+	}
+	send_reply(s, rq->id,
+		   wire_lease_list(s->obuf, SERVER_MAX_PACKET, rq->id, info, k,
+				   (size_t)n > k));
+	free(v);
+}
+
+static void
+do_lease_revoke(struct session *s, const struct wire_request *rq)
+{
+	struct lease *l = client_lease_find(s->srv, rq->lease_id);
+	const struct ipc_peer *p = &s->conn.peer;
+	int rv;
+
+	if (l == NULL) {
+		reply_error(s, rq, ENOENT, "no lease %llu",
+			    (unsigned long long)rq->lease_id);
+		return;
+	}
+	/* The holder, the file's owner and administrators may revoke. */
+	if (!is_admin(p) && p->uid != client_owner(l)->uid &&
+	    p->uid != l->ino->uid) {
+		reply_error(s, rq, EPERM, "lease %llu is neither yours nor on "
+			    "a file you own",
+			    (unsigned long long)l->id);
+		return;
+	}
+	/* Answered by recall.c when the lease has ended. */
+	rv = recall_revoke(s->srv, l, s, rq->id, rq->timeout_ms);
+	if (rv == -EBUSY)
+		reply_error(s, rq, EBUSY, "a revoke of lease %llu is already "
+			    "pending",
+			    (unsigned long long)rq->lease_id);
+	else if (rv < 0)
+		reply_error(s, rq, -rv, "cannot revoke");
+}
+
+static void
+do_grant_list(struct session *s, const struct wire_request *rq)
+{
+	static struct grant_row rows[GRANTS_PER_PAGE + 64];
+	struct lease **v;
+	ssize_t n = collect(s->srv, "", "", rq->lease_id, rq->pid,
+			    rq->cursor ? rq->cursor - 1 : 0, &v);
+	size_t k = 0;
+	bool more = false;
+
+	if (n < 0) {
+		reply_error(s, rq, ENOMEM, "out of memory");
+		return;
+	}
+	/* Order: (lease id, file offset). The cursor is the last row sent;
+	 * rows equal to it in both keys are never split across pages. */
+	for (ssize_t i = 0; i < n && !more; i++) {
+		const struct lease *l = v[i];
+
+		for (size_t j = 0; j < l->ngrants; j++) {
+			const struct grant *g = &l->grants[j];
+			uint64_t off = g->file_pg << PM_PAGE_SHIFT;
+
+			if (l->id == rq->cursor && off <= rq->offset)
+				continue;
+			if (k >= GRANTS_PER_PAGE &&
+			    (rows[k - 1].lease_id != l->id ||
+			     rows[k - 1].g.file_pg != g->file_pg ||
+			     k == GRANTS_PER_PAGE + 64)) {
+				more = true;
+				break;
+			}
+			rows[k].lease_id = l->id;
+			rows[k].g = *g;
+			k++;
+		}
+	}
+	send_reply(s, rq->id,
+		   wire_grant_list(s->obuf, SERVER_MAX_PACKET, rq->id, rows, k,
+				   more));
+	free(v);
+}
+
+static int
+client_by_id(const void *a, const void *b)
+{
+	const struct client_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+do_client_list(struct session *s, const struct wire_request *rq)
+{
+	struct server *srv = s->srv;
+	struct client_info *v = calloc(srv->nclients + 1, sizeof(*v));
+	size_t n = 0, k;
+
+	if (v == NULL) {
+		reply_error(s, rq, ENOMEM, "out of memory");
+		return;
+	}
+	for (struct client *c = srv->clients; c; c = c->next) {
+		if (c->id <= rq->cursor)
+			continue;
+		client_info(c, &v[n]);
+		v[n].pending = c->session ? (uint32_t)c->session->conn.out_count
+					  : 0;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), client_by_id);
+	k = n < CLIENTS_PER_PAGE ? n : CLIENTS_PER_PAGE;
+	send_reply(s, rq->id,
+		   wire_client_list(s->obuf, SERVER_MAX_PACKET, rq->id, v, k,
+				    n > k));
+	free(v);
+}
+
+static void
+do_blockers(struct session *s, const struct wire_request *rq)
+{
+	static struct blocker v[BLOCKERS_MAX];
+	size_t n;
+
+	n = recall_blockers(s->srv, rq->region[0] ? rq->region : NULL,
+			    rq->name[0] ? rq->name : NULL, v, BLOCKERS_MAX);
+	send_reply(s, rq->id,
+		   wire_blockers(s->obuf, SERVER_MAX_PACKET, rq->id, v,
+				 n < BLOCKERS_MAX ? n : BLOCKERS_MAX,
+				 n > BLOCKERS_MAX));
 }
 
 typedef void (*handler_fn)(struct session *s, const struct wire_request *rq);
@@ -458,15 +970,15 @@ static const handler_fn handlers[WIRE_KIND_END] = {
 	[WIRE_FILE_STAT] = do_file_stat,
 	[WIRE_FILE_TRUNCATE] = do_file_truncate,
 	[WIRE_FILE_REMOVE] = do_file_remove,
-	[WIRE_LEASE_ACQUIRE] = do_not_implemented,
-	[WIRE_LEASE_RELEASE] = do_not_implemented,
-	[WIRE_MAP] = do_not_implemented,
-	[WIRE_UNMAP] = do_not_implemented,
-	[WIRE_LEASE_LIST] = do_not_implemented,
-	[WIRE_LEASE_REVOKE] = do_not_implemented,
-	[WIRE_GRANT_LIST] = do_not_implemented,
-	[WIRE_CLIENT_LIST] = do_not_implemented,
-	[WIRE_BLOCKERS] = do_not_implemented,
+	[WIRE_LEASE_ACQUIRE] = do_lease_acquire,
+	[WIRE_LEASE_RELEASE] = do_lease_release,
+	[WIRE_MAP] = do_map,
+	[WIRE_UNMAP] = do_unmap,
+	[WIRE_LEASE_LIST] = do_lease_list,
+	[WIRE_LEASE_REVOKE] = do_lease_revoke,
+	[WIRE_GRANT_LIST] = do_grant_list,
+	[WIRE_CLIENT_LIST] = do_client_list,
+	[WIRE_BLOCKERS] = do_blockers,
 };
 
 /* ---- connection -------------------------------------------------------- */
@@ -505,6 +1017,9 @@ on_close(struct ipc_conn *c)
 
 	log_debug("client %llu (pid %d %s) disconnected",
 		  (unsigned long long)s->id, (int)c->peer.pid, c->peer.comm);
+	recall_session_gone(s->srv, s);
+	if (s->client)
+		client_disconnected(s->client);
 	server_session_gone(s->srv, s);
 	free(s->obuf);
 	free(s);
@@ -533,13 +1048,17 @@ session_open(struct server *srv, int fd)
 		free(s);
 		return rv;
 	}
-	s->id = ++srv->next_client_id;
-	s->conn.poll.data = &s->conn;
 	s->next = srv->sessions;
 	if (s->next)
 		s->next->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
+	rv = client_new(srv, s, &s->client);
+	if (rv < 0) {
+		ipc_close(&s->conn); /* on_close unlinks and frees s */
+		return rv;
+	}
+	s->id = s->client->id;
 	log_debug("client %llu connected: pid %d uid %u gid %u (%s)",
 		  (unsigned long long)s->id, (int)s->conn.peer.pid,
 		  (unsigned)s->conn.peer.uid, (unsigned)s->conn.peer.gid,

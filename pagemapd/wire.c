@@ -184,6 +184,10 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 	case PAGEMAP__REQUEST__BODY_LEASE_LIST:
 		w->region = r->lease_list->region;
 		w->name = r->lease_list->name;
+		w->cursor = r->lease_list->after_id;
+		break;
+	case PAGEMAP__REQUEST__BODY_CLIENT_LIST:
+		w->cursor = r->client_list->after_id;
 		break;
 	case PAGEMAP__REQUEST__BODY_LEASE_REVOKE:
 		w->lease_id = r->lease_revoke->lease_id;
@@ -199,7 +203,7 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 		w->region = r->blockers->region;
 		w->name = r->blockers->name;
 		break;
-	default: /* status, region list, client list: no fields */
+	default: /* status, region list: no fields */
 		break;
 	}
 }
@@ -512,4 +516,257 @@ out:
 	free(ptrs);
 	free(infos);
 	return rv;
+}
+
+ssize_t
+wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
+		   const struct wire_lease_acquired *a)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__LeaseAcquireReply m = PAGEMAP__LEASE_ACQUIRE_REPLY__INIT;
+
+	m.lease_id = a->lease_id;
+	m.ino = a->ino;
+	m.size = a->size;
+	m.max_order = a->max_order;
+	m.region_size = a->region_size;
+	m.fd_attached = a->fd_attached;
+	resp.id = id;
+	set_body(&resp, WIRE_LEASE_ACQUIRE, &m);
+	return pack_response(out, cap, &resp);
+}
+
+/* grow -- a scratch array of at least @n elements of @size bytes, kept
+ * between calls (the daemon is one thread). */
+static void *
+grow(void **buf, size_t *cap, size_t n, size_t size)
+{
+	if (n > *cap) {
+		void *p = realloc(*buf, n * size);
+		if (p == NULL)
+			return NULL;
+		*buf = p;
+		*cap = n;
+	}
+	return *buf;
+}
+
+ssize_t
+wire_map(uint8_t *out, size_t cap, uint64_t id, const struct grant *v,
+	 size_t n, uint64_t next_offset)
+{
+	static void *offs, *orders;
+	static size_t noffs, norders;
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__MapReply m = PAGEMAP__MAP_REPLY__INIT;
+	uint64_t *ro = grow(&offs, &noffs, n, sizeof(uint64_t));
+	uint32_t *ord = grow(&orders, &norders, n, sizeof(uint32_t));
+
+	if (ro == NULL || ord == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ro[i] = v[i].region_pg << PM_PAGE_SHIFT;
+		ord[i] = v[i].order;
+	}
+	m.offset = n ? v[0].file_pg << PM_PAGE_SHIFT : next_offset;
+	m.n_region_offset = n;
+	m.region_offset = ro;
+	m.n_order = n;
+	m.order = ord;
+	m.next_offset = next_offset;
+	resp.id = id;
+	set_body(&resp, WIRE_MAP, &m);
+	return pack_response(out, cap, &resp);
+}
+
+ssize_t
+wire_unmap(uint8_t *out, size_t cap, uint64_t id, uint64_t returned)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__UnmapReply m = PAGEMAP__UNMAP_REPLY__INIT;
+
+	m.returned = returned;
+	resp.id = id;
+	set_body(&resp, WIRE_UNMAP, &m);
+	return pack_response(out, cap, &resp);
+}
+
+ssize_t
+wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
+		const struct lease_info *v, size_t n, bool more)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__LeaseListReply m = PAGEMAP__LEASE_LIST_REPLY__INIT;
+	Pagemap__LeaseInfo *infos = calloc(n ? n : 1, sizeof(*infos));
+	Pagemap__LeaseInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	ssize_t rv = -ENOMEM;
+
+	if (infos == NULL || ptrs == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		Pagemap__LeaseInfo *li = &infos[i];
+
+		pagemap__lease_info__init(li);
+		li->id = v[i].id;
+		li->region = (char *)v[i].region;
+		li->name = (char *)v[i].name;
+		li->ino = v[i].ino;
+		li->access = (Pagemap__Access)v[i].access;
+		li->client_id = v[i].client_id;
+		li->pid = v[i].pid;
+		li->uid = v[i].uid;
+		li->comm = (char *)v[i].comm;
+		li->grants = v[i].grants;
+		li->bytes = v[i].bytes;
+		li->recalled = v[i].recalled;
+		ptrs[i] = li;
+	}
+	m.n_leases = n;
+	m.leases = ptrs;
+	m.more = more;
+	resp.id = id;
+	set_body(&resp, WIRE_LEASE_LIST, &m);
+	rv = pack_response(out, cap, &resp);
+out:
+	free(ptrs);
+	free(infos);
+	return rv;
+}
+
+ssize_t
+wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
+		const struct grant_row *v, size_t n, bool more)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__GrantListReply m = PAGEMAP__GRANT_LIST_REPLY__INIT;
+	uint64_t *u64 = calloc(3 * (n ? n : 1), sizeof(*u64));
+	uint32_t *u32 = calloc(3 * (n ? n : 1), sizeof(*u32));
+	ssize_t rv = -ENOMEM;
+
+	if (u64 == NULL || u32 == NULL)
+		goto out;
+	m.lease_id = u64;
+	m.file_offset = u64 + n;
+	m.region_offset = u64 + 2 * n;
+	m.order = u32;
+	m.access = u32 + n;
+	m.pins = u32 + 2 * n;
+	m.n_lease_id = m.n_file_offset = m.n_region_offset = n;
+	m.n_order = m.n_access = m.n_pins = n;
+	for (size_t i = 0; i < n; i++) {
+		m.lease_id[i] = v[i].lease_id;
+		m.file_offset[i] = v[i].g.file_pg << PM_PAGE_SHIFT;
+		m.region_offset[i] = v[i].g.region_pg << PM_PAGE_SHIFT;
+		m.order[i] = v[i].g.order;
+		m.access[i] = v[i].g.access;
+		m.pins[i] = 1;
+	}
+	m.more = more;
+	resp.id = id;
+	set_body(&resp, WIRE_GRANT_LIST, &m);
+	rv = pack_response(out, cap, &resp);
+out:
+	free(u64);
+	free(u32);
+	return rv;
+}
+
+ssize_t
+wire_client_list(uint8_t *out, size_t cap, uint64_t id,
+		 const struct client_info *v, size_t n, bool more)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__ClientListReply m = PAGEMAP__CLIENT_LIST_REPLY__INIT;
+	Pagemap__ClientInfo *infos = calloc(n ? n : 1, sizeof(*infos));
+	Pagemap__ClientInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	ssize_t rv = -ENOMEM;
+
+	if (infos == NULL || ptrs == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		Pagemap__ClientInfo *ci = &infos[i];
+
+		pagemap__client_info__init(ci);
+		ci->id = v[i].id;
+		ci->pid = v[i].pid;
+		ci->uid = v[i].uid;
+		ci->gid = v[i].gid;
+		ci->comm = (char *)v[i].comm;
+		ci->name = (char *)v[i].name;
+		ci->connected = v[i].connected;
+		ci->leases = v[i].leases;
+		ci->grants = v[i].grants;
+		ci->pending = v[i].pending;
+		ptrs[i] = ci;
+	}
+	m.n_clients = n;
+	m.clients = ptrs;
+	m.more = more;
+	resp.id = id;
+	set_body(&resp, WIRE_CLIENT_LIST, &m);
+	rv = pack_response(out, cap, &resp);
+out:
+	free(ptrs);
+	free(infos);
+	return rv;
+}
+
+ssize_t
+wire_blockers(uint8_t *out, size_t cap, uint64_t id, const struct blocker *v,
+	      size_t n, bool truncated)
+{
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+	Pagemap__BlockersReply m = PAGEMAP__BLOCKERS_REPLY__INIT;
+	Pagemap__Blocker *bs = calloc(n ? n : 1, sizeof(*bs));
+	Pagemap__Blocker **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	ssize_t rv = -ENOMEM;
+
+	if (bs == NULL || ptrs == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		Pagemap__Blocker *b = &bs[i];
+
+		pagemap__blocker__init(b);
+		b->op = (char *)v[i].op;
+		b->target = (char *)v[i].target;
+		b->lease_id = v[i].lease_id;
+		b->client_id = v[i].client_id;
+		b->pid = v[i].pid;
+		b->comm = (char *)v[i].comm;
+		b->grants = v[i].grants;
+		ptrs[i] = b;
+	}
+	m.n_blockers = n;
+	m.blockers = ptrs;
+	m.truncated = truncated;
+	resp.id = id;
+	set_body(&resp, WIRE_BLOCKERS, &m);
+	rv = pack_response(out, cap, &resp);
+out:
+	free(ptrs);
+	free(bs);
+	return rv;
+}
+
+ssize_t
+wire_recall(uint8_t *out, size_t cap, uint64_t lease_id, uint64_t off,
+	    uint64_t len, const char *reason)
+{
+	Pagemap__ServerMessage sm = PAGEMAP__SERVER_MESSAGE__INIT;
+	Pagemap__Event ev = PAGEMAP__EVENT__INIT;
+	Pagemap__RecallEvent rc = PAGEMAP__RECALL_EVENT__INIT;
+	size_t n;
+
+	rc.lease_id = lease_id;
+	rc.offset = off;
+	rc.length = len;
+	rc.reason = (char *)reason;
+	ev.body_case = PAGEMAP__EVENT__BODY_RECALL;
+	ev.recall = &rc;
+	sm.msg_case = PAGEMAP__SERVER_MESSAGE__MSG_EVENT;
+	sm.event = &ev;
+	n = pagemap__server_message__get_packed_size(&sm);
+	if (n > cap)
+		return -EMSGSIZE;
+	return (ssize_t)pagemap__server_message__pack(&sm, out);
 }

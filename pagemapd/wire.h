@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "client.h"
 #include "inode.h"
+#include "lease.h"
+#include "recall.h"
 #include "region.h"
 
 /* Request kinds; the values are the Request.body field numbers. */
@@ -117,5 +120,56 @@ ssize_t wire_file(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
 ssize_t wire_file_list(uint8_t *out, size_t cap, uint64_t id,
 		       const char *region, const struct file_info *v,
 		       size_t n, bool more, uint64_t next_cursor);
+
+struct wire_lease_acquired {
+	uint64_t lease_id;
+	uint64_t ino;
+	uint64_t size;
+	uint32_t max_order;
+	uint64_t region_size;
+	bool fd_attached;
+};
+ssize_t wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
+			   const struct wire_lease_acquired *a);
+
+/* wire_map -- the folios @v[0..n), contiguous in the file from
+ * v[0].file_pg. */
+ssize_t wire_map(uint8_t *out, size_t cap, uint64_t id, const struct grant *v,
+		 size_t n, uint64_t next_offset);
+ssize_t wire_unmap(uint8_t *out, size_t cap, uint64_t id, uint64_t returned);
+
+/* What `lease ls` shows. */
+struct lease_info {
+	uint64_t id;
+	const char *region;
+	const char *name;
+	uint64_t ino;
+	uint32_t access;
+	uint64_t client_id;
+	uint32_t pid, uid;
+	char comm[16];
+	uint64_t grants;
+	uint64_t bytes;
+	bool recalled;
+};
+ssize_t wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
+			const struct lease_info *v, size_t n, bool more);
+
+/* One line of `grant ls`. */
+struct grant_row {
+	uint64_t lease_id;
+	struct grant g;
+};
+ssize_t wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
+			const struct grant_row *v, size_t n, bool more);
+ssize_t wire_client_list(uint8_t *out, size_t cap, uint64_t id,
+			 const struct client_info *v, size_t n, bool more);
+ssize_t wire_blockers(uint8_t *out, size_t cap, uint64_t id,
+		      const struct blocker *v, size_t n, bool truncated);
+
+/* wire_recall -- an Event asking the holder of @lease_id to return the
+ * grants in [off, off + len) (len 0: all). */
+ssize_t wire_recall(uint8_t *out, size_t cap, uint64_t lease_id, uint64_t off,
+		    uint64_t len, const char *reason);
 
 #endif

@@ -1,0 +1,312 @@
+/* lease.c -- leases on inodes and the folio grants under them (pure).
+ *
+ * See lease.h for the invariants. Nothing here does I/O: the session asks,
+ * recall.c waits, and this file keeps the counts that make I1 checkable —
+ * ngrants per lease, grants per inode, pins per region.
+ */
+#include "lease.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extent.h"
+#include "folio.h"
+#include "inode.h"
+#include "region.h"
+
+#define TILE_BATCH 256 /* folios tiled per folio_tile() call */
+
+static uint64_t
+pages_of(uint64_t size)
+{
+	return (size + PM_PAGE_SIZE - 1) >> PM_PAGE_SHIFT;
+}
+
+static uint64_t
+grant_end(const struct grant *g)
+{
+	return g->file_pg + (1ull << g->order);
+}
+
+/* lower_bound -- index of the first grant of @l with file_pg >= @pg. */
+static size_t
+lower_bound(const struct lease *l, uint64_t pg)
+{
+	size_t lo = 0, hi = l->ngrants;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->grants[mid].file_pg < pg)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* first_reaching -- index from which grants may reach @pg: a grant that
+ * starts up to one largest folio before @pg can still cover it. */
+static size_t
+first_reaching(const struct lease *l, uint64_t pg)
+{
+	uint64_t span = 1ull << l->region->sb->max_order;
+
+	return lower_bound(l, pg >= span ? pg - span + 1 : 0);
+}
+
+int
+lease_new(struct region *r, struct inode *ino, void *owner,
+	  enum lease_access access, uint64_t id, struct lease **ret)
+{
+	struct lease *l;
+
+	if (ino->orphan)
+		return -ENOENT;
+	if (r->detaching)
+		return -EBUSY;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return -ENOMEM;
+	l->id = id;
+	l->region = r;
+	l->ino = ino;
+	l->owner = owner;
+	l->access = access;
+	l->ino_next = ino->leases;
+	if (ino->leases)
+		ino->leases->ino_prev = l;
+	ino->leases = l;
+	ino->nleases++;
+	r->nleases++;
+	*ret = l;
+	return 0;
+}
+
+void
+lease_free(struct lease *l)
+{
+	if (l == NULL)
+		return;
+	/* I2: a lease with grants cannot end. */
+	assert(l->ngrants == 0);
+	if (l->ino_prev)
+		l->ino_prev->ino_next = l->ino_next;
+	else
+		l->ino->leases = l->ino_next;
+	if (l->ino_next)
+		l->ino_next->ino_prev = l->ino_prev;
+	l->ino->nleases--;
+	l->region->nleases--;
+	free(l->grants);
+	free(l);
+}
+
+/* reserve -- room for @k more grants. */
+static int
+reserve(struct lease *l, size_t k)
+{
+	size_t need = l->ngrants + k, cap = l->cap ? l->cap : 16;
+	struct grant *v;
+
+	if (need <= l->cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	v = realloc(l->grants, cap * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	l->grants = v;
+	l->cap = cap;
+	return 0;
+}
+
+/* insert -- merge the sorted @v[0..k) into the lease's sorted grants; room
+ * is reserved. A map that extends a range appends, the common case. */
+static void
+insert(struct lease *l, const struct grant *v, size_t k)
+{
+	size_t i = l->ngrants, j = k, w = l->ngrants + k;
+
+	if (i == 0 || l->grants[i - 1].file_pg <= v[0].file_pg) {
+		memcpy(l->grants + i, v, k * sizeof(*v));
+		l->ngrants += k;
+		return;
+	}
+	while (j > 0) {
+		if (i > 0 && l->grants[i - 1].file_pg > v[j - 1].file_pg)
+			l->grants[--w] = l->grants[--i];
+		else
+			l->grants[--w] = v[--j];
+	}
+	l->ngrants += k;
+}
+
+/* tile -- the folios of [pg, end) of @ino, at most @max, into @out; the
+ * range is known to be inside the file's extents. */
+static size_t
+tile(const struct inode *ino, uint32_t max_order, uint64_t pg, uint64_t end,
+     uint32_t access, struct grant *out, size_t max, uint64_t *ret_next)
+{
+	size_t i = extent_map_find(&ino->map, pg), k = 0;
+	struct folio f[TILE_BATCH];
+
+	while (pg < end && k < max && i < ino->map.n) {
+		const struct extent *e = &ino->map.v[i];
+		uint64_t off = pg - e->file_pg, covered;
+		uint64_t len = e->npages - off;
+		size_t want = max - k, got;
+
+		if (len > end - pg)
+			len = end - pg;
+		if (want > TILE_BATCH)
+			want = TILE_BATCH;
+		got = folio_tile(pg, e->region_pg + off, len, max_order, f, want,
+				 &covered);
+		for (size_t n = 0; n < got; n++) {
+			out[k].file_pg = f[n].file_pg;
+			out[k].region_pg = f[n].region_pg;
+			out[k].order = f[n].order;
+			out[k].access = access;
+			k++;
+		}
+		pg += covered;
+		if (covered == len)
+			i++;
+	}
+	*ret_next = pg;
+	return k;
+}
+
+/* mapped -- true if every page of [pg, end) is backed by an extent. Files
+ * are fully allocated below their size, so this is a bound check plus a
+ * guard against a hole. */
+static bool
+mapped(const struct inode *ino, uint64_t pg, uint64_t end)
+{
+	size_t i;
+
+	if (end > pages_of(ino->size))
+		return false;
+	for (i = extent_map_find(&ino->map, pg); pg < end; i++) {
+		if (i >= ino->map.n || ino->map.v[i].file_pg > pg)
+			return false;
+		pg = ino->map.v[i].file_pg + ino->map.v[i].npages;
+	}
+	return true;
+}
+
+int
+lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
+	  struct grant *out, size_t max, uint64_t *ret_next_pg)
+{
+	struct inode *ino = l->ino;
+	uint64_t end = pg + n, next, pages = 0;
+	size_t k;
+	int rv;
+
+	if (n == 0 || max == 0)
+		return -EINVAL;
+	if (access != LEASE_READ && access != LEASE_WRITE)
+		return -EINVAL;
+	if (access > l->access)
+		return -EACCES;
+	if (end < pg || !mapped(ino, pg, end))
+		return -ENXIO;
+	if (l->revoking || l->region->detaching || end > ino->trunc_pg)
+		return -EBUSY;
+	if (max > n)
+		max = (size_t)n; /* never more folios than pages */
+	rv = reserve(l, max);
+	if (rv < 0)
+		return rv;
+	k = tile(ino, l->region->sb->max_order, pg, end, access, out, max,
+		 &next);
+	assert(k > 0);
+	insert(l, out, k);
+	for (size_t i = 0; i < k; i++)
+		pages += 1ull << out[i].order;
+	l->pages += pages;
+	ino->grants += k;
+	l->region->pins += k;
+	*ret_next_pg = next;
+	return (int)k;
+}
+
+/* drop -- account for @k grants of @pages pages leaving @l. */
+static void
+drop(struct lease *l, uint64_t k, uint64_t pages)
+{
+	l->pages -= pages;
+	l->ino->grants -= k;
+	l->region->pins -= k;
+	/* Give memory back when a big lease shrinks a lot. */
+	if (l->cap > 64 && l->ngrants < l->cap / 4) {
+		struct grant *v = realloc(l->grants,
+					  (l->cap / 2) * sizeof(*v));
+		if (v) {
+			l->grants = v;
+			l->cap /= 2;
+		}
+	}
+}
+
+uint64_t
+lease_unmap(struct lease *l, uint64_t pg, uint64_t n)
+{
+	uint64_t end = pg + n < pg ? UINT64_MAX : pg + n, pages = 0;
+	size_t lo = first_reaching(l, pg), hi = lower_bound(l, end), w = lo;
+	size_t removed;
+
+	for (size_t i = lo; i < hi; i++) {
+		const struct grant *g = &l->grants[i];
+
+		if (grant_end(g) > pg) {
+			pages += 1ull << g->order;
+			continue;
+		}
+		l->grants[w++] = *g;
+	}
+	removed = hi - w;
+	if (removed == 0)
+		return 0;
+	memmove(l->grants + w, l->grants + hi,
+		(l->ngrants - hi) * sizeof(*l->grants));
+	l->ngrants -= removed;
+	drop(l, removed, pages);
+	return removed;
+}
+
+uint64_t
+lease_unmap_all(struct lease *l)
+{
+	uint64_t k = l->ngrants;
+
+	if (k == 0)
+		return 0;
+	l->ngrants = 0;
+	drop(l, k, l->pages);
+	return k;
+}
+
+uint64_t
+lease_grants_from(const struct lease *l, uint64_t pg)
+{
+	size_t lo = first_reaching(l, pg), hi = lower_bound(l, pg);
+	uint64_t k = l->ngrants - hi;
+
+	for (size_t i = lo; i < hi; i++)
+		k += grant_end(&l->grants[i]) > pg;
+	return k;
+}
+
+uint64_t
+inode_grants_from(const struct inode *ino, uint64_t pg)
+{
+	uint64_t k = 0;
+
+	for (const struct lease *l = ino->leases; l; l = l->ino_next)
+		k += lease_grants_from(l, pg);
+	return k;
+}

@@ -1,0 +1,93 @@
+/* lease.h -- leases on inodes and the folio grants under them (pure). */
+#ifndef PAGEMAP_LEASE_H
+#define PAGEMAP_LEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct inode;
+struct region;
+
+/*
+ * Invariants (DESIGN I1, I2, I8):
+ *  - a grant is one folio handed to one lease; it belongs to exactly one
+ *    lease, and a lease to one owner (client) and one inode;
+ *  - ino->grants is the sum of ngrants over the inode's leases, and
+ *    region->pins the sum over the region's inodes (the pgmap counter);
+ *  - a lease with grants is never freed (lease_free asserts it), and an
+ *    inode with leases is never freed, so no granted byte can be freed,
+ *    reallocated or zeroed: truncate, unlink, revoke and detach wait
+ *    (recall.c) until the grants in their scope are back;
+ *  - no grant is handed out inside the scope of a pending recall: a
+ *    revoking lease, a truncate's range past the new end (ino->trunc_pg),
+ *    a detaching region.
+ * Grants are records: mapping a range twice grants it twice. A lease keeps
+ * its grants in an array sorted by file page, so a map that extends a range
+ * appends and an unmap finds its range by binary search.
+ */
+
+enum lease_access {
+	LEASE_READ = 1,
+	LEASE_WRITE = 2,
+};
+
+struct grant {
+	uint64_t file_pg;
+	uint64_t region_pg;
+	uint32_t order; /* 2^order pages */
+	uint32_t access; /* enum lease_access */
+};
+
+struct lease {
+	uint64_t id;
+	struct region *region;
+	struct inode *ino;
+	void *owner; /* the client (client.c); opaque here */
+	enum lease_access access;
+	bool revoking; /* a revoke is pending: no new grants */
+	struct grant *grants; /* sorted by file_pg; ngrants used */
+	size_t ngrants;
+	size_t cap;
+	uint64_t pages; /* pages under the grants (overlaps counted twice) */
+	struct lease *ino_prev; /* the inode's leases */
+	struct lease *ino_next;
+	struct lease *own_prev; /* the owner's leases (kept by client.c) */
+	struct lease *own_next;
+	struct lease *hnext; /* lease id hash chain (kept by client.c) */
+};
+
+/* lease_new -- a lease of @access on @ino of @r for @owner, with id @id.
+ * Returns 0, -ENOENT (@ino is an orphan: its name is gone), -EBUSY (the
+ * region is detaching) or -ENOMEM; *ret untouched on failure. */
+int lease_new(struct region *r, struct inode *ino, void *owner,
+	      enum lease_access access, uint64_t id, struct lease **ret);
+
+/* lease_free -- end a lease that has no grants (asserted). The caller frees
+ * an orphan inode whose last lease this was. NULL is fine. */
+void lease_free(struct lease *l);
+
+/* lease_map -- grant the maximal folios tiling file pages [pg, pg + n):
+ * at most @max of them, written to @out and recorded under @l. Sets
+ * *ret_next_pg to the first page not granted (pg + n when done). Returns
+ * the count (>= 1), or -EINVAL (n == 0), -EACCES (@access above the
+ * lease's), -ENXIO (a page past the file's allocated pages), -EBUSY (a
+ * recall covers the range), -ENOMEM; nothing is granted on failure. */
+int lease_map(struct lease *l, uint64_t pg, uint64_t n,
+	      enum lease_access access, struct grant *out, size_t max,
+	      uint64_t *ret_next_pg);
+
+/* lease_unmap -- return every grant of @l intersecting [pg, pg + n).
+ * Returns how many. */
+uint64_t lease_unmap(struct lease *l, uint64_t pg, uint64_t n);
+
+/* lease_unmap_all -- return every grant of @l. Returns how many. */
+uint64_t lease_unmap_all(struct lease *l);
+
+/* lease_grants_from -- grants of @l that reach file page @pg or past. */
+uint64_t lease_grants_from(const struct lease *l, uint64_t pg);
+
+/* inode_grants_from -- the same over every lease of @ino. */
+uint64_t inode_grants_from(const struct inode *ino, uint64_t pg);
+
+#endif
