@@ -6,26 +6,61 @@
 #pragma GCC visibility pop
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <libpmem2.h>
 
 #include "pagemap.pb-c.h"
 
 /*
- * One request is in flight at a time: a call packs a Request with the next
- * id, sends it as one packet and reads packets until the Response with that
- * id arrives. Anything else that arrives meanwhile is an Event (counted and
- * dropped for now) or a protocol violation. A violation, a lost connection
- * or a connection-level Response (id 0) makes the connection unusable: the
- * error is kept in @dead and every later call returns it without touching
- * the socket, because the packet stream can no longer be trusted to line up
- * with our ids.
+ * The connection. One request is in flight at a time: a call packs a
+ * Request with the next id, sends it as one packet and reads packets until
+ * the Response with that id arrives. Recall events that arrive meanwhile
+ * are queued, never handled there: handlers run only from
+ * pagemap_dispatch() and pagemap_wait(), so a handler never runs inside
+ * another call of the application's. A Response with no request in flight,
+ * an unpackable packet, unknown fields, a connection-level Response (id 0)
+ * or a lost connection make the connection unusable: the error is kept in
+ * @dead and every later request returns it without touching the socket,
+ * because the packet stream can no longer be trusted to line up with our
+ * ids. Local cleanup (unmapping, freeing) still works on a dead connection.
+ *
+ * Region fds. The daemon passes a region's fd once per connection, with
+ * SCM_RIGHTS on the LeaseAcquireReply that says fd_attached, and again
+ * (read-write this time) when a write lease follows read-only ones. The
+ * library keeps one current fd per region name; a newer fd replaces it,
+ * and the old one is closed when no mapping uses it any more (struct rfd
+ * counts them). Any fd on any other packet is closed at once, so none
+ * leaks into the application. Every fd is received with MSG_CMSG_CLOEXEC.
+ *
+ * Leases and mappings. A struct pagemap_lease lives until it is released
+ * (or the handle is closed); a struct pagemap_mapping belongs to one lease
+ * and is one libpmem2 VM reservation holding one pmem2_map per run of
+ * folios contiguous in both file and region. The grants behind a mapping
+ * are returned only after its memory is unmapped (I1 holds on the client's
+ * side too). Unmap returns every grant of the lease that intersects the
+ * range, so the library never sends it for bytes another live mapping of
+ * the same lease still covers: those grants are returned with the last
+ * mapping over them.
+ *
+ * Events. The recall queue is bounded: past EVQ_SOFT entries a recall for
+ * a lease already queued is merged into that entry (its range widened), so
+ * the fact that a lease was recalled is never lost; past EVQ_SOFT only
+ * distinct leases add entries, bounded by the daemon's per-client lease
+ * limit, and a daemon that recalls more leases than that is broken
+ * (-EPROTO).
  */
 
 #define HANDSHAKE_MAX_PACKET 65536u /* assumed until HelloReply says */
@@ -33,17 +68,88 @@
 #define MAX_MAX_PACKET (16u << 20)  /* bound what a daemon can make us alloc */
 #define MAX_ERRNO 4095u /* largest code we accept as an errno value */
 #define CMSG_FDS 8	/* room for stray fds; the kernel drops more */
+#define PG_SIZE 4096u	/* the protocol's page */
+#define PG_MASK ((uint64_t)PG_SIZE - 1)
+#define MAX_ORDER 18u		 /* 1 GiB folios, the largest there are */
+#define HUGE_ALIGN (2ull << 20)	 /* PMD size: align ranges at least this big */
+#define MAX_ALIGN (1ull << 30)	 /* PUD size: never align more than this */
+#define EVQ_SOFT 64u		 /* queued recalls before merging starts */
+#define EVQ_HARD 65536u		 /* lease limit assumed when none is given */
+#define REASON_MAX 32		 /* bytes of a recall reason, with the NUL */
+#define REGION_MAX 64		 /* bytes of a region name, with the NUL */
+
+/* A recall waiting for pagemap_dispatch(). */
+struct recall {
+	uint64_t lease_id;
+	uint64_t offset;
+	uint64_t length; /* 0: the whole lease */
+	char reason[REASON_MAX];
+};
+
+/* A region fd the daemon passed. */
+struct rfd {
+	struct rfd *next;
+	char region[REGION_MAX];
+	int fd;
+	bool writable; /* opened O_RDWR */
+	bool current;  /* the fd new mappings of this region use */
+	size_t maps;   /* mappings that use it; freed at 0 unless current */
+};
 
 struct pagemap {
 	int fd;		    /* SOCK_SEQPACKET connection, or -1 */
 	int dead;	    /* 0, or the -errno that broke the connection */
 	uint64_t next_id;   /* id of the next Request, starts at 1 */
 	uint64_t client_id; /* assigned by the daemon at the handshake */
-	uint64_t recalls_dropped; /* recall events nobody handles yet */
 	struct pagemap_limits limits;
 	uint8_t *rbuf; /* receive buffer, limits.max_packet + 1 bytes */
 	char server[64];
-	char message[512]; /* daemon's text for the last failure, or "" */
+	char message[512]; /* text for the last failure, or "" */
+	struct pagemap_lease *leases; /* doubly linked */
+	struct rfd *rfds;	      /* current and retired region fds */
+	struct recall *q;	      /* queued recalls: q[qhead .. qn) */
+	size_t qhead, qn, qcap;
+	bool recall_overflow; /* the queue once had to merge recalls */
+	pagemap_recall_fn recall_fn;
+	void *recall_arg;
+	bool dispatching;   /* inside pagemap_dispatch(): handlers may run */
+	bool close_pending; /* pagemap_close() was called from a handler */
+};
+
+struct pagemap_lease {
+	struct pagemap *pm;
+	struct pagemap_lease *prev, *next;
+	uint64_t id;
+	uint64_t ino;
+	uint64_t size;	      /* file size when the lease was taken */
+	uint64_t region_size; /* bytes of the region fd a folio may reach */
+	uint32_t max_order;
+	enum pagemap_access access;
+	char region[REGION_MAX];
+	struct pagemap_mapping *maps; /* doubly linked */
+};
+
+/* Folios contiguous in file and region: one extent, one pmem2_map. */
+struct run {
+	uint64_t file_off;
+	uint64_t region_off;
+	uint64_t len;
+	struct pmem2_map *map; /* NULL until mapped */
+};
+
+struct pagemap_mapping {
+	struct pagemap_lease *lease;
+	struct pagemap_mapping *prev, *next;
+	struct rfd *rfd;
+	struct pmem2_vm_reservation *rsv;
+	char *addr;	 /* first byte of the rounded range */
+	uint64_t offset; /* rounded range, file offsets */
+	uint64_t length;
+	size_t folios;
+	uint64_t max_folio; /* bytes of the largest folio */
+	enum pagemap_access access;
+	struct run *runs; /* sorted by file offset, not overlapping */
+	size_t nruns, cap;
 };
 
 /* pagemap_default_socket -- $PAGEMAP_SOCKET when set and non-empty, else the
@@ -97,11 +203,19 @@ pagemap_free(void *p)
 	free(p);
 }
 
-/* set_message -- remember the daemon's explanation of a failure. */
+/* set_message -- remember the explanation of a failure. */
 static void
-set_message(struct pagemap *pm, const char *msg)
+set_message(struct pagemap *pm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+set_message(struct pagemap *pm, const char *fmt, ...)
 {
-	snprintf(pm->message, sizeof(pm->message), "%s", msg ? msg : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pm->message, sizeof(pm->message), fmt, ap);
+	va_end(ap);
 }
 
 /* fail -- make the connection unusable with @err and return it. */
@@ -111,6 +225,15 @@ fail(struct pagemap *pm, int err)
 	if (!pm->dead)
 		pm->dead = err;
 	return err;
+}
+
+/* proto_error -- the daemon broke the protocol: say how, and give up on
+ * the connection. */
+static int
+proto_error(struct pagemap *pm, const char *what)
+{
+	set_message(pm, "protocol error: %s", what);
+	return fail(pm, -EPROTO);
 }
 
 /* copy_str -- copy a daemon string into a fixed field; a string that does
@@ -166,6 +289,25 @@ has_unknown(const ProtobufCMessage *m)
 	return false;
 }
 
+/* ---- packets ---------------------------------------------------------- */
+
+/* One received packet: its length in pm->rbuf and the fds that came with
+ * it (owned until passed on or closed). */
+struct rx {
+	size_t len;
+	int fds[CMSG_FDS];
+	int nfds;
+};
+
+/* close_fds -- close every fd that came with @rx. */
+static void
+close_fds(struct rx *rx)
+{
+	for (int i = 0; i < rx->nfds; i++)
+		close(rx->fds[i]);
+	rx->nfds = 0;
+}
+
 /* send_request -- pack @req into one packet and send it. */
 static int
 send_request(struct pagemap *pm, const Pagemap__Request *req)
@@ -194,10 +336,10 @@ send_request(struct pagemap *pm, const Pagemap__Request *req)
 	return 0;
 }
 
-/* close_fds -- close every SCM_RIGHTS fd in @msg: no call expects one yet,
- * and a stray fd must never leak into the application. */
+/* take_fds -- move the SCM_RIGHTS fds of @msg into @rx (the control
+ * buffer has room for CMSG_FDS, so they all fit). */
 static void
-close_fds(struct msghdr *msg)
+take_fds(struct msghdr *msg, struct rx *rx)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c;
 	     c = CMSG_NXTHDR(msg, c)) {
@@ -210,7 +352,10 @@ close_fds(struct msghdr *msg)
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			close(fd);
+			if (rx->nfds < CMSG_FDS)
+				rx->fds[rx->nfds++] = fd;
+			else
+				close(fd);
 		}
 	}
 }
@@ -229,9 +374,11 @@ peer_hung_up(int fd)
 	return r > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
-/* recv_packet -- read one packet into pm->rbuf; returns its length. */
+/* recv_packet -- read one packet into pm->rbuf and @rx. With
+ * MSG_DONTWAIT in @flags, -EAGAIN means nothing is there; every other
+ * failure breaks the connection. */
 static int
-recv_packet(struct pagemap *pm, size_t *ret_len)
+recv_packet(struct pagemap *pm, int flags, struct rx *rx)
 {
 	union {
 		char buf[CMSG_SPACE(CMSG_FDS * sizeof(int))];
@@ -246,68 +393,198 @@ recv_packet(struct pagemap *pm, size_t *ret_len)
 	};
 	ssize_t n;
 
+	rx->nfds = 0;
 	do
-		n = recvmsg(pm->fd, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(pm->fd, &msg, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -EAGAIN;
 		if (errno == ECONNRESET || errno == EPIPE || errno == ENOTCONN)
 			return fail(pm, -ECONNRESET);
 		return fail(pm, -errno);
 	}
-	close_fds(&msg);
-	if (n == 0)
+	take_fds(&msg, rx);
+	if (msg.msg_flags & MSG_CTRUNC) {
+		/* Fds were lost (no room, or RLIMIT_NOFILE): a region fd
+		 * may be among them, and nothing can ask for it again. */
+		close_fds(rx);
+		set_message(pm, "file descriptors from the daemon were "
+				"dropped (too many open files?)");
+		return fail(pm, -EPROTO);
+	}
+	if (n == 0) {
+		close_fds(rx);
 		return fail(pm, peer_hung_up(pm->fd) ? -ECONNRESET : -EPROTO);
-	if ((msg.msg_flags & MSG_TRUNC) || (size_t)n > pm->limits.max_packet)
-		return fail(pm, -EPROTO);
-	*ret_len = (size_t)n;
+	}
+	if ((msg.msg_flags & MSG_TRUNC) || (size_t)n > pm->limits.max_packet) {
+		close_fds(rx);
+		return proto_error(pm, "packet larger than max_packet");
+	}
+	rx->len = (size_t)n;
 	return 0;
 }
 
-/* handle_event -- an event that arrived while waiting for a reply. */
-static int
-handle_event(struct pagemap *pm, const Pagemap__Event *ev)
+/* ---- recall queue ----------------------------------------------------- */
+
+/* queue_hard_cap -- how many entries the queue may hold: past EVQ_SOFT
+ * each entry is a distinct lease, and a client holds at most max_leases
+ * (the daemon's limit, bounded here in case it announces none). */
+static size_t
+queue_hard_cap(const struct pagemap *pm)
 {
-	switch (ev->body_case) {
-	case PAGEMAP__EVENT__BODY_RECALL:
-		/* Nothing can hold grants yet, so nothing can be recalled:
-		 * count it for debugging and move on. */
-		pm->recalls_dropped++;
-		return 0;
-	default:
-		return fail(pm, -EPROTO);
-	}
+	size_t leases = pm->limits.max_leases;
+
+	if (leases == 0 || leases > EVQ_HARD)
+		leases = EVQ_HARD;
+	return EVQ_SOFT + leases;
 }
 
-/* check_response -- the Response @r to the request @id of kind @body:
- * 0 when it is the successful reply, or the -errno it carries. */
-static int
-check_response(struct pagemap *pm, const Pagemap__Response *r, uint64_t id,
-	       Pagemap__Response__BodyCase body)
+/* merge_recall -- widen @q to also cover @r (the union's hull). */
+static void
+merge_recall(struct recall *q, const struct recall *r)
 {
-	if (r->error > MAX_ERRNO)
-		return fail(pm, -EPROTO);
-	if (r->id == 0) {
+	if (q->length == 0 || r->length == 0) {
+		q->offset = q->length = 0;
+	} else {
+		uint64_t lo = q->offset < r->offset ? q->offset : r->offset;
+		uint64_t qe = q->offset + q->length;
+		uint64_t re = r->offset + r->length;
+
+		q->offset = lo;
+		q->length = (qe > re ? qe : re) - lo;
+	}
+	/* The latest reason is the one that still stands. */
+	memcpy(q->reason, r->reason, sizeof(q->reason));
+}
+
+/* queue_recall -- validate a RecallEvent and queue it. */
+static int
+queue_recall(struct pagemap *pm, const Pagemap__RecallEvent *e)
+{
+	struct recall r = {0};
+
+	if (!e || e->lease_id == 0)
+		return proto_error(pm, "recall without a lease id");
+	if (e->length && e->offset > UINT64_MAX - e->length)
+		return proto_error(pm, "recall range overflows");
+	if (copy_str(r.reason, sizeof(r.reason), e->reason))
+		return proto_error(pm, "recall reason too long");
+	r.lease_id = e->lease_id;
+	r.offset = e->length ? e->offset : 0;
+	r.length = e->length;
+	if (pm->qn - pm->qhead >= EVQ_SOFT) {
+		pm->recall_overflow = true;
+		for (size_t i = pm->qhead; i < pm->qn; i++) {
+			if (pm->q[i].lease_id == r.lease_id) {
+				merge_recall(&pm->q[i], &r);
+				return 0;
+			}
+		}
+		if (pm->qn - pm->qhead >= queue_hard_cap(pm))
+			return proto_error(pm, "recalls for more leases than "
+					       "the lease limit");
+	}
+	if (pm->qn == pm->qcap && pm->qhead) {
+		memmove(pm->q, pm->q + pm->qhead,
+			(pm->qn - pm->qhead) * sizeof(*pm->q));
+		pm->qn -= pm->qhead;
+		pm->qhead = 0;
+	}
+	if (pm->qn == pm->qcap) {
+		size_t cap = pm->qcap ? pm->qcap * 2 : 16;
+		struct recall *q = realloc(pm->q, cap * sizeof(*q));
+
+		if (!q) /* we cannot keep it: the stream is no use now */
+			return fail(pm, -ENOMEM);
+		pm->q = q;
+		pm->qcap = cap;
+	}
+	pm->q[pm->qn++] = r;
+	return 0;
+}
+
+/* ---- the request/response engine -------------------------------------- */
+
+/* handle_packet -- unpack the packet in pm->rbuf. An Event is queued and
+ * 1 returned. A Response must answer @id (0: nothing is in flight, so a
+ * Response is a protocol error) with @body; then 0 is returned with the
+ * message in *ret_sm and, when @ret_fd is not NULL, the one fd that came
+ * with it (or -1) in *ret_fd. Every other fd is closed. */
+static int
+handle_packet(struct pagemap *pm, struct rx *rx, uint64_t id,
+	      Pagemap__Response__BodyCase body, Pagemap__ServerMessage **ret_sm,
+	      int *ret_fd)
+{
+	Pagemap__ServerMessage *sm;
+	const Pagemap__Response *r;
+	int err;
+
+	/* The packet is bounded by max_packet, which bounds what unpack can
+	 * allocate. */
+	sm = pagemap__server_message__unpack(NULL, rx->len, pm->rbuf);
+	if (!sm) {
+		close_fds(rx);
+		return proto_error(pm, "unpackable packet");
+	}
+	if (has_unknown(&sm->base)) {
+		err = proto_error(pm, "unknown fields");
+		goto out;
+	}
+	if (sm->msg_case == PAGEMAP__SERVER_MESSAGE__MSG_EVENT) {
+		if (sm->event->body_case != PAGEMAP__EVENT__BODY_RECALL)
+			err = proto_error(pm, "unknown event");
+		else if (!(err = queue_recall(pm, sm->event->recall)))
+			err = 1;
+		goto out;
+	}
+	if (sm->msg_case != PAGEMAP__SERVER_MESSAGE__MSG_RESPONSE) {
+		err = proto_error(pm, "message is neither response nor event");
+		goto out;
+	}
+	r = sm->response;
+	if (r->error > MAX_ERRNO) {
+		err = proto_error(pm, "error code out of range");
+	} else if (r->id == 0) {
 		/* About the whole connection, e.g. the daemon is closing it. */
-		set_message(pm, r->message);
-		return fail(pm, r->error ? -(int)r->error : -EPROTO);
+		set_message(pm, "%s", r->message ? r->message : "");
+		err = fail(pm, r->error ? -(int)r->error : -EPROTO);
+	} else if (id == 0) {
+		err = proto_error(pm, "response with no request in flight");
+	} else if (r->id != id) {
+		err = proto_error(pm, "response to another request");
+	} else if (r->error) {
+		set_message(pm, "%s", r->message ? r->message : "");
+		err = -(int)r->error;
+	} else if (r->body_case != body) {
+		err = proto_error(pm, "response of the wrong kind");
+	} else {
+		if (ret_fd) {
+			if (rx->nfds > 1) {
+				err = proto_error(pm, "several fds on a reply");
+				goto out;
+			}
+			*ret_fd = rx->nfds ? rx->fds[0] : -1;
+			rx->nfds = 0;
+		}
+		close_fds(rx);
+		*ret_sm = sm;
+		return 0;
 	}
-	if (r->id != id)
-		return fail(pm, -EPROTO);
-	if (r->error) {
-		set_message(pm, r->message);
-		return -(int)r->error;
-	}
-	if (r->body_case != body)
-		return fail(pm, -EPROTO);
-	return 0;
+out:
+	close_fds(rx);
+	pagemap__server_message__free_unpacked(sm, NULL);
+	return err;
 }
 
-/* transact -- send @req (its id is filled in here) and wait for its reply.
- * On success *ret is the unpacked ServerMessage whose response carries the
- * body matching the request; free it with free_reply(). */
+/* transact_fd -- send @req (its id is filled in here) and wait for its
+ * reply, queueing the events that come first. On success *ret is the
+ * unpacked ServerMessage whose response carries the body matching the
+ * request (free it with free_reply()), and *ret_fd (if not NULL) the fd
+ * that came with it, or -1. */
 static int
-transact(struct pagemap *pm, Pagemap__Request *req,
-	 Pagemap__ServerMessage **ret)
+transact_fd(struct pagemap *pm, Pagemap__Request *req,
+	    Pagemap__ServerMessage **ret, int *ret_fd)
 {
 	/* Response body cases use the same numbers as the request's. */
 	Pagemap__Response__BodyCase body =
@@ -316,45 +593,29 @@ transact(struct pagemap *pm, Pagemap__Request *req,
 
 	if (pm->dead)
 		return pm->dead;
-	set_message(pm, "");
+	set_message(pm, "%s", "");
 	req->id = pm->next_id++;
 	err = send_request(pm, req);
 	if (err)
 		return err;
 	for (;;) {
-		Pagemap__ServerMessage *sm;
-		size_t len = 0;
+		struct rx rx;
 
-		err = recv_packet(pm, &len);
+		err = recv_packet(pm, 0, &rx);
 		if (err)
 			return err;
-		/* The packet is bounded by max_packet, which bounds what
-		 * unpack can allocate. */
-		sm = pagemap__server_message__unpack(NULL, len, pm->rbuf);
-		if (!sm)
-			return fail(pm, -EPROTO);
-		if (has_unknown(&sm->base)) {
-			err = fail(pm, -EPROTO);
-		} else if (sm->msg_case == PAGEMAP__SERVER_MESSAGE__MSG_EVENT) {
-			err = handle_event(pm, sm->event);
-			if (!err) {
-				pagemap__server_message__free_unpacked(sm,
-								       NULL);
-				continue;
-			}
-		} else if (sm->msg_case ==
-			   PAGEMAP__SERVER_MESSAGE__MSG_RESPONSE) {
-			err = check_response(pm, sm->response, req->id, body);
-		} else {
-			err = fail(pm, -EPROTO);
-		}
-		if (err) {
-			pagemap__server_message__free_unpacked(sm, NULL);
+		err = handle_packet(pm, &rx, req->id, body, ret, ret_fd);
+		if (err != 1)
 			return err;
-		}
-		*ret = sm;
-		return 0;
 	}
+}
+
+/* transact -- transact_fd() for replies that carry no fd. */
+static int
+transact(struct pagemap *pm, Pagemap__Request *req,
+	 Pagemap__ServerMessage **ret)
+{
+	return transact_fd(pm, req, ret, NULL);
 }
 
 /* free_reply -- release a ServerMessage returned by transact(). */
@@ -362,6 +623,28 @@ static void
 free_reply(Pagemap__ServerMessage *sm)
 {
 	pagemap__server_message__free_unpacked(sm, NULL);
+}
+
+/* read_pending -- read every packet available now (events only: no
+ * request is in flight). Returns 0 once the socket is drained. */
+static int
+read_pending(struct pagemap *pm)
+{
+	for (;;) {
+		struct rx rx;
+		int err;
+
+		if (pm->dead)
+			return pm->dead;
+		err = recv_packet(pm, MSG_DONTWAIT, &rx);
+		if (err == -EAGAIN)
+			return 0;
+		if (err)
+			return err;
+		err = handle_packet(pm, &rx, 0, 0, NULL, NULL);
+		if (err < 0)
+			return err;
+	}
 }
 
 /* ---- conversions ------------------------------------------------------ */
@@ -426,6 +709,98 @@ file_from_wire(struct pagemap_file_info *dst, const Pagemap__FileInfo *f)
 	return 0;
 }
 
+/* access_from_wire -- a wire Access that names a real access, or 0. */
+static enum pagemap_access
+access_from_wire(uint32_t a)
+{
+	if (a == PAGEMAP__ACCESS__ACCESS_READ)
+		return PAGEMAP_READ;
+	if (a == PAGEMAP__ACCESS__ACCESS_WRITE)
+		return PAGEMAP_WRITE;
+	return 0;
+}
+
+/* access_to_wire -- the wire Access of a valid pagemap_access. */
+static Pagemap__Access
+access_to_wire(enum pagemap_access a)
+{
+	return a == PAGEMAP_WRITE ? PAGEMAP__ACCESS__ACCESS_WRITE
+				  : PAGEMAP__ACCESS__ACCESS_READ;
+}
+
+/* lease_from_wire -- copy a LeaseInfo into the public struct. */
+static int
+lease_from_wire(struct pagemap_lease_info *dst, const Pagemap__LeaseInfo *l)
+{
+	struct pagemap_lease_info v = {0};
+	int err;
+
+	if (!l)
+		return -EPROTO;
+	if ((err = copy_str(v.region, sizeof(v.region), l->region)) ||
+	    (err = copy_str(v.name, sizeof(v.name), l->name)) ||
+	    (err = copy_str(v.comm, sizeof(v.comm), l->comm)))
+		return err;
+	v.access = access_from_wire(l->access);
+	if (!v.access)
+		return -EPROTO;
+	v.id = l->id;
+	v.ino = l->ino;
+	v.client_id = l->client_id;
+	v.pid = l->pid;
+	v.uid = l->uid;
+	v.grants = l->grants;
+	v.bytes = l->bytes;
+	v.recalled = l->recalled;
+	*dst = v;
+	return 0;
+}
+
+/* client_from_wire -- copy a ClientInfo into the public struct. */
+static int
+client_from_wire(struct pagemap_client_info *dst, const Pagemap__ClientInfo *c)
+{
+	struct pagemap_client_info v = {0};
+	int err;
+
+	if (!c)
+		return -EPROTO;
+	if ((err = copy_str(v.comm, sizeof(v.comm), c->comm)) ||
+	    (err = copy_str(v.name, sizeof(v.name), c->name)))
+		return err;
+	v.id = c->id;
+	v.pid = c->pid;
+	v.uid = c->uid;
+	v.gid = c->gid;
+	v.connected = c->connected;
+	v.leases = c->leases;
+	v.grants = c->grants;
+	v.pending = c->pending;
+	*dst = v;
+	return 0;
+}
+
+/* blocker_from_wire -- copy a Blocker into the public struct. */
+static int
+blocker_from_wire(struct pagemap_blocker *dst, const Pagemap__Blocker *b)
+{
+	struct pagemap_blocker v = {0};
+	int err;
+
+	if (!b)
+		return -EPROTO;
+	if ((err = copy_str(v.op, sizeof(v.op), b->op)) ||
+	    (err = copy_str(v.target, sizeof(v.target), b->target)) ||
+	    (err = copy_str(v.comm, sizeof(v.comm), b->comm)))
+		return err;
+	v.lease_id = b->lease_id;
+	v.client_id = b->client_id;
+	v.pid = b->pid;
+	v.grants = b->grants;
+	*dst = v;
+	return 0;
+}
+
 /* reply_file -- deliver the FileInfo of a reply to an optional @ret. */
 static int
 reply_file(struct pagemap *pm, const Pagemap__FileInfo *f,
@@ -435,7 +810,7 @@ reply_file(struct pagemap *pm, const Pagemap__FileInfo *f,
 	int err = file_from_wire(&v, f);
 
 	if (err)
-		return fail(pm, err);
+		return proto_error(pm, "bad file record");
 	if (ret)
 		*ret = v;
 	return 0;
@@ -450,7 +825,7 @@ reply_region(struct pagemap *pm, const Pagemap__RegionInfo *r,
 	int err = region_from_wire(&v, r);
 
 	if (err)
-		return fail(pm, err);
+		return proto_error(pm, "bad region record");
 	if (ret)
 		*ret = v;
 	return 0;
@@ -461,6 +836,28 @@ static char *
 str(const char *s)
 {
 	return (char *)(s ? s : "");
+}
+
+/* grow -- make room for @add more elements of @size in the array *@v of
+ * *@n used and *@cap allocated ones. */
+static int
+grow(void **v, size_t size, size_t n, size_t *cap, size_t add)
+{
+	size_t c = *cap ? *cap : 16;
+	void *p;
+
+	if (add > SIZE_MAX / size - n)
+		return -ENOMEM;
+	if (n + add <= *cap)
+		return 0;
+	while (c < n + add)
+		c = c > SIZE_MAX / 2 / size ? n + add : c * 2;
+	p = realloc(*v, c * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
 }
 
 /* ---- connection ------------------------------------------------------- */
@@ -585,16 +982,14 @@ fail:
 	return err;
 }
 
-/* pagemap_close -- close the socket and free @pm (NULL is fine). */
-void
-pagemap_close(struct pagemap *pm)
+/* pagemap_get_fd -- the socket, for the application's poll loop. Events
+ * may also be queued by any other call (they arrive while it waits for
+ * its reply), so an event loop calls pagemap_dispatch() after its own
+ * calls too, not only when the socket polls readable. */
+int
+pagemap_get_fd(const struct pagemap *pm)
 {
-	if (!pm)
-		return;
-	if (pm->fd >= 0)
-		close(pm->fd);
-	free(pm->rbuf);
-	free(pm);
+	return pm ? pm->fd : -1;
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -610,7 +1005,7 @@ pagemap_status(struct pagemap *pm, struct pagemap_status *ret)
 	struct pagemap_status v = {0};
 	int err;
 
-	if (!ret)
+	if (!pm || !ret)
 		return -EINVAL;
 	req.body_case = PAGEMAP__REQUEST__BODY_STATUS;
 	req.status = &body;
@@ -628,7 +1023,7 @@ pagemap_status(struct pagemap *pm, struct pagemap_status *ret)
 	v.pending_ops = s->pending_ops;
 	free_reply(sm);
 	if (err)
-		return fail(pm, err);
+		return proto_error(pm, "server name too long");
 	*ret = v;
 	return 0;
 }
@@ -645,7 +1040,7 @@ pagemap_region_list(struct pagemap *pm, struct pagemap_region_info **ret,
 	struct pagemap_region_info *v;
 	int err = 0;
 
-	if (!ret || !ret_n)
+	if (!pm || !ret || !ret_n)
 		return -EINVAL;
 	req.body_case = PAGEMAP__REQUEST__BODY_REGION_LIST;
 	req.region_list = &body;
@@ -663,7 +1058,7 @@ pagemap_region_list(struct pagemap *pm, struct pagemap_region_info **ret,
 	if (err) {
 		free(v);
 		free_reply(sm);
-		return fail(pm, err);
+		return proto_error(pm, "bad region record");
 	}
 	*ret_n = r->n_regions;
 	*ret = v;
@@ -681,7 +1076,7 @@ pagemap_region_info(struct pagemap *pm, const char *region,
 	Pagemap__ServerMessage *sm;
 	int err;
 
-	if (!region || !ret)
+	if (!pm || !region || !ret)
 		return -EINVAL;
 	body.region = str(region);
 	req.body_case = PAGEMAP__REQUEST__BODY_REGION_INFO;
@@ -707,7 +1102,7 @@ pagemap_region_attach(struct pagemap *pm, const char *region, const char *path,
 	Pagemap__ServerMessage *sm;
 	int err;
 
-	if (!region || !path || (flags & ~PAGEMAP_ATTACH_CREATE))
+	if (!pm || !region || !path || (flags & ~PAGEMAP_ATTACH_CREATE))
 		return -EINVAL;
 	body.region = str(region);
 	body.path = str(path);
@@ -738,7 +1133,7 @@ pagemap_region_detach(struct pagemap *pm, const char *region,
 	Pagemap__ServerMessage *sm;
 	int err;
 
-	if (!region)
+	if (!pm || !region)
 		return -EINVAL;
 	body.region = str(region);
 	body.timeout_ms = timeout_ms;
@@ -761,7 +1156,7 @@ pagemap_file_create(struct pagemap *pm, const char *region, const char *name,
 	Pagemap__ServerMessage *sm;
 	int err;
 
-	if (!region || !name || mode > 07777)
+	if (!pm || !region || !name || mode > 07777)
 		return -EINVAL;
 	body.region = str(region);
 	body.name = str(name);
@@ -785,21 +1180,8 @@ static int
 append_files(struct pagemap_file_info **v, size_t *n, size_t *cap,
 	     const Pagemap__FileListReply *r)
 {
-	if (r->n_files > SIZE_MAX / sizeof(**v) - *n)
+	if (grow((void **)v, sizeof(**v), *n, cap, r->n_files))
 		return -ENOMEM;
-	if (*n + r->n_files > *cap) {
-		size_t c = *cap ? *cap : 64;
-		struct pagemap_file_info *p;
-
-		while (c < *n + r->n_files)
-			c = c > SIZE_MAX / 2 / sizeof(**v) ? *n + r->n_files
-							   : c * 2;
-		p = realloc(*v, c * sizeof(**v));
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = c;
-	}
 	for (size_t i = 0; i < r->n_files; i++) {
 		int err = file_from_wire(&(*v)[*n], r->files[i]);
 
@@ -823,7 +1205,7 @@ pagemap_file_list(struct pagemap *pm, const char *region,
 	bool more;
 	int err;
 
-	if (!region || !ret || !ret_n)
+	if (!pm || !region || !ret || !ret_n)
 		return -EINVAL;
 	body.region = str(region);
 	req.body_case = PAGEMAP__REQUEST__BODY_FILE_LIST;
@@ -845,7 +1227,7 @@ pagemap_file_list(struct pagemap *pm, const char *region,
 		free_reply(sm);
 		if (err) {
 			if (err == -EPROTO)
-				fail(pm, err);
+				proto_error(pm, "bad file listing");
 			goto fail;
 		}
 	} while (more);
@@ -871,7 +1253,7 @@ pagemap_file_stat(struct pagemap *pm, const char *region, const char *name,
 	Pagemap__ServerMessage *sm;
 	int err;
 
-	if (!region || !name || !ret)
+	if (!pm || !region || !name || !ret)
 		return -EINVAL;
 	body.region = str(region);
 	body.name = str(name);
@@ -898,7 +1280,7 @@ pagemap_file_truncate(struct pagemap *pm, const char *region, const char *name,
 	Pagemap__ServerMessage *sm;
 	int err;
 
-	if (!region || !name)
+	if (!pm || !region || !name)
 		return -EINVAL;
 	body.region = str(region);
 	body.name = str(name);
@@ -923,7 +1305,7 @@ pagemap_file_remove(struct pagemap *pm, const char *region, const char *name)
 	Pagemap__ServerMessage *sm;
 	int err;
 
-	if (!region || !name)
+	if (!pm || !region || !name)
 		return -EINVAL;
 	body.region = str(region);
 	body.name = str(name);
@@ -934,4 +1316,1292 @@ pagemap_file_remove(struct pagemap *pm, const char *region, const char *name)
 		return err;
 	free_reply(sm);
 	return 0;
+}
+
+/* ---- region fds ------------------------------------------------------- */
+
+/* rfd_current -- the fd new mappings of @region use, or NULL. */
+static struct rfd *
+rfd_current(struct pagemap *pm, const char *region)
+{
+	for (struct rfd *r = pm->rfds; r; r = r->next)
+		if (r->current && !strcmp(r->region, region))
+			return r;
+	return NULL;
+}
+
+/* rfd_put -- close and free @r once it is neither current nor used. */
+static void
+rfd_put(struct pagemap *pm, struct rfd *r)
+{
+	if (r->current || r->maps)
+		return;
+	for (struct rfd **p = &pm->rfds; *p; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+	close(r->fd);
+	free(r);
+}
+
+/* rfd_install -- make @r (filled in by the caller) the current fd of its
+ * region, retiring the one it replaces. */
+static void
+rfd_install(struct pagemap *pm, struct rfd *r)
+{
+	struct rfd *old = rfd_current(pm, r->region);
+
+	r->current = true;
+	r->next = pm->rfds;
+	pm->rfds = r;
+	if (old) {
+		old->current = false;
+		rfd_put(pm, old);
+	}
+}
+
+/* check_region_fd -- what a region fd from the daemon must be: open for
+ * reading (read-write when @want_write) on a file or a device. Sets
+ * *ret_writable. */
+static int
+check_region_fd(int fd, bool want_write, bool *ret_writable)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fstat(fd, &st))
+		return -EPROTO;
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return -EPROTO;
+	if ((fl & O_ACCMODE) != O_RDONLY && (fl & O_ACCMODE) != O_RDWR)
+		return -EPROTO;
+	if (want_write && (fl & O_ACCMODE) != O_RDWR)
+		return -EPROTO;
+	*ret_writable = (fl & O_ACCMODE) == O_RDWR;
+	return 0;
+}
+
+/* ---- leases ----------------------------------------------------------- */
+
+/* lease_find -- this handle's lease with @id, or NULL. */
+static struct pagemap_lease *
+lease_find(struct pagemap *pm, uint64_t id)
+{
+	for (struct pagemap_lease *l = pm->leases; l; l = l->next)
+		if (l->id == id)
+			return l;
+	return NULL;
+}
+
+/* lease_free -- unlink and free @l, which has no mappings. */
+static void
+lease_free(struct pagemap_lease *l)
+{
+	struct pagemap *pm = l->pm;
+
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		pm->leases = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	free(l);
+}
+
+/* adopt_lease -- check a LeaseAcquireReply and the fd that came with it
+ * (@fd, -1 for none; always consumed) and fill in @l and @r. Returns 1
+ * when @r was installed, 0 when it is not needed, or -errno. */
+static int
+adopt_lease(struct pagemap *pm, const Pagemap__LeaseAcquireReply *a, int fd,
+	    struct pagemap_lease *l, struct rfd *r)
+{
+	bool write = l->access == PAGEMAP_WRITE, writable;
+	struct rfd *cur;
+
+	if (a->lease_id == 0 || lease_find(pm, a->lease_id)) {
+		proto_error(pm, "lease id 0 or already in use");
+		goto fail;
+	}
+	if (a->max_order > MAX_ORDER) {
+		proto_error(pm, "max_order out of range");
+		goto fail;
+	}
+	l->id = a->lease_id;
+	l->ino = a->ino;
+	l->size = a->size;
+	l->max_order = a->max_order;
+	l->region_size = a->region_size;
+	if (!a->fd_attached) {
+		if (fd >= 0)
+			close(fd); /* not announced: not ours to keep */
+		cur = rfd_current(pm, l->region);
+		if (!cur || (write && !cur->writable)) {
+			proto_error(pm, "lease reply without the region fd");
+			return -EPROTO;
+		}
+		return 0;
+	}
+	if (fd < 0) {
+		proto_error(pm, "fd_attached but no fd came");
+		return -EPROTO;
+	}
+	if (check_region_fd(fd, write, &writable)) {
+		proto_error(pm, "region fd of the wrong kind");
+		goto fail;
+	}
+	memcpy(r->region, l->region, sizeof(r->region));
+	r->fd = fd;
+	r->writable = writable;
+	r->maps = 0;
+	rfd_install(pm, r);
+	return 1;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -EPROTO;
+}
+
+/* pagemap_lease_acquire -- LeaseAcquire; keeps the region fd that comes
+ * with the first lease on a region (or a read-write one later). */
+int
+pagemap_lease_acquire(struct pagemap *pm, const char *region,
+		      const char *name, enum pagemap_access access,
+		      struct pagemap_lease **ret)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__LeaseAcquireRequest body =
+		PAGEMAP__LEASE_ACQUIRE_REQUEST__INIT;
+	Pagemap__ServerMessage *sm;
+	struct pagemap_lease *l;
+	struct rfd *r;
+	int err, fd = -1;
+
+	if (!pm || !region || !name || !ret ||
+	    (access != PAGEMAP_READ && access != PAGEMAP_WRITE))
+		return -EINVAL;
+	if (strlen(region) >= REGION_MAX)
+		return -ENAMETOOLONG;
+	/* Allocate before asking: once the daemon grants the lease, running
+	 * out of memory would strand it. */
+	l = calloc(1, sizeof(*l));
+	r = calloc(1, sizeof(*r));
+	if (!l || !r) {
+		free(l);
+		free(r);
+		return -ENOMEM;
+	}
+	l->pm = pm;
+	l->access = access;
+	memcpy(l->region, region, strlen(region) + 1);
+	body.region = str(region);
+	body.name = str(name);
+	body.access = access_to_wire(access);
+	req.body_case = PAGEMAP__REQUEST__BODY_LEASE_ACQUIRE;
+	req.lease_acquire = &body;
+	err = transact_fd(pm, &req, &sm, &fd);
+	if (!err) {
+		err = adopt_lease(pm, sm->response->lease_acquire, fd, l, r);
+		free_reply(sm);
+	}
+	if (err <= 0)
+		free(r);
+	if (err < 0) {
+		free(l);
+		return err;
+	}
+	l->next = pm->leases;
+	if (pm->leases)
+		pm->leases->prev = l;
+	pm->leases = l;
+	*ret = l;
+	return 0;
+}
+
+/* release_request -- LeaseRelease for @l; a lease the daemon no longer
+ * knows (revoked, detached) counts as released. */
+static int
+release_request(struct pagemap_lease *l)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__LeaseReleaseRequest body =
+		PAGEMAP__LEASE_RELEASE_REQUEST__INIT;
+	Pagemap__ServerMessage *sm;
+	int err;
+
+	body.lease_id = l->id;
+	req.body_case = PAGEMAP__REQUEST__BODY_LEASE_RELEASE;
+	req.lease_release = &body;
+	err = transact(l->pm, &req, &sm);
+	if (!err)
+		free_reply(sm);
+	return err == -ENOENT ? 0 : err;
+}
+
+/* pagemap_lease_release -- LeaseRelease, then free @l. With the
+ * connection gone the daemon ends the lease with the process, so the
+ * handle is freed then too (and the error returned). */
+int
+pagemap_lease_release(struct pagemap_lease *l)
+{
+	int err;
+
+	if (!l)
+		return -EINVAL;
+	if (l->maps)
+		return -EBUSY;
+	err = release_request(l);
+	if (!err || l->pm->dead)
+		lease_free(l);
+	return err;
+}
+
+/* pagemap_lease_id -- the daemon's id of @l. */
+uint64_t
+pagemap_lease_id(const struct pagemap_lease *l)
+{
+	return l ? l->id : 0;
+}
+
+/* pagemap_lease_size -- the file size when @l was taken. */
+uint64_t
+pagemap_lease_size(const struct pagemap_lease *l)
+{
+	return l ? l->size : 0;
+}
+
+/* pagemap_lease_access -- read or write. */
+enum pagemap_access
+pagemap_lease_access(const struct pagemap_lease *l)
+{
+	return l ? l->access : 0;
+}
+
+/* pagemap_region_fd -- the current fd of @l's region, or -1. */
+int
+pagemap_region_fd(const struct pagemap_lease *l)
+{
+	struct rfd *r;
+
+	if (!l)
+		return -1;
+	r = rfd_current(l->pm, l->region);
+	return r ? r->fd : -1;
+}
+
+/* ---- grants ----------------------------------------------------------- */
+
+/* page_range -- [offset, offset + length) rounded out to pages; -EINVAL
+ * when it is empty or does not fit in 64 bits. */
+static int
+page_range(uint64_t offset, uint64_t length, uint64_t *ret_start,
+	   uint64_t *ret_end)
+{
+	if (length == 0 || offset > UINT64_MAX - length ||
+	    offset + length > UINT64_MAX - PG_MASK)
+		return -EINVAL;
+	*ret_start = offset & ~PG_MASK;
+	*ret_end = (offset + length + PG_MASK) & ~PG_MASK;
+	return 0;
+}
+
+/* map_request -- one Map request for the page range [start, end) of @l;
+ * the reply is checked against the protocol (folios tile the range from
+ * @start on, each naturally aligned in file and region, inside the region
+ * and the lease's max order) and returned in *ret_sm; *ret_next is where
+ * the grants end and the next request starts. */
+static int
+map_request(struct pagemap_lease *l, uint64_t start, uint64_t end,
+	    enum pagemap_access access, Pagemap__ServerMessage **ret_sm,
+	    uint64_t *ret_next)
+{
+	struct pagemap *pm = l->pm;
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__MapRequest body = PAGEMAP__MAP_REQUEST__INIT;
+	Pagemap__ServerMessage *sm;
+	const Pagemap__MapReply *r;
+	uint64_t pos = start;
+	const char *why = NULL;
+	uint32_t maxf = pm->limits.max_folios_per_reply;
+	int err;
+
+	body.lease_id = l->id;
+	body.offset = start;
+	body.length = end - start;
+	body.access = access_to_wire(access);
+	req.body_case = PAGEMAP__REQUEST__BODY_MAP;
+	req.map = &body;
+	err = transact(pm, &req, &sm);
+	if (err)
+		return err;
+	r = sm->response->map;
+	if (r->offset != start)
+		why = "map reply starts elsewhere";
+	else if (r->n_region_offset != r->n_order)
+		why = "map reply arrays differ in length";
+	else if (r->n_order == 0)
+		why = "map reply without folios";
+	else if (maxf && r->n_order > maxf)
+		why = "more folios than max_folios_per_reply";
+	for (size_t i = 0; !why && i < r->n_order; i++) {
+		uint32_t order = r->order[i];
+		uint64_t size, roff = r->region_offset[i];
+
+		if (order > l->max_order) {
+			why = "folio order above the region's max_order";
+			break;
+		}
+		size = (uint64_t)PG_SIZE << order;
+		if ((pos & (size - 1)) || (roff & (size - 1)))
+			why = "folio not naturally aligned";
+		else if (size > end - pos)
+			why = "folio past the requested range";
+		else if (roff > l->region_size || size > l->region_size - roff)
+			why = "folio past the end of the region";
+		pos += size;
+	}
+	if (!why && r->next_offset != pos)
+		why = "next_offset is not where the folios end";
+	if (why) {
+		free_reply(sm);
+		return proto_error(pm, why);
+	}
+	*ret_sm = sm;
+	*ret_next = pos;
+	return 0;
+}
+
+/* pagemap_grant -- one Map request without mapping. When @max is below
+ * what one reply may carry, the request is cut to @max pages, which no
+ * tiling can split into more than @max folios. */
+int
+pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+	      enum pagemap_access access, struct pagemap_folio *out,
+	      size_t max, size_t *ret_n, uint64_t *ret_next)
+{
+	Pagemap__ServerMessage *sm;
+	const Pagemap__MapReply *r;
+	uint64_t start, end, pos, next;
+	uint32_t maxf;
+	int err;
+
+	if (!l || !out || !max || !ret_n || !ret_next ||
+	    (access != PAGEMAP_READ && access != PAGEMAP_WRITE))
+		return -EINVAL;
+	if (access > l->access)
+		return -EACCES;
+	if ((err = page_range(offset, length, &start, &end)))
+		return err;
+	maxf = l->pm->limits.max_folios_per_reply;
+	if ((!maxf || max < maxf) && (end - start) / PG_SIZE > max)
+		end = start + (uint64_t)max * PG_SIZE;
+	err = map_request(l, start, end, access, &sm, &next);
+	if (err)
+		return err;
+	r = sm->response->map;
+	if (r->n_order > max) {
+		free_reply(sm);
+		return proto_error(l->pm, "more folios than pages");
+	}
+	pos = start;
+	for (size_t i = 0; i < r->n_order; i++) {
+		out[i].file_offset = pos;
+		out[i].region_offset = r->region_offset[i];
+		out[i].order = r->order[i];
+		pos += (uint64_t)PG_SIZE << r->order[i];
+	}
+	*ret_n = r->n_order;
+	*ret_next = next;
+	free_reply(sm);
+	return 0;
+}
+
+/* unmap_request -- one Unmap request; adds the count to *@returned. */
+static int
+unmap_request(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+	      uint64_t *returned)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__UnmapRequest body = PAGEMAP__UNMAP_REQUEST__INIT;
+	Pagemap__ServerMessage *sm;
+	int err;
+
+	body.lease_id = l->id;
+	body.offset = offset;
+	body.length = length;
+	req.body_case = PAGEMAP__REQUEST__BODY_UNMAP;
+	req.unmap = &body;
+	err = transact(l->pm, &req, &sm);
+	if (err)
+		return err;
+	if (returned)
+		*returned += sm->response->unmap->returned;
+	free_reply(sm);
+	return 0;
+}
+
+/* pagemap_return -- Unmap for a raw range. */
+int
+pagemap_return(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+	       uint64_t *ret_returned)
+{
+	uint64_t n = 0;
+	int err;
+
+	if (!l)
+		return -EINVAL;
+	err = unmap_request(l, offset, length, &n);
+	if (!err && ret_returned)
+		*ret_returned = n;
+	return err;
+}
+
+/* return_range -- return the grants of @l over the page range [a, b)
+ * except where another of @l's mappings still lies: Unmap returns every
+ * grant intersecting its range, and the grants under a live mapping must
+ * stay (I1). Those come back with the last mapping over them. The first
+ * error is returned; the daemon's message of it is kept. */
+static int
+return_range(struct pagemap_lease *l, uint64_t a, uint64_t b)
+{
+	uint64_t cur = a;
+	int err = 0;
+
+	while (cur < b) {
+		uint64_t next = b;
+		bool moved = true;
+
+		/* Skip what other mappings cover at cur. */
+		while (moved) {
+			moved = false;
+			for (struct pagemap_mapping *m = l->maps; m;
+			     m = m->next) {
+				if (m->offset <= cur &&
+				    cur < m->offset + m->length) {
+					cur = m->offset + m->length;
+					moved = true;
+				}
+			}
+		}
+		if (cur >= b)
+			break;
+		for (struct pagemap_mapping *m = l->maps; m; m = m->next)
+			if (m->offset > cur && m->offset < next)
+				next = m->offset;
+		if (!err)
+			err = unmap_request(l, cur, next - cur, NULL);
+		cur = next;
+	}
+	return err;
+}
+
+/* ---- mappings --------------------------------------------------------- */
+
+/* pmem2_to_errno -- a libpmem2 return value as -errno. */
+static int
+pmem2_to_errno(int ret)
+{
+	if (ret >= -(int)MAX_ERRNO)
+		return ret; /* 0, or already -errno */
+	switch (ret) {
+	case PMEM2_E_NO_ACCESS:
+		return -EACCES;
+	case PMEM2_E_MAP_RANGE:
+	case PMEM2_E_OFFSET_OUT_OF_RANGE:
+	case PMEM2_E_LENGTH_OUT_OF_RANGE:
+	case PMEM2_E_SOURCE_EMPTY:
+		return -ENXIO;
+	case PMEM2_E_NOSUPP:
+	case PMEM2_E_GRANULARITY_NOT_SUPPORTED:
+	case PMEM2_E_SOURCE_TYPE_NOT_SUPPORTED:
+	case PMEM2_E_INVALID_FILE_TYPE:
+		return -EOPNOTSUPP;
+	case PMEM2_E_MAPPING_EXISTS:
+	case PMEM2_E_MAP_EXISTS:
+		return -EEXIST;
+	case PMEM2_E_VM_RESERVATION_NOT_EMPTY:
+		return -EBUSY;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* pmem2_fail -- turn a libpmem2 failure into -errno, keeping its text. */
+static int
+pmem2_fail(struct pagemap *pm, const char *what, int ret)
+{
+	set_message(pm, "libpmem2: %s: %s", what, pmem2_errormsg());
+	return pmem2_to_errno(ret);
+}
+
+/* add_folio -- append a folio to @m's runs, extending the last run when it
+ * continues it in both file and region (one extent, one mapping). */
+static int
+add_folio(struct pagemap_mapping *m, uint64_t file_off, uint64_t region_off,
+	  uint64_t size)
+{
+	struct run *last = m->nruns ? &m->runs[m->nruns - 1] : NULL;
+
+	m->folios++;
+	if (size > m->max_folio)
+		m->max_folio = size;
+	if (last && last->file_off + last->len == file_off &&
+	    last->region_off + last->len == region_off) {
+		last->len += size;
+		return 0;
+	}
+	if (grow((void **)&m->runs, sizeof(*m->runs), m->nruns, &m->cap, 1))
+		return -ENOMEM;
+	m->runs[m->nruns++] = (struct run){file_off, region_off, size, NULL};
+	return 0;
+}
+
+/* map_alignment -- the address alignment that lets huge pages back the
+ * folios: the largest folio, at least 2 MiB for a range that big, at
+ * most 1 GiB; 0 when nothing needs more than a page. */
+static uint64_t
+map_alignment(const struct pagemap_mapping *m)
+{
+	uint64_t a = m->length >= HUGE_ALIGN ? HUGE_ALIGN : 0;
+
+	if (m->max_folio > a)
+		a = m->max_folio;
+	if (a > MAX_ALIGN)
+		a = MAX_ALIGN;
+	return a > PG_SIZE ? a : 0;
+}
+
+/* reserve -- a VM reservation for @m's range whose first byte sits at an
+ * address congruent to the range's file offset modulo the alignment, so
+ * every naturally aligned folio lands on an address aligned as well:
+ * reserve the alignment extra, then shrink the reservation to the spot.
+ * Sets m->rsv and m->addr. */
+static int
+reserve(struct pagemap *pm, struct pagemap_mapping *m)
+{
+	uint64_t align = map_alignment(m), head = 0, tail;
+	uintptr_t base;
+	int ret;
+
+	if (m->length > SIZE_MAX - align)
+		return -ENOMEM;
+	ret = pmem2_vm_reservation_new(&m->rsv, NULL,
+				       (size_t)(m->length + align));
+	if (ret)
+		return pmem2_fail(pm, "reserve address space", ret);
+	base = (uintptr_t)pmem2_vm_reservation_get_address(m->rsv);
+	if (align) {
+		head = ((m->offset & (align - 1)) - (base & (align - 1))) &
+		       (align - 1);
+		tail = align - head;
+		/* Shrinking fails only on arguments it does not like; the
+		 * spare address space is then simply kept. */
+		if (head && !pmem2_vm_reservation_shrink(m->rsv, 0,
+							 (size_t)head)) {
+			base += head;
+			head = 0;
+		}
+		if (tail)
+			(void)pmem2_vm_reservation_shrink(
+				m->rsv, (size_t)(head + m->length),
+				(size_t)tail);
+	}
+	m->addr = (char *)base + head;
+	return 0;
+}
+
+/* unmap_runs -- delete @m's pmem2 maps and its reservation. On failure
+ * (which munmap does not do for a valid range) what remains stays
+ * recorded, so a retry can finish. */
+static int
+unmap_runs(struct pagemap *pm, struct pagemap_mapping *m)
+{
+	int err = 0, ret;
+
+	for (size_t i = 0; i < m->nruns; i++) {
+		if (!m->runs[i].map)
+			continue;
+		ret = pmem2_map_delete(&m->runs[i].map);
+		if (ret && !err)
+			err = pmem2_fail(pm, "unmap", ret);
+	}
+	if (m->rsv && !err) {
+		ret = pmem2_vm_reservation_delete(&m->rsv);
+		if (ret)
+			err = pmem2_fail(pm, "release address space", ret);
+	}
+	return err;
+}
+
+/* map_runs -- reserve the address range for @m and map each run of it
+ * from the region fd @fd; on failure nothing stays mapped. */
+static int
+map_runs(struct pagemap *pm, struct pagemap_mapping *m, int fd)
+{
+	struct pmem2_source *src = NULL;
+	struct pmem2_config *cfg = NULL;
+	uintptr_t base;
+	size_t rsv_off;
+	unsigned prot = PMEM2_PROT_READ;
+	int ret, err = 0;
+
+	if (m->access == PAGEMAP_WRITE)
+		prot |= PMEM2_PROT_WRITE;
+	if ((err = reserve(pm, m)))
+		return err;
+	base = (uintptr_t)pmem2_vm_reservation_get_address(m->rsv);
+	rsv_off = (size_t)((uintptr_t)m->addr - base);
+	if ((ret = pmem2_source_from_fd(&src, fd))) {
+		err = pmem2_fail(pm, "region fd", ret);
+		goto out;
+	}
+	if ((ret = pmem2_config_new(&cfg)) ||
+	    (ret = pmem2_config_set_required_store_granularity(
+		     cfg, PMEM2_GRANULARITY_PAGE)) ||
+	    (ret = pmem2_config_set_sharing(cfg, PMEM2_SHARED)) ||
+	    (ret = pmem2_config_set_protection(cfg, prot))) {
+		err = pmem2_fail(pm, "mapping config", ret);
+		goto out;
+	}
+	for (size_t i = 0; i < m->nruns; i++) {
+		struct run *r = &m->runs[i];
+
+		if ((ret = pmem2_config_set_offset(cfg,
+						   (size_t)r->region_off)) ||
+		    (ret = pmem2_config_set_length(cfg, (size_t)r->len)) ||
+		    (ret = pmem2_config_set_vm_reservation(
+			     cfg, m->rsv,
+			     rsv_off + (size_t)(r->file_off - m->offset))) ||
+		    (ret = pmem2_map_new(&r->map, cfg, src))) {
+			err = pmem2_fail(pm, "map", ret);
+			goto out;
+		}
+	}
+	/* A forked child must not keep the region's pages mapped: the
+	 * daemon counts pins per process and could not see the child's. */
+	if (madvise(m->addr, (size_t)m->length, MADV_DONTFORK)) {
+		err = -errno;
+		set_message(pm, "madvise(MADV_DONTFORK): %s",
+			    pagemap_strerror(err));
+	}
+out:
+	if (cfg)
+		pmem2_config_delete(&cfg);
+	if (src)
+		pmem2_source_delete(&src);
+	if (err)
+		unmap_runs(pm, m);
+	return err;
+}
+
+/* pagemap_map -- grant the range page by page, then map the folios. */
+int
+pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+	    enum pagemap_access access, struct pagemap_mapping **ret)
+{
+	struct pagemap *pm;
+	struct pagemap_mapping *m;
+	struct rfd *rfd;
+	uint64_t start, end, pos;
+	char saved[sizeof(pm->message)];
+	int err;
+
+	if (!l || !ret || (access != PAGEMAP_READ && access != PAGEMAP_WRITE))
+		return -EINVAL;
+	pm = l->pm;
+	if (access > l->access)
+		return -EACCES;
+	if ((err = page_range(offset, length, &start, &end)))
+		return err;
+	if (end - start > SIZE_MAX - MAX_ALIGN)
+		return -ENOMEM;
+	if (pm->dead)
+		return pm->dead;
+	rfd = rfd_current(pm, l->region);
+	if (!rfd || (access == PAGEMAP_WRITE && !rfd->writable))
+		return -EBADF;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->lease = l;
+	m->rfd = rfd;
+	m->offset = start;
+	m->length = end - start;
+	m->access = access;
+	for (pos = start; pos < end;) {
+		Pagemap__ServerMessage *sm;
+		const Pagemap__MapReply *r;
+		uint64_t next, fpos = pos;
+
+		if ((err = map_request(l, pos, end, access, &sm, &next)))
+			goto fail;
+		r = sm->response->map;
+		for (size_t i = 0; i < r->n_order && !err; i++) {
+			uint64_t size = (uint64_t)PG_SIZE << r->order[i];
+
+			err = add_folio(m, fpos, r->region_offset[i], size);
+			fpos += size;
+		}
+		free_reply(sm);
+		pos = next; /* granted up to here, mapped or not */
+		if (err)
+			goto fail;
+	}
+	if ((err = map_runs(pm, m, rfd->fd)))
+		goto fail;
+	rfd->maps++;
+	m->next = l->maps;
+	if (l->maps)
+		l->maps->prev = m;
+	l->maps = m;
+	*ret = m;
+	return 0;
+fail:
+	/* The explanation of the failure outlives the cleanup requests. */
+	memcpy(saved, pm->message, sizeof(saved));
+	if (pos > start)
+		return_range(l, start, pos);
+	memcpy(pm->message, saved, sizeof(saved));
+	free(m->runs);
+	free(m);
+	return err;
+}
+
+/* pagemap_mapping_addr -- first byte of the mapped (rounded) range. */
+void *
+pagemap_mapping_addr(const struct pagemap_mapping *m)
+{
+	return m ? m->addr : NULL;
+}
+
+/* pagemap_mapping_offset -- file offset of the first mapped byte. */
+uint64_t
+pagemap_mapping_offset(const struct pagemap_mapping *m)
+{
+	return m ? m->offset : 0;
+}
+
+/* pagemap_mapping_length -- bytes mapped (whole pages). */
+uint64_t
+pagemap_mapping_length(const struct pagemap_mapping *m)
+{
+	return m ? m->length : 0;
+}
+
+/* pagemap_mapping_folios -- grants behind the mapping. */
+size_t
+pagemap_mapping_folios(const struct pagemap_mapping *m)
+{
+	return m ? m->folios : 0;
+}
+
+/* pagemap_persist -- persist each run's part of the range with its own
+ * map's persist function (msync for page granularity). */
+int
+pagemap_persist(struct pagemap_mapping *m, const void *addr, size_t len)
+{
+	uint64_t rel, end;
+	size_t lo = 0, hi;
+
+	if (!m || (!addr && len))
+		return -EINVAL;
+	if (m->access != PAGEMAP_WRITE)
+		return -EBADF;
+	if (!len)
+		return 0;
+	if ((const char *)addr < m->addr ||
+	    (uint64_t)((const char *)addr - m->addr) > m->length ||
+	    len > m->length - (uint64_t)((const char *)addr - m->addr))
+		return -EINVAL;
+	rel = m->offset + (uint64_t)((const char *)addr - m->addr);
+	end = rel + len;
+	/* The run holding @rel: the last one starting at or before it. */
+	hi = m->nruns;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->runs[mid].file_off <= rel)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < m->nruns && rel < end; i++) {
+		const struct run *r = &m->runs[i];
+		uint64_t stop = r->file_off + r->len;
+
+		if (stop > end)
+			stop = end;
+		pmem2_get_persist_fn(r->map)(m->addr + (rel - m->offset),
+					     (size_t)(stop - rel));
+		rel = stop;
+	}
+	return 0;
+}
+
+/* unmap_local -- unmap @m and unlink it from its lease, without telling
+ * the daemon; the caller returns the grants and frees @m. */
+static int
+unmap_local(struct pagemap_mapping *m)
+{
+	struct pagemap_lease *l = m->lease;
+	int err = unmap_runs(l->pm, m);
+
+	if (err)
+		return err;
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		l->maps = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	m->rfd->maps--;
+	rfd_put(l->pm, m->rfd);
+	return 0;
+}
+
+/* pagemap_unmap -- unmap first, then return the grants: the daemon may
+ * reuse the bytes as soon as they are back. */
+int
+pagemap_unmap(struct pagemap_mapping *m)
+{
+	struct pagemap_lease *l;
+	int err;
+
+	if (!m)
+		return -EINVAL;
+	l = m->lease;
+	if ((err = unmap_local(m)))
+		return err; /* still mapped: the grants must stay */
+	err = return_range(l, m->offset, m->offset + m->length);
+	free(m->runs);
+	free(m);
+	return err;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+/* pagemap_set_recall_handler -- set or clear the recall handler. */
+void
+pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn,
+			   void *arg)
+{
+	if (!pm)
+		return;
+	pm->recall_fn = fn;
+	pm->recall_arg = arg;
+}
+
+static void destroy(struct pagemap *pm);
+
+/* pagemap_dispatch -- drain the socket, then hand every queued recall to
+ * the handler, until both are empty (a handler's own requests may queue
+ * more). Without a handler the recalls stay queued. */
+int
+pagemap_dispatch(struct pagemap *pm)
+{
+	int handled = 0, err = 0;
+
+	if (!pm)
+		return -EINVAL;
+	if (pm->dispatching)
+		return -EDEADLK;
+	pm->dispatching = true;
+	for (;;) {
+		struct recall r;
+
+		if (!pm->dead && (err = read_pending(pm)) < 0)
+			err = pm->dead ? pm->dead : err;
+		if (!pm->recall_fn || pm->qhead == pm->qn || pm->close_pending)
+			break;
+		r = pm->q[pm->qhead++];
+		if (pm->qhead == pm->qn)
+			pm->qhead = pm->qn = 0;
+		pm->recall_fn(pm, lease_find(pm, r.lease_id), r.lease_id,
+			      r.offset, r.length, r.reason, pm->recall_arg);
+		handled++;
+	}
+	pm->dispatching = false;
+	if (pm->close_pending) {
+		destroy(pm);
+		return handled;
+	}
+	if (handled)
+		return handled;
+	return err ? err : (pm->dead ? pm->dead : 0);
+}
+
+/* monotonic_ms -- a clock for timeouts. */
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* pagemap_wait -- poll the socket until something arrives or @timeout_ms
+ * passes, then dispatch. Queued recalls are dispatched without waiting. */
+int
+pagemap_wait(struct pagemap *pm, int timeout_ms)
+{
+	int64_t deadline;
+
+	if (!pm)
+		return -EINVAL;
+	if (pm->dispatching)
+		return -EDEADLK;
+	if (pm->dead || (pm->recall_fn && pm->qhead != pm->qn))
+		return pagemap_dispatch(pm);
+	deadline = timeout_ms < 0 ? 0 : monotonic_ms() + timeout_ms;
+	for (;;) {
+		struct pollfd p = {.fd = pm->fd, .events = POLLIN};
+		int left = -1, r;
+
+		if (timeout_ms >= 0) {
+			int64_t d = deadline - monotonic_ms();
+
+			left = d < 0 ? 0 : (int)d;
+		}
+		r = poll(&p, 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return 0;
+		return pagemap_dispatch(pm);
+	}
+}
+
+/* ---- inspection ------------------------------------------------------- */
+
+/* pagemap_lease_list -- LeaseList, paged by lease id while the daemon
+ * says there is more, into one malloc'd array. */
+int
+pagemap_lease_list(struct pagemap *pm, const char *region, const char *name,
+		   struct pagemap_lease_info **ret, size_t *ret_n)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__LeaseListRequest body = PAGEMAP__LEASE_LIST_REQUEST__INIT;
+	struct pagemap_lease_info *v = NULL;
+	size_t n = 0, cap = 0;
+	bool more;
+	int err;
+
+	if (!pm || !ret || !ret_n || (name && *name && !(region && *region)))
+		return -EINVAL;
+	body.region = str(region);
+	body.name = str(name);
+	req.body_case = PAGEMAP__REQUEST__BODY_LEASE_LIST;
+	req.lease_list = &body;
+	do {
+		Pagemap__ServerMessage *sm;
+		const Pagemap__LeaseListReply *r;
+
+		if ((err = transact(pm, &req, &sm)))
+			goto fail;
+		r = sm->response->lease_list;
+		more = r->more;
+		err = more && !r->n_leases ? -EPROTO : 0;
+		if (!err && grow((void **)&v, sizeof(*v), n, &cap, r->n_leases))
+			err = -ENOMEM;
+		for (size_t i = 0; i < r->n_leases && !err; i++) {
+			err = lease_from_wire(&v[n], r->leases[i]);
+			/* Ids ascend past the cursor: paging advances. */
+			if (!err && v[n].id <= body.after_id)
+				err = -EPROTO;
+			if (!err)
+				body.after_id = v[n++].id;
+		}
+		free_reply(sm);
+		if (err == -EPROTO)
+			proto_error(pm, "bad lease listing");
+		if (err)
+			goto fail;
+	} while (more);
+	if (!v && !(v = malloc(sizeof(*v)))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	free(v);
+	return err;
+}
+
+/* append_grants -- check one page of a grant listing and add it to @v:
+ * parallel arrays of one length, in (lease, offset) order after the
+ * cursor, so paging always advances. */
+static int
+append_grants(struct pagemap_grant_info **v, size_t *n, size_t *cap,
+	      const Pagemap__GrantListReply *r, uint64_t *after_lease,
+	      uint64_t *after_offset, bool first)
+{
+	size_t k = r->n_lease_id;
+	uint64_t pl = *after_lease, po = *after_offset;
+
+	if (r->n_file_offset != k || r->n_region_offset != k ||
+	    r->n_order != k || r->n_access != k ||
+	    (r->n_pins != k && r->n_pins != 0))
+		return -EPROTO;
+	if (r->more && k == 0)
+		return -EPROTO;
+	if (grow((void **)v, sizeof(**v), *n, cap, k))
+		return -ENOMEM;
+	for (size_t i = 0; i < k; i++) {
+		uint64_t l = r->lease_id[i], o = r->file_offset[i];
+		enum pagemap_access a = access_from_wire(r->access[i]);
+
+		/* Strictly after the cursor; duplicates (a range granted
+		 * twice) may follow each other within a page. */
+		if (i == 0 && !first && (l < pl || (l == pl && o <= po)))
+			return -EPROTO;
+		if (i > 0 && (l < pl || (l == pl && o < po)))
+			return -EPROTO;
+		if (!a || r->order[i] > MAX_ORDER || l == 0)
+			return -EPROTO;
+		(*v)[(*n)++] = (struct pagemap_grant_info){
+			.lease_id = l,
+			.file_offset = o,
+			.region_offset = r->region_offset[i],
+			.order = r->order[i],
+			.access = a,
+		};
+		pl = l;
+		po = o;
+	}
+	*after_lease = pl;
+	*after_offset = po;
+	return 0;
+}
+
+/* pagemap_grant_list -- GrantList, paged with the (lease, offset) cursor
+ * while the daemon says there is more. */
+int
+pagemap_grant_list(struct pagemap *pm, uint64_t lease_id, uint32_t pid,
+		   struct pagemap_grant_info **ret, size_t *ret_n)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__GrantListRequest body = PAGEMAP__GRANT_LIST_REQUEST__INIT;
+	struct pagemap_grant_info *v = NULL;
+	size_t n = 0, cap = 0;
+	bool more, first = true;
+	int err;
+
+	if (!pm || !ret || !ret_n)
+		return -EINVAL;
+	body.lease_id = lease_id;
+	body.pid = pid;
+	req.body_case = PAGEMAP__REQUEST__BODY_GRANT_LIST;
+	req.grant_list = &body;
+	do {
+		Pagemap__ServerMessage *sm;
+		const Pagemap__GrantListReply *r;
+
+		if ((err = transact(pm, &req, &sm)))
+			goto fail;
+		r = sm->response->grant_list;
+		more = r->more;
+		err = append_grants(&v, &n, &cap, r, &body.after_lease,
+				    &body.after_offset, first);
+		free_reply(sm);
+		first = false;
+		if (err == -EPROTO)
+			proto_error(pm, "bad grant listing");
+		if (err)
+			goto fail;
+	} while (more);
+	if (!v && !(v = malloc(sizeof(*v)))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	free(v);
+	return err;
+}
+
+/* pagemap_client_list -- ClientList, paged by client id, into one
+ * malloc'd array. */
+int
+pagemap_client_list(struct pagemap *pm, struct pagemap_client_info **ret,
+		    size_t *ret_n)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__ClientListRequest body = PAGEMAP__CLIENT_LIST_REQUEST__INIT;
+	struct pagemap_client_info *v = NULL;
+	size_t n = 0, cap = 0;
+	bool more;
+	int err;
+
+	if (!pm || !ret || !ret_n)
+		return -EINVAL;
+	req.body_case = PAGEMAP__REQUEST__BODY_CLIENT_LIST;
+	req.client_list = &body;
+	do {
+		Pagemap__ServerMessage *sm;
+		const Pagemap__ClientListReply *r;
+
+		if ((err = transact(pm, &req, &sm)))
+			goto fail;
+		r = sm->response->client_list;
+		more = r->more;
+		err = more && !r->n_clients ? -EPROTO : 0;
+		if (!err &&
+		    grow((void **)&v, sizeof(*v), n, &cap, r->n_clients))
+			err = -ENOMEM;
+		for (size_t i = 0; i < r->n_clients && !err; i++) {
+			err = client_from_wire(&v[n], r->clients[i]);
+			if (!err && v[n].id <= body.after_id)
+				err = -EPROTO;
+			if (!err)
+				body.after_id = v[n++].id;
+		}
+		free_reply(sm);
+		if (err == -EPROTO)
+			proto_error(pm, "bad client listing");
+		if (err)
+			goto fail;
+	} while (more);
+	if (!v && !(v = malloc(sizeof(*v)))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	free(v);
+	return err;
+}
+
+/* pagemap_blockers -- Blockers into one malloc'd array. The reply's
+ * `truncated` mark (more blockers than one packet holds) has no place in
+ * the public API: the first packet's worth is returned. */
+int
+pagemap_blockers(struct pagemap *pm, const char *region, const char *name,
+		 struct pagemap_blocker **ret, size_t *ret_n)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__BlockersRequest body = PAGEMAP__BLOCKERS_REQUEST__INIT;
+	Pagemap__ServerMessage *sm;
+	const Pagemap__BlockersReply *r;
+	struct pagemap_blocker *v;
+	int err = 0;
+
+	if (!pm || !ret || !ret_n || (name && *name && !(region && *region)))
+		return -EINVAL;
+	body.region = str(region);
+	body.name = str(name);
+	req.body_case = PAGEMAP__REQUEST__BODY_BLOCKERS;
+	req.blockers = &body;
+	if ((err = transact(pm, &req, &sm)))
+		return err;
+	r = sm->response->blockers;
+	v = calloc(r->n_blockers ? r->n_blockers : 1, sizeof(*v));
+	if (!v) {
+		free_reply(sm);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_blockers && !err; i++)
+		err = blocker_from_wire(&v[i], r->blockers[i]);
+	if (err) {
+		free(v);
+		free_reply(sm);
+		return proto_error(pm, "bad blocker record");
+	}
+	*ret = v;
+	*ret_n = r->n_blockers;
+	free_reply(sm);
+	return 0;
+}
+
+/* pagemap_lease_revoke -- LeaseRevoke; answered at the final return of the
+ * lease's grants or when @timeout_ms (0: never) expires. */
+int
+pagemap_lease_revoke(struct pagemap *pm, uint64_t id, uint32_t timeout_ms)
+{
+	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
+	Pagemap__LeaseRevokeRequest body = PAGEMAP__LEASE_REVOKE_REQUEST__INIT;
+	Pagemap__ServerMessage *sm;
+	int err;
+
+	if (!pm)
+		return -EINVAL;
+	body.lease_id = id;
+	body.timeout_ms = timeout_ms;
+	req.body_case = PAGEMAP__REQUEST__BODY_LEASE_REVOKE;
+	req.lease_revoke = &body;
+	if ((err = transact(pm, &req, &sm)))
+		return err;
+	free_reply(sm);
+	return 0;
+}
+
+/* ---- closing ---------------------------------------------------------- */
+
+/* destroy -- unmap and free everything @pm holds. While the connection
+ * works the grants and leases are handed back (a lease belongs to the
+ * process and would otherwise outlive the connection); once it is broken
+ * only local state is undone. */
+static void
+destroy(struct pagemap *pm)
+{
+	while (pm->leases) {
+		struct pagemap_lease *l = pm->leases;
+
+		while (l->maps) {
+			struct pagemap_mapping *m = l->maps;
+
+			if (pagemap_unmap(m) && l->maps == m) {
+				/* Could not even unmap: forget it rather
+				 * than loop; the memory stays reserved. */
+				l->maps = m->next;
+				if (m->next)
+					m->next->prev = NULL;
+				m->rfd->maps--;
+				rfd_put(pm, m->rfd);
+				free(m->runs);
+				free(m);
+			}
+		}
+		/* Raw grants (pagemap_grant()) would keep the lease: give
+		 * them back too. */
+		if (release_request(l) == -EBUSY &&
+		    !unmap_request(l, 0, UINT64_MAX & ~PG_MASK, NULL))
+			release_request(l);
+		lease_free(l);
+	}
+	while (pm->rfds) {
+		struct rfd *r = pm->rfds;
+
+		pm->rfds = r->next;
+		close(r->fd);
+		free(r);
+	}
+	if (pm->fd >= 0)
+		close(pm->fd);
+	free(pm->q);
+	free(pm->rbuf);
+	free(pm);
+}
+
+/* pagemap_close -- give back and free everything; from inside a handler
+ * the work is deferred until pagemap_dispatch() returns. */
+void
+pagemap_close(struct pagemap *pm)
+{
+	if (!pm)
+		return;
+	if (pm->dispatching) {
+		pm->close_pending = true;
+		return;
+	}
+	destroy(pm);
 }

@@ -3,11 +3,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1194,14 +1198,866 @@ cmd_fsck(struct ctx *c, const struct args *a)
 	return r.errors ? EXIT_FAIL : EXIT_OK;
 }
 
-/* cmd_later -- a command of a later protocol issue: accepted on the
- * command line so scripts see a clear message, but nothing is sent. */
+/* ---- leases, grants and data ------------------------------------------ */
+
+#define WINDOW (64ull << 20) /* bytes mapped at a time by read and write */
+
+/* fail_local -- the one stderr line for a failure the CLI itself
+ * explains with @detail (instead of a daemon message). */
 static int
-cmd_later(struct ctx *c, const struct args *a)
+fail_local(int err, const char *detail, const char *fmt, ...)
 {
-	(void)a;
-	fprintf(stderr, PROG ": %s: not implemented yet\n", c->cmd->name);
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s (%s)\n", pagemap_strerror(err), detail);
 	return EXIT_FAIL;
+}
+
+/* access_name -- "read" or "write". */
+static const char *
+access_name(enum pagemap_access a)
+{
+	return a == PAGEMAP_WRITE ? "write" : "read";
+}
+
+/* parse_offset_length -- --offset and --length; *ret_has_length says
+ * whether a length was given. */
+static int
+parse_offset_length(struct ctx *c, const struct args *a, uint64_t *ret_off,
+		    uint64_t *ret_len, bool *ret_has_length)
+{
+	int err;
+
+	*ret_off = 0;
+	*ret_len = 0;
+	*ret_has_length = a->length != NULL;
+	if (a->offset && (err = parse_size(a->offset, ret_off)))
+		return bad_value(c, "offset", a->offset, err);
+	if (a->length && (err = parse_size(a->length, ret_len)))
+		return bad_value(c, "length", a->length, err);
+	return 0;
+}
+
+/* take_lease -- connect and take a lease on @region/@name. */
+static int
+take_lease(struct ctx *c, const char *what, const char *region,
+	   const char *name, enum pagemap_access access,
+	   struct pagemap_lease **ret)
+{
+	int err;
+
+	if ((err = connect_daemon(c)))
+		return err;
+	err = pagemap_lease_acquire(c->pm, region, name, access, ret);
+	if (err)
+		return fail_with(c, err, "%s %s/%s", what, region, name);
+	return 0;
+}
+
+/* let_go -- unmap @m (may be NULL) and release @l; the first failure is
+ * reported. Returns @status, or EXIT_FAIL when letting go failed. */
+static int
+let_go(struct ctx *c, const char *what, const char *target,
+       struct pagemap_mapping *m, struct pagemap_lease *l, int status)
+{
+	int err = m ? pagemap_unmap(m) : 0;
+
+	if (err) {
+		if (status == EXIT_OK)
+			status = fail_with(c, err, "%s %s: unmap", what,
+					   target);
+		/* The lease keeps whatever could not be returned; the
+		 * daemon ends it when this process exits. */
+		return status;
+	}
+	err = pagemap_lease_release(l);
+	if (err && status == EXIT_OK)
+		status = fail_with(c, err, "%s %s: release", what, target);
+	return status;
+}
+
+/* read_full -- read up to @n bytes, stopping early only at end of file. */
+static int
+read_full(int fd, char *buf, size_t n, size_t *ret_got)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	*ret_got = got;
+	return 0;
+}
+
+/* What `write` sends: all of stdin is read (or, for a regular file,
+ * measured) before the first byte is written, so data that would run past
+ * the end of the file is refused without writing any of it. */
+struct input {
+	bool buffered;	/* else stdin is a regular file, read per window */
+	uint64_t len;	/* bytes in all */
+	char **win;	/* buffered: WINDOW bytes each, the last shorter */
+	size_t nwin;
+};
+
+/* input_free -- release the buffered windows. */
+static void
+input_free(struct input *in)
+{
+	for (size_t i = 0; i < in->nwin; i++)
+		free(in->win[i]);
+	free(in->win);
+}
+
+/* input_read -- measure or buffer stdin, reading at most @limit + 1
+ * bytes: one more than fits shows that the data is too long. */
+static int
+input_read(struct input *in, uint64_t limit)
+{
+	struct stat st;
+	off_t pos;
+
+	memset(in, 0, sizeof(*in));
+	if (!fstat(STDIN_FILENO, &st) && S_ISREG(st.st_mode) &&
+	    (pos = lseek(STDIN_FILENO, 0, SEEK_CUR)) >= 0) {
+		in->len = st.st_size > pos ? (uint64_t)(st.st_size - pos) : 0;
+		return 0;
+	}
+	in->buffered = true;
+	while (in->len <= limit) {
+		uint64_t want = limit - in->len + 1;
+		size_t n = (size_t)(want < WINDOW ? want : WINDOW), got;
+		char **w;
+		char *buf;
+		int err;
+
+		/* A window is allocated at the size it may need: a write
+		 * of a few bytes into a small file stays small. */
+		if (!(buf = malloc(n)))
+			die_oom();
+		if ((err = read_full(STDIN_FILENO, buf, n, &got))) {
+			free(buf);
+			return err;
+		}
+		if (got == 0) {
+			free(buf);
+			break;
+		}
+		if (!(w = realloc(in->win, (in->nwin + 1) * sizeof(*w))))
+			die_oom();
+		in->win = w;
+		in->win[in->nwin++] = buf;
+		in->len += got;
+		if (got < n)
+			break;
+	}
+	return 0;
+}
+
+/* write_windows -- copy the input into the file from @offset on, one
+ * mapped, persisted and unmapped window at a time. */
+static int
+write_windows(struct ctx *c, const char *target, struct pagemap_lease *l,
+	      uint64_t offset, struct input *in)
+{
+	for (uint64_t pos = 0; pos < in->len;) {
+		uint64_t n = in->len - pos < WINDOW ? in->len - pos : WINDOW;
+		struct pagemap_mapping *m;
+		char *dst;
+		size_t got;
+		int err;
+
+		err = pagemap_map(l, offset + pos, n, PAGEMAP_WRITE, &m);
+		if (err)
+			return fail_with(c, err, "write %s: map %" PRIu64
+					 " bytes at offset %" PRIu64,
+					 target, n, offset + pos);
+		dst = (char *)pagemap_mapping_addr(m) +
+		      (offset + pos - pagemap_mapping_offset(m));
+		if (in->buffered) {
+			memcpy(dst, in->win[pos / WINDOW], (size_t)n);
+		} else if ((err = read_full(STDIN_FILENO, dst, (size_t)n,
+					    &got)) ||
+			   got != n) {
+			pagemap_unmap(m);
+			return fail_local(err ? err : -EIO,
+					  err ? "reading stdin"
+					      : "stdin became shorter while "
+						"being read",
+					  "write %s", target);
+		}
+		err = pagemap_persist(m, dst, (size_t)n);
+		if (err) {
+			pagemap_unmap(m);
+			return fail_with(c, err, "write %s: persist", target);
+		}
+		if ((err = pagemap_unmap(m)))
+			return fail_with(c, err, "write %s: unmap", target);
+		pos += n;
+	}
+	return EXIT_OK;
+}
+
+/* write_file -- `write R/NAME [--offset N]`: stdin into the file through
+ * a write lease; the file is never grown. */
+static int
+write_file(struct ctx *c, const struct args *a, const char *region,
+	   const char *name)
+{
+	struct pagemap_lease *l;
+	struct input in;
+	uint64_t offset, len, size;
+	bool has_len;
+	char detail[160];
+	int err, status;
+
+	if ((status = parse_offset_length(c, a, &offset, &len, &has_len)))
+		return status;
+	if ((status = take_lease(c, "write", region, name, PAGEMAP_WRITE,
+				 &l)))
+		return status;
+	size = pagemap_lease_size(l);
+	if (offset > size) {
+		snprintf(detail, sizeof(detail),
+			 "offset %" PRIu64 " is past end of file (size %" PRIu64
+			 ")", offset, size);
+		status = fail_local(-ENXIO, detail, "write %s", a->pos[0]);
+		return let_go(c, "write", a->pos[0], NULL, l, status);
+	}
+	if ((err = input_read(&in, size - offset))) {
+		status = fail_local(err, "reading stdin", "write %s",
+				    a->pos[0]);
+		return let_go(c, "write", a->pos[0], NULL, l, status);
+	}
+	if (in.len > size - offset) {
+		snprintf(detail, sizeof(detail),
+			 "%s%" PRIu64 " bytes at offset %" PRIu64
+			 " run past end of file (size %" PRIu64 ")",
+			 in.buffered ? "more than " : "",
+			 in.buffered ? size - offset : in.len, offset, size);
+		status = fail_local(-ENXIO, detail, "write %s", a->pos[0]);
+	} else {
+		status = write_windows(c, a->pos[0], l, offset, &in);
+	}
+	input_free(&in);
+	status = let_go(c, "write", a->pos[0], NULL, l, status);
+	if (status == EXIT_OK && c->json) {
+		json_object *o = json_object_new_object();
+
+		if (!o)
+			die_oom();
+		jstr(o, "region", region);
+		jstr(o, "name", name);
+		ju64(o, "offset", offset);
+		ju64(o, "length", in.len);
+		return print_json(o);
+	}
+	return status;
+}
+
+/* cmd_write -- see write_file(). */
+static int
+cmd_write(struct ctx *c, const struct args *a)
+{
+	return with_target(c, a, write_file);
+}
+
+/* read_file -- `read R/NAME [--offset N] [--length N]`: the bytes to
+ * stdout through a read lease, clamped at the end of the file. */
+static int
+read_file(struct ctx *c, const struct args *a, const char *region,
+	  const char *name)
+{
+	struct pagemap_lease *l;
+	uint64_t offset, len, size;
+	bool has_len;
+	char detail[160];
+	int err, status;
+
+	if ((status = parse_offset_length(c, a, &offset, &len, &has_len)))
+		return status;
+	if ((status = take_lease(c, "read", region, name, PAGEMAP_READ, &l)))
+		return status;
+	size = pagemap_lease_size(l);
+	if (offset > size) {
+		snprintf(detail, sizeof(detail),
+			 "offset %" PRIu64 " is past end of file (size %" PRIu64
+			 ")", offset, size);
+		status = fail_local(-ENXIO, detail, "read %s", a->pos[0]);
+		return let_go(c, "read", a->pos[0], NULL, l, status);
+	}
+	if (!has_len || len > size - offset)
+		len = size - offset;
+	for (uint64_t pos = 0; pos < len && status == EXIT_OK;) {
+		uint64_t n = len - pos < WINDOW ? len - pos : WINDOW;
+		struct pagemap_mapping *m;
+		const char *src;
+
+		err = pagemap_map(l, offset + pos, n, PAGEMAP_READ, &m);
+		if (err) {
+			status = fail_with(c, err,
+					   "read %s: map %" PRIu64
+					   " bytes at offset %" PRIu64,
+					   a->pos[0], n, offset + pos);
+			break;
+		}
+		src = (const char *)pagemap_mapping_addr(m) +
+		      (offset + pos - pagemap_mapping_offset(m));
+		if (fwrite(src, 1, (size_t)n, stdout) != n)
+			status = fail_local(errno ? -errno : -EIO, "stdout",
+					    "read %s", a->pos[0]);
+		if ((err = pagemap_unmap(m)) && status == EXIT_OK)
+			status = fail_with(c, err, "read %s: unmap",
+					   a->pos[0]);
+		pos += n;
+	}
+	return let_go(c, "read", a->pos[0], NULL, l, status);
+}
+
+/* cmd_read -- see read_file(); --json does not apply to raw bytes. */
+static int
+cmd_read(struct ctx *c, const struct args *a)
+{
+	if (c->json)
+		return usage_error(c->cmd, "--json does not apply: read "
+					   "prints the file's bytes");
+	return with_target(c, a, read_file);
+}
+
+/* What `hold` waits for besides stdin and signals. */
+struct hold {
+	const char *target;
+	uint64_t lease_id;
+	bool ignore_recall;
+	bool recalled;
+};
+
+/* hold_recall -- the recall handler of `hold`: let go, or say that the
+ * recall is ignored. Recalls of other leases are not ours. */
+static void
+hold_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
+	    uint64_t offset, uint64_t length, const char *reason, void *arg)
+{
+	struct hold *h = arg;
+
+	(void)pm;
+	(void)l;
+	if (lease_id != h->lease_id)
+		return;
+	if (!h->ignore_recall) {
+		h->recalled = true;
+		return;
+	}
+	if (length)
+		fprintf(stderr,
+			PROG ": hold %s: recall of lease %" PRIu64
+			     " (%s, offset %" PRIu64 " length %" PRIu64
+			     ") ignored\n",
+			h->target, lease_id, reason, offset, length);
+	else
+		fprintf(stderr,
+			PROG ": hold %s: recall of lease %" PRIu64
+			     " (%s) ignored\n",
+			h->target, lease_id, reason);
+}
+
+/* held_line -- the one line `hold` prints once the range is mapped. */
+static int
+held_line(struct ctx *c, const char *region, const char *name,
+	  const struct pagemap_lease *l, const struct pagemap_mapping *m)
+{
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		if (!o)
+			die_oom();
+		jstr(o, "region", region);
+		jstr(o, "name", name);
+		ju64(o, "lease_id", pagemap_lease_id(l));
+		ju64(o, "offset", pagemap_mapping_offset(m));
+		ju64(o, "length", pagemap_mapping_length(m));
+		ju64(o, "folios", pagemap_mapping_folios(m));
+		/* One line: a reader waits for it before going on. */
+		puts(json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PLAIN |
+				   JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		printf("held %s/%s lease %" PRIu64 " offset %" PRIu64
+		       " length %" PRIu64 " folios %zu\n",
+		       region, name, pagemap_lease_id(l),
+		       pagemap_mapping_offset(m), pagemap_mapping_length(m),
+		       pagemap_mapping_folios(m));
+	}
+	if (fflush(stdout) || ferror(stdout))
+		return fail_local(errno ? -errno : -EIO, "stdout", "hold %s/%s",
+				  region, name);
+	return EXIT_OK;
+}
+
+/* hold_wait -- wait until stdin ends, SIGINT/SIGTERM arrives through
+ * @sfd, or @h is recalled. EXIT_OK, or EXIT_FAIL when the daemon went
+ * away. */
+static int
+hold_wait(struct ctx *c, struct hold *h, int sfd)
+{
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{.fd = STDIN_FILENO, .events = POLLIN},
+			{.fd = pagemap_get_fd(c->pm), .events = POLLIN},
+			{.fd = sfd, .events = POLLIN},
+		};
+		int r;
+
+		/* Recalls may have been queued by the calls before. */
+		r = pagemap_dispatch(c->pm);
+		if (r == -ECONNRESET)
+			return fail_local(r, "the daemon closed the connection",
+					  "hold %s", h->target);
+		if (r < 0)
+			return fail_with(c, r, "hold %s", h->target);
+		if (h->recalled)
+			return EXIT_OK;
+		r = poll(p, 3, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail_local(-errno, "poll", "hold %s",
+					  h->target);
+		if (p[2].revents)
+			return EXIT_OK; /* SIGINT or SIGTERM */
+		if (p[0].revents & POLLNVAL)
+			return EXIT_OK; /* no stdin: nothing to wait for */
+		if (p[0].revents) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+			if (n == 0 || (n < 0 && errno != EINTR &&
+				       errno != EAGAIN))
+				return EXIT_OK;
+		}
+	}
+}
+
+/* hold_file -- `hold R/NAME [--offset N] [--length N] [--rw]
+ * [--ignore-recall]`. */
+static int
+hold_file(struct ctx *c, const struct args *a, const char *region,
+	  const char *name)
+{
+	struct hold h = {.target = a->pos[0],
+			 .ignore_recall = a->ignore_recall};
+	enum pagemap_access access = a->rw ? PAGEMAP_WRITE : PAGEMAP_READ;
+	struct pagemap_mapping *m;
+	struct pagemap_lease *l;
+	uint64_t offset, len, size;
+	bool has_len;
+	char detail[160];
+	sigset_t sigs;
+	int sfd, err, status;
+
+	if ((status = parse_offset_length(c, a, &offset, &len, &has_len)))
+		return status;
+	/* Blocked from the start: a signal during the setup is read from
+	 * the signalfd afterwards, and the mapping is still let go. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) ||
+	    (sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		return fail_local(-errno, "signalfd", "hold %s", a->pos[0]);
+	if ((status = take_lease(c, "hold", region, name, access, &l)))
+		goto out;
+	size = pagemap_lease_size(l);
+	if (offset > size || (!has_len && offset == size)) {
+		snprintf(detail, sizeof(detail),
+			 "offset %" PRIu64 " is %s end of file (size %" PRIu64
+			 ")", offset, offset > size ? "past" : "at", size);
+		status = fail_local(-ENXIO, detail, "hold %s", a->pos[0]);
+		status = let_go(c, "hold", a->pos[0], NULL, l, status);
+		goto out;
+	}
+	if (!has_len)
+		len = size - offset;
+	if (len == 0) {
+		status = fail_local(-EINVAL, "empty range", "hold %s",
+				    a->pos[0]);
+		status = let_go(c, "hold", a->pos[0], NULL, l, status);
+		goto out;
+	}
+	if ((err = pagemap_map(l, offset, len, access, &m))) {
+		status = fail_with(c, err, "hold %s", a->pos[0]);
+		status = let_go(c, "hold", a->pos[0], NULL, l, status);
+		goto out;
+	}
+	h.lease_id = pagemap_lease_id(l);
+	pagemap_set_recall_handler(c->pm, hold_recall, &h);
+	status = held_line(c, region, name, l, m);
+	if (status == EXIT_OK)
+		status = hold_wait(c, &h, sfd);
+	status = let_go(c, "hold", a->pos[0], m, l, status);
+out:
+	close(sfd);
+	return status;
+}
+
+/* cmd_hold -- see hold_file(). */
+static int
+cmd_hold(struct ctx *c, const struct args *a)
+{
+	return with_target(c, a, hold_file);
+}
+
+/* parse_scope -- "R" or "R/NAME" (either part may not be empty); *ret_name
+ * is NULL for a whole region. Both are freed by the caller. */
+static int
+parse_scope(struct ctx *c, const char *s, char **ret_region, char **ret_name)
+{
+	*ret_name = NULL;
+	if (!strchr(s, '/')) {
+		if (!*s)
+			return usage_error(c->cmd, "expected R or R/NAME, got "
+						   "''");
+		*ret_region = xstrndup(s, strlen(s));
+		return 0;
+	}
+	if (split_target(s, ret_region, ret_name))
+		return usage_error(c->cmd, "expected R or R/NAME, got '%s'",
+				   s);
+	return 0;
+}
+
+/* cmp_lease -- order leases by id. */
+static int
+cmp_lease(const void *x, const void *y)
+{
+	const struct pagemap_lease_info *a = x, *b = y;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* lease_json -- the lease object of docs/cli.md. */
+static json_object *
+lease_json(const struct pagemap_lease_info *l)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		die_oom();
+	ju64(o, "id", l->id);
+	jstr(o, "region", l->region);
+	jstr(o, "name", l->name);
+	ju64(o, "ino", l->ino);
+	jstr(o, "access", access_name(l->access));
+	ju64(o, "client_id", l->client_id);
+	ju64(o, "pid", l->pid);
+	ju64(o, "uid", l->uid);
+	jstr(o, "comm", l->comm);
+	ju64(o, "grants", l->grants);
+	ju64(o, "bytes", l->bytes);
+	jbool(o, "recalled", l->recalled);
+	return o;
+}
+
+/* cmd_lease_ls -- `lease ls [R[/NAME]]`: leases sorted by id. */
+static int
+cmd_lease_ls(struct ctx *c, const struct args *a)
+{
+	static const char *const head[] = {"ID",   "REGION", "NAME",
+					   "ACCESS", "PID", "COMM",
+					   "GRANTS", "BYTES", "RECALLED"};
+	struct table t = {head, "rlllrlrrl", ARRAY_SIZE(head), 0, 0, NULL};
+	struct pagemap_lease_info *v;
+	char *region = NULL, *name = NULL;
+	size_t n;
+	int err, status;
+
+	if (a->npos && (status = parse_scope(c, a->pos[0], &region, &name)))
+		return status;
+	if ((status = connect_daemon(c)))
+		goto out;
+	if ((err = pagemap_lease_list(c->pm, region, name, &v, &n))) {
+		status = fail_with(c, err, "lease ls%s%s", a->npos ? " " : "",
+				   a->npos ? a->pos[0] : "");
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), cmp_lease);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		json_object *arr = json_object_new_array();
+
+		if (!o || !arr)
+			die_oom();
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(arr, lease_json(&v[i]));
+		json_object_object_add(o, "leases", arr);
+		status = print_json(o);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			table_add(&t, "%" PRIu64, v[i].id);
+			table_add(&t, "%s", v[i].region);
+			if (v[i].name[0])
+				table_add(&t, "%s", v[i].name);
+			else
+				table_add(&t, "<orphan:%" PRIu64 ">",
+					  v[i].ino);
+			table_add(&t, "%s", access_name(v[i].access));
+			table_add(&t, "%" PRIu32, v[i].pid);
+			table_add(&t, "%s", v[i].comm);
+			table_add(&t, "%" PRIu64, v[i].grants);
+			table_add(&t, "%" PRIu64, v[i].bytes);
+			table_add(&t, "%s", v[i].recalled ? "yes" : "no");
+		}
+		table_print(&t);
+		status = EXIT_OK;
+	}
+	pagemap_free(v);
+out:
+	free(region);
+	free(name);
+	return status;
+}
+
+/* cmd_lease_revoke -- `lease revoke ID [--timeout SECS]`. */
+static int
+cmd_lease_revoke(struct ctx *c, const struct args *a)
+{
+	uint32_t timeout_ms = 0;
+	uint64_t id;
+	int err;
+
+	if ((err = parse_uint(a->pos[0], UINT64_MAX, &id)))
+		return bad_value(c, "lease id", a->pos[0], err);
+	if (a->timeout && (err = parse_timeout(a->timeout, &timeout_ms)))
+		return bad_value(c, "timeout", a->timeout, err);
+	if ((err = connect_daemon(c)))
+		return err;
+	if ((err = pagemap_lease_revoke(c->pm, id, timeout_ms)))
+		return fail_with(c, err, "lease revoke %" PRIu64, id);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		if (!o)
+			die_oom();
+		ju64(o, "lease_id", id);
+		return print_json(o);
+	}
+	return EXIT_OK;
+}
+
+/* cmp_grant -- order grants by lease, file offset, region offset. */
+static int
+cmp_grant(const void *x, const void *y)
+{
+	const struct pagemap_grant_info *a = x, *b = y;
+
+	if (a->lease_id != b->lease_id)
+		return a->lease_id < b->lease_id ? -1 : 1;
+	if (a->file_offset != b->file_offset)
+		return a->file_offset < b->file_offset ? -1 : 1;
+	return a->region_offset < b->region_offset ? -1
+						    : a->region_offset >
+							      b->region_offset;
+}
+
+/* cmd_grant_ls -- `grant ls [--lease ID] [--pid PID]`. */
+static int
+cmd_grant_ls(struct ctx *c, const struct args *a)
+{
+	static const char *const head[] = {"LEASE", "OFFSET", "REGION_OFFSET",
+					   "ORDER", "SIZE",   "ACCESS"};
+	struct table t = {head, "rrrrrl", ARRAY_SIZE(head), 0, 0, NULL};
+	struct pagemap_grant_info *v;
+	uint64_t lease = 0, pid = 0;
+	size_t n;
+	int err;
+
+	if (a->lease && (err = parse_uint(a->lease, UINT64_MAX, &lease)))
+		return bad_value(c, "lease id", a->lease, err);
+	if (a->pid && (err = parse_uint(a->pid, UINT32_MAX, &pid)))
+		return bad_value(c, "pid", a->pid, err);
+	if ((err = connect_daemon(c)))
+		return err;
+	if ((err = pagemap_grant_list(c->pm, lease, (uint32_t)pid, &v, &n)))
+		return fail_with(c, err, "grant ls");
+	qsort(v, n, sizeof(*v), cmp_grant);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		json_object *arr = json_object_new_array();
+
+		if (!o || !arr)
+			die_oom();
+		for (size_t i = 0; i < n; i++) {
+			json_object *g = json_object_new_object();
+
+			if (!g)
+				die_oom();
+			ju64(g, "lease_id", v[i].lease_id);
+			ju64(g, "file_offset", v[i].file_offset);
+			ju64(g, "region_offset", v[i].region_offset);
+			ju64(g, "order", v[i].order);
+			ju64(g, "size", 4096ull << v[i].order);
+			jstr(g, "access", access_name(v[i].access));
+			json_object_array_add(arr, g);
+		}
+		json_object_object_add(o, "grants", arr);
+		pagemap_free(v);
+		return print_json(o);
+	}
+	for (size_t i = 0; i < n; i++) {
+		table_add(&t, "%" PRIu64, v[i].lease_id);
+		table_add(&t, "%" PRIu64, v[i].file_offset);
+		table_add(&t, "%" PRIu64, v[i].region_offset);
+		table_add(&t, "%" PRIu32, v[i].order);
+		table_add(&t, "%llu", 4096ull << v[i].order);
+		table_add(&t, "%s", access_name(v[i].access));
+	}
+	pagemap_free(v);
+	table_print(&t);
+	return EXIT_OK;
+}
+
+/* cmp_client -- order clients by id. */
+static int
+cmp_client(const void *x, const void *y)
+{
+	const struct pagemap_client_info *a = x, *b = y;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* cmd_client_ls -- `client ls`: clients sorted by id. */
+static int
+cmd_client_ls(struct ctx *c, const struct args *a)
+{
+	static const char *const head[] = {"ID",   "PID",	"UID",
+					   "COMM", "NAME",	"CONNECTED",
+					   "LEASES", "GRANTS"};
+	struct table t = {head, "rrrlllrr", ARRAY_SIZE(head), 0, 0, NULL};
+	struct pagemap_client_info *v;
+	size_t n;
+	int err;
+
+	(void)a;
+	if ((err = connect_daemon(c)))
+		return err;
+	if ((err = pagemap_client_list(c->pm, &v, &n)))
+		return fail_with(c, err, "client ls");
+	qsort(v, n, sizeof(*v), cmp_client);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		json_object *arr = json_object_new_array();
+
+		if (!o || !arr)
+			die_oom();
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_new_object();
+
+			if (!e)
+				die_oom();
+			ju64(e, "id", v[i].id);
+			ju64(e, "pid", v[i].pid);
+			ju64(e, "uid", v[i].uid);
+			ju64(e, "gid", v[i].gid);
+			jstr(e, "comm", v[i].comm);
+			jstr(e, "name", v[i].name);
+			jbool(e, "connected", v[i].connected);
+			ju64(e, "leases", v[i].leases);
+			ju64(e, "grants", v[i].grants);
+			ju64(e, "pending", v[i].pending);
+			json_object_array_add(arr, e);
+		}
+		json_object_object_add(o, "clients", arr);
+		pagemap_free(v);
+		return print_json(o);
+	}
+	for (size_t i = 0; i < n; i++) {
+		table_add(&t, "%" PRIu64, v[i].id);
+		table_add(&t, "%" PRIu32, v[i].pid);
+		table_add(&t, "%" PRIu32, v[i].uid);
+		table_add(&t, "%s", v[i].comm[0] ? v[i].comm : "-");
+		table_add(&t, "%s", v[i].name[0] ? v[i].name : "-");
+		table_add(&t, "%s", v[i].connected ? "yes" : "no");
+		table_add(&t, "%" PRIu32, v[i].leases);
+		table_add(&t, "%" PRIu64, v[i].grants);
+	}
+	pagemap_free(v);
+	table_print(&t);
+	return EXIT_OK;
+}
+
+/* cmd_blockers -- `blockers R[/NAME]`: who holds up each pending
+ * operation, in the daemon's order. */
+static int
+cmd_blockers(struct ctx *c, const struct args *a)
+{
+	static const char *const head[] = {"OP",  "TARGET", "LEASE",
+					   "PID", "COMM",   "GRANTS"};
+	struct table t = {head, "llrrlr", ARRAY_SIZE(head), 0, 0, NULL};
+	struct pagemap_blocker *v;
+	char *region, *name;
+	size_t n;
+	int err, status;
+
+	if ((status = parse_scope(c, a->pos[0], &region, &name)))
+		return status;
+	if ((status = connect_daemon(c)))
+		goto out;
+	if ((err = pagemap_blockers(c->pm, region, name, &v, &n))) {
+		status = fail_with(c, err, "blockers %s", a->pos[0]);
+		goto out;
+	}
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		json_object *arr = json_object_new_array();
+
+		if (!o || !arr)
+			die_oom();
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_new_object();
+
+			if (!e)
+				die_oom();
+			jstr(e, "op", v[i].op);
+			jstr(e, "target", v[i].target);
+			ju64(e, "lease_id", v[i].lease_id);
+			ju64(e, "client_id", v[i].client_id);
+			ju64(e, "pid", v[i].pid);
+			jstr(e, "comm", v[i].comm);
+			ju64(e, "grants", v[i].grants);
+			json_object_array_add(arr, e);
+		}
+		json_object_object_add(o, "blockers", arr);
+		status = print_json(o);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			table_add(&t, "%s", v[i].op);
+			table_add(&t, "%s", v[i].target);
+			table_add(&t, "%" PRIu64, v[i].lease_id);
+			table_add(&t, "%" PRIu32, v[i].pid);
+			table_add(&t, "%s", v[i].comm[0] ? v[i].comm : "-");
+			table_add(&t, "%" PRIu64, v[i].grants);
+		}
+		table_print(&t);
+		status = EXIT_OK;
+	}
+	pagemap_free(v);
+out:
+	free(region);
+	free(name);
+	return status;
 }
 
 static const struct command commands[] = {
@@ -1220,19 +2076,19 @@ static const struct command commands[] = {
 	{"file truncate", "R/NAME S [--timeout SECS]", O(OPT_TIMEOUT), 2, 2,
 	 cmd_file_truncate},
 	{"file rm", "R/NAME", 0, 1, 1, cmd_file_rm},
-	{"write", "R/NAME [--offset N]", O(OPT_OFFSET), 1, 1, cmd_later},
+	{"write", "R/NAME [--offset N]", O(OPT_OFFSET), 1, 1, cmd_write},
 	{"read", "R/NAME [--offset N] [--length N]",
-	 O(OPT_OFFSET) | O(OPT_LENGTH), 1, 1, cmd_later},
+	 O(OPT_OFFSET) | O(OPT_LENGTH), 1, 1, cmd_read},
 	{"hold", "R/NAME [--offset N] [--length N] [--rw] [--ignore-recall]",
 	 O(OPT_OFFSET) | O(OPT_LENGTH) | O(OPT_RW) | O(OPT_IGNORE_RECALL), 1, 1,
-	 cmd_later},
-	{"lease ls", "[R[/NAME]]", 0, 0, 1, cmd_later},
+	 cmd_hold},
+	{"lease ls", "[R[/NAME]]", 0, 0, 1, cmd_lease_ls},
 	{"lease revoke", "ID [--timeout SECS]", O(OPT_TIMEOUT), 1, 1,
-	 cmd_later},
+	 cmd_lease_revoke},
 	{"grant ls", "[--lease ID] [--pid PID]", O(OPT_LEASE) | O(OPT_PID), 0,
-	 0, cmd_later},
-	{"client ls", "", 0, 0, 0, cmd_later},
-	{"blockers", "R[/NAME]", 0, 1, 1, cmd_later},
+	 0, cmd_grant_ls},
+	{"client ls", "", 0, 0, 0, cmd_client_ls},
+	{"blockers", "R[/NAME]", 0, 1, 1, cmd_blockers},
 	{"fsck", "PATH", 0, 1, 1, cmd_fsck},
 	{NULL, NULL, 0, 0, 0, NULL},
 };

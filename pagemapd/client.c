@@ -86,6 +86,8 @@ client_lease_find(const struct server *srv, uint64_t id)
 	return NULL;
 }
 
+static void client_free(struct client *c);
+
 /* ---- leases ----------------------------------------------------------- */
 
 static void
@@ -163,6 +165,9 @@ client_lease_end(struct lease *l)
 	own_unlink(c, l);
 	index_remove(srv, l);
 	lease_free(l);
+	/* A disconnected client lives only for its leases. */
+	if (c->session == NULL && c->nleases == 0 && !c->dropping)
+		client_free(c);
 	/* I3: the final unpin of an orphan frees it. */
 	if (ino->orphan && ino->nleases == 0) {
 		int rv;
@@ -213,12 +218,14 @@ client_free(struct client *c)
 static void
 drop_all(struct client *c)
 {
+	c->dropping = true;
 	while (c->leases) {
 		struct lease *l = c->leases;
 
 		c->grants -= lease_unmap_all(l);
 		client_lease_end(l);
 	}
+	c->dropping = false;
 }
 
 static void

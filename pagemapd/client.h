@@ -34,6 +34,7 @@ struct client {
 	int pidfd; /* -1 if the kernel gave none */
 	uv_poll_t exit_poll; /* on pidfd: readable at process exit */
 	bool exited;
+	bool dropping; /* drop_all() is ending every lease */
 	struct lease *leases; /* own_next chain */
 	uint32_t nleases;
 	uint64_t grants; /* folios under its leases */

@@ -187,10 +187,14 @@ server_pins(const struct server *srv)
 }
 
 /* finish -- every region is detached: close everything so the loop
- * ends. */
+ * ends. Run from a timer, after the request that made the last grant
+ * come back has been answered. */
 static void
-finish(struct server *srv)
+finish(uv_timer_t *t)
 {
+	struct server *srv = t->data;
+
+	uv_close((uv_handle_t *)t, NULL);
 	ipc_listener_close(&srv->listener);
 	for (struct session *s = srv->sessions; s; s = s->next)
 		session_close(s);
@@ -214,7 +218,9 @@ server_progress(struct server *srv)
 		return;
 	if (srv->nregions == 0) {
 		srv->finished = true;
-		finish(srv);
+		uv_timer_init(srv->loop, &srv->finish_timer);
+		srv->finish_timer.data = srv;
+		uv_timer_start(&srv->finish_timer, finish, 0, 0);
 		return;
 	}
 	pins = server_pins(srv);

@@ -40,6 +40,7 @@ struct server {
 	uint64_t start_ms;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	uv_timer_t finish_timer; /* closes everything once stopped */
 	bool stopping; /* SIGTERM: detaching everything */
 	bool finished; /* every region detached, handles closing */
 };

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -127,6 +128,8 @@ daemon_start(struct daemon *d, const char *const *args,
 		for (; args && *args && n < MAX_ARGS - 1; args++)
 			argv[n++] = *args;
 		argv[n] = NULL;
+		/* A test that dies mid-way must not leave daemons behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("NOTIFY_SOCKET", notify, 1);
 		for (; env && *env; env++)
 			putenv((char *)*env);
