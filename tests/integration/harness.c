@@ -214,14 +214,36 @@ daemon_kill(struct daemon *d)
 	d->pid = 0;
 }
 
-void
+/* dump_log -- copy the daemon's stderr to ours (sanitizer reports). */
+static void
+dump_log(const struct daemon *d)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(d->log, O_RDONLY);
+
+	if (fd < 0)
+		return;
+	fprintf(stderr, "---- %s ----\n", d->log);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stderr);
+	fprintf(stderr, "---- end of daemon log ----\n");
+	close(fd);
+}
+
+int
 daemon_cleanup(struct daemon *d)
 {
+	int st = 0;
+
 	if (d->pid)
-		daemon_stop(d);
+		st = daemon_stop(d);
+	if (st != 0)
+		dump_log(d);
 	if (d->dir[0])
 		harness_rmtree(d->dir);
 	d->dir[0] = '\0';
+	return st;
 }
 
 bool

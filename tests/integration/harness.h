@@ -44,8 +44,10 @@ void daemon_kill(struct daemon *d);
  * own; returns its status or -1 on timeout. */
 int daemon_wait_exit(struct daemon *d, int ms);
 
-/* daemon_cleanup -- stop it if running, remove its folder. */
-void daemon_cleanup(struct daemon *d);
+/* daemon_cleanup -- stop it if running (returning its exit status, 0 if
+ * it was not running; its log is copied to stderr when non-zero), remove
+ * its folder. */
+int daemon_cleanup(struct daemon *d);
 
 /* daemon_log_contains -- true if the daemon's stderr has @needle. */
 bool daemon_log_contains(const struct daemon *d, const char *needle);
