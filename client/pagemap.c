@@ -1362,6 +1362,16 @@ rfd_install(struct pagemap *pm, struct rfd *r)
 	}
 }
 
+/* same_file -- whether two fds open the same file. */
+static bool
+same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 /* check_region_fd -- what a region fd from the daemon must be: open for
  * reading (read-write when @want_write) on a file or a device. Sets
  * *ret_writable. */
@@ -1450,6 +1460,15 @@ adopt_lease(struct pagemap *pm, const Pagemap__LeaseAcquireReply *a, int fd,
 	if (check_region_fd(fd, write, &writable)) {
 		proto_error(pm, "region fd of the wrong kind");
 		goto fail;
+	}
+	/* The daemon may send a region's fd again (it keeps a bounded
+	 * record per connection); a read-only copy of the file we already
+	 * hold read-write adds nothing. A different file (the region was
+	 * detached and attached again) always replaces the old one. */
+	cur = rfd_current(pm, l->region);
+	if (cur && cur->writable && !writable && same_file(cur->fd, fd)) {
+		close(fd);
+		return 0;
 	}
 	memcpy(r->region, l->region, sizeof(r->region));
 	r->fd = fd;
@@ -1789,8 +1808,11 @@ return_range(struct pagemap_lease *l, uint64_t a, uint64_t b)
 		for (struct pagemap_mapping *m = l->maps; m; m = m->next)
 			if (m->offset > cur && m->offset < next)
 				next = m->offset;
-		if (!err)
-			err = unmap_request(l, cur, next - cur, NULL);
+		/* A lease the daemon no longer knows has no grants (I2):
+		 * nothing is left to return. */
+		if (!err && (err = unmap_request(l, cur, next - cur, NULL)) ==
+				    -ENOENT)
+			err = 0;
 		cur = next;
 	}
 	return err;

@@ -259,6 +259,9 @@ lease_unmap(struct lease *l, uint64_t pg, uint64_t n)
 	size_t lo = first_reaching(l, pg), hi = lower_bound(l, end), w = lo;
 	size_t removed;
 
+	/* An empty range meets nothing, not even a folio around @pg. */
+	if (n == 0)
+		return 0;
 	for (size_t i = lo; i < hi; i++) {
 		const struct grant *g = &l->grants[i];
 

@@ -154,10 +154,16 @@ complete(struct pending *p)
 	case PENDING_TRUNCATE:
 		p->ino->trunc_pg = UINT64_MAX;
 		rv = inode_resize(p->region, p->ino, p->size);
-		if (rv < 0)
+		if (rv < 0) {
 			finish(p, rv, "the resize failed after the recall");
-		else
-			finish(p, 0, NULL);
+			return;
+		}
+		log_info("truncate of '%s/%s' to %llu completed after its "
+			 "recall",
+			 p->region->name, p->ino->orphan ? "(orphan)"
+							 : p->ino->name,
+			 (unsigned long long)p->size);
+		finish(p, 0, NULL);
 		return;
 	case PENDING_DETACH:
 		/* No pins are left; leases without grants end with it. */

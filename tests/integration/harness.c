@@ -249,18 +249,18 @@ daemon_cleanup(struct daemon *d)
 bool
 daemon_log_contains(const struct daemon *d, const char *needle)
 {
-	char buf[1 << 16];
-	ssize_t n;
-	int fd = open(d->log, O_RDONLY);
+	FILE *f = fopen(d->log, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
 
-	if (fd < 0)
+	if (f == NULL)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, needle) != NULL;
+	while (!found && getline(&line, &cap, f) > 0)
+		found = strstr(line, needle) != NULL;
+	free(line);
+	fclose(f);
+	return found;
 }
 
 /* collect -- read both pipes until EOF, bounded. */

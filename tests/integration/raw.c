@@ -20,6 +20,24 @@ struct held {
 
 static uint64_t next_id = 1;
 
+/* Recall events that arrived while waiting for a response, in order;
+ * raw_event() hands them out first. */
+#define QUEUE_MAX 4096
+static Pagemap__RecallEvent *queue[QUEUE_MAX];
+static size_t qhead, qlen;
+
+static void
+enqueue(Pagemap__ServerMessage *sm)
+{
+	if (sm->event->body_case == PAGEMAP__EVENT__BODY_RECALL &&
+	    qlen < QUEUE_MAX) {
+		queue[(qhead + qlen++) % QUEUE_MAX] = sm->event->recall;
+		sm->event->body_case = PAGEMAP__EVENT__BODY__NOT_SET;
+		sm->event->recall = NULL;
+	}
+	pagemap__server_message__free_unpacked(sm, NULL);
+}
+
 static void
 die(const char *what)
 {
@@ -118,7 +136,7 @@ wait_for(int fd, uint64_t id, int ms, int *ret_fd, int *events)
 		if (sm->msg_case == PAGEMAP__SERVER_MESSAGE__MSG_EVENT) {
 			if (events)
 				(*events)++;
-			pagemap__server_message__free_unpacked(sm, NULL);
+			enqueue(sm);
 			continue;
 		}
 		if (sm->response->id != id && sm->response->id != 0) {
@@ -156,6 +174,13 @@ raw_call(int fd, Pagemap__Request *rq, int *ret_fd, int *events)
 Pagemap__RecallEvent *
 raw_event(int fd, int ms)
 {
+	if (qlen) {
+		Pagemap__RecallEvent *e = queue[qhead];
+
+		qhead = (qhead + 1) % QUEUE_MAX;
+		qlen--;
+		return e;
+	}
 	for (;;) {
 		Pagemap__ServerMessage *sm = recv_msg(fd, ms, NULL);
 		Pagemap__RecallEvent *e;
