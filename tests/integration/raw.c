@@ -23,19 +23,51 @@ static uint64_t next_id = 1;
 /* Recall events that arrived while waiting for a response, in order;
  * raw_event() hands them out first. */
 #define QUEUE_MAX 4096
-static Pagemap__RecallEvent *queue[QUEUE_MAX];
-static size_t qhead, qlen;
+static struct {
+	int fd; /* the connection it came on */
+	Pagemap__RecallEvent *e;
+} queue[QUEUE_MAX];
+static size_t qlen;
 
 static void
-enqueue(Pagemap__ServerMessage *sm)
+enqueue(int fd, Pagemap__ServerMessage *sm)
 {
 	if (sm->event->body_case == PAGEMAP__EVENT__BODY_RECALL &&
 	    qlen < QUEUE_MAX) {
-		queue[(qhead + qlen++) % QUEUE_MAX] = sm->event->recall;
+		queue[qlen].fd = fd;
+		queue[qlen++].e = sm->event->recall;
 		sm->event->body_case = PAGEMAP__EVENT__BODY__NOT_SET;
 		sm->event->recall = NULL;
 	}
 	pagemap__server_message__free_unpacked(sm, NULL);
+}
+
+/* dequeue -- the oldest queued event of @fd, or NULL. */
+static Pagemap__RecallEvent *
+dequeue(int fd)
+{
+	for (size_t i = 0; i < qlen; i++) {
+		Pagemap__RecallEvent *e = queue[i].e;
+
+		if (queue[i].fd != fd)
+			continue;
+		memmove(&queue[i], &queue[i + 1], (qlen - i - 1) *
+							  sizeof(queue[0]));
+		qlen--;
+		return e;
+	}
+	return NULL;
+}
+
+/* forget -- drop what was queued for a closed fd whose number is being
+ * reused. */
+static void
+forget(int fd)
+{
+	Pagemap__RecallEvent *e;
+
+	while ((e = dequeue(fd)) != NULL)
+		pagemap__recall_event__free_unpacked(e, NULL);
 }
 
 static void
@@ -90,6 +122,7 @@ raw_connect(const char *socket_path, int hello)
 
 	if (fd < 0)
 		die("socket");
+	forget(fd);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("connect");
@@ -136,7 +169,7 @@ wait_for(int fd, uint64_t id, int ms, int *ret_fd, int *events)
 		if (sm->msg_case == PAGEMAP__SERVER_MESSAGE__MSG_EVENT) {
 			if (events)
 				(*events)++;
-			enqueue(sm);
+			enqueue(fd, sm);
 			continue;
 		}
 		if (sm->response->id != id && sm->response->id != 0) {
@@ -174,13 +207,10 @@ raw_call(int fd, Pagemap__Request *rq, int *ret_fd, int *events)
 Pagemap__RecallEvent *
 raw_event(int fd, int ms)
 {
-	if (qlen) {
-		Pagemap__RecallEvent *e = queue[qhead];
+	Pagemap__RecallEvent *queued = dequeue(fd);
 
-		qhead = (qhead + 1) % QUEUE_MAX;
-		qlen--;
-		return e;
-	}
+	if (queued)
+		return queued;
 	for (;;) {
 		Pagemap__ServerMessage *sm = recv_msg(fd, ms, NULL);
 		Pagemap__RecallEvent *e;
