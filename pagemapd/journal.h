@@ -2,6 +2,7 @@
 #ifndef PAGEMAP_JOURNAL_H
 #define PAGEMAP_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +15,8 @@
  *     persists them in one persist call. The header's CRC covers header and
  *     payload, so a torn commit fails its CRC and is ignored: the transaction
  *     did not happen.
- *  3. It then copies every record to its home location and persists each.
+ *  3. It then copies every record to its home location and persists the
+ *     span they cover.
  *     A crash here is repaired by journal_recover(), which replays the
  *     committed transaction. Replay is idempotent (whole byte images), so
  *     the journal is never cleared: at attach the last transaction is
@@ -76,6 +78,27 @@ int journal_commit(struct journal *j);
 
 /* journal_abort -- drop the staged transaction. */
 void journal_abort(struct journal *j);
+
+/* A point in the staged transaction to roll back to: several operations
+ * can share one transaction (group commit), and one that fails takes back
+ * only its own records. */
+struct journal_mark {
+	uint64_t used;
+	uint32_t nrecs;
+};
+
+/* journal_mark -- the staging position now. */
+struct journal_mark journal_mark(const struct journal *j);
+
+/* journal_rollback -- drop what was staged after @mark. */
+void journal_rollback(struct journal *j, struct journal_mark mark);
+
+/* journal_staged -- true if a transaction is being staged. */
+static inline bool
+journal_staged(const struct journal *j)
+{
+	return j->nrecs != 0;
+}
 
 /* journal_room -- bytes still free for staging (for callers that split
  * their work or fail early). */
