@@ -191,7 +191,27 @@ struct tx {
 	struct extent_map *map; /* NULL: untouched */
 	size_t map_n; /* its length before */
 	uint64_t last_npages; /* its last extent's length before */
+	/* Under group commit several operations share the journal's staged
+	 * transaction: an abort rolls back to where this one began. */
+	struct journal_mark mark;
+	uint32_t *picked; /* extent slots taken by this operation */
+	size_t npicked, picked_cap;
 };
+
+static bool
+ext_used(const struct region *r, uint32_t e)
+{
+	return r->ext_used[e / 8] & (1u << (e % 8));
+}
+
+static void
+set_ext_used(struct region *r, uint32_t e, bool used)
+{
+	if (used)
+		r->ext_used[e / 8] |= (uint8_t)(1u << (e % 8));
+	else
+		r->ext_used[e / 8] &= (uint8_t)~(1u << (e % 8));
+}
 
 static void
 tx_init(struct tx *t, struct region *r)
@@ -391,7 +411,10 @@ tx_stage(struct tx *t)
 static void
 tx_abort(struct tx *t)
 {
-	journal_abort(&t->r->journal);
+	journal_rollback(&t->r->journal, t->mark);
+	for (size_t i = 0; i < t->npicked; i++)
+		set_ext_used(t->r, t->picked[i], false);
+	t->npicked = 0;
 	for (size_t i = 0; i < t->nrun; i++)
 		if (!t->run[i].clear)
 			alloc_release(t->r->alloc, t->run[i].pg, t->run[i].n);
@@ -408,25 +431,53 @@ tx_fini(struct tx *t)
 {
 	free(t->ext);
 	free(t->run);
+	free(t->picked);
 }
 
-/* tx_commit -- commit; on success return the freed pages to the allocator
- * and account the extent slots. */
+/* tx_commit -- end the operation: commit at once, or, under group commit,
+ * leave its records in the shared transaction for region_commit(). Freed
+ * pages become allocatable only once the free is durable: reused earlier,
+ * their zeroing could reach the media before a crash undid the free. */
 static int
 tx_commit(struct tx *t)
 {
 	struct region *r = t->r;
 
-	if (journal_commit(&r->journal)) {
+	if (r->failed) {
+		tx_abort(t);
+		return -EIO;
+	}
+	if (!r->group_commit && journal_commit(&r->journal)) {
 		/* The media state is unknown until the next attach replays
 		 * the journal; DRAM keeps describing the old state. */
 		journal_abort(&r->journal);
 		tx_abort(t);
 		return -EIO;
 	}
-	for (size_t i = 0; i < t->nrun; i++)
-		if (t->run[i].clear)
+	for (size_t i = 0; i < t->nrun; i++) {
+		struct region_run *p;
+
+		if (!t->run[i].clear)
+			continue;
+		if (!r->group_commit) {
 			alloc_release(r->alloc, t->run[i].pg, t->run[i].n);
+			continue;
+		}
+		if (grow_array((void **)&r->pending_free, &r->pending_cap,
+			       r->npending_free + 1, sizeof(*p))) {
+			/* Cannot remember it: leak the pages until the next
+			 * attach rebuilds the allocator from the media. */
+			continue;
+		}
+		p = &r->pending_free[r->npending_free++];
+		p->pg = t->run[i].pg;
+		p->n = t->run[i].n;
+	}
+	for (size_t i = 0; i < t->next; i++)
+		if (t->ext[i].rec.slot == 0)
+			set_ext_used(r, t->ext[i].slot, false);
+	if (r->group_commit)
+		r->batch_ops++;
 	r->free_extents = r->free_extents - t->new_slots + t->freed_slots;
 	r->extent_hint = t->hint;
 	return 0;
@@ -451,18 +502,24 @@ pick_inode_slot(struct region *r, uint32_t *ret)
 	return -ENOSPC;
 }
 
-/* pick_extent_slot -- the next free extent slot at or after t->hint. The
- * caller has checked that one exists and that the transaction frees none,
- * so the media records tell free from used. */
+/* pick_extent_slot -- the next free extent slot at or after t->hint; the
+ * caller has checked that one exists. Slots freed by this operation stay
+ * taken until it ends, so it never reuses its own. Returns UINT32_MAX
+ * when out of memory. */
 static uint32_t
 pick_extent_slot(struct tx *t)
 {
 	uint32_t count = t->r->sb->extent_count;
 	uint32_t s = t->hint < count ? t->hint : 0;
 
-	while (erec(t->r, s)->slot != 0)
+	if (grow_array((void **)&t->picked, &t->picked_cap, t->npicked + 1,
+		       sizeof(*t->picked)))
+		return UINT32_MAX;
+	while (ext_used(t->r, s))
 		if (++s == count)
 			s = 0;
+	set_ext_used(t->r, s, true);
+	t->picked[t->npicked++] = s;
 	t->hint = s + 1 < count ? s + 1 : 0;
 	return s;
 }
@@ -532,6 +589,10 @@ reserve(struct tx *t, uint32_t owner, struct extent_map *map,
 		ret = -ENOSPC;
 	for (; i < cnt && !ret; i++) {
 		ext[i].slot = pick_extent_slot(t);
+		if (ext[i].slot == UINT32_MAX) {
+			ret = -ENOMEM;
+			break;
+		}
 		t->new_slots++;
 		ret = extent_map_insert(map, &ext[i]);
 		if (!ret)
@@ -641,7 +702,7 @@ inode_create(struct region *r, const char *name, uint64_t size,
 	ino->slot = slot;
 	/* The free record keeps the slot's generation; a never-used slot
 	 * is all zeroes. Bumping it makes a reused slot a new ino. */
-	ino->gen = irec(r, slot)->gen + 1;
+	ino->gen = r->gens[slot] + 1;
 	ino->size = size;
 	ino->mtime_ns = now_ns();
 	ino->uid = uid;
@@ -669,6 +730,7 @@ inode_create(struct region *r, const char *name, uint64_t size,
 		goto fail;
 	tx_fini(&t);
 	r->inodes[slot] = ino;
+	r->gens[slot] = ino->gen;
 	hash_add(r, ino);
 	r->nfiles++;
 	r->inode_hint = slot + 1;
@@ -740,7 +802,7 @@ inode_resize(struct region *r, struct inode *ino, uint64_t size)
 static struct inode *
 orphan_pred(const struct region *r, const struct inode *ino)
 {
-	uint32_t next = r->sb->orphan_head;
+	uint32_t next = r->orphan_head;
 
 	for (uint32_t n = 0; next && n < r->sb->inode_count; n++) {
 		struct inode *o = inode_at(r, next - 1);
@@ -781,7 +843,7 @@ free_tx(struct region *r, struct inode *ino)
 		rc = tx_inode(&t, ino->slot, &rec);
 	}
 	if (!rc && ino->orphan) {
-		if (r->sb->orphan_head == ino->slot + 1) {
+		if (r->orphan_head == ino->slot + 1) {
 			rc = tx_super(&t, ino->orphan_next);
 		} else {
 			struct inode tmp;
@@ -811,6 +873,8 @@ free_tx(struct region *r, struct inode *ino)
 	if (ino->orphan) {
 		if (pred)
 			pred->orphan_next = ino->orphan_next;
+		else
+			r->orphan_head = ino->orphan_next;
 		r->norphans--;
 	} else {
 		hash_remove(r, ino);
@@ -833,7 +897,7 @@ orphan_tx(struct region *r, struct inode *ino)
 	int rc;
 
 	tmp.orphan = true;
-	tmp.orphan_next = r->sb->orphan_head;
+	tmp.orphan_next = r->orphan_head;
 	inode_image(&tmp, &rec);
 	tx_init(&t, r);
 	rc = tx_inode(&t, ino->slot, &rec);
@@ -851,6 +915,7 @@ orphan_tx(struct region *r, struct inode *ino)
 	hash_remove(r, ino);
 	r->nfiles--;
 	r->norphans++;
+	r->orphan_head = ino->slot + 1;
 	ino->orphan = true;
 	ino->orphan_next = tmp.orphan_next;
 	memset(ino->name, 0, sizeof(ino->name));
@@ -1233,6 +1298,18 @@ inode_load(struct region *r, char *err)
 		return -ENOMEM;
 	}
 	r->nbuckets = nb;
+	r->gens = calloc(count, sizeof(*r->gens));
+	r->ext_used = calloc(r->sb->extent_count / 8 + 1, 1);
+	if (!r->gens || !r->ext_used) {
+		inode_unload(r);
+		return -ENOMEM;
+	}
+	for (uint32_t slot = 0; slot < count; slot++)
+		r->gens[slot] = irec(r, slot)->gen;
+	for (uint32_t e = 0; e < r->sb->extent_count; e++)
+		if (erec(r, e)->slot != 0)
+			r->ext_used[e / 8] |= (uint8_t)(1u << (e % 8));
+	r->orphan_head = r->sb->orphan_head;
 	ret = load_inodes(r, err);
 	if (!ret)
 		ret = load_extents(r, err);
@@ -1255,6 +1332,10 @@ inode_load(struct region *r, char *err)
 void
 inode_unload(struct region *r)
 {
+	free(r->gens);
+	r->gens = NULL;
+	free(r->ext_used);
+	r->ext_used = NULL;
 	if (r->inodes) {
 		for (uint32_t s = 0; s < r->sb->inode_count; s++) {
 			struct inode *ino = r->inodes[s];

@@ -348,7 +348,11 @@ region_zero(struct region *r, uint64_t pg, uint64_t npages)
 		 * which msync of the range would not. */
 		if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			      (off_t)off, (off_t)len) == 0) {
-			if (fdatasync(r->fd))
+			/* Under group commit one fdatasync before the batch's
+			 * commit covers every punch of the batch. */
+			if (r->group_commit)
+				r->zero_sync = true;
+			else if (fdatasync(r->fd))
 				return -errno;
 			crash_punch(r, off, len);
 			return 0;
@@ -357,6 +361,31 @@ region_zero(struct region *r, uint64_t pg, uint64_t npages)
 			return -errno;
 	}
 	return zero_bytes(r, off, len);
+}
+
+int
+region_commit(struct region *r)
+{
+	if (!journal_staged(&r->journal))
+		return 0;
+	if (r->zero_sync && fdatasync(r->fd) < 0) {
+		r->failed = true;
+		return -EIO;
+	}
+	r->zero_sync = false;
+	if (journal_commit(&r->journal)) {
+		/* The media state is unknown until the next attach replays
+		 * the journal; DRAM is ahead of it. */
+		journal_abort(&r->journal);
+		r->failed = true;
+		return -EIO;
+	}
+	for (size_t i = 0; i < r->npending_free; i++)
+		alloc_release(r->alloc, r->pending_free[i].pg,
+			      r->pending_free[i].n);
+	r->npending_free = 0;
+	r->batch_ops = 0;
+	return 0;
 }
 
 /* open_file -- open (or create) the backing file of @r. *ret_created is
@@ -732,6 +761,7 @@ region_detach(struct region *r)
 		close(r->fd);
 	if (r->ro_fd >= 0)
 		close(r->ro_fd);
+	free(r->pending_free);
 	free(r);
 }
 

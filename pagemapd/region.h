@@ -13,6 +13,12 @@
 struct alloc;
 struct inode;
 
+/* A run of region pages (freed, waiting for the batch to commit). */
+struct region_run {
+	uint64_t pg;
+	uint64_t n;
+};
+
 #define REGION_NAME_MAX 63u
 #define REGION_ERR_MAX 256u /* size of an error message buffer */
 
@@ -74,6 +80,18 @@ struct region {
 	int ro_fd; /* O_RDONLY on the backing file, for read-only clients */
 	uint64_t serial; /* unique per attach in this daemon (server.c) */
 	bool detaching; /* a detach is pending: no new leases or grants */
+	/* Group commit (see region_commit()): with group_commit set, file
+	 * operations stage their records in one shared journal transaction
+	 * and the owner commits it once per batch. */
+	bool group_commit;
+	bool failed; /* a commit failed: DRAM is ahead of the media */
+	bool zero_sync; /* holes punched since the last commit */
+	uint32_t batch_ops; /* operations staged and not yet committed */
+	struct region_run *pending_free; /* freed by the batch: reusable */
+	size_t npending_free, pending_cap; /* only once it is durable */
+	uint32_t orphan_head; /* DRAM mirror of sb->orphan_head */
+	uint32_t *gens; /* generation of every inode slot, used or free */
+	uint8_t *ext_used; /* bit per extent slot: in use */
 	void *crash; /* crash-point state of test builds, private */
 };
 
@@ -106,6 +124,13 @@ int region_name_valid(const char *name);
  * them over commits, so no file ever sees another file's old bytes.
  * Returns 0 or -errno. */
 int region_zero(struct region *r, uint64_t pg, uint64_t npages);
+
+/* region_commit -- make every operation staged since the last commit
+ * durable in one journal transaction (group commit): punched holes are
+ * synced first, then the journal is committed, then pages the batch freed
+ * become allocatable. Returns 0 (also when nothing was staged) or -EIO,
+ * after which the region is failed (r->failed) and refuses changes. */
+int region_commit(struct region *r);
 
 /* region_read_super -- read and check the superblock of the region file
  * @path without mapping it (for fsck and info). Returns 0 or -errno with a

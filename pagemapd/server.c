@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "notify.h"
 #include "recall.h"
 #include "session.h"
+#include "wire.h"
 
 static uint64_t
 now_ms(void)
@@ -62,6 +64,7 @@ server_attach(struct server *srv, const char *name, const char *path,
 	if (rv < 0)
 		return rv;
 	r->serial = ++srv->next_region_serial;
+	r->group_commit = true;
 	srv->regions[srv->nregions++] = r;
 	log_info("region '%s' attached: %s (%s, %llu bytes, %u files)", name,
 		 r->path, r->kind == REGION_FILE ? "file"
@@ -80,11 +83,128 @@ server_detach(struct server *srv, const char *name)
 			continue;
 		srv->regions[i] = srv->regions[--srv->nregions];
 		recall_region_gone(srv, r);
+		/* Whatever the batch staged for it is made durable first. */
+		if (region_commit(r) < 0)
+			log_error("region '%s': the last commit failed", name);
 		log_info("region '%s' detached", name);
 		region_detach(r);
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* ---- group commit ------------------------------------------------------- */
+
+struct deferred {
+	struct deferred *next;
+	struct session *s;
+	uint64_t id;
+	struct region *mutated;
+	int fd;
+	size_t len;
+	uint8_t data[];
+};
+
+bool
+server_deferring(const struct server *srv)
+{
+	if (srv->deferred)
+		return true;
+	for (size_t i = 0; i < srv->nregions; i++)
+		if (journal_staged(&srv->regions[i]->journal))
+			return true;
+	return false;
+}
+
+int
+server_defer(struct server *srv, struct session *s, uint64_t id,
+	     const void *buf, size_t len, int fd, struct region *mutated)
+{
+	struct deferred *d = malloc(sizeof(*d) + len);
+
+	if (d == NULL)
+		return -ENOMEM;
+	d->next = NULL;
+	d->s = s;
+	d->id = id;
+	d->mutated = mutated;
+	/* The region (and its fd) may be detached before the commit. */
+	d->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	d->len = len;
+	memcpy(d->data, buf, len);
+	if (srv->deferred_tail)
+		srv->deferred_tail->next = d;
+	else
+		srv->deferred = d;
+	srv->deferred_tail = d;
+	return 0;
+}
+
+void
+server_forget(struct server *srv, struct session *s)
+{
+	struct deferred **p = &srv->deferred;
+
+	srv->deferred_tail = NULL;
+	while (*p) {
+		struct deferred *d = *p;
+
+		if (d->s != s) {
+			srv->deferred_tail = d;
+			p = &d->next;
+			continue;
+		}
+		*p = d->next;
+		if (d->fd >= 0)
+			close(d->fd);
+		free(d);
+	}
+}
+
+/* on_commit -- after the loop has handled this iteration's packets:
+ * commit every region's batch with one journal transaction each, then send
+ * the replies that waited for it. */
+static void
+on_commit(uv_check_t *h)
+{
+	struct server *srv = h->data;
+	struct region *failed[CONFIG_MAX_REGIONS];
+	size_t nfailed = 0;
+
+	for (size_t i = 0; i < srv->nregions; i++) {
+		struct region *r = srv->regions[i];
+
+		if (journal_staged(&r->journal) && region_commit(r) < 0) {
+			log_error("region '%s': commit failed; the region "
+				  "refuses changes until it is attached again",
+				  r->name);
+			failed[nfailed++] = r;
+		}
+	}
+	while (srv->deferred) {
+		struct deferred *d = srv->deferred;
+		bool lost = false;
+
+		srv->deferred = d->next;
+		for (size_t i = 0; i < nfailed; i++)
+			lost |= d->mutated == failed[i];
+		if (lost) {
+			ssize_t n = wire_error(d->s->obuf, SERVER_MAX_PACKET,
+					       d->id, EIO,
+					       "the region failed to commit "
+					       "this change");
+			if (n > 0)
+				(void)ipc_send(&d->s->conn, d->s->obuf,
+					       (size_t)n, -1);
+		} else if (ipc_send(&d->s->conn, d->data, d->len, d->fd) ==
+			   -ENOMEM) {
+			session_close(d->s);
+		}
+		if (d->fd >= 0)
+			close(d->fd);
+		free(d);
+	}
+	srv->deferred_tail = NULL;
 }
 
 void
@@ -160,6 +280,9 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c)
 		log_error("%s", err);
 		goto err_detach;
 	}
+	uv_check_init(loop, &srv->commit_check);
+	srv->commit_check.data = srv;
+	uv_check_start(&srv->commit_check, on_commit);
 	uv_signal_init(loop, &srv->sigterm);
 	uv_signal_init(loop, &srv->sigint);
 	srv->sigterm.data = srv->sigint.data = srv;
@@ -200,6 +323,7 @@ finish(uv_timer_t *t)
 		session_close(s);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->commit_check, NULL);
 	free(srv->scratch);
 	srv->scratch = NULL;
 	free(srv->lease_buckets);

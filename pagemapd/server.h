@@ -13,6 +13,7 @@
 #define SERVER_MAX_PACKET 65536u
 
 struct client;
+struct deferred;
 struct grant;
 struct lease;
 struct pending;
@@ -41,6 +42,9 @@ struct server {
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_timer_t finish_timer; /* closes everything once stopped */
+	uv_check_t commit_check; /* group commit, once per loop iteration */
+	struct deferred *deferred; /* replies held until the commit */
+	struct deferred *deferred_tail;
 	bool stopping; /* SIGTERM: detaching everything */
 	bool finished; /* every region detached, handles closing */
 };
@@ -72,6 +76,20 @@ void server_session_gone(struct server *srv, struct session *s);
 /* server_progress -- pending operations moved: while stopping, report
  * what the stop still waits for and finish once every region is gone. */
 void server_progress(struct server *srv);
+
+/* server_deferring -- true while replies must wait for a group commit:
+ * a region has staged changes, or replies already wait. */
+bool server_deferring(const struct server *srv);
+
+/* server_defer -- hold a reply to @s (request @id) until the commit; a
+ * reply about a change to @mutated (may be NULL) becomes an EIO error if
+ * that region's commit fails. @fd (-1: none) is duplicated. Returns 0 or
+ * -ENOMEM. */
+int server_defer(struct server *srv, struct session *s, uint64_t id,
+		 const void *buf, size_t len, int fd, struct region *mutated);
+
+/* server_forget -- drop the replies held for a closed session. */
+void server_forget(struct server *srv, struct session *s);
 
 /* server_pins -- outstanding grants over every region. */
 uint64_t server_pins(const struct server *srv);

@@ -70,20 +70,37 @@ may(const struct ipc_peer *p, uid_t owner, gid_t group, uint32_t mode,
 	return (bits & want) == want;
 }
 
+/* send_packet -- send (or, while a group commit is open, hold back) one
+ * reply, carrying @fd if it is not -1. */
 static void
-send_reply(struct session *s, uint64_t id, ssize_t n)
+send_packet(struct session *s, uint64_t id, ssize_t n, int fd)
 {
+	struct region *mutated = s->mutated;
 	int rv;
 
+	s->mutated = NULL;
 	if (n < 0)
 		n = wire_error(s->obuf, SERVER_MAX_PACKET, id, EMSGSIZE,
 			       "reply does not fit in one packet");
-	rv = ipc_send(&s->conn, s->obuf, (size_t)n, -1);
+	/* No reply may tell of a change before it is durable, nor overtake
+	 * one that waits for that: while a batch is staged, replies queue
+	 * until server_commit() has committed it. */
+	if (server_deferring(s->srv))
+		rv = server_defer(s->srv, s, id, s->obuf, (size_t)n, fd,
+				  mutated);
+	else
+		rv = ipc_send(&s->conn, s->obuf, (size_t)n, fd);
 	if (rv == -ENOMEM || rv == -EMSGSIZE) {
 		log_error("client %llu: cannot queue a reply: %s",
 			  (unsigned long long)s->id, strerror(-rv));
 		session_close(s);
 	}
+}
+
+static void
+send_reply(struct session *s, uint64_t id, ssize_t n)
+{
+	send_packet(s, id, n, -1);
 }
 
 void
@@ -120,6 +137,7 @@ session_reply_file(struct session *s, uint64_t id, const char *region,
 	struct file_info fi;
 
 	inode_info(ino, &fi);
+	s->mutated = server_region(s->srv, region);
 	send_reply(s, id,
 		   wire_file(s->obuf, SERVER_MAX_PACKET, id, WIRE_FILE_TRUNCATE,
 			     region, &fi));
@@ -391,6 +409,7 @@ do_file_create(struct session *s, const struct wire_request *rq)
 	rv = inode_create(r, rq->name, rq->size,
 			  rq->mode_set ? rq->mode : 0644, s->conn.peer.uid,
 			  s->conn.peer.gid, &ino);
+	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot create '%s' in region '%s': %s",
 			    rq->name, rq->region, file_error(rv));
@@ -474,6 +493,7 @@ do_file_truncate(struct session *s, const struct wire_request *rq)
 		return;
 	}
 	rv = inode_resize(r, ino, rq->size);
+	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot resize '%s' to %llu bytes: %s",
 			    rq->name, (unsigned long long)rq->size,
@@ -507,6 +527,7 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 	/* I3: the name goes at once; a file still leased becomes an orphan,
 	 * freed at the end of its last lease. */
 	rv = ino->nleases ? inode_orphan(r, ino) : inode_unlink(r, ino);
+	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot remove '%s': %s", rq->name,
 			    file_error(rv));
@@ -622,8 +643,7 @@ do_lease_acquire(struct session *s, const struct wire_request *rq)
 	a.region_size = r->sb->region_size;
 	a.fd_attached = fd >= 0;
 	n = wire_lease_acquire(s->obuf, SERVER_MAX_PACKET, rq->id, &a);
-	if (n < 0 || ipc_send(&s->conn, s->obuf, (size_t)n, fd) < 0)
-		session_close(s); /* the client is gone: I5 keeps its lease */
+	send_packet(s, rq->id, n, fd);
 }
 
 static void
@@ -1018,6 +1038,7 @@ on_close(struct ipc_conn *c)
 	log_debug("client %llu (pid %d %s) disconnected",
 		  (unsigned long long)s->id, (int)c->peer.pid, c->peer.comm);
 	recall_session_gone(s->srv, s);
+	server_forget(s->srv, s);
 	if (s->client)
 		client_disconnected(s->client);
 	server_session_gone(s->srv, s);

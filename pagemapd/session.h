@@ -10,6 +10,7 @@
 
 struct client;
 struct inode;
+struct region;
 struct server;
 
 /* A region fd this connection has been sent. */
@@ -30,6 +31,7 @@ struct session {
 	struct client *client; /* the process behind the connection */
 	struct session_fd fds[32]; /* region fds sent, by serial */
 	uint32_t nfds;
+	struct region *mutated; /* the request being answered changed it */
 };
 
 /* session_open -- serve the accepted socket @fd. Returns 0 or -errno (fd

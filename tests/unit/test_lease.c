@@ -6,7 +6,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,9 +100,9 @@ setup(void **state)
 	add_extent(&w->a, 0, A_REGION_PG, A_PAGES);
 
 	inode_init(&w->b, 2, (uint64_t)B_PAGES * PM_PAGE_SIZE - 100);
-	add_extent(&w->b, 0, 4099, 37); /* odd offset: order 0 */
-	add_extent(&w->b, 37, 8192 + 37, 700); /* offset 8192: order 9 */
-	add_extent(&w->b, 737, 20004 + 737, 250); /* offset 4 * odd: order 2 */
+	add_extent(&w->b, 0, 4099, 37);		   /* odd offset: order 0 */
+	add_extent(&w->b, 37, 8192 + 37, 700);	   /* offset 8192: order 9 */
+	add_extent(&w->b, 737, 20004 + 737, 250);  /* offset 4 * odd: order 2 */
 	add_extent(&w->b, 1000, 40960 + 1000, 64); /* offset 2^13 * 5 */
 	add_extent(&w->b, 1064, 50048 + 1064, 36); /* offset 2^7 * 391 */
 
@@ -187,9 +186,10 @@ check_lease(const struct world *w, const struct lease *l)
 		assert_true(aligned(g->file_pg, g->order));
 		assert_true(aligned(g->region_pg, g->order));
 		assert_int_equal(g->region_pg, backing(l->ino, g->file_pg));
-		assert_int_equal(g->region_pg + (UINT64_C(1) << g->order) - 1,
-				 backing(l->ino, g->file_pg +
-						 (UINT64_C(1) << g->order) - 1));
+		assert_int_equal(
+			g->region_pg + (UINT64_C(1) << g->order) - 1,
+			backing(l->ino,
+				g->file_pg + (UINT64_C(1) << g->order) - 1));
 		assert_true(g->access == LEASE_READ ||
 			    g->access == LEASE_WRITE);
 		assert_true(g->access <= (uint32_t)l->access);
@@ -204,7 +204,7 @@ check_lease(const struct world *w, const struct lease *l)
 static void
 check_counts(const struct world *w)
 {
-	const struct inode *inos[] = { &w->a, &w->b };
+	const struct inode *inos[] = {&w->a, &w->b};
 	uint64_t pins = 0, nleases = 0;
 
 	for (size_t i = 0; i < 2; i++) {
@@ -460,7 +460,7 @@ a_4mib_file_aligned_to_512_pages_maps_as_two_2mib_folios(void **state)
 static void
 map_grants_the_maximal_tiling_of_every_range(void **state)
 {
-	static const uint32_t orders[] = { 9, 4, 0 };
+	static const uint32_t orders[] = {9, 4, 0};
 	struct world *w = *state;
 
 	rng_state = UINT64_C(0x9e3779b97f4a7c15);
@@ -564,12 +564,10 @@ map_with_max_stops_early_and_returns_the_resume_page(void **state)
 	check_counts(w);
 	/* [512, 737) is 128 + 64 + 32 + 1 pages. Exactly as many folios
 	 * as the range holds: done, pg + n. */
-	assert_int_equal(lease_map(l, 512, 225, LEASE_READ, out, 4, &next),
-			 4);
+	assert_int_equal(lease_map(l, 512, 225, LEASE_READ, out, 4, &next), 4);
 	assert_int_equal(next, 737);
 	/* One fewer: stops before the last. */
-	assert_int_equal(lease_map(l, 512, 225, LEASE_READ, out, 3, &next),
-			 3);
+	assert_int_equal(lease_map(l, 512, 225, LEASE_READ, out, 3, &next), 3);
 	assert_int_equal(next, 736);
 	/* A max that runs out right at an extent boundary resumes there. */
 	assert_int_equal(lease_map(l, 30, 20, LEASE_READ, out, 4, &next), 4);
@@ -726,8 +724,7 @@ map_on_a_detaching_region_is_refused_with_ebusy(void **state)
 }
 
 static void
-map_reaching_a_pending_truncate_is_refused_but_below_it_still_maps(
-	void **state)
+map_below_a_pending_truncate_works_but_reaching_it_is_ebusy(void **state)
 {
 	struct world *w = *state;
 	struct lease *l = new_lease(w, &w->a, LEASE_WRITE);
@@ -773,8 +770,8 @@ mapping_a_range_twice_grants_it_twice(void **state)
 static void
 out_of_order_maps_keep_the_grants_sorted(void **state)
 {
-	static const uint64_t starts[] = { 900, 5, 600, 0, 1050, 37, 300,
-					   899, 1, 980, 512, 36 };
+	static const uint64_t starts[] = {900, 5,   600, 0,   1050, 37,
+					  300, 899, 1,	 980, 512,  36};
 	struct world *w = *state;
 	struct lease *l = new_lease(w, &w->b, LEASE_READ);
 	size_t total = 0;
@@ -802,8 +799,7 @@ out_of_order_maps_keep_the_grants_sorted(void **state)
 /* --- lease_unmap --------------------------------------------------------- */
 
 static void
-unmap_returns_the_grants_intersecting_the_range_and_keeps_the_rest(
-	void **state)
+unmap_returns_grants_meeting_the_range_and_keeps_the_rest(void **state)
 {
 	struct world *w = *state;
 	struct lease *l = new_lease(w, &w->a, LEASE_READ);
@@ -876,8 +872,7 @@ unmap_of_an_empty_range_returns_nothing(void **state)
 }
 
 static void
-unmap_to_the_end_of_the_address_space_takes_everything_from_pg(
-	void **state)
+unmap_whose_end_wraps_takes_everything_from_pg(void **state)
 {
 	struct world *w = *state;
 	struct lease *l = new_lease(w, &w->a, LEASE_READ);
@@ -930,7 +925,8 @@ brute_from(const struct lease *l, uint64_t pg)
 	uint64_t k = 0;
 
 	for (size_t i = 0; i < l->ngrants; i++)
-		k += l->grants[i].file_pg + (UINT64_C(1) << l->grants[i].order) >
+		k += l->grants[i].file_pg +
+			     (UINT64_C(1) << l->grants[i].order) >
 		     pg;
 	return k;
 }
@@ -946,7 +942,7 @@ grants_from_counts_grants_reaching_a_page_across_leases(void **state)
 
 	assert_int_equal(inode_grants_from(&w->a, 0), 0);
 	map_ok(w, l1, 0, A_PAGES, LEASE_READ, 8); /* 0 (9), 512 (9) */
-	map_ok(w, l2, 100, 10, LEASE_READ, 8); /* 100 (2), 104 (2), 108 (1) */
+	map_ok(w, l2, 100, 10, LEASE_READ, 8);	/* 100 (2), 104 (2), 108 (1) */
 	map_ok(w, l2, 1020, 4, LEASE_WRITE, 8); /* 1020 (2) */
 	map_ok(w, lb, 0, 37, LEASE_READ, TILE_MAX);
 
@@ -1164,8 +1160,7 @@ model_map(struct world *w, struct slot *s, struct tally *t)
 	einval = n == 0;
 	eacces = access > s->access;
 	enxio = !einval && !model_mapped(s->ino, pg, n);
-	ebusy = s->l->revoking || w->r.detaching ||
-		pg + n > s->ino->trunc_pg;
+	ebusy = s->l->revoking || w->r.detaching || pg + n > s->ino->trunc_pg;
 	rv = lease_map(s->l, pg, n, access, out, max, &next);
 	if (einval || eacces || enxio || ebusy) {
 		assert_true((rv == -EINVAL && einval) ||
@@ -1225,7 +1220,7 @@ static void
 run_model(struct world *w, uint32_t max_order, uint64_t seed)
 {
 	struct slot slots[MODEL_LEASES];
-	struct tally t = { 0 };
+	struct tally t = {0};
 	uint64_t id = 1;
 
 	rng_state = seed;
@@ -1290,7 +1285,8 @@ run_model(struct world *w, uint32_t max_order, uint64_t seed)
 				if (o->l == NULL)
 					continue;
 				k = slot_from(o, pg);
-				assert_int_equal(lease_grants_from(o->l, pg), k);
+				assert_int_equal(lease_grants_from(o->l, pg),
+						 k);
 				if (o->ino == &w->a)
 					a += k;
 				else
@@ -1377,13 +1373,13 @@ main(void)
 		T(map_of_zero_pages_is_refused_with_einval),
 		T(map_on_a_revoking_lease_is_refused_with_ebusy),
 		T(map_on_a_detaching_region_is_refused_with_ebusy),
-		T(map_reaching_a_pending_truncate_is_refused_but_below_it_still_maps),
+		T(map_below_a_pending_truncate_works_but_reaching_it_is_ebusy),
 		T(mapping_a_range_twice_grants_it_twice),
 		T(out_of_order_maps_keep_the_grants_sorted),
-		T(unmap_returns_the_grants_intersecting_the_range_and_keeps_the_rest),
+		T(unmap_returns_grants_meeting_the_range_and_keeps_the_rest),
 		T(unmap_is_idempotent),
 		T(unmap_of_an_empty_range_returns_nothing),
-		T(unmap_to_the_end_of_the_address_space_takes_everything_from_pg),
+		T(unmap_whose_end_wraps_takes_everything_from_pg),
 		T(unmap_all_returns_every_grant_and_zeroes_the_counts),
 		T(grants_from_counts_grants_reaching_a_page_across_leases),
 		T(random_operations_match_the_model_with_max_order_9),
