@@ -9,8 +9,9 @@
 #include "config.h"
 #include "ipc.h"
 #include "region.h"
+#include "wire.h"
 
-#define SERVER_MAX_PACKET 65536u
+#define SERVER_MAX_PACKET WIRE_MAX_PACKET
 
 struct client;
 struct deferred;

@@ -23,55 +23,51 @@ _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__RESPONSE__BODY_BLOCKERS,
 /* ---- decoding ------------------------------------------------------ */
 
 /* Unpacking a packet of n bytes can allocate a few times n (strings, the
- * message structs); the budget stops a crafted packet from asking more. */
+ * message structs); a bump arena bounded to that stops a crafted packet
+ * from asking more, and costs no malloc on the hot path. The daemon
+ * decodes one request at a time, so one arena serves them all. */
 #define BUDGET_FACTOR 8u
 #define BUDGET_SLACK 4096u
+#define ARENA_SIZE ((size_t)WIRE_MAX_PACKET * BUDGET_FACTOR + \
+		    BUDGET_SLACK)
 
-struct budget {
-	size_t left;
-};
-
-struct budget_hdr {
-	size_t size;
-	max_align_t align[];
+struct arena {
+	size_t used;
+	size_t limit; /* this packet's budget, <= ARENA_SIZE */
+	max_align_t mem[ARENA_SIZE / sizeof(max_align_t) + 1];
 };
 
 static void *
-budget_alloc(void *data, size_t size)
+arena_alloc(void *data, size_t size)
 {
-	struct budget *b = data;
-	struct budget_hdr *h;
+	struct arena *a = data;
+	size_t need = (size + sizeof(max_align_t) - 1) &
+		      ~(sizeof(max_align_t) - 1);
+	void *p;
 
-	if (size > b->left)
+	if (need > a->limit - a->used)
 		return NULL;
-	h = malloc(sizeof(*h) + size);
-	if (h == NULL)
-		return NULL;
-	b->left -= size;
-	h->size = size;
-	return h->align;
+	p = (char *)a->mem + a->used;
+	a->used += need;
+	return p;
 }
 
 static void
-budget_free(void *data, void *p)
+arena_free(void *data, void *p)
 {
-	struct budget *b = data;
-	struct budget_hdr *h;
-
-	if (p == NULL)
-		return;
-	h = (struct budget_hdr *)((char *)p - offsetof(struct budget_hdr, align));
-	b->left += h->size;
-	free(h);
+	(void)data;
+	(void)p; /* everything goes at once, in wire_request_free() */
 }
 
 /* The unpacked message and its allocator travel together, so that
  * wire_request_free() can give the memory back the same way. */
 struct unpacked {
 	ProtobufCAllocator alloc;
-	struct budget budget;
+	struct arena arena;
 	Pagemap__Request *req;
 };
+
+static struct unpacked scratch;
 
 /* check_message -- no unknown fields, strings bounded. Request bodies hold
  * only scalars and strings, so one level is all there is to walk. */
@@ -219,18 +215,16 @@ wire_request_decode(const uint8_t *buf, size_t len, struct wire_request *ret,
 
 	memset(ret, 0, sizeof(*ret));
 	ret->client_name = ret->region = ret->name = ret->path = "";
-	u = calloc(1, sizeof(*u));
-	if (u == NULL) {
-		*why = "out of memory";
-		return -EPROTO;
-	}
-	u->budget.left = len * BUDGET_FACTOR + BUDGET_SLACK;
-	u->alloc.alloc = budget_alloc;
-	u->alloc.free = budget_free;
-	u->alloc.allocator_data = &u->budget;
+	u = &scratch;
+	u->arena.used = 0;
+	u->arena.limit = len * BUDGET_FACTOR + BUDGET_SLACK;
+	if (u->arena.limit > ARENA_SIZE)
+		u->arena.limit = ARENA_SIZE;
+	u->alloc.alloc = arena_alloc;
+	u->alloc.free = arena_free;
+	u->alloc.allocator_data = &u->arena;
 	r = pagemap__request__unpack(&u->alloc, len, buf);
 	if (r == NULL) {
-		free(u);
 		*why = "malformed packet (not a Request message)";
 		return -EPROTO;
 	}
@@ -264,8 +258,8 @@ wire_request_free(struct wire_request *w)
 
 	if (u == NULL)
 		return;
-	pagemap__request__free_unpacked(u->req, &u->alloc);
-	free(u);
+	u->arena.used = 0; /* the arena's free: all of it at once */
+	u->req = NULL;
 	w->msg = NULL;
 }
 

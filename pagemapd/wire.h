@@ -41,6 +41,7 @@ enum wire_kind {
 };
 
 #define WIRE_STRING_MAX 4096u /* longest string accepted in any field */
+#define WIRE_MAX_PACKET 65536u /* bytes in one packet, either way */
 
 /* A decoded request: one flat struct for every kind, only the fields of
  * @kind are meaningful. Strings are never NULL ("" when absent) and live
