@@ -1,6 +1,7 @@
 /* pagemapctl.c -- the pagemapd command-line tool (DESIGN §7, docs/cli.md). */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -10,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,10 +24,11 @@
 #include "pagemap.h"
 
 /*
- * Exit status: 0 success, 1 the operation failed (daemon error, no daemon,
- * fsck found problems), 2 the command line was wrong. Every failure prints
- * exactly one line on stderr; with --json, stdout carries exactly one JSON
- * document when the command produced a result and nothing otherwise.
+ * Exit status (documented in --help, pagemapctl(8) and docs/cli.md): 0
+ * success, 1 the operation failed (daemon error, no daemon, fsck found
+ * problems), 2 the command line was wrong. Every failure prints exactly one
+ * line on stderr; with --json, stdout carries exactly one JSON document
+ * when the command produced a result and nothing otherwise.
  */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -220,6 +224,7 @@ enum opt_id {
 	OPT_IGNORE_RECALL,
 	OPT_LEASE,
 	OPT_PID,
+	OPT_INTERVAL,
 	OPT_JSON, /* global options are accepted after the command too */
 	OPT_SOCKET,
 	OPT_VERSION,
@@ -240,6 +245,7 @@ static const struct option all_options[] = {
 	{"ignore-recall", no_argument, NULL, OPT_IGNORE_RECALL},
 	{"lease", required_argument, NULL, OPT_LEASE},
 	{"pid", required_argument, NULL, OPT_PID},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"help", no_argument, NULL, 'h'},
@@ -251,7 +257,7 @@ struct args {
 	const char *pos[MAX_POS];
 	int npos;
 	const char *size, *max_order, *timeout, *mode;
-	const char *offset, *length, *lease, *pid;
+	const char *offset, *length, *lease, *pid, *interval;
 	bool create, rw, ignore_recall;
 };
 
@@ -268,26 +274,51 @@ struct command {
 	unsigned opts;	   /* O(...) bits accepted, besides globals */
 	int min_pos, max_pos;
 	int (*run)(struct ctx *c, const struct args *a);
+	const char *summary; /* one line for the command lists */
+	const char *help;    /* more paragraphs and "  --option  text" lines
+				for `COMMAND --help`, or NULL */
 };
 
 static const struct command commands[];
+
+/* The part of every help text that no command table entry carries. */
+#define HELP_GLOBAL                                                          \
+	"global options (before or after the command):\n"                   \
+	"  --socket PATH  the daemon's socket (default: "                    \
+	"$" PAGEMAP_DEFAULT_SOCKET_ENV ",\n"                                 \
+	"                 else " PAGEMAP_DEFAULT_SOCKET ")\n"                \
+	"  --json         print one JSON document on stdout instead of "     \
+	"the\n                 human output (fields: pagemapctl(8))\n"       \
+	"  -h, --help     print help and exit\n"
+#define HELP_VALUES                                                          \
+	"SIZE, S and N take a K, M, G or T suffix (powers of 1024); SECS "   \
+	"may have\nup to three decimals (0: wait for ever); OCTAL is a "     \
+	"mode such as 0640;\nR is a region, R/NAME a file in it.\n"
+#define HELP_EXIT                                                            \
+	"exit status: 0 success, 1 the operation failed (the error is one "  \
+	"line on\nstderr), 2 usage error.\n"
+
+/* print_usage_line -- "  NAME USAGE" and the summary under it. */
+static void
+print_usage_line(FILE *out, const struct command *c, const char *name)
+{
+	fprintf(out, "  %s%s%s\n      %s\n", name, *c->usage ? " " : "",
+		c->usage, c->summary);
+}
 
 /* print_usage -- the usage of the whole CLI, from the command table. */
 static void
 print_usage(FILE *out)
 {
 	fprintf(out, "usage: " PROG " [--socket PATH] [--json] COMMAND ...\n"
-		     "       " PROG " --help | --version\n"
-		     "commands:\n");
+		     "       " PROG " COMMAND --help | --help | --version\n"
+		     "\nInspect and administer a running pagemapd; check "
+		     "region files offline.\n\ncommands:\n");
 	for (const struct command *c = commands; c->name; c++)
-		fprintf(out, "  %s%s%s\n", c->name, *c->usage ? " " : "",
-			c->usage);
-	fprintf(out,
-		"SIZE takes a K, M, G or T suffix (powers of 1024); SECS may "
-		"have decimals\n(0: wait for ever); OCTAL is a mode such as "
-		"0640. The socket is --socket,\nelse "
-		"$" PAGEMAP_DEFAULT_SOCKET_ENV ", else %s.\n",
-		PAGEMAP_DEFAULT_SOCKET);
+		print_usage_line(out, c, c->name);
+	fprintf(out, "\n" HELP_GLOBAL "  --version      print the version "
+		     "and exit\n\n" HELP_VALUES "\n" HELP_EXIT
+		     "See pagemapctl(8).\n");
 }
 
 /* in_group -- whether @c is a two-word command whose first word is @group. */
@@ -312,6 +343,31 @@ print_group_usage(FILE *out, const char *group)
 			*c->usage ? " " : "", c->usage);
 		lead = "      ";
 	}
+}
+
+/* print_group_help -- `GROUP --help`: each command of @group with its
+ * summary. */
+static void
+print_group_help(FILE *out, const char *group)
+{
+	fprintf(out, "usage: " PROG " %s COMMAND ...\n\ncommands:\n", group);
+	for (const struct command *c = commands; c->name; c++)
+		if (in_group(c, group))
+			print_usage_line(out, c, c->name + strlen(group) + 1);
+	fprintf(out, "\nRun '" PROG " %s COMMAND --help' for one of them.\n\n"
+		     HELP_EXIT, group);
+}
+
+/* print_command_help -- `COMMAND --help`: usage, what it does, its
+ * options, the global ones and the exit status. */
+static void
+print_command_help(FILE *out, const struct command *c)
+{
+	fprintf(out, "usage: " PROG " %s%s%s\n\n%s\n", c->name,
+		*c->usage ? " " : "", c->usage, c->summary);
+	if (c->help)
+		fprintf(out, "%s", c->help);
+	fprintf(out, "\n" HELP_GLOBAL "\n" HELP_EXIT);
 }
 
 /* usage_error -- report a bad command line for @cmd (NULL: in general). */
@@ -373,6 +429,9 @@ store_option(struct ctx *c, struct args *a, int id, const char *val)
 		break;
 	case OPT_PID:
 		a->pid = val;
+		break;
+	case OPT_INTERVAL:
+		a->interval = val;
 		break;
 	case OPT_JSON:
 		c->json = true;
@@ -469,7 +528,7 @@ find_command(int argc, char **argv, int *ret_words)
 	}
 	if (argc > 1 &&
 	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		print_group_usage(stdout, argv[0]);
+		print_group_help(stdout, argv[0]);
 		*ret_words = 0;
 		return NULL;
 	}
@@ -702,20 +761,22 @@ table_add(struct table *t, const char *fmt, ...)
 /* print_cell -- one cell padded to @width; the last column ends the
  * line without trailing blanks. */
 static void
-print_cell(const struct table *t, size_t col, const char *s, int width)
+print_cell(FILE *out, const struct table *t, size_t col, const char *s,
+	   int width)
 {
 	bool last = col + 1 == t->ncols;
 
 	if (t->align[col] == 'r')
-		printf("%*s", width, s);
+		fprintf(out, "%*s", width, s);
 	else
-		printf("%-*s", last ? 0 : width, s);
-	printf(last ? "\n" : "  ");
+		fprintf(out, "%-*s", last ? 0 : width, s);
+	fputs(last ? "\n" : "  ", out);
 }
 
-/* table_print -- header and rows with aligned columns; frees the cells. */
+/* table_fprint -- header and rows with aligned columns on @out; frees the
+ * cells. */
 static void
-table_print(struct table *t)
+table_fprint(FILE *out, struct table *t)
 {
 	int width[16] = {0};
 
@@ -729,14 +790,22 @@ table_print(struct table *t)
 			width[i % t->ncols] = w;
 	}
 	for (size_t i = 0; i < t->ncols; i++)
-		print_cell(t, i, t->head[i], width[i]);
+		print_cell(out, t, i, t->head[i], width[i]);
 	for (size_t i = 0; i < t->ncells; i++)
-		print_cell(t, i % t->ncols, t->cells[i], width[i % t->ncols]);
+		print_cell(out, t, i % t->ncols, t->cells[i],
+			   width[i % t->ncols]);
 	for (size_t i = 0; i < t->ncells; i++)
 		free(t->cells[i]);
 	free(t->cells);
 	t->cells = NULL;
 	t->ncells = t->cap = 0;
+}
+
+/* table_print -- table_fprint() on stdout. */
+static void
+table_print(struct table *t)
+{
+	table_fprint(stdout, t);
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -2060,37 +2129,606 @@ out:
 	return status;
 }
 
+/* ---- top: a live view ------------------------------------------------- */
+
+/*
+ * `top` keeps one connection and redraws a frame every interval: the whole
+ * frame is built in memory and written with one write() after "clear and
+ * home", so a terminal never shows half a frame. The terminal is put in
+ * the alternate screen with no echo and no line buffering (so a single q
+ * is read), and is restored on every way out: q, SIGINT/SIGTERM (through a
+ * self-pipe the poll loop watches) and a signal during a daemon request
+ * (the handler restores it itself and exits, since that request may never
+ * be answered).
+ */
+
+#define TOP_MAX_GRANTS 10000u /* above this, grants are only counted */
+#define TOP_ENTER "\033[?1049h\033[?25l" /* alternate screen, no cursor */
+#define TOP_LEAVE "\033[?25h\033[?1049l"
+#define TOP_CLEAR "\033[H\033[2J" /* home, clear the screen */
+
+/* One snapshot of the daemon. */
+struct top_view {
+	struct pagemap_status st;
+	struct pagemap_region_info *regions;
+	size_t nregions;
+	struct pagemap_lease_info *leases;
+	size_t nleases;
+	struct pagemap_grant_info *grants; /* NULL when too many to list */
+	size_t ngrants;
+	struct pagemap_blocker *blockers;
+	size_t nblockers;
+};
+
+static volatile sig_atomic_t top_quit;	 /* SIGINT or SIGTERM seen */
+static volatile sig_atomic_t top_busy;	 /* inside a daemon request */
+static volatile sig_atomic_t top_raw;	 /* top_saved must be restored */
+static int top_pipe[2] = {-1, -1};	 /* the handler wakes poll() */
+static struct termios top_saved;	 /* the terminal as we found it */
+
+/* top_restore -- leave the alternate screen and restore the terminal;
+ * only async-signal-safe calls, the signal handler uses it. */
+static void
+top_restore(void)
+{
+	if (write(STDOUT_FILENO, TOP_LEAVE, sizeof(TOP_LEAVE) - 1) < 0) {
+		/* Nothing better to do: the terminal may be gone. */
+	}
+	if (top_raw)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &top_saved);
+	top_raw = 0;
+}
+
+/* on_top_signal -- SIGINT/SIGTERM quit, SIGWINCH redraws. */
+static void
+on_top_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig != SIGWINCH) {
+		if (top_busy) {
+			/* A request in flight may never be answered. */
+			top_restore();
+			_exit(EXIT_OK);
+		}
+		top_quit = 1;
+	}
+	if (write(top_pipe[1], "", 1) < 0) {
+		/* Full pipe: a wake-up is already pending. */
+	}
+	errno = saved;
+}
+
+/* top_view_free -- release the arrays of @v. */
+static void
+top_view_free(struct top_view *v)
+{
+	pagemap_free(v->regions);
+	pagemap_free(v->leases);
+	pagemap_free(v->grants);
+	pagemap_free(v->blockers);
+	memset(v, 0, sizeof(*v));
+}
+
+/* top_fetch -- one snapshot into @v (freed by the caller either way);
+ * *ret_what names the request that failed. */
+static int
+top_fetch(struct pagemap *pm, struct top_view *v, const char **ret_what)
+{
+	int err;
+
+	top_busy = 1;
+	if ((err = pagemap_status(pm, &v->st))) {
+		*ret_what = "status";
+	} else if ((err = pagemap_region_list(pm, &v->regions,
+					      &v->nregions))) {
+		*ret_what = "region ls";
+	} else if ((err = pagemap_blockers(pm, NULL, NULL, &v->blockers,
+					   &v->nblockers))) {
+		*ret_what = "blockers";
+	} else if ((err = pagemap_lease_list(pm, NULL, NULL, &v->leases,
+					     &v->nleases))) {
+		*ret_what = "lease ls";
+	} else if (v->st.grants <= TOP_MAX_GRANTS &&
+		   (err = pagemap_grant_list(pm, 0, 0, &v->grants,
+					     &v->ngrants))) {
+		*ret_what = "grant ls";
+	}
+	top_busy = 0;
+	if (!err) {
+		qsort(v->regions, v->nregions, sizeof(*v->regions),
+		      cmp_region);
+		qsort(v->leases, v->nleases, sizeof(*v->leases), cmp_lease);
+		if (v->grants)
+			qsort(v->grants, v->ngrants, sizeof(*v->grants),
+			      cmp_grant);
+	}
+	return err;
+}
+
+/* human_size -- bytes as "512", "4K", "1.5M", "12G" (powers of 1024). */
+static void
+human_size(uint64_t v, char *buf, size_t size)
+{
+	static const char units[] = "KMGTPE";
+	double d = (double)v;
+	int u = -1;
+
+	if (v < 1024) {
+		snprintf(buf, size, "%" PRIu64, v);
+		return;
+	}
+	while (d >= 1024 && u < 5) {
+		d /= 1024;
+		u++;
+	}
+	if (d < 10 && d != (double)(uint64_t)d)
+		snprintf(buf, size, "%.1f%c", d, units[u]);
+	else
+		snprintf(buf, size, "%.0f%c", d, units[u]);
+}
+
+/* table_size -- a human_size() cell. */
+static void
+table_size(struct table *t, uint64_t v)
+{
+	char buf[32];
+
+	human_size(v, buf, sizeof(buf));
+	table_add(t, "%s", buf);
+}
+
+/* top_render -- one frame of @v into @out; @err (with @what) is the reason
+ * there is no snapshot, or 0. */
+static void
+top_render(FILE *out, const char *sock, uint32_t interval_ms,
+	   const struct top_view *v, int err, const char *what, bool live)
+{
+	static const char *const rhead[] = {"REGION", "STATE", "KIND", "SIZE",
+					    "USED",   "FREE",  "FILES", "PINS",
+					    "ORPHANS"};
+	static const char *const bhead[] = {"OP",  "TARGET", "LEASE",
+					    "PID", "COMM",   "GRANTS"};
+	static const char *const lhead[] = {"LEASE",  "FILE",  "ACCESS",
+					    "PID",    "COMM",  "GRANTS",
+					    "BYTES",  "RECALLED"};
+	static const char *const ghead[] = {"LEASE", "OFFSET", "REGION_OFFSET",
+					    "SIZE",  "ACCESS"};
+	struct table rt = {rhead, "lllrrrrrr", ARRAY_SIZE(rhead), 0, 0, NULL};
+	struct table bt = {bhead, "llrrlr", ARRAY_SIZE(bhead), 0, 0, NULL};
+	struct table lt = {lhead, "rllrlrrl", ARRAY_SIZE(lhead), 0, 0, NULL};
+	struct table gt = {ghead, "rrrrl", ARRAY_SIZE(ghead), 0, 0, NULL};
+	uint64_t up = v->st.uptime_ms / 1000;
+
+	if (err) {
+		fprintf(out, "pagemapctl top: %s: %s: %s%s\n", sock, what,
+			pagemap_strerror(err),
+			live ? " (retrying; q quits)" : "");
+		return;
+	}
+	fprintf(out, "%s  pid %" PRIu32 "  up %" PRIu64 "d %02" PRIu64
+		     ":%02" PRIu64 ":%02" PRIu64 "  %s",
+		v->st.server, v->st.pid, up / 86400, up / 3600 % 24,
+		up / 60 % 60, up % 60, sock);
+	if (live)
+		fprintf(out, "  every %" PRIu32 ".%01" PRIu32 "s, q quits",
+			interval_ms / 1000, interval_ms % 1000 / 100);
+	fprintf(out, "\nregions %" PRIu32 "  clients %" PRIu32
+		     "  leases %" PRIu64 "  grants %" PRIu64
+		     "  waiting %" PRIu32 "\n\n",
+		v->st.regions, v->st.clients, v->st.leases, v->st.grants,
+		v->st.pending_ops);
+
+	for (size_t i = 0; i < v->nregions; i++) {
+		const struct pagemap_region_info *r = &v->regions[i];
+
+		table_add(&rt, "%s", r->name);
+		table_add(&rt, "%s", r->state);
+		table_add(&rt, "%s", r->kind);
+		table_size(&rt, r->size);
+		table_size(&rt, r->used);
+		table_size(&rt, r->free);
+		table_add(&rt, "%" PRIu32, r->files);
+		table_add(&rt, "%" PRIu64, r->pins);
+		table_add(&rt, "%" PRIu32, r->orphans);
+	}
+	table_fprint(out, &rt);
+
+	fprintf(out, "\nWAITING (%zu blocker%s)\n", v->nblockers,
+		v->nblockers == 1 ? "" : "s");
+	if (v->nblockers) {
+		for (size_t i = 0; i < v->nblockers; i++) {
+			const struct pagemap_blocker *b = &v->blockers[i];
+
+			table_add(&bt, "%s", b->op);
+			table_add(&bt, "%s", b->target);
+			table_add(&bt, "%" PRIu64, b->lease_id);
+			table_add(&bt, "%" PRIu32, b->pid);
+			table_add(&bt, "%s", b->comm[0] ? b->comm : "-");
+			table_add(&bt, "%" PRIu64, b->grants);
+		}
+		table_fprint(out, &bt);
+	}
+
+	fprintf(out, "\nLEASES (%zu)\n", v->nleases);
+	if (v->nleases) {
+		for (size_t i = 0; i < v->nleases; i++) {
+			const struct pagemap_lease_info *l = &v->leases[i];
+
+			table_add(&lt, "%" PRIu64, l->id);
+			if (l->name[0])
+				table_add(&lt, "%s/%s", l->region, l->name);
+			else
+				table_add(&lt, "%s/<orphan:%" PRIu64 ">",
+					  l->region, l->ino);
+			table_add(&lt, "%s", access_name(l->access));
+			table_add(&lt, "%" PRIu32, l->pid);
+			table_add(&lt, "%s", l->comm[0] ? l->comm : "-");
+			table_add(&lt, "%" PRIu64, l->grants);
+			table_size(&lt, l->bytes);
+			table_add(&lt, "%s", l->recalled ? "yes" : "no");
+		}
+		table_fprint(out, &lt);
+	}
+
+	if (!v->grants) {
+		fprintf(out, "\nGRANTS (%" PRIu64 ", more than %u: not listed; "
+			     "see grant ls --lease ID)\n",
+			v->st.grants, TOP_MAX_GRANTS);
+		return;
+	}
+	fprintf(out, "\nGRANTS (%zu)\n", v->ngrants);
+	if (!v->ngrants)
+		return;
+	for (size_t i = 0; i < v->ngrants; i++) {
+		const struct pagemap_grant_info *g = &v->grants[i];
+
+		table_add(&gt, "%" PRIu64, g->lease_id);
+		table_add(&gt, "%" PRIu64, g->file_offset);
+		table_add(&gt, "%" PRIu64, g->region_offset);
+		table_size(&gt, 4096ull << g->order);
+		table_add(&gt, "%s", access_name(g->access));
+	}
+	table_fprint(out, &gt);
+}
+
+/* top_screen -- @frame clipped to the terminal's size, after TOP_CLEAR;
+ * what does not fit ends in one "... N more lines" line. To free. */
+static char *
+top_screen(const char *frame, size_t *ret_len)
+{
+	struct winsize ws = {0};
+	size_t rows = 24, cols = 80, lines = 0, total = 0, len;
+	const char *p;
+	char *buf;
+	FILE *out;
+
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
+		rows = ws.ws_row < 3 ? 3 : ws.ws_row;
+		cols = ws.ws_col < 2 ? 2 : ws.ws_col;
+	}
+	for (p = frame; *p; p++)
+		total += *p == '\n';
+	if (!(out = open_memstream(&buf, &len)))
+		die_oom();
+	fputs(TOP_CLEAR, out);
+	for (p = frame; *p && lines < rows - 1; lines++) {
+		size_t n = strcspn(p, "\n");
+
+		if (lines == rows - 2 && total > rows - 1) {
+			fprintf(out, "... %zu more lines", total - lines);
+			break;
+		}
+		/* No line may wrap: a wrapped line scrolls the screen. */
+		fwrite(p, 1, n < cols ? n : cols - 1, out);
+		fputc('\n', out);
+		p += n + (p[n] == '\n');
+	}
+	if (fclose(out))
+		die_oom();
+	*ret_len = len;
+	return buf;
+}
+
+/* write_all -- the whole buffer, or -errno. */
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* top_once -- `top` on a pipe or file: one frame, no escapes. */
+static int
+top_once(struct ctx *c, const char *sock)
+{
+	struct top_view v = {0};
+	const char *what = "";
+	int err;
+
+	if ((err = connect_daemon(c)))
+		return err;
+	if ((err = top_fetch(c->pm, &v, &what))) {
+		top_view_free(&v);
+		return fail_with(c, err, "top: %s", what);
+	}
+	top_render(stdout, sock, 0, &v, 0, "", false);
+	top_view_free(&v);
+	return EXIT_OK;
+}
+
+/* top_setup -- signal handlers, the self-pipe and the terminal mode. */
+static int
+top_setup(void)
+{
+	struct sigaction sa = {.sa_handler = on_top_signal};
+	struct termios raw;
+
+	if (pipe2(top_pipe, O_CLOEXEC | O_NONBLOCK))
+		return -errno;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll() must return for a signal. */
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    sigaction(SIGWINCH, &sa, NULL))
+		return -errno;
+	if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &top_saved)) {
+		raw = top_saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw))
+			return -errno;
+		top_raw = 1;
+	}
+	return write_all(STDOUT_FILENO, TOP_ENTER, sizeof(TOP_ENTER) - 1);
+}
+
+/* top_wait -- sleep until @deadline (CLOCK_MONOTONIC ms), a key or a
+ * signal; true when it is time to quit. */
+static bool
+top_wait(uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd p[2] = {
+			{.fd = top_pipe[0], .events = POLLIN},
+			{.fd = top_raw ? STDIN_FILENO : -1, .events = POLLIN},
+		};
+		struct timespec now;
+		uint64_t ms;
+		char buf[64];
+		ssize_t n;
+
+		if (top_quit)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		if (ms >= deadline)
+			return false;
+		if (poll(p, 2, (int)(deadline - ms)) < 0 && errno != EINTR)
+			return true;
+		if (p[0].revents) {
+			while (read(top_pipe[0], buf, sizeof(buf)) > 0)
+				;
+			if (!top_quit)
+				return false; /* SIGWINCH: redraw now */
+		}
+		if (p[1].revents) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0 && !(n < 0 && errno == EINTR))
+				return true; /* the terminal went away */
+			for (ssize_t i = 0; i < n; i++)
+				if (buf[i] == 'q' || buf[i] == 'Q')
+					return true;
+			if (n > 0 && memchr(buf, ' ', (size_t)n))
+				return false; /* space: redraw now */
+		}
+	}
+}
+
+/* top_live -- `top` on a terminal: redraw every @interval_ms until q or
+ * a signal; the connection is remade when it breaks. */
+static int
+top_live(struct ctx *c, const char *sock, uint32_t interval_ms)
+{
+	int err, status = EXIT_OK;
+	bool quit = false;
+
+	if ((err = top_setup())) {
+		top_restore();
+		status = fail_local(err, "terminal setup", "top");
+		goto out;
+	}
+	while (!quit) {
+		struct top_view v = {0};
+		const char *what = "connect";
+		struct timespec now;
+		char *frame, *screen;
+		size_t frame_len, screen_len;
+		FILE *out;
+
+		err = 0;
+		if (!c->pm) {
+			top_busy = 1;
+			err = pagemap_connect(sock, PROG, &c->pm);
+			top_busy = 0;
+		}
+		if (!err && (err = top_fetch(c->pm, &v, &what))) {
+			/* Drop a broken connection; the next frame retries. */
+			pagemap_close(c->pm);
+			c->pm = NULL;
+		}
+		if (top_quit) {
+			top_view_free(&v);
+			break;
+		}
+		if (!(out = open_memstream(&frame, &frame_len)))
+			die_oom();
+		top_render(out, sock, interval_ms, &v, err, what, true);
+		if (fclose(out))
+			die_oom();
+		top_view_free(&v);
+		screen = top_screen(frame, &screen_len);
+		free(frame);
+		err = write_all(STDOUT_FILENO, screen, screen_len);
+		free(screen);
+		if (err) {
+			top_restore();
+			status = fail_local(err, "stdout", "top");
+			goto out;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		quit = top_wait((uint64_t)now.tv_sec * 1000 +
+				(uint64_t)now.tv_nsec / 1000000 + interval_ms);
+	}
+	top_restore();
+out:
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGWINCH, SIG_DFL);
+	close(top_pipe[0]);
+	close(top_pipe[1]);
+	top_pipe[0] = top_pipe[1] = -1;
+	return status;
+}
+
+/* cmd_top -- `top [--interval SECS]`: a live view on a terminal, one
+ * view otherwise. */
+static int
+cmd_top(struct ctx *c, const struct args *a)
+{
+	const char *sock = c->socket ? c->socket : pagemap_default_socket();
+	uint32_t interval_ms = 1000;
+	int err;
+
+	if (c->json)
+		return usage_error(c->cmd, "--json does not apply: top is a "
+					   "view for people (see status, "
+					   "lease ls, grant ls, blockers)");
+	if (a->interval && (err = parse_timeout(a->interval, &interval_ms)))
+		return bad_value(c, "interval", a->interval, err);
+	if (interval_ms < 100)
+		return bad_value(c, "interval", a->interval, -ERANGE);
+	if (!isatty(STDOUT_FILENO))
+		return top_once(c, sock);
+	return top_live(c, sock, interval_ms);
+}
+
+#define H_TIMEOUT                                                            \
+	"  --timeout SECS  fail with ETIMEDOUT after SECS, naming what still " \
+	"blocks;\n                  the operation itself stays pending (0, "  \
+	"the default:\n                  wait for ever)\n"
+
 static const struct command commands[] = {
-	{"status", "", 0, 0, 0, cmd_status},
-	{"region ls", "", 0, 0, 0, cmd_region_ls},
-	{"region info", "R", 0, 1, 1, cmd_region_info},
+	{"status", "", 0, 0, 0, cmd_status,
+	 "Show the daemon's version, pid, uptime, counts and handshake limits.",
+	 NULL},
+	{"region ls", "", 0, 0, 0, cmd_region_ls,
+	 "List the attached regions, sorted by name.", NULL},
+	{"region info", "R", 0, 1, 1, cmd_region_info,
+	 "Show region R: path, kind, uuid, sizes, owner, mode, pins.", NULL},
 	{"region attach", "R PATH [--size S] [--create] [--max-order N]",
 	 O(OPT_SIZE) | O(OPT_CREATE) | O(OPT_MAX_ORDER), 2, 2,
-	 cmd_region_attach},
+	 cmd_region_attach,
+	 "Attach the region file or devdax device PATH as R (root only).",
+	 "A relative PATH is made absolute first. An existing region is "
+	 "attached as it\nis, never reformatted. Prints the region.\n\n"
+	 "options:\n"
+	 "  --size S        size of the file --create makes\n"
+	 "  --create        create and format PATH when it does not exist\n"
+	 "  --max-order N   largest folio order of a new region (0-18, "
+	 "default 9)\n"},
 	{"region detach", "R [--timeout SECS]", O(OPT_TIMEOUT), 1, 1,
-	 cmd_region_detach},
+	 cmd_region_detach,
+	 "Detach R (root only), after every grant on it has come back.",
+	 "Recalls every grant of the region and waits for the final unpin.\n\n"
+	 "options:\n" H_TIMEOUT},
 	{"file create", "R/NAME --size S [--mode OCTAL]",
-	 O(OPT_SIZE) | O(OPT_MODE), 1, 1, cmd_file_create},
-	{"file ls", "R", 0, 1, 1, cmd_file_ls},
-	{"file stat", "R/NAME", 0, 1, 1, cmd_file_stat},
+	 O(OPT_SIZE) | O(OPT_MODE), 1, 1, cmd_file_create,
+	 "Create the file NAME in region R and print it.",
+	 "options:\n"
+	 "  --size S       size in bytes (required)\n"
+	 "  --mode OCTAL   permission bits (default 0644)\n"},
+	{"file ls", "R", 0, 1, 1, cmd_file_ls,
+	 "List the files of R by name; removed-but-held files show as "
+	 "<orphan:INO>.",
+	 NULL},
+	{"file stat", "R/NAME", 0, 1, 1, cmd_file_stat,
+	 "Show a file: size, allocation, owner, mode, extents, leases, "
+	 "grants.",
+	 NULL},
 	{"file truncate", "R/NAME S [--timeout SECS]", O(OPT_TIMEOUT), 2, 2,
-	 cmd_file_truncate},
-	{"file rm", "R/NAME", 0, 1, 1, cmd_file_rm},
-	{"write", "R/NAME [--offset N]", O(OPT_OFFSET), 1, 1, cmd_write},
+	 cmd_file_truncate, "Set the size of R/NAME to S bytes and print it.",
+	 "Shrinking past granted folios recalls them and frees the blocks at "
+	 "the final\nunpin.\n\noptions:\n" H_TIMEOUT},
+	{"file rm", "R/NAME", 0, 1, 1, cmd_file_rm,
+	 "Remove R/NAME; its blocks are freed when the last lease ends.",
+	 NULL},
+	{"write", "R/NAME [--offset N]", O(OPT_OFFSET), 1, 1, cmd_write,
+	 "Copy stdin into R/NAME through a write lease and persist it.",
+	 "Maps, copies, persists and unmaps at most 64 MiB at a time. The "
+	 "file never\ngrows: data that would run past its end is refused "
+	 "before anything is written.\n\noptions:\n"
+	 "  --offset N   first byte to write (default 0)\n"},
 	{"read", "R/NAME [--offset N] [--length N]",
-	 O(OPT_OFFSET) | O(OPT_LENGTH), 1, 1, cmd_read},
+	 O(OPT_OFFSET) | O(OPT_LENGTH), 1, 1, cmd_read,
+	 "Copy the bytes of R/NAME to stdout through a read lease.",
+	 "--json does not apply (the output is the raw bytes).\n\noptions:\n"
+	 "  --offset N   first byte to read (default 0)\n"
+	 "  --length N   bytes to read (default: to the end; clamped at "
+	 "it)\n"},
 	{"hold", "R/NAME [--offset N] [--length N] [--rw] [--ignore-recall]",
 	 O(OPT_OFFSET) | O(OPT_LENGTH) | O(OPT_RW) | O(OPT_IGNORE_RECALL), 1, 1,
-	 cmd_hold},
-	{"lease ls", "[R[/NAME]]", 0, 0, 1, cmd_lease_ls},
+	 cmd_hold, "Take a lease, map a range and keep it until told to let go.",
+	 "Prints one line once the range is mapped:\n"
+	 "  held R/NAME lease ID offset O length L folios F\n"
+	 "then holds until stdin ends, SIGINT or SIGTERM arrives, or the "
+	 "lease is\nrecalled (revoke, truncate, detach, shutdown).\n\n"
+	 "options:\n"
+	 "  --offset N        start of the range (default 0)\n"
+	 "  --length N        bytes (default: to the end of the file)\n"
+	 "  --rw              take a write lease (default: read)\n"
+	 "  --ignore-recall   report a recall on stderr and keep holding\n"},
+	{"lease ls", "[R[/NAME]]", 0, 0, 1, cmd_lease_ls,
+	 "List live leases (all, of region R or of file R/NAME) by id.", NULL},
 	{"lease revoke", "ID [--timeout SECS]", O(OPT_TIMEOUT), 1, 1,
-	 cmd_lease_revoke},
+	 cmd_lease_revoke,
+	 "Recall every grant of lease ID and end it at the last return.",
+	 "The holder, the file's owner and root may revoke.\n\noptions:\n"
+	 H_TIMEOUT},
 	{"grant ls", "[--lease ID] [--pid PID]", O(OPT_LEASE) | O(OPT_PID), 0,
-	 0, cmd_grant_ls},
-	{"client ls", "", 0, 0, 0, cmd_client_ls},
-	{"blockers", "R[/NAME]", 0, 1, 1, cmd_blockers},
-	{"fsck", "PATH", 0, 1, 1, cmd_fsck},
-	{NULL, NULL, 0, 0, 0, NULL},
+	 0, cmd_grant_ls,
+	 "List outstanding grants (folios) by lease and file offset.",
+	 "options:\n"
+	 "  --lease ID   only the grants of lease ID\n"
+	 "  --pid PID    only the grants of the leases of process PID\n"},
+	{"client ls", "", 0, 0, 0, cmd_client_ls,
+	 "List clients, including gone connections whose process holds "
+	 "leases.",
+	 NULL},
+	{"blockers", "R[/NAME]", 0, 1, 1, cmd_blockers,
+	 "Show which leases hold up pending truncate/revoke/detach/shutdown.",
+	 "One row per lease that still holds grants an operation in R (or "
+	 "on R/NAME)\nwaits for; only the header when nothing blocks.\n"},
+	{"top", "[--interval SECS]", O(OPT_INTERVAL), 0, 0, cmd_top,
+	 "Live view of regions, waiting operations, leases and grants.",
+	 "Redraws in place every SECS; q or Ctrl-C quits. Reconnects when the "
+	 "daemon\nrestarts. When stdout is not a terminal it prints one view "
+	 "and exits.\n--json does not apply.\n\noptions:\n"
+	 "  --interval SECS   time between redraws (default 1, at least "
+	 "0.1)\n"},
+	{"fsck", "PATH", 0, 1, 1, cmd_fsck,
+	 "Check the region file PATH offline; exit 1 if it has problems.",
+	 "Needs no daemon and changes nothing; run it on a detached region.\n"},
+	{NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
 /* ---- main ------------------------------------------------------------- */
@@ -2169,7 +2807,7 @@ main(int argc, char **argv)
 	status = parse_command_args(&c, c.cmd, argc - first - words + 1,
 				    argv + first + words - 1, &a);
 	if (status < 0) {
-		print_usage(stdout);
+		print_command_help(stdout, c.cmd);
 		return finish_stdout(EXIT_OK);
 	}
 	if (status == 0)

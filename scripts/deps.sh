@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev
-protobuf-c-compiler libpmem2-dev libcmocka-dev libinih-dev libjson-c-dev"
+protobuf-c-compiler libpmem2-dev libcmocka-dev libinih-dev libjson-c-dev
+systemd groff-base"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,119 @@
+/* fig_map.c -- map_vs_kernel_ratio: map 2 MiB through pagemapd, touch
+ * every page, unmap and return, against open + mmap + the same writes +
+ * munmap + close of a plain file on the same filesystem. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "baseline.h"
+#include "bench.h"
+#include "client.h"
+#include "daemon.h"
+
+#define MAP_LEN (2 * MIB)
+#define BLOCKS 10
+
+/* map_run -- @n times: map 2 MiB of @l for writing, write a byte a page,
+ * unmap (which returns the grants); each timed into @s (NULL: untimed). */
+static int
+map_run(struct pagemap_lease *l, size_t n, struct samples *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pagemap_mapping *m;
+		volatile char *p;
+		uint64_t t0 = now_ns();
+		int err = pagemap_map(l, 0, MAP_LEN, PAGEMAP_WRITE, &m);
+
+		if (err) {
+			say("map 2 MiB: %s", pagemap_strerror(err));
+			return -1;
+		}
+		p = pagemap_mapping_addr(m);
+		for (size_t off = 0; off < MAP_LEN; off += PAGE)
+			p[off] = (char)(i + off / PAGE);
+		err = pagemap_unmap(m);
+		if (err) {
+			say("unmap 2 MiB: %s", pagemap_strerror(err));
+			return -1;
+		}
+		if (s && samples_add(s, (double)(now_ns() - t0)))
+			return -1;
+	}
+	return 0;
+}
+
+/* make_file -- the kernel baseline's 2 MiB file, written once so that its
+ * blocks exist (the region's pages exist after the warm-up too). */
+static int
+make_file(const char *path)
+{
+	char *buf = calloc(1, MAP_LEN);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = -1;
+
+	if (fd < 0 || buf == NULL) {
+		say("create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	memset(buf, 1, MAP_LEN);
+	if (pwrite(fd, buf, MAP_LEN, 0) != (ssize_t)MAP_LEN || fsync(fd)) {
+		say("write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+int
+fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
+{
+	struct figure *f = &tab[FIG_MAP_VS_KERNEL];
+	size_t iters = o->quick ? 100 : 5000, warm = o->quick ? 10 : 200;
+	struct samples pm = {0}, k = {0};
+	struct pagemap_lease *l = NULL;
+	char path[PATH_MAX];
+	struct rig r;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/kernel-baseline.dat", o->dir);
+	if (make_file(path))
+		return -1;
+	if (rig_start(&r, o, o->dir, "map", 64 * MIB, -1, 0)) {
+		unlink(path);
+		return -1;
+	}
+	if (client_create(r.pm, "map", "f", MAP_LEN) ||
+	    client_lease(r.pm, "map", "f", PAGEMAP_WRITE, &l) ||
+	    samples_init(&pm, iters) || samples_init(&k, iters))
+		goto out;
+	if (map_run(l, warm, NULL) || kernel_map_run(path, warm, NULL))
+		goto out;
+	for (int b = 0; b < BLOCKS; b++)
+		if (map_run(l, iters / BLOCKS, &pm) ||
+		    kernel_map_run(path, iters / BLOCKS, &k))
+			goto out;
+	f->value = samples_median(&pm) / samples_median(&k);
+	fmt_time(f->median, sizeof(f->median), samples_median(&pm));
+	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&pm, 0.99));
+	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&k));
+	note(o, "map_vs_kernel: kernel p99 %.0f ns",
+	     samples_quantile(&k, 0.99));
+	f->done = true;
+	rc = 0;
+out:
+	if (l)
+		pagemap_lease_release(l);
+	samples_fini(&pm);
+	samples_fini(&k);
+	unlink(path);
+	if (rig_stop(&r, false))
+		rc = -1;
+	return rc;
+}

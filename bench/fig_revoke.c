@@ -1,0 +1,229 @@
+/* fig_revoke.c -- revoke_rtt_ratio: an administrator revokes a lease
+ * whose holder returns its grant at once, from the recall handler of its
+ * dispatch loop; the time to the revoke's reply against a raw ping-pong.
+ * The holder then takes a new lease and maps again, untimed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "baseline.h"
+#include "bench.h"
+#include "client.h"
+#include "daemon.h"
+#include "proc.h"
+
+#define BLOCKS 10
+#define WAIT_MS 30000
+
+struct holder {
+	const char *socket;
+	int ids[2];  /* lease ids, holder to parent */
+	int stop[2]; /* end-of-file: the holder stops */
+	struct pagemap_mapping *m; /* the mapping the next recall ends */
+	int err;
+};
+
+/* on_recall -- return at once: unmap, which hands the grant back. */
+static void
+on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
+	  uint64_t offset, uint64_t length, const char *reason, void *arg)
+{
+	struct holder *h = arg;
+	int err;
+
+	(void)pm;
+	(void)l;
+	(void)lease_id;
+	(void)offset;
+	(void)length;
+	(void)reason;
+	if (h->m == NULL)
+		return;
+	err = pagemap_unmap(h->m);
+	h->m = NULL;
+	if (err && !h->err)
+		h->err = err;
+}
+
+/* hold -- take a lease on revoke/h, map its first page and tell the
+ * parent the lease id. */
+static int
+hold(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
+{
+	struct pagemap_lease *l;
+	uint64_t id;
+	int err;
+
+	if (client_lease(pm, "revoke", "h", PAGEMAP_READ, &l))
+		return -1;
+	err = pagemap_map(l, 0, PAGE, PAGEMAP_READ, &h->m);
+	if (err) {
+		say("holder: map: %s", pagemap_strerror(err));
+		pagemap_lease_release(l);
+		return -1;
+	}
+	id = pagemap_lease_id(l);
+	if (write(h->ids[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
+		return -1;
+	*ret = l;
+	return 0;
+}
+
+static int
+holder_main(void *arg)
+{
+	struct holder *h = arg;
+	struct pagemap *pm;
+	struct pagemap_lease *l = NULL;
+	int rc = 1;
+
+	close(h->ids[0]);
+	close(h->stop[1]);
+	if (pagemap_connect(h->socket, "revoke-holder", &pm)) {
+		say("holder: cannot connect");
+		return 1;
+	}
+	pagemap_set_recall_handler(pm, on_recall, h);
+	for (;;) {
+		int err;
+
+		if (hold(h, pm, &l))
+			goto out;
+		while (h->m) {
+			struct pollfd p[2] = {
+				{.fd = pagemap_get_fd(pm), .events = POLLIN},
+				{.fd = h->stop[0], .events = POLLIN},
+			};
+
+			if (poll(p, 2, -1) < 0 && errno != EINTR)
+				goto out;
+			if (p[1].revents) {
+				rc = 0; /* done: clean up what is held */
+				goto out;
+			}
+			if (p[0].revents && pagemap_dispatch(pm) < 0) {
+				say("holder: dispatch failed");
+				goto out;
+			}
+		}
+		if (h->err) {
+			say("holder: unmap: %s", pagemap_strerror(h->err));
+			goto out;
+		}
+		/* The daemon ended the lease at our return: this frees the
+		 * handle. */
+		err = pagemap_lease_release(l);
+		l = NULL;
+		if (err) {
+			say("holder: release: %s", pagemap_strerror(err));
+			goto out;
+		}
+	}
+out:
+	if (h->m)
+		pagemap_unmap(h->m);
+	if (l)
+		pagemap_lease_release(l);
+	pagemap_close(pm);
+	return rc;
+}
+
+/* revoke_run -- @n times: take the holder's next lease id and revoke it,
+ * timed into @s (NULL: untimed). */
+static int
+revoke_run(struct pagemap *pm, int ids, size_t n, struct samples *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pollfd p = {.fd = ids, .events = POLLIN};
+		uint64_t id, t0, t1;
+		int err;
+
+		if (poll(&p, 1, WAIT_MS) != 1 ||
+		    read(ids, &id, sizeof(id)) != (ssize_t)sizeof(id)) {
+			say("the revoke holder went quiet");
+			return -1;
+		}
+		t0 = now_ns();
+		err = pagemap_lease_revoke(pm, id, 0);
+		t1 = now_ns();
+		if (err) {
+			say("revoke lease %llu: %s (%s)",
+			    (unsigned long long)id, pagemap_strerror(err),
+			    pagemap_last_message(pm));
+			return -1;
+		}
+		if (s && samples_add(s, (double)(t1 - t0)))
+			return -1;
+	}
+	return 0;
+}
+
+int
+fig_revoke_rtt(const struct bench_opts *o, struct figure *tab)
+{
+	struct figure *f = &tab[FIG_REVOKE_RTT];
+	size_t iters = o->quick ? 200 : 5000, warm = o->quick ? 20 : 300;
+	struct holder h = {.ids = {-1, -1}, .stop = {-1, -1}};
+	struct pingpong pp = {.pid = 0, .fd = -1};
+	struct samples rv = {0}, p = {0};
+	pid_t holder = -1;
+	struct rig r;
+	int rc = -1;
+
+	if (rig_start(&r, o, o->dir, "revoke", 64 * MIB, -1, 0))
+		return -1;
+	if (client_create(r.pm, "revoke", "h", 2 * MIB) ||
+	    samples_init(&rv, iters) || samples_init(&p, iters))
+		goto out;
+	/* Children must not inherit our connection. */
+	pagemap_close(r.pm);
+	r.pm = NULL;
+	/* The echo process first: whatever forks later inherits its end,
+	 * but it must not inherit the holder's stop pipe. */
+	if (pingpong_open(&pp))
+		goto out;
+	if (pipe2(h.ids, O_CLOEXEC) || pipe2(h.stop, O_CLOEXEC)) {
+		say("pipe: %s", strerror(errno));
+		goto out;
+	}
+	h.socket = r.d.socket;
+	holder = proc_spawn(holder_main, &h);
+	if (holder < 0)
+		goto out;
+	close(h.ids[1]);
+	close(h.stop[0]);
+	h.ids[1] = h.stop[0] = -1;
+	if (daemon_connect(&r.d, "pagemap-bench", &r.pm))
+		goto out;
+	if (revoke_run(r.pm, h.ids[0], warm, NULL) ||
+	    pingpong_run(&pp, warm, NULL))
+		goto out;
+	for (int b = 0; b < BLOCKS; b++)
+		if (revoke_run(r.pm, h.ids[0], iters / BLOCKS, &rv) ||
+		    pingpong_run(&pp, iters / BLOCKS, &p))
+			goto out;
+	f->value = samples_median(&rv) / samples_median(&p);
+	fmt_time(f->median, sizeof(f->median), samples_median(&rv));
+	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&rv, 0.99));
+	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&p));
+	f->done = true;
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (h.ids[i] >= 0)
+			close(h.ids[i]);
+		if (h.stop[i] >= 0)
+			close(h.stop[i]);
+	}
+	if (holder > 0 && proc_wait(holder, "revoke holder"))
+		rc = -1;
+	pingpong_close(&pp);
+	samples_fini(&rv);
+	samples_fini(&p);
+	if (rig_stop(&r, false))
+		rc = -1;
+	return rc;
+}
