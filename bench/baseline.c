@@ -288,8 +288,7 @@ echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
 	ops = proc_shared(clients * sizeof(*ops));
 	if (ops == NULL)
 		return -1;
-	if (gate_init(&g))
-		goto out_shared;
+	g.go[0] = g.go[1] = g.ready[0] = g.ready[1] = -1;
 	for (; made < clients; made++) {
 		int sv[2];
 
@@ -305,7 +304,9 @@ echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
 		goto out;
 	for (unsigned i = 0; i < clients; i++)
 		close(sfd[i]);
-	for (; spawned < clients; spawned++) {
+	/* Only now: a server holding the gate's write end would keep it
+	 * shut. */
+	for (int ok = !gate_init(&g); ok && spawned < clients; spawned++) {
 		struct echo_client c = {cfd, clients, spawned, &g, warm_ns,
 					run_ns, &ops[spawned]};
 
@@ -337,7 +338,6 @@ out:
 			close(sfd[i]);
 	}
 	gate_fini(&g);
-out_shared:
 	proc_unshare(ops, clients * sizeof(*ops));
 	return rc;
 }

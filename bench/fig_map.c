@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "baseline.h"
@@ -71,6 +72,16 @@ out:
 	return rc;
 }
 
+/* minflt -- minor page faults of this process so far. */
+static long
+minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
 int
 fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 {
@@ -78,6 +89,7 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 	size_t iters = o->quick ? 100 : 5000, warm = o->quick ? 10 : 200;
 	struct samples pm = {0}, k = {0};
 	struct pagemap_lease *l = NULL;
+	long pm_flt = 0, k_flt = 0, f0;
 	char path[PATH_MAX];
 	struct rig r;
 	int rc = -1;
@@ -95,16 +107,24 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 		goto out;
 	if (map_run(l, warm, NULL) || kernel_map_run(path, warm, NULL))
 		goto out;
-	for (int b = 0; b < BLOCKS; b++)
-		if (map_run(l, iters / BLOCKS, &pm) ||
-		    kernel_map_run(path, iters / BLOCKS, &k))
+	for (int b = 0; b < BLOCKS; b++) {
+		f0 = minflt();
+		if (map_run(l, iters / BLOCKS, &pm))
 			goto out;
+		pm_flt += minflt() - f0;
+		f0 = minflt();
+		if (kernel_map_run(path, iters / BLOCKS, &k))
+			goto out;
+		k_flt += minflt() - f0;
+	}
 	f->value = samples_median(&pm) / samples_median(&k);
 	fmt_time(f->median, sizeof(f->median), samples_median(&pm));
 	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&pm, 0.99));
 	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&k));
-	note(o, "map_vs_kernel: kernel p99 %.0f ns",
-	     samples_quantile(&k, 0.99));
+	note(o, "map_vs_kernel: kernel p99 %.0f ns; page faults per 2 MiB: "
+		"pagemap %.1f, kernel %.1f",
+	     samples_quantile(&k, 0.99), (double)pm_flt / (double)pm.n,
+	     (double)k_flt / (double)k.n);
 	f->done = true;
 	rc = 0;
 out:

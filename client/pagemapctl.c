@@ -366,7 +366,7 @@ print_command_help(FILE *out, const struct command *c)
 	fprintf(out, "usage: " PROG " %s%s%s\n\n%s\n", c->name,
 		*c->usage ? " " : "", c->usage, c->summary);
 	if (c->help)
-		fprintf(out, "%s", c->help);
+		fprintf(out, "\n%s", c->help);
 	fprintf(out, "\n" HELP_GLOBAL "\n" HELP_EXIT);
 }
 
@@ -1610,6 +1610,7 @@ struct hold {
 	uint64_t lease_id;
 	bool ignore_recall;
 	bool recalled;
+	bool shutdown; /* the recall was the daemon's shutdown */
 };
 
 /* hold_recall -- the recall handler of `hold`: let go, or say that the
@@ -1626,6 +1627,8 @@ hold_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 		return;
 	if (!h->ignore_recall) {
 		h->recalled = true;
+		if (!strcmp(reason, "shutdown"))
+			h->shutdown = true;
 		return;
 	}
 	if (length)
@@ -1720,6 +1723,28 @@ hold_wait(struct ctx *c, struct hold *h, int sfd)
 	}
 }
 
+/* let_go_at_shutdown -- let_go() after the daemon's shutdown recall. The
+ * shutdown ends every lease once its grants are back, and the daemon exits
+ * right after answering the final return: a release it can no longer
+ * answer finds the lease already over, as after a completed revoke. */
+static int
+let_go_at_shutdown(struct ctx *c, const char *target,
+		   struct pagemap_mapping *m, struct pagemap_lease *l,
+		   int status)
+{
+	int err = pagemap_unmap(m);
+
+	if (err)
+		return status == EXIT_OK
+			       ? fail_with(c, err, "hold %s: unmap", target)
+			       : status;
+	/* The handle is freed either way once the connection is gone. */
+	err = pagemap_lease_release(l);
+	if (err && err != -ECONNRESET && status == EXIT_OK)
+		status = fail_with(c, err, "hold %s: release", target);
+	return status;
+}
+
 /* hold_file -- `hold R/NAME [--offset N] [--length N] [--rw]
  * [--ignore-recall]`. */
 static int
@@ -1776,7 +1801,10 @@ hold_file(struct ctx *c, const struct args *a, const char *region,
 	status = held_line(c, region, name, l, m);
 	if (status == EXIT_OK)
 		status = hold_wait(c, &h, sfd);
-	status = let_go(c, "hold", a->pos[0], m, l, status);
+	if (h.shutdown)
+		status = let_go_at_shutdown(c, a->pos[0], m, l, status);
+	else
+		status = let_go(c, "hold", a->pos[0], m, l, status);
 out:
 	close(sfd);
 	return status;
@@ -2513,6 +2541,8 @@ top_wait(uint64_t deadline)
 		ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 		if (ms >= deadline)
 			return false;
+		if (deadline - ms > INT32_MAX)
+			ms = deadline - INT32_MAX; /* poll() takes an int */
 		if (poll(p, 2, (int)(deadline - ms)) < 0 && errno != EINTR)
 			return true;
 		if (p[0].revents) {

@@ -106,8 +106,10 @@ main(int argc, char **argv)
 	}
 	size = pagemap_lease_size(lease);
 	if (size < strlen(message)) {
-		fprintf(stderr, "poll_recall: %s: file smaller than the "
-				"message\n", target);
+		fprintf(stderr,
+			"poll_recall: %s: file smaller than the "
+			"message\n",
+			target);
 		status = 1;
 		goto out_release;
 	}

@@ -473,6 +473,9 @@ ipc_listen(uv_loop_t *loop, struct ipc_listener *l, const char *path,
 	l->owns_path = false;
 	snprintf(l->path, sizeof(l->path), "%s", path);
 	fd = systemd_fd();
+	if (fd >= 0)
+		snprintf(l->path, sizeof(l->path), "the socket from systemd "
+			 "(fd %d)", fd);
 	if (fd < 0) {
 		if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 			snprintf(err, 256, "socket path too long: %s", path);

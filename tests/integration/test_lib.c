@@ -415,7 +415,7 @@ forked_child_does_not_inherit_the_mapping(void **state)
 	struct pagemap_lease *l;
 	struct pagemap_mapping *m;
 	volatile char *a;
-	pid_t pid;
+	struct child c;
 	int st;
 
 	create(f, "r", "nofork", 4 * MiB);
@@ -424,9 +424,9 @@ forked_child_does_not_inherit_the_mapping(void **state)
 	a = pagemap_mapping_addr(m);
 	a[0] = 'p';
 	a[4 * MiB - 1] = 'q';
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
+	c.pid = fork();
+	assert_true(c.pid >= 0);
+	if (c.pid == 0) {
 		struct sigaction sa = {.sa_handler = SIG_DFL};
 
 		/* the default action, not a sanitizer's report */
@@ -434,7 +434,9 @@ forked_child_does_not_inherit_the_mapping(void **state)
 		sigaction(SIGBUS, &sa, NULL);
 		_exit(a[0] == 'p' ? 0 : 1);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+	assert_true(c.pidfd >= 0);
+	st = child_wait(&c);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGSEGV);
 	/* the parent still has it */
@@ -486,6 +488,7 @@ truncate_by_another_process_recalls_through_dispatch(void **state)
 	struct pagemap_lease *l;
 	struct pagemap_file_info fi;
 	struct recall_log rec = {0};
+	struct pagemap_mapping *m;
 	struct pagemap_status st;
 	struct pollfd p;
 	struct child c;
@@ -504,6 +507,11 @@ truncate_by_another_process_recalls_through_dispatch(void **state)
 	assert_false(child_done(&c, 0));
 	OK(pagemap_file_stat(f->pm, "r", "t", &fi));
 	assert_int_equal(fi.size, 8 * MiB);
+	/* no new grants past the new end meanwhile; before it, fine */
+	assert_int_equal(pagemap_map(l, 4 * MiB, 4096, PAGEMAP_READ, &m),
+			 -EBUSY);
+	OK(pagemap_map(l, 0, 4096, PAGEMAP_READ, &m));
+	OK(pagemap_unmap(m));
 	/* dispatch runs the handler, which unmaps */
 	assert_int_equal(pagemap_dispatch(f->pm), 1);
 	assert_int_equal(rec.calls, 1);
@@ -971,6 +979,51 @@ gigabyte_of_4k_folios_through_grant_paging(void **state)
 	free(fo);
 }
 
+static void
+map_of_many_replies_of_4k_folios_is_one_mapping(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t off = 100 * MiB + 4096, len = 80 * MiB;
+	unsigned char *want = malloc(len), page[4096];
+	struct pagemap_lease *l;
+	struct pagemap_mapping *m;
+	struct pagemap_grant_info *g;
+	char path[PATH_MAX];
+	size_t n;
+	int rfd;
+
+	assert_non_null(want);
+	fill(want, len, 7);
+	create(f, "z", "many", 256 * MiB);
+	OK(pagemap_lease_acquire(f->pm, "z", "many", PAGEMAP_WRITE, &l));
+	OK(pagemap_map(l, off, len, PAGEMAP_WRITE, &m));
+	/* more folios than one reply carries, stitched into one range */
+	assert_true(len / 4096 >
+		    pagemap_get_limits(f->pm)->max_folios_per_reply);
+	assert_int_equal(pagemap_mapping_folios(m), len / 4096);
+	memcpy(pagemap_mapping_addr(m), want, len);
+	OK(pagemap_persist(m, pagemap_mapping_addr(m), len));
+	/* each page sits where the daemon granted it */
+	OK(pagemap_grant_list(f->pm, pagemap_lease_id(l), 0, &g, &n));
+	assert_int_equal(n, len / 4096);
+	snprintf(path, sizeof(path), "%s/z.pmem", f->d.dir);
+	rfd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	for (size_t i = 0; i < n; i += 997) {
+		assert_int_equal(g[i].file_offset, off + i * 4096);
+		assert_int_equal(
+			pread(rfd, page, 4096, (off_t)g[i].region_offset),
+			4096);
+		assert_memory_equal(page, want + i * 4096, 4096);
+	}
+	close(rfd);
+	pagemap_free(g);
+	OK(pagemap_unmap(m));
+	OK(pagemap_lease_release(l));
+	counts_become(f, 0, 0);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -993,6 +1046,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			gigabyte_of_4k_folios_through_grant_paging, setup_gig,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			map_of_many_replies_of_4k_folios_is_one_mapping,
+			setup_gig, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1077,18 +1077,27 @@ kill9_of_a_hold_releases_its_pins(void **state)
 {
 	struct fixture *f = *state;
 	struct hold h;
+	struct proc *t;
+	json_object *j;
 
 	create(f, "r/f", "4M");
 	hold_start(f, &h, "r/f", "--rw", "--ignore-recall", NULL);
 	status_is(f, 2, 1);
+	/* a truncate waits for it */
+	t = bg(f, false, "file", "truncate", "r/f", "0", NULL);
+	j = blockers_of(f, "r/f");
+	jarr(j, "blockers", 1);
+	json_object_put(j);
+	assert_true(running(t));
 	kill(h.p->pid, SIGKILL);
 	assert_int_equal(finish(h.p), 128 + SIGKILL);
+	/* its pins go with the process, and the truncate completes */
+	assert_int_equal(finish(t), 0);
 	status_is(f, 0, 0);
 	ok(f, "lease", "ls", NULL);
 	assert_int_equal(lines(), 1);
-	/* nothing blocks a truncate any more */
-	ok(f, "file", "truncate", "r/f", "0", "--timeout", "5", NULL);
 	assert_int_equal(file_size(f, "r/f"), 0);
+	expect_no_blockers(f, "r");
 }
 
 static void
@@ -1139,6 +1148,23 @@ hold_exits_1_when_the_daemon_goes_away(void **state)
 			    "(the daemon closed the connection)\n");
 }
 
+static void
+daemon_shutdown_recalls_a_hold_and_waits_for_it(void **state)
+{
+	struct fixture *f = *state;
+	struct hold h;
+	int st;
+
+	create(f, "r/f", "2M");
+	hold_start(f, &h, "r/f", "--rw", NULL);
+	/* SIGTERM: the daemon recalls, the hold lets go, both exit 0 */
+	assert_int_equal(daemon_stop(&f->d), 0);
+	st = finish(h.p);
+	if (st != 0)
+		fail_msg("hold exited %d: %s", st, h.p->etext);
+	assert_string_equal(h.p->etext, "");
+}
+
 int
 main(void)
 {
@@ -1156,6 +1182,7 @@ main(void)
 		T(kill9_of_a_hold_releases_its_pins),
 		T(hold_json_line_and_sigterm),
 		T(hold_exits_1_when_the_daemon_goes_away),
+		T(daemon_shutdown_recalls_a_hold_and_waits_for_it),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -207,8 +207,9 @@ main(int argc, char **argv)
 		ready = drain(nfd, nlog);
 		if (!ready && p[1].revents) {
 			waitpid(pid, &st, 0);
-			fprintf(stderr, "ship_daemon: %s exited before it was "
-					"ready (see %s)\n",
+			fprintf(stderr,
+				"ship_daemon: %s exited before it was "
+				"ready (see %s)\n",
 				argv[2], log);
 			return NOT_READY;
 		}

@@ -6,7 +6,8 @@
 # example config starts the installed daemon; then an outside program
 # (examples/poll_recall.c) is built against the installed library with
 # pkg-config (shared and static) and with find_package(pagemap), and each
-# build answers a recall from that daemon.
+# build answers a recall from that daemon. A crash-point build refuses to
+# install.
 set -eu
 SRC=$1 SHIP_DAEMON=$2 CC=$3
 . "$(dirname "$0")/lib.sh"
@@ -128,4 +129,13 @@ for prog in pc_shared pc_static cmake_shared; do
 		fail "$prog's bytes are not in the file"
 done
 stop_daemon || fail "the installed pagemapd exited with $?"
+
+# A build with the crash-point test hook refuses to install.
+cmake -S "$SRC" -B "$T/dev" -DPAGEMAP_CRASH_POINTS=ON >"$T/dev.log" 2>&1 ||
+	fail "configure a crash-point build"
+if cmake --install "$T/dev" --prefix "$T/never" >"$T/dev_install.log" 2>&1; then
+	fail "a crash-point build installed"
+fi
+expect_in "$T/dev_install.log" "-DPAGEMAP_CRASH_POINTS=OFF"
+[ ! -e "$T/never" ] || fail "a crash-point build installed files"
 echo "ok: install layout, units, config, pkg-config and find_package builds"

@@ -301,11 +301,10 @@ top_prints_one_plain_view_without_a_terminal(void **state)
 	assert_non_null(strstr(out, "REGION"));
 	assert_non_null(strstr(out, "LEASES (0)"));
 	assert_null(strchr(out, '\033'));
-	assert_int_equal(ctl(&f->d, out, BIG, err, BIG, "top", "--interval",
-			     "0", NULL),
-			 2);
-	assert_int_equal(ctl(&f->d, out, BIG, err, BIG, "--json", "top",
-			     NULL),
+	assert_int_equal(
+		ctl(&f->d, out, BIG, err, BIG, "top", "--interval", "0", NULL),
+		2);
+	assert_int_equal(ctl(&f->d, out, BIG, err, BIG, "--json", "top", NULL),
 			 2);
 	assert_int_equal(daemon_stop(&f->d), 0);
 	assert_int_equal(ctl(&f->d, out, BIG, err, BIG, "top", NULL), 1);

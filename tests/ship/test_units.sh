@@ -5,7 +5,8 @@
 # (docs/operations.md reports the number), the contract keys are set, and
 # the sysusers.d file makes the user and the group the units name.
 set -eu
-SRC=$1 PAGEMAPD=$2
+SRC=$1
+PAGEMAPD=$(cd "$(dirname "$2")" && pwd)/$(basename "$2") # ExecStart: absolute
 SHIP_DAEMON=
 . "$(dirname "$0")/lib.sh"
 
