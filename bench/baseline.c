@@ -24,13 +24,20 @@
 
 /* echo_loop -- in the ping-pong child: send every packet back until the
  * other end hangs up. */
+struct echo_peer {
+	int sv[2];
+	int cpu;
+};
+
 static int
 echo_loop(void *arg)
 {
-	const int *sv = arg;
+	const struct echo_peer *e = arg;
+	const int *sv = e->sv;
 	int fd = sv[1];
 	char buf[PING_SIZE * 2];
 
+	pin_cpu(e->cpu);
 	close(sv[0]); /* else our copy hides the parent's hang-up */
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -45,9 +52,10 @@ echo_loop(void *arg)
 }
 
 int
-pingpong_open(struct pingpong *p)
+pingpong_open(struct pingpong *p, int cpu)
 {
-	int sv[2];
+	struct echo_peer e = {.cpu = cpu};
+	int *sv = e.sv;
 
 	p->pid = 0;
 	p->fd = -1;
@@ -55,7 +63,7 @@ pingpong_open(struct pingpong *p)
 		say("socketpair: %s", strerror(errno));
 		return -1;
 	}
-	p->pid = proc_spawn(echo_loop, sv);
+	p->pid = proc_spawn(echo_loop, &e);
 	close(sv[1]);
 	if (p->pid < 0) {
 		close(sv[0]);
@@ -187,6 +195,7 @@ struct echo_server {
 	int *fds;  /* the server's ends */
 	int *peer; /* the clients' ends: not ours to hold */
 	unsigned n;
+	int cpu;
 };
 
 /* echo_serve -- the single-threaded echo server: on each wakeup drain a
@@ -200,6 +209,7 @@ echo_serve(void *arg)
 	char buf[PING_SIZE * 2];
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
+	pin_cpu(es->cpu);
 	/* A client end held here would hide that client's hang-up. */
 	for (unsigned i = 0; i < es->n; i++)
 		close(es->peer[i]);
@@ -273,12 +283,13 @@ echo_client_main(void *arg)
 
 int
 echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
-		double *ret)
+		int cpu, double *ret)
 {
 	int cfd[PIPELINE_CLIENTS], sfd[PIPELINE_CLIENTS];
 	pid_t cpid[PIPELINE_CLIENTS], spid = -1;
 	uint64_t *ops, total = 0;
-	struct echo_server es = {.fds = sfd, .peer = cfd, .n = clients};
+	struct echo_server es = {
+		.fds = sfd, .peer = cfd, .n = clients, .cpu = cpu};
 	struct gate g;
 	unsigned made = 0, spawned = 0;
 	int rc = -1;

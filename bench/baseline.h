@@ -14,8 +14,9 @@ struct pingpong {
 	int fd;
 };
 
-/* pingpong_open -- fork the echo process. 0 or -1. */
-int pingpong_open(struct pingpong *p);
+/* pingpong_open -- fork the echo process, on @cpu (-1: anywhere). 0 or
+ * -1. */
+int pingpong_open(struct pingpong *p, int cpu);
 
 /* pingpong_run -- @n round trips of a 64-byte packet, each timed into @s
  * (NULL: untimed warm-up). 0 or -1. */
@@ -46,9 +47,10 @@ int pipeline_run(struct pipeline *p, uint64_t warm_ns, uint64_t run_ns,
 
 /* echo_throughput -- @clients processes pipelining 64-byte packets to one
  * single-threaded echo process that drains each socket until EAGAIN;
- * replies per second in *ret. 0 or -1. */
+ * replies per second in *ret. The server runs on @cpu (-1: anywhere), the
+ * clients where we do. 0 or -1. */
 int echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
-		    double *ret);
+		    int cpu, double *ret);
 
 /* kernel_map_run -- @n times: open @path, mmap 2 MiB shared, write a byte
  * per 4 KiB page, munmap, close; each timed into @s (NULL: untimed). */

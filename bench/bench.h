@@ -18,6 +18,8 @@ struct bench_opts {
 	const char *daemon;  /* the pagemapd binary */
 	char dir[PATH_MAX];  /* region files and the kernel baseline file */
 	char tmp[PATH_MAX];  /* sockets, readiness socket, daemon logs */
+	int client_cpu;	     /* every client process runs here (-1: anywhere) */
+	int server_cpu;	     /* the daemon and the echo servers (-1: anywhere) */
 	bool quick;	     /* tiny sizes: seconds in all */
 	bool verbose;	     /* progress and details on stderr */
 };
@@ -71,6 +73,9 @@ void fmt_rate(char *buf, size_t len, double per_s);
 
 /* fmt_bytes -- @bytes as text with a binary unit: "12.3MiB". */
 void fmt_bytes(char *buf, size_t len, double bytes);
+
+/* pin_cpu -- run the calling process on @cpu only (-1: leave it). */
+void pin_cpu(int cpu);
 
 /* say -- a line on stderr, prefixed with the program name. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

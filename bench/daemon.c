@@ -70,6 +70,7 @@ exec_daemon(const struct daemon *d, const struct bench_opts *o,
 		argv[n++] = d->args[i];
 	argv[n] = NULL;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pin_cpu(o->server_cpu);
 	setenv("NOTIFY_SOCKET", notify, 1);
 	fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd >= 0)

@@ -57,7 +57,7 @@ fig_grant_rtt(const struct bench_opts *o, struct figure *tab)
 	if (client_create(r.pm, "grant", "f", 2 * MIB) ||
 	    client_lease(r.pm, "grant", "f", PAGEMAP_READ, &l) ||
 	    samples_init(&g, iters) || samples_init(&p, iters) ||
-	    pingpong_open(&pp))
+	    pingpong_open(&pp, o->server_cpu))
 		goto out;
 	if (grant_one(l, warm, NULL) || pingpong_run(&pp, warm, NULL))
 		goto out;

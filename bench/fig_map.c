@@ -17,30 +17,44 @@
 #define MAP_LEN (2 * MIB)
 #define BLOCKS 10
 
+/* The three parts of a timed map_run iteration, for --verbose. */
+struct split {
+	struct samples map, touch, unmap;
+};
+
 /* map_run -- @n times: map 2 MiB of @l for writing, write a byte a page,
- * unmap (which returns the grants); each timed into @s (NULL: untimed). */
+ * unmap (which returns the grants); each timed into @s and its parts into
+ * @sp (NULL, NULL: untimed). */
 static int
-map_run(struct pagemap_lease *l, size_t n, struct samples *s)
+map_run(struct pagemap_lease *l, size_t n, struct samples *s,
+	struct split *sp)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct pagemap_mapping *m;
 		volatile char *p;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = now_ns(), t1, t2, t3;
 		int err = pagemap_map(l, 0, MAP_LEN, PAGEMAP_WRITE, &m);
 
 		if (err) {
 			say("map 2 MiB: %s", pagemap_strerror(err));
 			return -1;
 		}
+		t1 = now_ns();
 		p = pagemap_mapping_addr(m);
 		for (size_t off = 0; off < MAP_LEN; off += PAGE)
 			p[off] = (char)(i + off / PAGE);
+		t2 = now_ns();
 		err = pagemap_unmap(m);
 		if (err) {
 			say("unmap 2 MiB: %s", pagemap_strerror(err));
 			return -1;
 		}
-		if (s && samples_add(s, (double)(now_ns() - t0)))
+		t3 = now_ns();
+		if (s && samples_add(s, (double)(t3 - t0)))
+			return -1;
+		if (sp && (samples_add(&sp->map, (double)(t1 - t0)) ||
+			   samples_add(&sp->touch, (double)(t2 - t1)) ||
+			   samples_add(&sp->unmap, (double)(t3 - t2))))
 			return -1;
 	}
 	return 0;
@@ -88,6 +102,7 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 	struct figure *f = &tab[FIG_MAP_VS_KERNEL];
 	size_t iters = o->quick ? 100 : 5000, warm = o->quick ? 10 : 200;
 	struct samples pm = {0}, k = {0};
+	struct split sp = {{0}, {0}, {0}};
 	struct pagemap_lease *l = NULL;
 	long pm_flt = 0, k_flt = 0, f0;
 	char path[PATH_MAX];
@@ -103,13 +118,15 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 	}
 	if (client_create(r.pm, "map", "f", MAP_LEN) ||
 	    client_lease(r.pm, "map", "f", PAGEMAP_WRITE, &l) ||
-	    samples_init(&pm, iters) || samples_init(&k, iters))
+	    samples_init(&pm, iters) || samples_init(&k, iters) ||
+	    samples_init(&sp.map, iters) || samples_init(&sp.touch, iters) ||
+	    samples_init(&sp.unmap, iters))
 		goto out;
-	if (map_run(l, warm, NULL) || kernel_map_run(path, warm, NULL))
+	if (map_run(l, warm, NULL, NULL) || kernel_map_run(path, warm, NULL))
 		goto out;
 	for (int b = 0; b < BLOCKS; b++) {
 		f0 = minflt();
-		if (map_run(l, iters / BLOCKS, &pm))
+		if (map_run(l, iters / BLOCKS, &pm, &sp))
 			goto out;
 		pm_flt += minflt() - f0;
 		f0 = minflt();
@@ -125,6 +142,10 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 		"pagemap %.1f, kernel %.1f",
 	     samples_quantile(&k, 0.99), (double)pm_flt / (double)pm.n,
 	     (double)k_flt / (double)k.n);
+	note(o, "map_vs_kernel: pagemap medians: map %.0f ns, writes %.0f ns, "
+		"unmap %.0f ns",
+	     samples_median(&sp.map), samples_median(&sp.touch),
+	     samples_median(&sp.unmap));
 	f->done = true;
 	rc = 0;
 out:
@@ -132,6 +153,9 @@ out:
 		pagemap_lease_release(l);
 	samples_fini(&pm);
 	samples_fini(&k);
+	samples_fini(&sp.map);
+	samples_fini(&sp.touch);
+	samples_fini(&sp.unmap);
 	unlink(path);
 	if (rig_stop(&r, false))
 		rc = -1;

@@ -183,7 +183,7 @@ fig_revoke_rtt(const struct bench_opts *o, struct figure *tab)
 	r.pm = NULL;
 	/* The echo process first: whatever forks later inherits its end,
 	 * but it must not inherit the holder's stop pipe. */
-	if (pingpong_open(&pp))
+	if (pingpong_open(&pp, o->server_cpu))
 		goto out;
 	if (pipe2(h.ids, O_CLOEXEC) || pipe2(h.stop, O_CLOEXEC)) {
 		say("pipe: %s", strerror(errno));

@@ -139,7 +139,8 @@ fig_throughput(const struct bench_opts *o, struct figure *tab)
 	for (int i = 0; i < rounds; i++) {
 		double pm_ops, raw_ops;
 
-		if (echo_throughput(PIPELINE_CLIENTS, warm, run, &raw_ops) ||
+		if (echo_throughput(PIPELINE_CLIENTS, warm, run,
+				    o->server_cpu, &raw_ops) ||
 		    daemon_round(&r, warm, run, &pm_ops))
 			goto out;
 		note(o, "throughput round %d: pagemapd %.0f ops/s, raw echo "

@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,9 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: pagemap-bench [--quick] [--json] [--daemon PATH] "
 		"[--dir DIR]\n"
-		"                     [--only FIGURE[,FIGURE...]] [--keep] "
-		"[--verbose]\n"
+		"                     [--cpus split|same|any] "
+		"[--only FIGURE[,FIGURE...]]\n"
+		"                     [--keep] [--verbose]\n"
 		"\n"
 		"Measures pagemapd against raw kernel baselines taken in the "
 		"same run and\nprints a table (figure, median, p99, baseline, "
@@ -76,6 +78,11 @@ usage(FILE *f)
 		"  --dir DIR      where region files go; a fresh folder is "
 		"made in it\n"
 		"                 (default %s)\n"
+		"  --cpus MODE    split (default): clients on one cpu, the "
+		"daemon and the\n"
+		"                 echo servers on another; same: all on one "
+		"cpu; any: no\n"
+		"                 pinning (the scheduler decides, results vary)\n"
 		"  --only LIST    run only these figures (debugging)\n"
 		"  --keep         keep region files, sockets and daemon logs\n"
 		"  --verbose      details on stderr\n",
@@ -132,6 +139,37 @@ selected(const char *list, const char *name)
 		p += n + (e ? 1 : 0);
 	}
 	return false;
+}
+
+/* place -- the cpus of @mode among those we may run on. 0 or -1. */
+static int
+place(const char *mode, struct bench_opts *o)
+{
+	cpu_set_t set;
+	int cpus[2], n = 0;
+
+	o->client_cpu = o->server_cpu = -1;
+	if (strcmp(mode, "any") == 0)
+		return 0;
+	if (strcmp(mode, "split") && strcmp(mode, "same")) {
+		say("--cpus: split, same or any, not '%s'", mode);
+		return -1;
+	}
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		say("sched_getaffinity: %s", strerror(errno));
+		return -1;
+	}
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	if (n == 0)
+		return -1;
+	o->client_cpu = cpus[0];
+	o->server_cpu = strcmp(mode, "same") == 0 || n < 2 ? cpus[0] : cpus[1];
+	if (strcmp(mode, "split") == 0 && n < 2)
+		say("--cpus split: only one cpu, so all run on cpu %d",
+		    cpus[0]);
+	return 0;
 }
 
 /* check_only -- every name in @list is a figure's. 0 or -1. */
@@ -218,13 +256,14 @@ main(int argc, char **argv)
 		{"daemon", required_argument, NULL, 'd'},
 		{"dir", required_argument, NULL, 'D'},
 		{"only", required_argument, NULL, 'o'},
+		{"cpus", required_argument, NULL, 'c'},
 		{"keep", no_argument, NULL, 'k'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct bench_opts o = {.daemon = PAGEMAPD_BIN};
-	const char *base = PAGEMAP_BENCH_DIR, *only = NULL;
+	const char *base = PAGEMAP_BENCH_DIR, *only = NULL, *cpus = "split";
 	bool json = false, keep = false;
 	uint64_t t_all = now_ns();
 	int opt, failed = 0;
@@ -246,6 +285,9 @@ main(int argc, char **argv)
 		case 'o':
 			only = optarg;
 			break;
+		case 'c':
+			cpus = optarg;
+			break;
 		case 'k':
 			keep = true;
 			break;
@@ -264,8 +306,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (only && check_only(only))
+	if ((only && check_only(only)) || place(cpus, &o))
 		return 2;
+	/* Every client process forked from here runs where we do. */
+	pin_cpu(o.client_cpu);
 	if (access(o.daemon, X_OK)) {
 		say("%s: %s (use --daemon)", o.daemon, strerror(errno));
 		return 2;
@@ -284,6 +328,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	note(&o, "region files in %s, sockets and logs in %s", o.dir, o.tmp);
+	note(&o, "cpus: clients on %d, servers on %d (-1: anywhere)",
+	     o.client_cpu, o.server_cpu);
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
 		bool want = false;
 		uint64_t t0 = now_ns();
