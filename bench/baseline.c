@@ -216,7 +216,8 @@ echo_serve(void *arg)
 	if (ep < 0)
 		return 1;
 	for (unsigned i = 0; i < es->n; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.fd = es->fds[i]};
+		struct epoll_event ev = {.events = EPOLLIN,
+					 .data.fd = es->fds[i]};
 
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, es->fds[i], &ev))
 			return 1;
@@ -246,8 +247,7 @@ echo_serve(void *arg)
 					live--;
 					break;
 				}
-				if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) !=
-				    n)
+				if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
 					return 1;
 			}
 		}
@@ -282,8 +282,8 @@ echo_client_main(void *arg)
 }
 
 int
-echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
-		int cpu, double *ret)
+echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns, int cpu,
+		double *ret)
 {
 	int cfd[PIPELINE_CLIENTS], sfd[PIPELINE_CLIENTS];
 	pid_t cpid[PIPELINE_CLIENTS], spid = -1;
@@ -318,8 +318,8 @@ echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
 	/* Only now: a server holding the gate's write end would keep it
 	 * shut. */
 	for (int ok = !gate_init(&g); ok && spawned < clients; spawned++) {
-		struct echo_client c = {cfd, clients, spawned, &g, warm_ns,
-					run_ns, &ops[spawned]};
+		struct echo_client c = {cfd,	 clients, spawned,	&g,
+					warm_ns, run_ns,  &ops[spawned]};
 
 		cpid[spawned] = proc_spawn(echo_client_main, &c);
 		if (cpid[spawned] < 0)

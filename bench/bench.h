@@ -15,13 +15,13 @@
 #define PAGE 4096ull
 
 struct bench_opts {
-	const char *daemon;  /* the pagemapd binary */
-	char dir[PATH_MAX];  /* region files and the kernel baseline file */
-	char tmp[PATH_MAX];  /* sockets, readiness socket, daemon logs */
-	int client_cpu;	     /* every client process runs here (-1: anywhere) */
-	int server_cpu;	     /* the daemon and the echo servers (-1: anywhere) */
-	bool quick;	     /* tiny sizes: seconds in all */
-	bool verbose;	     /* progress and details on stderr */
+	const char *daemon; /* the pagemapd binary */
+	char dir[PATH_MAX]; /* region files and the kernel baseline file */
+	char tmp[PATH_MAX]; /* sockets, readiness socket, daemon logs */
+	int client_cpu;	    /* every client process runs here (-1: anywhere) */
+	int server_cpu;	    /* the daemon and the echo servers (-1: anywhere) */
+	bool quick;	    /* tiny sizes: seconds in all */
+	bool verbose;	    /* progress and details on stderr */
 };
 
 /* ---- the figures ------------------------------------------------------ */
@@ -45,8 +45,8 @@ enum fig_id {
 struct figure {
 	const char *name;
 	double goal;
-	bool at_least;	/* ok when value >= goal (else value <= goal) */
-	bool done;	/* measured in this run */
+	bool at_least; /* ok when value >= goal (else value <= goal) */
+	bool done;     /* measured in this run */
 	double value;
 	char median[24];
 	char p99[24];

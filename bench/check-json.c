@@ -14,9 +14,9 @@
 #include <json-c/json.h>
 
 static const char *const figures[] = {
-	"grant_rtt_ratio",     "map_vs_kernel_ratio", "per_folio_ns",
-	"throughput_ratio",    "scale_latency_ratio", "bytes_per_grant",
-	"revoke_rtt_ratio",    "creates_per_s",	      "attach_s",
+	"grant_rtt_ratio",  "map_vs_kernel_ratio", "per_folio_ns",
+	"throughput_ratio", "scale_latency_ratio", "bytes_per_grant",
+	"revoke_rtt_ratio", "creates_per_s",	   "attach_s",
 	"huge_folio_share",
 };
 #define NFIGURES (sizeof(figures) / sizeof(figures[0]))

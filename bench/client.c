@@ -7,8 +7,8 @@
 
 int
 client_grant_range(struct pagemap_lease *l, uint64_t offset, uint64_t length,
-		   struct pagemap_folio *buf, size_t max,
-		   uint64_t *ret_folios, uint64_t *order_bytes)
+		   struct pagemap_folio *buf, size_t max, uint64_t *ret_folios,
+		   uint64_t *order_bytes)
 {
 	uint64_t pos = offset, end = offset + length, folios = 0;
 

@@ -142,7 +142,8 @@ daemon_start(struct daemon *d, const struct bench_opts *o, uint64_t *ret_ns)
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = 0;
 			say("pagemapd exited before it was ready (status "
-			    "%d)", st);
+			    "%d)",
+			    st);
 			break;
 		}
 		if (now_ns() > deadline) {

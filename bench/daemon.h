@@ -14,7 +14,7 @@ struct pagemap;
 #define DAEMON_MAX_ARGS 16
 
 struct daemon {
-	pid_t pid;	      /* 0 when not running */
+	pid_t pid; /* 0 when not running */
 	char socket[PATH_MAX];
 	char log[PATH_MAX];
 	const char *args[DAEMON_MAX_ARGS + 1]; /* extra arguments, NULL ended */
@@ -22,8 +22,8 @@ struct daemon {
 
 /* daemon_init -- name the daemon's socket and log after @tag in o->tmp and
  * take the extra arguments @args (NULL ended, copied by pointer). */
-void daemon_init(struct daemon *d, const struct bench_opts *o,
-		 const char *tag, const char *const *args);
+void daemon_init(struct daemon *d, const struct bench_opts *o, const char *tag,
+		 const char *const *args);
 
 /* daemon_start -- start pagemapd and wait for READY=1 on $NOTIFY_SOCKET;
  * *ret_ns (may be NULL) gets the time from fork to READY. 0 or -1 (the log

@@ -71,8 +71,7 @@ fig_grant_rtt(const struct bench_opts *o, struct figure *tab)
 	fmt_time(f->median, sizeof(f->median), samples_median(&g));
 	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&g, 0.99));
 	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&p));
-	note(o, "grant_rtt: ping-pong p99 %.0f ns",
-	     samples_quantile(&p, 0.99));
+	note(o, "grant_rtt: ping-pong p99 %.0f ns", samples_quantile(&p, 0.99));
 	f->done = true;
 	rc = 0;
 out:
@@ -99,8 +98,7 @@ fig_per_folio(const struct bench_opts *o, struct figure *tab)
 	struct rig r;
 	int rc = -1;
 
-	if (rig_start(&r, o, o->dir, "folio", region_size_for(size, 64), 0,
-		      64))
+	if (rig_start(&r, o, o->dir, "folio", region_size_for(size, 64), 0, 64))
 		return -1;
 	max = pagemap_get_limits(r.pm)->max_folios_per_reply;
 	if (max == 0)
@@ -131,12 +129,12 @@ fig_per_folio(const struct bench_opts *o, struct figure *tab)
 		}
 	}
 	if (folios != size / PAGE) {
-		say("1 GiB at order 0 came as %llu folios",
-		    (unsigned long long)folios);
+		say("%llu bytes at order 0 came as %llu folios",
+		    (unsigned long long)size, (unsigned long long)folios);
 		goto out;
 	}
-	f->value = (samples_median(&big) - samples_median(&one)) /
-		   (double)folios;
+	f->value =
+		(samples_median(&big) - samples_median(&one)) / (double)folios;
 	fmt_time(f->median, sizeof(f->median), samples_median(&big));
 	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&big, 0.99));
 	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&one));

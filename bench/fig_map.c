@@ -26,8 +26,7 @@ struct split {
  * unmap (which returns the grants); each timed into @s and its parts into
  * @sp (NULL, NULL: untimed). */
 static int
-map_run(struct pagemap_lease *l, size_t n, struct samples *s,
-	struct split *sp)
+map_run(struct pagemap_lease *l, size_t n, struct samples *s, struct split *sp)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct pagemap_mapping *m;
@@ -138,12 +137,14 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 	fmt_time(f->median, sizeof(f->median), samples_median(&pm));
 	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&pm, 0.99));
 	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&k));
-	note(o, "map_vs_kernel: kernel p99 %.0f ns; page faults per 2 MiB: "
-		"pagemap %.1f, kernel %.1f",
+	note(o,
+	     "map_vs_kernel: kernel p99 %.0f ns; page faults per 2 MiB: "
+	     "pagemap %.1f, kernel %.1f",
 	     samples_quantile(&k, 0.99), (double)pm_flt / (double)pm.n,
 	     (double)k_flt / (double)k.n);
-	note(o, "map_vs_kernel: pagemap medians: map %.0f ns, writes %.0f ns, "
-		"unmap %.0f ns",
+	note(o,
+	     "map_vs_kernel: pagemap medians: map %.0f ns, writes %.0f ns, "
+	     "unmap %.0f ns",
 	     samples_median(&sp.map), samples_median(&sp.touch),
 	     samples_median(&sp.unmap));
 	f->done = true;

@@ -20,8 +20,8 @@
 
 struct holder {
 	const char *socket;
-	int ids[2];  /* lease ids, holder to parent */
-	int stop[2]; /* end-of-file: the holder stops */
+	int ids[2];		   /* lease ids, holder to parent */
+	int stop[2];		   /* end-of-file: the holder stops */
 	struct pagemap_mapping *m; /* the mapping the next recall ends */
 	int err;
 };

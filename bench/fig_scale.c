@@ -162,16 +162,16 @@ fig_scale(const struct bench_opts *o, struct figure *tab)
 		if (client_create(r.pm, "scale", name, many * PAGE))
 			goto out;
 	}
-	if (client_create(r.pm, "scale", "x", MIB) ||
-	    samples_init(&a, iters) || samples_init(&b, iters))
+	if (client_create(r.pm, "scale", "x", MIB) || samples_init(&a, iters) ||
+	    samples_init(&b, iters))
 		goto out;
 	/* Holders must not inherit our connection. */
 	pagemap_close(r.pm);
 	r.pm = NULL;
 	for (; spawned < nh; spawned++) {
 		int p[2];
-		struct holder h = {r.d.socket, spawned, -1, cmd, spawned + 1,
-				   &g};
+		struct holder h = {r.d.socket, spawned,	    -1,
+				   cmd,	       spawned + 1, &g};
 
 		if (pipe2(p, O_CLOEXEC)) {
 			say("pipe: %s", strerror(errno));
@@ -200,8 +200,9 @@ fig_scale(const struct bench_opts *o, struct figure *tab)
 	rss1 = daemon_rss(&r.d);
 	if (latency(l, warm, iters, &b))
 		goto out;
-	note(o, "scale: %llu grants held, map median %.0f ns; daemon RSS "
-		"%lld -> %lld bytes",
+	note(o,
+	     "scale: %llu grants held, map median %.0f ns; daemon RSS "
+	     "%lld -> %lld bytes",
 	     (unsigned long long)(nh * many), samples_median(&b), rss0, rss1);
 	lat->value = samples_median(&b) / samples_median(&a);
 	fmt_time(lat->median, sizeof(lat->median), samples_median(&b));

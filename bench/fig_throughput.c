@@ -90,8 +90,8 @@ daemon_round(struct rig *r, uint64_t warm_ns, uint64_t run_ns, double *ret)
 		return -1;
 	}
 	for (; spawned < PIPELINE_CLIENTS; spawned++) {
-		struct tclient c = {r->d.socket, spawned, &g, warm_ns, run_ns,
-				    &ops[spawned], 0};
+		struct tclient c = {r->d.socket, spawned,	&g, warm_ns,
+				    run_ns,	 &ops[spawned], 0};
 
 		pid[spawned] = proc_spawn(tclient_main, &c);
 		if (pid[spawned] < 0)
@@ -139,12 +139,14 @@ fig_throughput(const struct bench_opts *o, struct figure *tab)
 	for (int i = 0; i < rounds; i++) {
 		double pm_ops, raw_ops;
 
-		if (echo_throughput(PIPELINE_CLIENTS, warm, run,
-				    o->server_cpu, &raw_ops) ||
+		if (echo_throughput(PIPELINE_CLIENTS, warm, run, o->server_cpu,
+				    &raw_ops) ||
 		    daemon_round(&r, warm, run, &pm_ops))
 			goto out;
-		note(o, "throughput round %d: pagemapd %.0f ops/s, raw echo "
-			"%.0f ops/s", i, pm_ops, raw_ops);
+		note(o,
+		     "throughput round %d: pagemapd %.0f ops/s, raw echo "
+		     "%.0f ops/s",
+		     i, pm_ops, raw_ops);
 		pm_sum += pm_ops;
 		raw_sum += raw_ops;
 	}

@@ -82,7 +82,8 @@ usage(FILE *f)
 		"daemon and the\n"
 		"                 echo servers on another; same: all on one "
 		"cpu; any: no\n"
-		"                 pinning (the scheduler decides, results vary)\n"
+		"                 pinning (the scheduler decides, results "
+		"vary)\n"
 		"  --only LIST    run only these figures (debugging)\n"
 		"  --keep         keep region files, sockets and daemon logs\n"
 		"  --verbose      details on stderr\n",
@@ -212,8 +213,8 @@ print_table(FILE *out)
 
 		if (!f->done)
 			continue;
-		snprintf(goal, sizeof(goal), "%s%g", f->at_least ? ">=" : "<=",
-			 f->goal);
+		snprintf(goal, sizeof(goal), "%s%g",
+			 f->at_least ? ">=" : "<=", f->goal);
 		snprintf(value, sizeof(value), "%.3g", f->value);
 		fprintf(out, "%-20s %10s %10s %10s %10s %8s  %s\n", f->name,
 			f->median[0] ? f->median : "-",
