@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,7 +332,24 @@ zero_bytes(struct region *r, uint64_t off, uint64_t len)
 	return r->media.persist(&r->media, off, len);
 }
 
-/* region_zero -- punch (plain file) or memset + persist (DAX) the pages. */
+/* is_hole -- true if [off, off + len) of the plain file holds no data. */
+static bool
+is_hole(int fd, uint64_t off, uint64_t len)
+{
+	off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+
+	return (data < 0 && errno == ENXIO) ||
+	       (data >= 0 && (uint64_t)data >= off + len);
+}
+
+/* region_zero -- make the pages read as zeroes before a file gets them:
+ * on a plain file a range that is a hole already needs nothing (and
+ * nothing to sync: a hole reads as zeroes after a crash too), any other is
+ * punched; DAX has no page cache: memset + persist. (Writing zeroes with
+ * pwrite() would give the page cache large folios, which map with one
+ * fault instead of 512, but ext4 stops handing out large folios for a
+ * file once anything was written through a mapping into a hole, as the
+ * metadata is: see docs/performance.md.) */
 int
 region_zero(struct region *r, uint64_t pg, uint64_t npages)
 {
@@ -342,25 +360,24 @@ region_zero(struct region *r, uint64_t pg, uint64_t npages)
 		return 0;
 	if (pg > pages || npages > pages - pg)
 		return -EINVAL;
-	if (r->kind == REGION_FILE) {
-		/* A hole reads as zeroes through the mapping at once and
-		 * costs no writes; fdatasync makes the punch itself durable,
-		 * which msync of the range would not. */
-		if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      (off_t)off, (off_t)len) == 0) {
-			/* Under group commit one fdatasync before the batch's
-			 * commit covers every punch of the batch. */
-			if (r->group_commit)
-				r->zero_sync = true;
-			else if (fdatasync(r->fd))
-				return -errno;
-			crash_punch(r, off, len);
-			return 0;
-		}
-		if (errno != EOPNOTSUPP)
-			return -errno;
+	if (r->kind != REGION_FILE)
+		return zero_bytes(r, off, len);
+	if (is_hole(r->fd, off, len))
+		return 0;
+	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) < 0) {
+		/* persisted by zero_bytes() */
+		return errno == EOPNOTSUPP ? zero_bytes(r, off, len) : -errno;
 	}
-	return zero_bytes(r, off, len);
+	/* The zeroes must be durable before the transaction that hands the
+	 * pages over; under group commit one fdatasync before the batch's
+	 * commit covers them all. */
+	if (r->group_commit)
+		r->zero_sync = true;
+	else if (fdatasync(r->fd))
+		return -errno;
+	crash_punch(r, off, len);
+	return 0;
 }
 
 int
