@@ -660,6 +660,7 @@ zero_tail(struct region *r, const struct inode *ino)
 {
 	uint64_t in_page = ino->size & (PM_PAGE_SIZE - 1), fp, off;
 	const struct extent *e;
+	int rv;
 
 	if (in_page == 0)
 		return 0;
@@ -668,8 +669,9 @@ zero_tail(struct region *r, const struct inode *ino)
 	if (!e)
 		return 0; /* a hole reads as zeroes */
 	off = ((e->region_pg + (fp - e->file_pg)) << PM_PAGE_SHIFT) + in_page;
-	memset(r->media.base + off, 0, PM_PAGE_SIZE - in_page);
-	return r->media.persist(&r->media, off, PM_PAGE_SIZE - in_page);
+	rv = media_write(&r->media, off, NULL, PM_PAGE_SIZE - in_page);
+	return rv ? rv : r->media.persist(&r->media, off,
+					  PM_PAGE_SIZE - in_page);
 }
 
 /* ---- mutations ---------------------------------------------------------- */

@@ -76,9 +76,12 @@ int
 journal_format(struct journal *j)
 {
 	struct pm_media *m = j->media;
+	int ret;
 
 	journal_abort(j);
-	memset(m->base + j->off, 0, HDR_SIZE);
+	ret = media_write(m, j->off, NULL, HDR_SIZE);
+	if (ret)
+		return ret;
 	j->seq = 0;
 	return m->persist(m, j->off, HDR_SIZE);
 }
@@ -137,13 +140,16 @@ apply(struct journal *j, const uint8_t *payload, uint64_t len)
 {
 	struct pm_media *m = j->media;
 	uint64_t pos = 0, lo = UINT64_MAX, hi = 0;
+	int ret;
 
 	while (pos < len) {
 		struct pm_journal_rec r;
 
 		memcpy(&r, payload + pos, REC_SIZE);
 		pos += REC_SIZE;
-		memcpy(m->base + r.off, payload + pos, r.len);
+		ret = media_write(m, r.off, payload + pos, r.len);
+		if (ret)
+			return ret;
 		pos += pad8(r.len);
 		if (r.off < lo)
 			lo = r.off;
@@ -225,8 +231,13 @@ journal_commit(struct journal *j)
 	if (j->nrecs == 0)
 		return 0;
 	h.crc = hdr_crc(&h, j->buf);
-	memcpy(m->base + j->off, &h, HDR_SIZE);
-	memcpy(m->base + j->off + HDR_SIZE, j->buf, j->used);
+	ret = media_write(m, j->off + HDR_SIZE, j->buf, j->used);
+	if (ret == 0)
+		ret = media_write(m, j->off, &h, HDR_SIZE);
+	if (ret) {
+		journal_abort(j);
+		return ret;
+	}
 	/* The commit point: once this persist returns, the transaction
 	 * happened, whatever follows. */
 	ret = m->persist(m, j->off, HDR_SIZE + j->used);

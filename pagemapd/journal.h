@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * Protocol (a redo log, one transaction at a time):
@@ -32,8 +33,27 @@ struct pm_media {
 	/* Make [off, off + len) durable. Returns 0 or -errno. The crash-point
 	 * hook of test builds lives behind this function. */
 	int (*persist)(struct pm_media *m, uint64_t off, uint64_t len);
+	/* Store @len bytes of @src (NULL: zeroes) at @off, or NULL to store
+	 * through base. A plain-file region writes with pwrite(): on ext4 a
+	 * store through a shared mapping into a hole costs the whole file
+	 * its large page-cache folios (docs/performance.md). */
+	int (*write)(struct pm_media *m, uint64_t off, const void *src,
+		     uint64_t len);
 	void *ctx; /* for persist */
 };
+
+/* media_write -- store through @m's write function or its mapping. */
+static inline int
+media_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
+{
+	if (m->write)
+		return m->write(m, off, src, len);
+	if (src)
+		memcpy(m->base + off, src, len);
+	else
+		memset(m->base + off, 0, len);
+	return 0;
+}
 
 struct journal {
 	struct pm_media *media;

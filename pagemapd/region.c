@@ -320,15 +320,117 @@ media_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* zero_bytes -- memset [off, off + len) of the mapping and persist it. */
+/* file_write -- the pm_media write of a plain-file region: pwrite(), 2 MiB
+ * at a time (the page cache sizes its folios by the write); zeroes come
+ * from an untouched anonymous mapping, all of it the zero page. */
+static int
+file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
+{
+	static const size_t chunk = 2u << 20;
+	static void *zero;
+	struct region *r = m->ctx;
+
+	if (src == NULL && zero == NULL) {
+		zero = mmap(NULL, chunk, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+		if (zero == MAP_FAILED) {
+			zero = NULL;
+			return -ENOMEM;
+		}
+	}
+	while (len) {
+		size_t n = len < chunk ? (size_t)len : chunk;
+		ssize_t k = pwrite(r->fd, src ? src : zero, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		off += (uint64_t)k;
+		len -= (uint64_t)k;
+		if (src)
+			src = (const uint8_t *)src + k;
+	}
+	return 0;
+}
+
+/* fill_holes -- allocate every hole of the plain file below @end by
+ * writing zeroes into it (data is left alone). Metadata is read through
+ * the mapping, and on ext4 a fault on a hole, read or write, costs the
+ * whole file its large page-cache folios (docs/performance.md): so no
+ * metadata page may be a hole. Returns 0 or -errno. */
+static int
+fill_holes(struct region *r, uint64_t end)
+{
+	uint64_t pos = 0;
+
+	while (pos < end) {
+		off_t hole = lseek(r->fd, (off_t)pos, SEEK_HOLE);
+		off_t data;
+		uint64_t stop;
+		int rv;
+
+		if (hole < 0)
+			return errno == ENXIO ? 0 : -errno;
+		if ((uint64_t)hole >= end)
+			return 0;
+		data = lseek(r->fd, hole, SEEK_DATA);
+		stop = data < 0 || (uint64_t)data > end ? end : (uint64_t)data;
+		rv = file_write(&r->media, (uint64_t)hole, NULL,
+				stop - (uint64_t)hole);
+		if (rv)
+			return rv;
+		pos = stop;
+	}
+	return 0;
+}
+
+/* meta_end -- where the metadata of the region file ends (its data area
+ * begins), read without touching the mapping; 0 when the first page is
+ * not a superblock. */
+static uint64_t
+meta_end(const struct region *r, uint64_t file_size)
+{
+	struct pm_super sb;
+
+	if (pread(r->fd, &sb, sizeof(sb), 0) != (ssize_t)sizeof(sb) ||
+	    memcmp(sb.magic, PM_MAGIC, sizeof(sb.magic)) != 0 ||
+	    sb.data_pg > file_size >> PM_PAGE_SHIFT)
+		return 0;
+	return sb.data_pg << PM_PAGE_SHIFT;
+}
+
+/* first_page_zero -- the region file's first page is all zeroes (never
+ * formatted), read with pread for the reason fill_holes() gives. */
+static bool
+first_page_zero(const struct region *r)
+{
+	uint8_t page[PM_PAGE_SIZE];
+
+	if (r->kind != REGION_FILE)
+		return all_zero(r->media.base, PM_PAGE_SIZE);
+	if (pread(r->fd, page, sizeof(page), 0) != (ssize_t)sizeof(page))
+		return false;
+	return all_zero(page, sizeof(page));
+}
+
+/* zero_bytes -- zero [off, off + len) of the region and persist it. */
 static int
 zero_bytes(struct region *r, uint64_t off, uint64_t len)
 {
-	pmem2_memset_fn set = pmem2_get_memset_fn(r->map);
+	int rv;
 
 	if (len == 0)
 		return 0;
-	set(r->media.base + off, 0, len, PMEM2_F_MEM_NOFLUSH);
+	if (r->media.write) {
+		rv = r->media.write(&r->media, off, NULL, len);
+		if (rv)
+			return rv;
+	} else {
+		pmem2_memset_fn set = pmem2_get_memset_fn(r->map);
+
+		set(r->media.base + off, 0, len, PMEM2_F_MEM_NOFLUSH);
+	}
 	return r->media.persist(&r->media, off, len);
 }
 
@@ -342,19 +444,18 @@ is_hole(int fd, uint64_t off, uint64_t len)
 	       (data >= 0 && (uint64_t)data >= off + len);
 }
 
-/* region_zero -- make the pages read as zeroes before a file gets them:
- * on a plain file a range that is a hole already needs nothing (and
- * nothing to sync: a hole reads as zeroes after a crash too), any other is
- * punched; DAX has no page cache: memset + persist. (Writing zeroes with
- * pwrite() would give the page cache large folios, which map with one
- * fault instead of 512, but ext4 stops handing out large folios for a
- * file once anything was written through a mapping into a hole, as the
- * metadata is: see docs/performance.md.) */
+/* region_zero -- make the pages read as zeroes before a file gets them.
+ * On a plain file they are written with zeroes (pwrite: large folios, and
+ * never a hole under a client's first store, see file_write()); only a
+ * range that held data needs those zeroes durable before the handover —
+ * a hole reads as zeroes after a crash too. DAX: memset + persist. */
 int
 region_zero(struct region *r, uint64_t pg, uint64_t npages)
 {
 	uint64_t pages = r->media.size >> PM_PAGE_SHIFT;
 	uint64_t off = pg << PM_PAGE_SHIFT, len = npages << PM_PAGE_SHIFT;
+	bool hole;
+	int rv;
 
 	if (npages == 0)
 		return 0;
@@ -362,21 +463,19 @@ region_zero(struct region *r, uint64_t pg, uint64_t npages)
 		return -EINVAL;
 	if (r->kind != REGION_FILE)
 		return zero_bytes(r, off, len);
-	if (is_hole(r->fd, off, len))
+	hole = is_hole(r->fd, off, len);
+	rv = file_write(&r->media, off, NULL, len);
+	if (rv)
+		return rv;
+	crash_punch(r, off, len);
+	if (hole)
 		return 0;
-	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)off, (off_t)len) < 0) {
-		/* persisted by zero_bytes() */
-		return errno == EOPNOTSUPP ? zero_bytes(r, off, len) : -errno;
-	}
-	/* The zeroes must be durable before the transaction that hands the
-	 * pages over; under group commit one fdatasync before the batch's
-	 * commit covers them all. */
+	/* Under group commit one fdatasync before the batch's commit covers
+	 * every zeroing of the batch. */
 	if (r->group_commit)
 		r->zero_sync = true;
 	else if (fdatasync(r->fd))
 		return -errno;
-	crash_punch(r, off, len);
 	return 0;
 }
 
@@ -541,6 +640,8 @@ map_file(struct region *r, uint64_t *ret_file_size, char *err)
 	r->media.base = pmem2_map_get_address(map);
 	r->media.size = pmem2_map_get_size(map);
 	r->media.persist = media_persist;
+	/* Stores into a page-cached file go through pwrite (file_write()). */
+	r->media.write = r->kind == REGION_FILE ? file_write : NULL;
 	r->media.ctx = r;
 	*ret_file_size = size;
 out_src:
@@ -582,6 +683,12 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 	sb.uuid[8] = (uint8_t)((sb.uuid[8] & 0x3f) | 0x80);
 	sb.format_time_ns = now_ns();
 	layout_super_seal(&sb);
+	if (r->kind == REGION_FILE) {
+		ret = fill_holes(r, sb.data_pg << PM_PAGE_SHIFT);
+		if (ret)
+			return fail(err, ret, "cannot format %s: %s", r->path,
+				    strerror(-ret));
+	}
 
 	if (!fresh) {
 		/* A used device or a pre-made file may hold anything past
@@ -607,8 +714,9 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 		return fail(err, ret, "cannot format the journal of %s: %s",
 			    r->path, strerror(-ret));
 	/* Last: only now does the file become a region. */
-	memcpy(r->media.base, &sb, sizeof(sb));
-	ret = r->media.persist(&r->media, 0, sizeof(sb));
+	ret = media_write(&r->media, 0, &sb, sizeof(sb));
+	if (!ret)
+		ret = r->media.persist(&r->media, 0, sizeof(sb));
 	if (ret)
 		return fail(err, ret, "cannot write the superblock of %s: %s",
 			    r->path, strerror(-ret));
@@ -714,11 +822,17 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	rc = map_file(r, &file_size, err);
 	if (rc)
 		goto fail;
-	if (created || (o->create &&
-			all_zero(r->media.base, PM_PAGE_SIZE))) {
+	if (created || (o->create && first_page_zero(r))) {
 		rc = format(r, o, created, err);
 		if (rc)
 			goto fail;
+	}
+	if (r->kind == REGION_FILE) {
+		rc = fill_holes(r, meta_end(r, file_size));
+		if (rc) {
+			fail(err, rc, "%s: %s", path, strerror(-rc));
+			goto fail;
+		}
 	}
 	rc = recover(r, file_size, err);
 	if (rc)
