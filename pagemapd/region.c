@@ -354,18 +354,13 @@ file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 	return 0;
 }
 
-/* fill_holes -- allocate every hole of the plain file below @end by
- * writing zeroes into it (data is left alone). Metadata is read through
- * the mapping, and on ext4 a fault on a hole, read or write, costs the
- * whole file its large page-cache folios (docs/performance.md): so no
- * metadata page may be a hole. Returns 0 or -errno. */
-static int
-fill_holes(struct region *r, uint64_t end)
+int
+region_fill(struct region *r, uint64_t pg, uint64_t npages)
 {
-	uint64_t pos = 0;
+	uint64_t off = pg << PM_PAGE_SHIFT, end = off + (npages << PM_PAGE_SHIFT);
 
-	while (pos < end) {
-		off_t hole = lseek(r->fd, (off_t)pos, SEEK_HOLE);
+	while (r->kind == REGION_FILE && off < end) {
+		off_t hole = lseek(r->fd, (off_t)off, SEEK_HOLE);
 		off_t data;
 		uint64_t stop;
 		int rv;
@@ -380,7 +375,7 @@ fill_holes(struct region *r, uint64_t end)
 				stop - (uint64_t)hole);
 		if (rv)
 			return rv;
-		pos = stop;
+		off = stop;
 	}
 	return 0;
 }
@@ -401,7 +396,7 @@ meta_end(const struct region *r, uint64_t file_size)
 }
 
 /* first_page_zero -- the region file's first page is all zeroes (never
- * formatted), read with pread for the reason fill_holes() gives. */
+ * formatted), read with pread for the reason region_fill() gives. */
 static bool
 first_page_zero(const struct region *r)
 {
@@ -445,16 +440,15 @@ is_hole(int fd, uint64_t off, uint64_t len)
 }
 
 /* region_zero -- make the pages read as zeroes before a file gets them.
- * On a plain file they are written with zeroes (pwrite: large folios, and
- * never a hole under a client's first store, see file_write()); only a
- * range that held data needs those zeroes durable before the handover —
- * a hole reads as zeroes after a crash too. DAX: memset + persist. */
+ * On a plain file a hole already does (and after a crash too): it is left
+ * for region_fill() at its first grant, so creating a file costs no
+ * writes. Other pages are written with zeroes (pwrite: large folios, see
+ * file_write()), durably before the handover. DAX: memset + persist. */
 int
 region_zero(struct region *r, uint64_t pg, uint64_t npages)
 {
 	uint64_t pages = r->media.size >> PM_PAGE_SHIFT;
 	uint64_t off = pg << PM_PAGE_SHIFT, len = npages << PM_PAGE_SHIFT;
-	bool hole;
 	int rv;
 
 	if (npages == 0)
@@ -463,13 +457,13 @@ region_zero(struct region *r, uint64_t pg, uint64_t npages)
 		return -EINVAL;
 	if (r->kind != REGION_FILE)
 		return zero_bytes(r, off, len);
-	hole = is_hole(r->fd, off, len);
+	/* A hole stays one until its first grant (region_fill()). */
+	if (is_hole(r->fd, off, len))
+		return 0;
 	rv = file_write(&r->media, off, NULL, len);
 	if (rv)
 		return rv;
 	crash_punch(r, off, len);
-	if (hole)
-		return 0;
 	/* Under group commit one fdatasync before the batch's commit covers
 	 * every zeroing of the batch. */
 	if (r->group_commit)
@@ -684,7 +678,7 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 	sb.format_time_ns = now_ns();
 	layout_super_seal(&sb);
 	if (r->kind == REGION_FILE) {
-		ret = fill_holes(r, sb.data_pg << PM_PAGE_SHIFT);
+		ret = region_fill(r, 0, sb.data_pg);
 		if (ret)
 			return fail(err, ret, "cannot format %s: %s", r->path,
 				    strerror(-ret));
@@ -828,7 +822,10 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 			goto fail;
 	}
 	if (r->kind == REGION_FILE) {
-		rc = fill_holes(r, meta_end(r, file_size));
+		/* Metadata is read through the mapping, and on ext4 any
+		 * fault on a hole costs the whole file its large page-cache
+		 * folios (docs/performance.md): no metadata page may be one. */
+		rc = region_fill(r, 0, meta_end(r, file_size) >> PM_PAGE_SHIFT);
 		if (rc) {
 			fail(err, rc, "%s: %s", path, strerror(-rc));
 			goto fail;

@@ -125,6 +125,13 @@ int region_name_valid(const char *name);
  * Returns 0 or -errno. */
 int region_zero(struct region *r, uint64_t pg, uint64_t npages);
 
+/* region_fill -- write zeroes into whatever of region pages [pg, pg +
+ * npages) is still a hole (plain files; a no-op elsewhere): called before
+ * pages are granted, since on ext4 a client's fault on a hole costs the
+ * whole file its large page-cache folios. A hole reads as zeroes after a
+ * crash too, so nothing needs to be synced. Returns 0 or -errno. */
+int region_fill(struct region *r, uint64_t pg, uint64_t npages);
+
 /* region_commit -- make every operation staged since the last commit
  * durable in one journal transaction (group commit): punched holes are
  * synced first, then the journal is committed, then pages the batch freed

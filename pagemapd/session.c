@@ -750,6 +750,21 @@ do_map(struct session *s, const struct wire_request *rq)
 		}
 	}
 	client_note_grants(l, (uint64_t)k);
+	/* Granted pages must not be holes under the client's first store
+	 * (region_fill()); runs contiguous in the region take one call. */
+	for (int i = 0, j; i < k; i = j) {
+		const struct grant *g = &srv->scratch[i];
+		uint64_t n = 1ull << g->order;
+
+		for (j = i + 1; j < k && srv->scratch[j].region_pg ==
+						 g->region_pg + n;
+		     j++)
+			n += 1ull << srv->scratch[j].order;
+		if (region_fill(l->region, g->region_pg, n) < 0)
+			log_warn("region '%s': cannot fill a hole before a "
+				 "grant; the client maps it with small pages",
+				 l->region->name);
+	}
 	send_reply(s, rq->id,
 		   wire_map(s->obuf, SERVER_MAX_PACKET, rq->id, srv->scratch,
 			    (size_t)k, next_pg << PM_PAGE_SHIFT));
