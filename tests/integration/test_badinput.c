@@ -226,12 +226,16 @@ setup(void **state)
 	snprintf(spec, sizeof(spec), "r=%s/r.pmem,size=16M,create", d.dir);
 	if (daemon_start(&d, args, NULL) < 0)
 		return -1;
-	if (ctl(&d, out, sizeof(out), NULL, 0, "file", "create", "r/keep",
-		"--size", "4096", NULL) != 0)
-		return -1;
+	/* The baseline is taken before any CLI runs: a CLI that has just
+	 * exited may still hold a connection and a pidfd in the daemon for a
+	 * moment, and fds_back_to() waits those out, but a baseline taken
+	 * while they are open would never be reached again. */
 	good = connect_raw();
 	handshake(good, ++good_id);
 	baseline_fds = count_fds(d.pid);
+	if (ctl(&d, out, sizeof(out), NULL, 0, "file", "create", "r/keep",
+		"--size", "4096", NULL) != 0)
+		return -1;
 	return 0;
 }
 
