@@ -11,20 +11,27 @@
  * Invariants (see journal.h for the protocol and docs/layout.md for why it
  * is crash-safe):
  *
- *  - The journal area holds at most one transaction: a pm_journal_hdr and
- *    payload_len bytes of records, each a pm_journal_rec followed by its
- *    data padded to 8 bytes. The header's crc covers header (crc = 0) and
- *    payload, so the area is either one whole committed transaction or
- *    garbage that recovery ignores.
+ *  - The journal area is a log of committed transactions laid end to end
+ *    from its start: [hdr][payload][hdr][payload]..., each at an 8-byte
+ *    aligned position, seq numbers consecutive. A header's crc covers the
+ *    header (crc = 0) and its payload, so a torn append is garbage that
+ *    ends the chain. The chain that starts at offset 0 holds every
+ *    transaction since the last checkpoint; a checkpoint ends the old
+ *    chain (zeroes the header at 0) before the log starts over.
  *  - No home location is written before the transaction that writes it is
- *    durable in the journal, and the next commit starts only after every
- *    home write of the previous one is durable. So at any crash the media
- *    is "after k transactions" plus, maybe, a partly applied k+1 whose
- *    journal copy is whole: replaying it yields "after k+1".
+ *    durable in the log. Home writes are made durable only at a
+ *    checkpoint, and the log restarts at offset 0 only after one: so at
+ *    any crash the media is a checkpointed state plus, in the log, every
+ *    transaction after it; replaying the chain yields the last committed
+ *    state.
+ *  - Every seq ever appended is greater than that of any crc-valid header
+ *    anywhere in the area (journal_recover() scans for the largest), so a
+ *    stale transaction left beyond the end of the chain can never continue
+ *    it.
  *  - Records are whole byte images, never deltas, so replaying an already
  *    applied transaction changes nothing.
- *  - j->buf has the same format as the payload on media; j->used is its
- *    length, always a multiple of 8.
+ *  - j->buf holds a header slot followed by the staged payload, in the
+ *    format of the media; j->used is the payload length, a multiple of 8.
  */
 
 #define HDR_SIZE sizeof(struct pm_journal_hdr)
@@ -42,6 +49,13 @@ capacity(const struct journal *j)
 	return j->size - HDR_SIZE;
 }
 
+/* payload -- the staged payload, after the header slot. */
+static uint8_t *
+payload(const struct journal *j)
+{
+	return j->buf + HDR_SIZE;
+}
+
 int
 journal_init(struct journal *j, struct pm_media *m, uint64_t off,
 	     uint64_t size)
@@ -52,7 +66,7 @@ journal_init(struct journal *j, struct pm_media *m, uint64_t off,
 		return -EINVAL;
 	if (off > m->size || size > m->size - off)
 		return -EINVAL;
-	j->buf = malloc(size - HDR_SIZE);
+	j->buf = malloc(size);
 	if (!j->buf)
 		return -ENOMEM;
 	j->media = m;
@@ -72,6 +86,46 @@ journal_fini(struct journal *j)
 	j->nrecs = 0;
 }
 
+/* note_home -- widen the span of home writes not yet checkpointed. */
+static void
+note_home(struct journal *j, uint64_t off, uint64_t len)
+{
+	if (j->dirty_hi <= j->dirty_lo) {
+		j->dirty_lo = off;
+		j->dirty_hi = off + len;
+		return;
+	}
+	if (off < j->dirty_lo)
+		j->dirty_lo = off;
+	if (off + len > j->dirty_hi)
+		j->dirty_hi = off + len;
+}
+
+int
+journal_checkpoint(struct journal *j)
+{
+	struct pm_media *m = j->media;
+	int ret = 0;
+
+	if (j->dirty_hi > j->dirty_lo)
+		ret = m->persist(m, j->dirty_lo, j->dirty_hi - j->dirty_lo);
+	if (ret)
+		return ret;
+	j->dirty_lo = j->dirty_hi = 0;
+	if (j->pos == 0)
+		return 0;
+	/* End the chain at offset 0 before the log starts over there: a torn
+	 * append at 0 could otherwise leave the old first header whole and
+	 * its successors half overwritten, and replaying a prefix of an old
+	 * chain over newer homes would undo them. */
+	ret = media_write(m, j->off, NULL, HDR_SIZE);
+	if (ret == 0)
+		ret = m->persist(m, j->off, HDR_SIZE);
+	if (ret == 0)
+		j->pos = 0;
+	return ret;
+}
+
 int
 journal_format(struct journal *j)
 {
@@ -79,11 +133,15 @@ journal_format(struct journal *j)
 	int ret;
 
 	journal_abort(j);
-	ret = media_write(m, j->off, NULL, HDR_SIZE);
+	/* The whole area: a stale log left by an earlier format of the same
+	 * file must not be mistaken for this one's. */
+	ret = media_write(m, j->off, NULL, j->size);
 	if (ret)
 		return ret;
 	j->seq = 0;
-	return m->persist(m, j->off, HDR_SIZE);
+	j->pos = 0;
+	j->dirty_lo = j->dirty_hi = 0;
+	return m->persist(m, j->off, j->size);
 }
 
 /* hits_journal -- whether [off, off + len) touches the journal area. */
@@ -129,17 +187,15 @@ walk(const struct journal *j, const uint8_t *payload, uint64_t len,
 	return n == nrecs ? 0 : -EUCLEAN;
 }
 
-/* apply -- copy every record of a walked payload to its home, then
- * persist the span they cover with one call. Order within a transaction
- * does not matter (recovery replays it whole), and on a plain file every
- * persist is an msync that also commits the filesystem's own journal, so
- * one span costs far less than one call per record; the bytes between the
- * records are already durable, so including them changes nothing. */
+/* apply -- copy every record of a walked payload to its home. Nothing is
+ * persisted here: the log holds the transaction until the next
+ * checkpoint makes the homes durable (one persist per commit instead of
+ * two; on a plain file each persist is an msync and a device flush). */
 static int
 apply(struct journal *j, const uint8_t *payload, uint64_t len)
 {
 	struct pm_media *m = j->media;
-	uint64_t pos = 0, lo = UINT64_MAX, hi = 0;
+	uint64_t pos = 0;
 	int ret;
 
 	while (pos < len) {
@@ -150,13 +206,10 @@ apply(struct journal *j, const uint8_t *payload, uint64_t len)
 		ret = media_write(m, r.off, payload + pos, r.len);
 		if (ret)
 			return ret;
+		note_home(j, r.off, r.len);
 		pos += pad8(r.len);
-		if (r.off < lo)
-			lo = r.off;
-		if (r.off + r.len > hi)
-			hi = r.off + r.len;
 	}
-	return hi > lo ? m->persist(m, lo, hi - lo) : 0;
+	return 0;
 }
 
 static uint32_t
@@ -168,31 +221,75 @@ hdr_crc(const struct pm_journal_hdr *h, const uint8_t *payload)
 	return crc32c(crc32c(0, &tmp, HDR_SIZE), payload, h->payload_len);
 }
 
+/* valid_at -- the crc-valid transaction header at area offset @pos, or
+ * false. A header whose payload would run past the area is invalid. */
+static bool
+valid_at(const struct journal *j, uint64_t pos, struct pm_journal_hdr *h)
+{
+	const uint8_t *area = j->media->base + j->off;
+
+	if (pos > j->size || j->size - pos < HDR_SIZE)
+		return false;
+	memcpy(h, area + pos, HDR_SIZE);
+	if (h->magic != PM_JOURNAL_MAGIC || h->payload_len % 8 ||
+	    h->payload_len > j->size - pos - HDR_SIZE)
+		return false;
+	return hdr_crc(h, area + pos + HDR_SIZE) == h->crc;
+}
+
+/* max_seq -- the largest seq of any crc-valid header in the area. */
+static uint64_t
+max_seq(const struct journal *j)
+{
+	const uint8_t *area = j->media->base + j->off;
+	uint64_t best = 0;
+
+	for (uint64_t pos = 0; pos + HDR_SIZE <= j->size; pos += 8) {
+		struct pm_journal_hdr h;
+		uint64_t magic;
+
+		memcpy(&magic, area + pos, sizeof(magic));
+		if (magic == PM_JOURNAL_MAGIC && valid_at(j, pos, &h) &&
+		    h.seq > best)
+			best = h.seq;
+	}
+	return best;
+}
+
 int
 journal_recover(struct journal *j)
 {
-	struct pm_media *m = j->media;
-	const uint8_t *area = m->base + j->off;
+	const uint8_t *area = j->media->base + j->off;
 	struct pm_journal_hdr h;
-	int ret;
+	uint64_t pos = 0, seq = 0;
+	int ret, applied = 0;
 
-	memcpy(&h, area, HDR_SIZE);
+	j->dirty_lo = j->dirty_hi = 0;
 	/* Anything that is not a whole committed transaction is a torn or
-	 * never-made commit: the transaction did not happen. */
-	if (h.magic != PM_JOURNAL_MAGIC || h.payload_len > capacity(j) ||
-	    h.payload_len % 8)
-		return 0;
-	if (hdr_crc(&h, area + HDR_SIZE) != h.crc)
-		return 0;
-	/* A crc-valid transaction was written by us; if it names bad
-	 * targets the region is corrupt, not merely interrupted. */
-	if (walk(j, area + HDR_SIZE, h.payload_len, h.nrecs))
-		return -EUCLEAN;
-	j->seq = h.seq;
-	if (h.nrecs == 0)
-		return 0;
-	ret = apply(j, area + HDR_SIZE, h.payload_len);
-	return ret ? ret : 1;
+	 * never-made commit: the chain, and the state, end before it. */
+	while (valid_at(j, pos, &h) && (pos == 0 || h.seq == seq + 1)) {
+		/* A crc-valid transaction was written by us; if it names
+		 * bad targets the region is corrupt, not merely
+		 * interrupted. */
+		if (walk(j, area + pos + HDR_SIZE, h.payload_len, h.nrecs))
+			return -EUCLEAN;
+		ret = apply(j, area + pos + HDR_SIZE, h.payload_len);
+		if (ret)
+			return ret;
+		applied = applied || h.nrecs != 0;
+		seq = h.seq;
+		pos += HDR_SIZE + h.payload_len;
+	}
+	j->seq = max_seq(j);
+	if (seq > j->seq)
+		j->seq = seq;
+	/* The replayed homes become durable before anything overwrites the
+	 * log they came from. */
+	j->pos = pos;
+	ret = journal_checkpoint(j);
+	if (ret)
+		return ret;
+	return applied;
 }
 
 int
@@ -206,11 +303,11 @@ journal_add(struct journal *j, uint64_t off, const void *data, uint32_t len)
 		return 0;
 	if (REC_SIZE + pad8(len) > journal_room(j))
 		return -E2BIG;
-	memcpy(j->buf + j->used, &r, REC_SIZE);
-	memcpy(j->buf + j->used + REC_SIZE, data, len);
+	memcpy(payload(j) + j->used, &r, REC_SIZE);
+	memcpy(payload(j) + j->used + REC_SIZE, data, len);
 	/* Zero the padding so the crc (and the media image) is the same for
 	 * the same transaction. */
-	memset(j->buf + j->used + REC_SIZE + len, 0, pad8(len) - len);
+	memset(payload(j) + j->used + REC_SIZE + len, 0, pad8(len) - len);
 	j->used += REC_SIZE + pad8(len);
 	j->nrecs++;
 	return 0;
@@ -226,25 +323,31 @@ journal_commit(struct journal *j)
 		.payload_len = j->used,
 		.nrecs = j->nrecs,
 	};
-	int ret;
+	uint64_t len = HDR_SIZE + j->used;
+	int ret = 0;
 
 	if (j->nrecs == 0)
 		return 0;
-	h.crc = hdr_crc(&h, j->buf);
-	ret = media_write(m, j->off + HDR_SIZE, j->buf, j->used);
+	/* Full: make the homes durable, then the log may start over. */
+	if (len > j->size - j->pos)
+		ret = journal_checkpoint(j);
+	h.crc = hdr_crc(&h, payload(j));
+	memcpy(j->buf, &h, HDR_SIZE);
 	if (ret == 0)
-		ret = media_write(m, j->off, &h, HDR_SIZE);
+		ret = media_write(m, j->off + j->pos, j->buf, len);
 	if (ret) {
 		journal_abort(j);
 		return ret;
 	}
 	/* The commit point: once this persist returns, the transaction
 	 * happened, whatever follows. */
-	ret = m->persist(m, j->off, HDR_SIZE + j->used);
+	ret = m->persist(m, j->off + j->pos, len);
 	if (ret == 0)
-		ret = apply(j, j->buf, j->used);
-	if (ret == 0)
+		ret = apply(j, payload(j), j->used);
+	if (ret == 0) {
 		j->seq = h.seq;
+		j->pos += len;
+	}
 	journal_abort(j);
 	return ret;
 }

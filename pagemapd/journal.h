@@ -8,20 +8,21 @@
 #include <string.h>
 
 /*
- * Protocol (a redo log, one transaction at a time):
+ * Protocol (a redo log of whole transactions, checkpointed):
  *
  *  1. journal_add() stages (offset, bytes) writes in DRAM; the region is not
  *     touched, so a failed operation is abandoned with journal_abort().
- *  2. journal_commit() writes header + records into the journal area and
- *     persists them in one persist call. The header's CRC covers header and
- *     payload, so a torn commit fails its CRC and is ignored: the transaction
- *     did not happen.
- *  3. It then copies every record to its home location and persists the
- *     span they cover.
- *     A crash here is repaired by journal_recover(), which replays the
- *     committed transaction. Replay is idempotent (whole byte images), so
- *     the journal is never cleared: at attach the last transaction is
- *     simply applied again.
+ *  2. journal_commit() appends header + records to the log in the journal
+ *     area and persists them in one persist call: the commit point. The
+ *     header's CRC covers header and payload, so a torn append fails its
+ *     CRC and is ignored: the transaction did not happen.
+ *  3. It then copies every record to its home location, without a
+ *     persist: the homes become durable at the next checkpoint, which
+ *     happens when the log is full (before it starts over at offset 0),
+ *     at journal_checkpoint() (detach) and after recovery.
+ *     journal_recover() replays the chain of transactions that starts at
+ *     offset 0 -- everything since the last checkpoint. Replay is
+ *     idempotent (whole byte images), so the log is never cleared.
  *
  * All metadata writes go through here, so the on-media state is always the
  * state after some whole number of transactions.
@@ -60,7 +61,9 @@ struct journal {
 	uint64_t off; /* journal area, bytes */
 	uint64_t size;
 	uint64_t seq; /* of the last committed transaction */
-	uint8_t *buf; /* staged payload, up to size - header */
+	uint64_t pos; /* where the next transaction goes, area-relative */
+	uint64_t dirty_lo, dirty_hi; /* home writes since the checkpoint */
+	uint8_t *buf; /* header slot + staged payload, up to size */
 	uint64_t used; /* bytes staged */
 	uint32_t nrecs;
 };
@@ -77,8 +80,9 @@ void journal_fini(struct journal *j);
  * persist it. Returns 0 or -errno from persist. */
 int journal_format(struct journal *j);
 
-/* journal_recover -- if the area holds a valid committed transaction,
- * apply it (again) and persist. Returns 1 if one was applied, 0 if none,
+/* journal_recover -- apply (again) the chain of committed transactions
+ * at the start of the log, checkpoint, and continue numbering after the
+ * largest seq found in the area. Returns 1 if any was applied, 0 if none,
  * -EUCLEAN if a valid header names writes outside the region, -errno
  * from persist. */
 int journal_recover(struct journal *j);
@@ -95,6 +99,11 @@ int journal_add(struct journal *j, uint64_t off, const void *data,
  * case the caller must treat the region as failed (the in-place state
  * is unknown until the next recovery). An empty transaction is a no-op. */
 int journal_commit(struct journal *j);
+
+/* journal_checkpoint -- make every home write since the last checkpoint
+ * durable (one persist of their span); the log may then start over.
+ * Returns 0 or -errno from persist. */
+int journal_checkpoint(struct journal *j);
 
 /* journal_abort -- drop the staged transaction. */
 void journal_abort(struct journal *j);

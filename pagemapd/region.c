@@ -868,7 +868,8 @@ fail:
 	return rc;
 }
 
-/* region_detach -- undo region_attach in reverse; writes nothing. */
+/* region_detach -- undo region_attach in reverse. The only write is the
+ * journal's checkpoint, so that a detached region file needs no replay. */
 void
 region_detach(struct region *r)
 {
@@ -876,6 +877,9 @@ region_detach(struct region *r)
 
 	if (!r)
 		return;
+	/* A failed checkpoint loses nothing: the next attach replays. */
+	if (r->journal.buf && !r->failed)
+		(void)journal_checkpoint(&r->journal);
 	inode_unload(r);
 	alloc_delete(r->alloc);
 	r->alloc = NULL;

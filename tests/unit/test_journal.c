@@ -224,76 +224,100 @@ formatted(void)
 	return img;
 }
 
+/* crash_everywhere -- run the script with the journal @jsize bytes long,
+ * losing power at every persist in turn (and tearing it both ways), and
+ * check that recovery always finds the state after exactly the
+ * transactions whose commit persist returned. */
 static void
-crash_at_every_persist_leaves_whole_transactions(void **state)
+crash_everywhere(uint64_t jsize, unsigned min_checkpoints)
 {
 	uint8_t *init = formatted();
 	uint8_t **want = expected_states(init);
-	unsigned commit_at[NTXN], total = 0;
+	unsigned commit_at[NTXN], total, checkpoints = 0;
+	struct mem *x = mem_new(init);
+	struct journal j;
 
-	(void)state;
 	assert_true(same_metadata(init, want[0]));
+	/* A clean run numbers the persists: each commit's last persist is
+	 * its commit point; one that starts over at offset 0 first makes
+	 * the homes durable and ends the old chain (two more). */
+	assert_int_equal(journal_init(&j, &x->m, JOFF, jsize), 0);
 	for (unsigned t = 0; t < NTXN; t++) {
-		commit_at[t] = total + 1;
-		total += 2; /* the journal, then the span of the records */
+		unsigned before = x->persists;
+
+		assert_int_equal(run_txn(&j, t), 0);
+		commit_at[t] = x->persists;
+		assert_true(commit_at[t] - before == 1 ||
+			    commit_at[t] - before == 3);
+		checkpoints += commit_at[t] - before == 3;
 	}
+	assert_true(checkpoints >= min_checkpoints);
+	assert_int_equal(journal_checkpoint(&j), 0);
+	assert_true(same_metadata(x->durable, want[NTXN]));
+	total = x->persists;
+	journal_fini(&j);
+	mem_free(x);
+
 	/* N = total + 1 never crashes: the clean run. */
 	for (unsigned n = 1; n <= total + 1; n++) {
 		for (int tear = 0; tear < TEAR_KINDS; tear++) {
-			struct mem *x = mem_new(init), *y;
-			struct journal j, r;
-			unsigned k = 0, at;
-			int ret, ret2;
+			struct mem *y;
+			struct journal r;
+			unsigned k = 0, at = 0;
+			int ret = 0, ret2;
 
+			x = mem_new(init);
 			x->crash_at = n;
 			x->tear = (enum tear)tear;
-			assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE),
+			assert_int_equal(journal_init(&j, &x->m, JOFF, jsize),
 					 0);
 			assert_int_equal(journal_recover(&j), 0);
 			while (k < NTXN && (ret = run_txn(&j, k)) == 0)
 				k++;
+			if (k == NTXN)
+				ret = journal_checkpoint(&j);
 			journal_fini(&j);
 			if (n > total) {
-				assert_int_equal(k, NTXN);
+				assert_int_equal(ret, 0);
 				assert_false(x->crashed);
 			} else {
-				assert_true(k < NTXN);
 				assert_true(x->crashed);
 				assert_int_equal(ret, -EIO);
-				assert_true(n >= commit_at[k]);
 			}
+			/* Once the commit persist returned, the transaction
+			 * happened; before that, it did not. */
+			while (at < NTXN && commit_at[at] < n)
+				at++;
 
 			/* Power comes back: only the durable image is left. */
 			y = mem_new(x->durable);
-			assert_int_equal(journal_init(&r, &y->m, JOFF, JSIZE),
+			assert_int_equal(journal_init(&r, &y->m, JOFF, jsize),
 					 0);
 			ret = journal_recover(&r);
 			assert_true(ret == 0 || ret == 1);
-			/* Once the commit persist returned, the transaction
-			 * happened; before that, it did not. */
-			at = k < NTXN && n > commit_at[k] ? k + 1 : k;
 			if (!same_metadata(y->m.base, want[at]))
 				fail_msg("crash at persist %u (tear %d): not "
 					 "the state after %u transactions",
 					 n, tear, at);
+			/* Recovery checkpoints: the state is durable. */
 			assert_true(same_metadata(y->durable, want[at]));
-			if (ret == 1)
-				assert_int_equal(r.seq, at);
-			if (at == k + 1)
-				assert_int_equal(ret, 1);
 
 			/* Replay is idempotent. */
 			ret2 = journal_recover(&r);
-			assert_int_equal(ret2, ret);
+			assert_true(ret2 == 0 || ret2 == 1);
 			assert_true(same_metadata(y->m.base, want[at]));
 
-			/* And the region keeps working from there. */
+			/* And the region keeps working from there, through
+			 * another power loss without a checkpoint. */
 			for (unsigned t = at; t < NTXN; t++)
 				assert_int_equal(run_txn(&r, t), 0);
+			journal_fini(&r);
+			memcpy(y->m.base, y->durable, REGION);
+			assert_int_equal(journal_init(&r, &y->m, JOFF, jsize),
+					 0);
+			assert_true(journal_recover(&r) >= 0);
+			assert_true(same_metadata(y->m.base, want[NTXN]));
 			assert_true(same_metadata(y->durable, want[NTXN]));
-			/* seq numbers the transactions; an unreadable journal
-			 * restarts it. */
-			assert_int_equal(r.seq, ret == 1 ? NTXN : NTXN - at);
 			journal_fini(&r);
 			mem_free(y);
 			mem_free(x);
@@ -304,17 +328,88 @@ crash_at_every_persist_leaves_whole_transactions(void **state)
 }
 
 static void
-commit_persists_the_journal_once_then_the_records_span(void **state)
+crash_at_every_persist_leaves_whole_transactions(void **state)
+{
+	(void)state;
+	crash_everywhere(JSIZE, 0);
+}
+
+/* The same with a journal so small that the log starts over (checkpoints)
+ * during the script. */
+static void
+crash_at_every_persist_across_checkpoints(void **state)
+{
+	(void)state;
+	crash_everywhere(6144, 2);
+}
+
+/* A stale transaction left beyond the end of the chain, with exactly the
+ * seq that would continue it, is never replayed: recovery numbers new
+ * transactions after the largest seq in the area. */
+static void
+stale_transactions_never_continue_a_chain(void **state)
+{
+	uint8_t *init = formatted();
+	uint8_t **want = expected_states(init);
+	struct mem *x = mem_new(init), *y;
+	struct journal j;
+
+	(void)state;
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	/* Transactions 0 and 1 at the start of the log, then a checkpoint:
+	 * the log starts over, and script[0] again lands at offset 0 with
+	 * the same length as before, so the old transaction 1 (seq 2) sits
+	 * right after it. */
+	assert_int_equal(run_txn(&j, 0), 0);
+	assert_int_equal(run_txn(&j, 1), 0);
+	assert_int_equal(journal_checkpoint(&j), 0);
+	assert_int_equal(j.pos, 0);
+	journal_fini(&j);
+	/* A restart finds seq 2 in the area and goes on from 3. */
+	y = mem_new(x->durable);
+	assert_int_equal(journal_init(&j, &y->m, JOFF, JSIZE), 0);
+	assert_int_equal(journal_recover(&j), 0);
+	assert_int_equal(j.seq, 2);
+	/* Transaction 0 again: whatever it writes, a replay of the stale
+	 * transaction 1 after it would be visible in script[1]'s bytes. */
+	assert_int_equal(run_txn(&j, 0), 0);
+	journal_fini(&j);
+	mem_free(x);
+	x = mem_new(y->durable);
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	assert_int_equal(journal_recover(&j), 1);
+	assert_int_equal(j.seq, 3);
+	/* The state is want[2] with script[0] written again, which takes
+	 * back the byte script[1] wrote inside script[0]'s first range; a
+	 * replay of the stale seq 2 would have put it back. */
+	memcpy(want[1], want[2], REGION);
+	for (unsigned r = 0; r < script[0].n; r++) {
+		uint8_t data[8192];
+
+		fill(data, 0, r, script[0].w[r].len);
+		memcpy(want[1] + script[0].w[r].off, data, script[0].w[r].len);
+	}
+	assert_false(same_metadata(want[1], want[2]));
+	assert_true(same_metadata(x->m.base, want[1]));
+	journal_fini(&j);
+	mem_free(x);
+	mem_free(y);
+	free_states(want);
+	free(init);
+}
+
+static void
+commit_persists_only_the_appended_transaction(void **state)
 {
 	uint8_t *init = formatted();
 	struct mem *x = mem_new(init);
 	struct journal j;
-	uint64_t payload = 0, lo = UINT64_MAX, hi = 0;
+	uint64_t payload = 0, lo = UINT64_MAX, hi = 0, len0;
 
 	(void)state;
 	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
 	assert_int_equal(run_txn(&j, 2), 0);
-	assert_int_equal(x->persists, 2);
+	assert_int_equal(x->persists, 1);
 	for (unsigned r = 0; r < script[2].n; r++) {
 		const struct wr *w = &script[2].w[r];
 
@@ -324,14 +419,36 @@ commit_persists_the_journal_once_then_the_records_span(void **state)
 		if (w->off + w->len > hi)
 			hi = w->off + w->len;
 	}
+	len0 = sizeof(struct pm_journal_hdr) + payload;
 	assert_int_equal(x->log[0].off, JOFF);
-	assert_int_equal(x->log[0].len,
-			 sizeof(struct pm_journal_hdr) + payload);
-	assert_int_equal(x->log[1].off, lo);
-	assert_int_equal(x->log[1].len, hi - lo);
+	assert_int_equal(x->log[0].len, len0);
 	assert_int_equal(j.seq, 1);
+	/* The next one is appended right after it. */
 	assert_int_equal(run_txn(&j, 0), 0);
+	assert_int_equal(x->persists, 2);
+	assert_int_equal(x->log[1].off, JOFF + len0);
 	assert_int_equal(j.seq, 2);
+	if (script[0].w[0].off < lo)
+		lo = script[0].w[0].off;
+	for (unsigned r = 0; r < script[0].n; r++) {
+		const struct wr *w = &script[0].w[r];
+
+		if (w->off < lo)
+			lo = w->off;
+		if (w->off + w->len > hi)
+			hi = w->off + w->len;
+	}
+	/* A checkpoint persists the span of every home written since, then
+	 * ends the chain at offset 0. */
+	assert_int_equal(journal_checkpoint(&j), 0);
+	assert_int_equal(x->persists, 4);
+	assert_int_equal(x->log[2].off, lo);
+	assert_int_equal(x->log[2].len, hi - lo);
+	assert_int_equal(x->log[3].off, JOFF);
+	assert_int_equal(x->log[3].len, sizeof(struct pm_journal_hdr));
+	/* Nothing new: nothing to do. */
+	assert_int_equal(journal_checkpoint(&j), 0);
+	assert_int_equal(x->persists, 4);
 	journal_fini(&j);
 	mem_free(x);
 	free(init);
@@ -409,6 +526,8 @@ add_returns_e2big_when_the_journal_is_full(void **state)
 	assert_int_equal(journal_room(&j), 0);
 	assert_int_equal(journal_add(&j, off, data, 1), -E2BIG);
 	assert_int_equal(journal_commit(&j), 0);
+	/* The log is committed, the homes not yet durable. */
+	y = mem_new(x->durable);
 
 	want = malloc(REGION);
 	assert_non_null(want);
@@ -416,17 +535,22 @@ add_returns_e2big_when_the_journal_is_full(void **state)
 	for (unsigned i = 0; i < n; i++)
 		memcpy(want + META + i * 1000, data, 1000);
 	memcpy(want + off, data + 3, room - 16);
+	assert_true(same_metadata(x->m.base, want));
+	assert_true(same_metadata(y->m.base, init));
+	assert_int_equal(journal_checkpoint(&j), 0);
 	assert_true(same_metadata(x->durable, want));
 
 	/* Abort empties a full journal. */
 	assert_int_equal(journal_add(&j, off, data, 1000), 0);
 	journal_abort(&j);
 	assert_int_equal(journal_room(&j), JSIZE - 32);
+	/* The log is full: the next commit starts it over at offset 0. */
+	assert_int_equal(journal_add(&j, META, data + 5, 1000), 0);
+	assert_int_equal(journal_commit(&j), 0);
+	assert_int_equal(j.pos, 32 + 16 + 1000);
 	journal_fini(&j);
 
 	/* The full transaction replays whole. */
-	y = mem_new(x->durable);
-	memcpy(y->m.base + META, init + META, 1000);
 	assert_int_equal(journal_init(&j, &y->m, JOFF, JSIZE), 0);
 	assert_int_equal(journal_recover(&j), 1);
 	assert_true(same_metadata(y->m.base, want));
@@ -508,7 +632,8 @@ init_rejects_an_area_outside_the_media(void **state)
 }
 
 /* committed_not_applied -- a durable image holding script[2] committed in
- * the journal but not yet written home (power lost at the first apply). */
+ * the journal but not yet durable at home (power lost before a
+ * checkpoint). */
 static uint8_t *
 committed_not_applied(const uint8_t *init)
 {
@@ -517,9 +642,8 @@ committed_not_applied(const uint8_t *init)
 	uint8_t *img = malloc(REGION);
 
 	assert_non_null(img);
-	x->crash_at = 2;
 	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
-	assert_int_equal(run_txn(&j, 2), -EIO);
+	assert_int_equal(run_txn(&j, 2), 0);
 	journal_fini(&j);
 	memcpy(img, x->durable, REGION);
 	mem_free(x);
@@ -688,7 +812,7 @@ format_leaves_no_transaction_to_recover(void **state)
 	assert_int_equal(journal_format(&j), 0);
 	assert_int_equal(x->persists, 1);
 	assert_int_equal(x->log[0].off, JOFF);
-	assert_int_equal(x->log[0].len, sizeof(struct pm_journal_hdr));
+	assert_int_equal(x->log[0].len, JSIZE);
 	journal_fini(&j);
 	y = mem_new(x->durable);
 	assert_int_equal(journal_init(&j, &y->m, JOFF, JSIZE), 0);
@@ -706,7 +830,9 @@ main(void)
 		cmocka_unit_test(
 			crash_at_every_persist_leaves_whole_transactions),
 		cmocka_unit_test(
-			commit_persists_the_journal_once_then_the_records_span),
+			commit_persists_only_the_appended_transaction),
+		cmocka_unit_test(crash_at_every_persist_across_checkpoints),
+		cmocka_unit_test(stale_transactions_never_continue_a_chain),
 		cmocka_unit_test(abort_leaves_the_region_untouched),
 		cmocka_unit_test(add_returns_e2big_when_the_journal_is_full),
 		cmocka_unit_test(
