@@ -250,6 +250,18 @@ region_spec(char *buf, size_t len, const char *dir, const char *name,
 		snprintf(buf + n, len - (size_t)n, ",inodes=%u", inodes);
 }
 
+/* quiesce -- write back everything dirty on @dir's filesystem. */
+static void
+quiesce(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)syncfs(fd);
+		close(fd);
+	}
+}
+
 int
 rig_start(struct rig *r, const struct bench_opts *o, const char *dir,
 	  const char *region, uint64_t size, int max_order, unsigned inodes)
@@ -260,6 +272,10 @@ rig_start(struct rig *r, const struct bench_opts *o, const char *dir,
 	region_spec(r->spec, sizeof(r->spec), dir, region, size, max_order,
 		    inodes);
 	unlink(r->path);
+	/* Start from a quiet disk: what an earlier figure left to write
+	 * back (gigabytes, after the scale figure) would otherwise share
+	 * the device with this one's flushes. */
+	quiesce(dir);
 	r->args[0] = "--region";
 	r->args[1] = r->spec;
 	r->args[2] = NULL;

@@ -94,6 +94,9 @@ struct rfd {
 	bool writable; /* opened O_RDWR */
 	bool current;  /* the fd new mappings of this region use */
 	size_t maps;   /* mappings that use it; freed at 0 unless current */
+	/* libpmem2's view of fd, made at the first mapping and kept: making
+	 * it costs an fcntl and two fstats per map otherwise. */
+	struct pmem2_source *src;
 };
 
 struct pagemap {
@@ -1330,6 +1333,16 @@ rfd_current(struct pagemap *pm, const char *region)
 	return NULL;
 }
 
+/* rfd_free -- close and free @r. */
+static void
+rfd_free(struct rfd *r)
+{
+	if (r->src)
+		pmem2_source_delete(&r->src);
+	close(r->fd);
+	free(r);
+}
+
 /* rfd_put -- close and free @r once it is neither current nor used. */
 static void
 rfd_put(struct pagemap *pm, struct rfd *r)
@@ -1342,8 +1355,7 @@ rfd_put(struct pagemap *pm, struct rfd *r)
 			break;
 		}
 	}
-	close(r->fd);
-	free(r);
+	rfd_free(r);
 }
 
 /* rfd_install -- make @r (filled in by the caller) the current fd of its
@@ -1957,11 +1969,10 @@ unmap_runs(struct pagemap *pm, struct pagemap_mapping *m)
 }
 
 /* map_runs -- reserve the address range for @m and map each run of it
- * from the region fd @fd; on failure nothing stays mapped. */
+ * from the region fd @rfd; on failure nothing stays mapped. */
 static int
-map_runs(struct pagemap *pm, struct pagemap_mapping *m, int fd)
+map_runs(struct pagemap *pm, struct pagemap_mapping *m, struct rfd *rfd)
 {
-	struct pmem2_source *src = NULL;
 	struct pmem2_config *cfg = NULL;
 	uintptr_t base;
 	size_t rsv_off;
@@ -1974,7 +1985,8 @@ map_runs(struct pagemap *pm, struct pagemap_mapping *m, int fd)
 		return err;
 	base = (uintptr_t)pmem2_vm_reservation_get_address(m->rsv);
 	rsv_off = (size_t)((uintptr_t)m->addr - base);
-	if ((ret = pmem2_source_from_fd(&src, fd))) {
+	if (!rfd->src && (ret = pmem2_source_from_fd(&rfd->src, rfd->fd))) {
+		rfd->src = NULL;
 		err = pmem2_fail(pm, "region fd", ret);
 		goto out;
 	}
@@ -1995,7 +2007,7 @@ map_runs(struct pagemap *pm, struct pagemap_mapping *m, int fd)
 		    (ret = pmem2_config_set_vm_reservation(
 			     cfg, m->rsv,
 			     rsv_off + (size_t)(r->file_off - m->offset))) ||
-		    (ret = pmem2_map_new(&r->map, cfg, src))) {
+		    (ret = pmem2_map_new(&r->map, cfg, rfd->src))) {
 			err = pmem2_fail(pm, "map", ret);
 			goto out;
 		}
@@ -2010,8 +2022,6 @@ map_runs(struct pagemap *pm, struct pagemap_mapping *m, int fd)
 out:
 	if (cfg)
 		pmem2_config_delete(&cfg);
-	if (src)
-		pmem2_source_delete(&src);
 	if (err)
 		unmap_runs(pm, m);
 	return err;
@@ -2070,7 +2080,7 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 		if (err)
 			goto fail;
 	}
-	if ((err = map_runs(pm, m, rfd->fd)))
+	if ((err = map_runs(pm, m, rfd)))
 		goto fail;
 	rfd->maps++;
 	m->next = l->maps;
@@ -2604,8 +2614,7 @@ destroy(struct pagemap *pm)
 		struct rfd *r = pm->rfds;
 
 		pm->rfds = r->next;
-		close(r->fd);
-		free(r);
+		rfd_free(r);
 	}
 	if (pm->fd >= 0)
 		close(pm->fd);
