@@ -220,51 +220,98 @@ framing_error(struct ipc_conn *c, int err, const char *why)
 	c->on_error(c, err, why);
 }
 
-/* drain -- read up to RECV_BATCH packets. */
+/* The receive buffers: one loop thread reads, and every packet is
+ * handled (and forgotten) before the next read, so all connections share
+ * RECV_BATCH slots of max_packet + 1 bytes (an oversized packet shows).
+ * Only the pages that packets reach are ever touched. */
+static struct {
+	uint8_t *buf;
+	size_t slot; /* bytes per slot */
+} arena;
+
+static int
+arena_reserve(uint32_t max_packet)
+{
+	size_t slot = (size_t)max_packet + 1;
+	uint8_t *buf;
+
+	if (arena.buf && arena.slot >= slot)
+		return 0;
+	buf = malloc(slot * RECV_BATCH);
+	if (buf == NULL)
+		return -ENOMEM;
+	free(arena.buf);
+	arena.buf = buf;
+	arena.slot = slot;
+	return 0;
+}
+
+/* drain -- read up to RECV_BATCH packets with one recvmmsg(): for a
+ * request/reply client that is one syscall per wakeup where recvmsg
+ * until EAGAIN takes two. */
 static void
 drain(struct ipc_conn *c)
 {
-	for (int i = 0; i < RECV_BATCH; i++) {
-		union {
-			char buf[CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct iovec iov = {.iov_base = c->rbuf,
-				    .iov_len = (size_t)c->max_packet + 1};
-		struct msghdr msg = {.msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf)};
-		ssize_t n;
+	union ctl {
+		char buf[CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
+		struct cmsghdr align;
+	};
+	static union ctl ctl[RECV_BATCH];
+	static struct iovec iov[RECV_BATCH];
+	static struct mmsghdr mm[RECV_BATCH];
+	unsigned want = RECV_BATCH;
+	int n;
 
-		if (c->closing || c->broken || c->out_count >= c->out_limit)
-			return;
-		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				ipc_close(c);
-			return;
+	if (c->closing || c->broken || c->out_count >= c->out_limit)
+		return;
+	/* A client that does not read its replies is read no further than
+	 * its queue allows. */
+	if (c->out_limit - c->out_count < want)
+		want = (unsigned)(c->out_limit - c->out_count);
+	for (unsigned i = 0; i < want; i++) {
+		iov[i] = (struct iovec){.iov_base = arena.buf + i * arena.slot,
+					.iov_len = (size_t)c->max_packet + 1};
+		mm[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i],
+						.msg_iovlen = 1,
+						.msg_control = ctl[i].buf,
+						.msg_controllen =
+							sizeof(ctl[i].buf)};
+	}
+	do
+		n = recvmmsg(c->fd, mm, want, MSG_DONTWAIT | MSG_CMSG_CLOEXEC,
+			     NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			ipc_close(c);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct msghdr *msg = &mm[i].msg_hdr;
+		size_t len = mm[i].msg_len;
+
+		if (c->closing || c->broken) {
+			close_fds(msg); /* what was read after the end */
+			continue;
 		}
-		if (msg.msg_controllen > 0 || (msg.msg_flags & MSG_CTRUNC)) {
-			close_fds(&msg);
+		if (msg->msg_controllen > 0 || (msg->msg_flags & MSG_CTRUNC)) {
+			close_fds(msg);
 			framing_error(c, EBADMSG,
 				      "unexpected file descriptor or control "
 				      "message from client");
-			return;
+			continue;
 		}
-		if ((msg.msg_flags & MSG_TRUNC) || (size_t)n > c->max_packet) {
+		if ((msg->msg_flags & MSG_TRUNC) || len > c->max_packet) {
 			framing_error(c, EMSGSIZE, "packet exceeds max_packet");
-			return;
+			continue;
 		}
 		/* On SEQPACKET a zero-length packet and EOF both read as 0
 		 * bytes; only the hang-up state tells them apart. */
-		if (n == 0 && peer_hung_up(c->fd)) {
+		if (len == 0 && peer_hung_up(c->fd)) {
 			ipc_close(c);
-			return;
+			continue;
 		}
-		c->on_packet(c, c->rbuf, (size_t)n);
+		c->on_packet(c, iov[i].iov_base, len);
 	}
 }
 
@@ -304,21 +351,16 @@ ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, int fd,
 	rv = read_peer(fd, &c->peer);
 	if (rv < 0)
 		goto err_close;
-	c->rbuf = malloc((size_t)max_packet + 1);
-	if (c->rbuf == NULL) {
-		rv = -ENOMEM;
+	rv = arena_reserve(max_packet);
+	if (rv < 0)
 		goto err_pidfd;
-	}
 	rv = uv_poll_init(loop, &c->poll, fd);
 	if (rv < 0)
-		goto err_buf;
+		goto err_pidfd;
 	c->poll.data = c;
 	uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_poll);
 	return 0;
 
-err_buf:
-	free(c->rbuf);
-	c->rbuf = NULL;
 err_pidfd:
 	if (c->peer.pidfd >= 0)
 		close(c->peer.pidfd);
@@ -345,8 +387,6 @@ on_closed(uv_handle_t *h)
 	 * after libuv has stopped polling it. */
 	close(c->fd);
 	c->fd = -1;
-	free(c->rbuf);
-	c->rbuf = NULL;
 	if (c->peer.pidfd >= 0)
 		close(c->peer.pidfd);
 	c->peer.pidfd = -1;

@@ -46,7 +46,6 @@ struct ipc_conn {
 	int fd;
 	struct ipc_peer peer;
 	uint32_t max_packet;
-	uint8_t *rbuf; /* max_packet + 1 bytes, so an oversized packet shows */
 	struct ipc_out *out_head;
 	struct ipc_out *out_tail;
 	size_t out_count; /* packets queued */

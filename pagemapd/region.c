@@ -354,21 +354,55 @@ file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 	return 0;
 }
 
+/* filled_bits -- walk bits [pg, pg + n) of r->filled: with @set, set
+ * them; without, return whether all are set. Whole words at a time. */
+static bool
+filled_bits(struct region *r, uint64_t pg, uint64_t n, bool set)
+{
+	while (n) {
+		uint64_t bit = pg % 64, k = 64 - bit < n ? 64 - bit : n;
+		uint64_t mask = (k == 64 ? ~0ull : ((1ull << k) - 1)) << bit;
+
+		if (set)
+			r->filled[pg / 64] |= mask;
+		else if ((r->filled[pg / 64] & mask) != mask)
+			return false;
+		pg += k;
+		n -= k;
+	}
+	return true;
+}
+
 int
 region_fill(struct region *r, uint64_t pg, uint64_t npages)
 {
 	uint64_t off = pg << PM_PAGE_SHIFT, end = off + (npages << PM_PAGE_SHIFT);
+	uint64_t pages = r->media.size >> PM_PAGE_SHIFT;
+	bool track = pg <= pages && npages <= pages - pg;
 
-	while (r->kind == REGION_FILE && off < end) {
+	if (r->kind != REGION_FILE)
+		return 0;
+	/* Pages once filled (or found to be data) stay data: nothing ever
+	 * punches a hole again. Remembering them saves a SEEK_HOLE per
+	 * grant. */
+	if (track && !r->filled) {
+		r->filled = calloc((pages + 63) / 64, sizeof(uint64_t));
+		track = r->filled != NULL;
+	}
+	if (track && filled_bits(r, pg, npages, false))
+		return 0;
+	while (off < end) {
 		off_t hole = lseek(r->fd, (off_t)off, SEEK_HOLE);
 		off_t data;
 		uint64_t stop;
 		int rv;
 
+		if (hole < 0 && errno == ENXIO)
+			break;
 		if (hole < 0)
-			return errno == ENXIO ? 0 : -errno;
+			return -errno;
 		if ((uint64_t)hole >= end)
-			return 0;
+			break;
 		data = lseek(r->fd, hole, SEEK_DATA);
 		stop = data < 0 || (uint64_t)data > end ? end : (uint64_t)data;
 		rv = file_write(&r->media, (uint64_t)hole, NULL,
@@ -377,6 +411,8 @@ region_fill(struct region *r, uint64_t pg, uint64_t npages)
 			return rv;
 		off = stop;
 	}
+	if (track)
+		filled_bits(r, pg, npages, true);
 	return 0;
 }
 
@@ -884,6 +920,8 @@ region_detach(struct region *r)
 	alloc_delete(r->alloc);
 	r->alloc = NULL;
 	journal_fini(&r->journal);
+	free(r->filled);
+	r->filled = NULL;
 	crash_disarm(r);
 	map = r->map;
 	if (map)

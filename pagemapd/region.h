@@ -92,6 +92,7 @@ struct region {
 	uint32_t orphan_head; /* DRAM mirror of sb->orphan_head */
 	uint32_t *gens; /* generation of every inode slot, used or free */
 	uint8_t *ext_used; /* bit per extent slot: in use */
+	uint64_t *filled; /* bit per page known not to be a hole (plain file) */
 	void *crash; /* crash-point state of test builds, private */
 };
 

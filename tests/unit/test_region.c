@@ -245,6 +245,52 @@ create_formats_a_sparse_region_file(void **state)
 	assert_true((uint64_t)st.st_blocks * 512 < REGION_SIZE / 4);
 }
 
+/* all_data -- [off, off + len) of @fd holds no hole. */
+static bool
+all_data(int fd, off_t off, off_t len)
+{
+	off_t hole = lseek(fd, off, SEEK_HOLE);
+
+	return hole >= off + len;
+}
+
+/* no_data -- [off, off + len) of @fd is all hole. */
+static bool
+no_data(int fd, off_t off, off_t len)
+{
+	off_t data = lseek(fd, off, SEEK_DATA);
+
+	return (data < 0 && errno == ENXIO) || data >= off + len;
+}
+
+static void
+fill_writes_only_the_holes_asked_for(void **state)
+{
+	struct fx *f = *state;
+	struct region *r = attach(f->path, true);
+	uint64_t d = r->sb->data_pg + 64;
+	off_t at = (off_t)(d * PG);
+
+	/* The data area of a new region is a hole. */
+	assert_true(no_data(r->fd, at, 8 * PG));
+	assert_int_equal(region_fill(r, d + 2, 2), 0);
+	assert_true(no_data(r->fd, at, 2 * PG));
+	assert_true(all_data(r->fd, at + 2 * PG, 2 * PG));
+	assert_true(no_data(r->fd, at + 4 * PG, 4 * PG));
+	/* Again, cached: nothing changes. */
+	assert_int_equal(region_fill(r, d + 2, 2), 0);
+	assert_true(no_data(r->fd, at, 2 * PG));
+	/* A range that is partly known still fills the rest. */
+	assert_int_equal(region_fill(r, d, 8), 0);
+	assert_true(all_data(r->fd, at, 8 * PG));
+	/* And what it wrote reads as zeroes. */
+	for (uint64_t i = 0; i < 8 * PG; i++)
+		assert_int_equal(r->media.base[at + (off_t)i], 0);
+	/* Out of range is refused by no one and filled by no one. */
+	assert_int_equal(region_fill(r, r->media.size / PG, 1), 0);
+	region_detach(r);
+}
+
 static void
 attach_without_create_needs_the_file(void **state)
 {
@@ -1303,6 +1349,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(create_formats_a_sparse_region_file),
 		T(attach_without_create_needs_the_file),
+		T(fill_writes_only_the_holes_asked_for),
 		T(create_with_an_impossible_geometry_leaves_no_file),
 		T(max_order_zero_is_a_valid_order),
 		T(create_on_an_existing_region_does_not_reformat),
