@@ -118,9 +118,7 @@ journal_checkpoint(struct journal *j)
 	 * append at 0 could otherwise leave the old first header whole and
 	 * its successors half overwritten, and replaying a prefix of an old
 	 * chain over newer homes would undo them. */
-	ret = media_write(m, j->off, NULL, HDR_SIZE);
-	if (ret == 0)
-		ret = m->persist(m, j->off, HDR_SIZE);
+	ret = media_store_durable(m, j->off, NULL, HDR_SIZE);
 	if (ret == 0)
 		j->pos = 0;
 	return ret;
@@ -130,18 +128,14 @@ int
 journal_format(struct journal *j)
 {
 	struct pm_media *m = j->media;
-	int ret;
 
 	journal_abort(j);
 	/* The whole area: a stale log left by an earlier format of the same
 	 * file must not be mistaken for this one's. */
-	ret = media_write(m, j->off, NULL, j->size);
-	if (ret)
-		return ret;
 	j->seq = 0;
 	j->pos = 0;
 	j->dirty_lo = j->dirty_hi = 0;
-	return m->persist(m, j->off, j->size);
+	return media_store_durable(m, j->off, NULL, j->size);
 }
 
 /* hits_journal -- whether [off, off + len) touches the journal area. */
@@ -187,6 +181,88 @@ walk(const struct journal *j, const uint8_t *payload, uint64_t len,
 	return n == nrecs ? 0 : -EUCLEAN;
 }
 
+/* A record located in a walked payload, for coalescing. */
+struct span {
+	uint64_t off;
+	uint32_t len;
+	uint32_t idx; /* order in the transaction: later ones win */
+	const uint8_t *data;
+};
+
+#define RUN_MAX (64u << 10) /* bytes written by one coalesced store */
+#define RUN_GAP 512u	    /* unchanged bytes worth rewriting to join two */
+
+static int
+by_off(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+by_idx(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* store_runs -- write @n spans (sorted by offset) home as few runs of
+ * nearby bytes: the gaps between records are filled with the bytes
+ * already there, and records land in transaction order within a run.
+ * For media whose every store is a syscall (pwrite) this turns a batch's
+ * dozens of small records into a handful of writes. */
+static int
+store_runs(struct journal *j, struct span *v, size_t n, uint8_t *scratch)
+{
+	struct pm_media *m = j->media;
+
+	for (size_t i = 0, k; i < n; i = k) {
+		uint64_t lo = v[i].off, hi = lo + v[i].len;
+		int ret;
+
+		for (k = i + 1; k < n && v[k].off <= hi + RUN_GAP; k++) {
+			uint64_t end = v[k].off + v[k].len;
+
+			if ((end > hi ? end : hi) - lo > RUN_MAX)
+				break;
+			if (end > hi)
+				hi = end;
+		}
+		if (k == i + 1) {
+			ret = media_write(m, lo, v[i].data, v[i].len);
+		} else {
+			memcpy(scratch, m->base + lo, hi - lo);
+			qsort(v + i, k - i, sizeof(*v), by_idx);
+			for (size_t t = i; t < k; t++)
+				memcpy(scratch + (v[t].off - lo), v[t].data,
+				       v[t].len);
+			ret = media_write(m, lo, scratch, hi - lo);
+		}
+		if (ret)
+			return ret;
+		note_home(j, lo, hi - lo);
+	}
+	return 0;
+}
+
+/* flush_runs -- store the *@n spans collected so far; empties them. */
+static int
+flush_runs(struct journal *j, struct span *v, size_t *n, uint8_t **scratch)
+{
+	int ret;
+
+	if (!*scratch && !(*scratch = malloc(RUN_MAX)))
+		return -ENOMEM;
+	qsort(v, *n, sizeof(*v), by_off);
+	ret = store_runs(j, v, *n, *scratch);
+	*n = 0;
+	return ret;
+}
+
 /* apply -- copy every record of a walked payload to its home. Nothing is
  * persisted here: the log holds the transaction until the next
  * checkpoint makes the homes durable (one persist per commit instead of
@@ -195,21 +271,51 @@ static int
 apply(struct journal *j, const uint8_t *payload, uint64_t len)
 {
 	struct pm_media *m = j->media;
+	struct span *v = NULL;
+	uint8_t *scratch = NULL;
+	size_t n = 0, cap = 0;
 	uint64_t pos = 0;
-	int ret;
+	int ret = 0;
 
 	while (pos < len) {
 		struct pm_journal_rec r;
 
 		memcpy(&r, payload + pos, REC_SIZE);
 		pos += REC_SIZE;
-		ret = media_write(m, r.off, payload + pos, r.len);
-		if (ret)
-			return ret;
-		note_home(j, r.off, r.len);
+		if (m->write && r.len < RUN_MAX) {
+			if (n == cap) {
+				size_t c = cap ? 2 * cap : 64;
+				struct span *nv = realloc(v, c * sizeof(*v));
+
+				if (!nv) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				v = nv;
+				cap = c;
+			}
+			v[n] = (struct span){r.off, r.len, (uint32_t)n,
+					     payload + pos};
+			n++;
+		} else {
+			/* Stores through the mapping cost nothing to
+			 * split; a big record is a run of its own, after
+			 * the records before it. */
+			if (n && (ret = flush_runs(j, v, &n, &scratch)))
+				goto out;
+			ret = media_write(m, r.off, payload + pos, r.len);
+			if (ret)
+				goto out;
+			note_home(j, r.off, r.len);
+		}
 		pos += pad8(r.len);
 	}
-	return 0;
+	if (n)
+		ret = flush_runs(j, v, &n, &scratch);
+out:
+	free(scratch);
+	free(v);
+	return ret;
 }
 
 static uint32_t
@@ -333,15 +439,10 @@ journal_commit(struct journal *j)
 		ret = journal_checkpoint(j);
 	h.crc = hdr_crc(&h, payload(j));
 	memcpy(j->buf, &h, HDR_SIZE);
-	if (ret == 0)
-		ret = media_write(m, j->off + j->pos, j->buf, len);
-	if (ret) {
-		journal_abort(j);
-		return ret;
-	}
-	/* The commit point: once this persist returns, the transaction
+	/* The commit point: once this store is durable, the transaction
 	 * happened, whatever follows. */
-	ret = m->persist(m, j->off + j->pos, len);
+	if (ret == 0)
+		ret = media_store_durable(m, j->off + j->pos, j->buf, len);
 	if (ret == 0)
 		ret = apply(j, payload(j), j->used);
 	if (ret == 0) {

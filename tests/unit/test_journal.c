@@ -35,6 +35,7 @@ struct mem {
 	unsigned crash_at; /* the call that loses power; 0 = never */
 	enum tear tear;
 	bool crashed;
+	unsigned writes; /* calls of mem_write */
 	struct {
 		uint64_t off, len;
 	} log[LOG_MAX];
@@ -67,6 +68,25 @@ mem_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* With write_calls set, the media stores through a write function (as a
+ * plain-file region does with pwrite), which makes the journal coalesce
+ * nearby records into one call; otherwise stores go through base. */
+static bool write_calls;
+
+static int
+mem_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
+{
+	struct mem *x = m->ctx;
+
+	assert_true(off <= m->size && len <= m->size - off);
+	x->writes++;
+	if (src)
+		memcpy(m->base + off, src, len);
+	else
+		memset(m->base + off, 0, len);
+	return 0;
+}
+
 /* mem_new -- a media whose live and durable images are both @image. */
 static struct mem *
 mem_new(const uint8_t *image)
@@ -82,6 +102,7 @@ mem_new(const uint8_t *image)
 	memcpy(x->durable, image, REGION);
 	x->m.size = REGION;
 	x->m.persist = mem_persist;
+	x->m.write = write_calls ? mem_write : NULL;
 	x->m.ctx = x;
 	return x;
 }
@@ -341,6 +362,63 @@ crash_at_every_persist_across_checkpoints(void **state)
 {
 	(void)state;
 	crash_everywhere(6144, 2);
+}
+
+/* The same through a write function: records are coalesced into runs,
+ * and overlapping records within a transaction must still land in order. */
+static void
+crash_at_every_persist_through_writes(void **state)
+{
+	(void)state;
+	write_calls = true;
+	crash_everywhere(JSIZE, 0);
+	crash_everywhere(6144, 2);
+	write_calls = false;
+}
+
+/* Nearby records of a transaction are stored with one call. */
+static void
+nearby_records_are_stored_with_one_write(void **state)
+{
+	uint8_t *init;
+	struct mem *x;
+	struct journal j;
+
+	(void)state;
+	write_calls = true;
+	init = formatted();
+	x = mem_new(init);
+	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
+	/* script[5]: five adjacent records and one far away: the log
+	 * append, then two runs. */
+	x->writes = 0;
+	assert_int_equal(run_txn(&j, 5), 0);
+	assert_int_equal(x->writes, 1 + 2);
+	/* script[3]: two overlapping records 250 bytes from a third...
+	 * which is far (offset 16): the log, then two runs. */
+	x->writes = 0;
+	assert_int_equal(run_txn(&j, 3), 0);
+	assert_int_equal(x->writes, 1 + 2);
+	/* A later record that starts before an earlier one and overlaps it
+	 * wins where they overlap, though it sorts first. */
+	{
+		uint8_t a[100], b[50];
+
+		memset(a, 0xaa, sizeof(a));
+		memset(b, 0xbb, sizeof(b));
+		assert_int_equal(journal_add(&j, META + 300, a, sizeof(a)), 0);
+		assert_int_equal(journal_add(&j, META + 280, b, sizeof(b)), 0);
+		x->writes = 0;
+		assert_int_equal(journal_commit(&j), 0);
+		assert_int_equal(x->writes, 1 + 1);
+		for (unsigned i = 280; i < 400; i++)
+			assert_int_equal(x->m.base[META + i],
+					 i < 330 ? 0xbb : 0xaa);
+	}
+	journal_fini(&j);
+	mem_free(x);
+	free(init);
+	write_calls = false;
 }
 
 /* A stale transaction left beyond the end of the chain, with exactly the
@@ -833,6 +911,8 @@ main(void)
 			commit_persists_only_the_appended_transaction),
 		cmocka_unit_test(crash_at_every_persist_across_checkpoints),
 		cmocka_unit_test(stale_transactions_never_continue_a_chain),
+		cmocka_unit_test(crash_at_every_persist_through_writes),
+		cmocka_unit_test(nearby_records_are_stored_with_one_write),
 		cmocka_unit_test(abort_leaves_the_region_untouched),
 		cmocka_unit_test(add_returns_e2big_when_the_journal_is_full),
 		cmocka_unit_test(
