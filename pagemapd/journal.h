@@ -40,12 +40,6 @@ struct pm_media {
 	 * its large page-cache folios (docs/performance.md). */
 	int (*write)(struct pm_media *m, uint64_t off, const void *src,
 		     uint64_t len);
-	/* Store @len bytes of @src (NULL: zeroes) at @off and make them
-	 * durable in one step, or NULL for write + persist. A plain-file
-	 * region writes its journal this way with O_DIRECT | O_DSYNC: one
-	 * FUA write instead of msync's writeback and cache flush. */
-	int (*store_durable)(struct pm_media *m, uint64_t off,
-			     const void *src, uint64_t len);
 	void *ctx; /* for persist */
 };
 
@@ -62,16 +56,16 @@ media_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 	return 0;
 }
 
-/* media_store_durable -- store and persist, in one step where @m can. */
+/* media_store_durable -- store, then persist. (O_DIRECT | O_DSYNC for a
+ * plain file's journal would save a cache flush per commit, but on ext4
+ * with kernel 6.18 it cost the whole file its large page-cache folios:
+ * see docs/performance.md.) */
 static inline int
 media_store_durable(struct pm_media *m, uint64_t off, const void *src,
 		    uint64_t len)
 {
-	int ret;
+	int ret = media_write(m, off, src, len);
 
-	if (m->store_durable)
-		return m->store_durable(m, off, src, len);
-	ret = media_write(m, off, src, len);
 	return ret ? ret : m->persist(m, off, len);
 }
 

@@ -320,98 +320,6 @@ media_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	return 0;
 }
 
-#define DIO_ALIGN 4096u
-
-/* dio_store -- pm_media's store_durable for a plain-file region: bytes
- * inside the journal area go into its DRAM copy, and the 4 KiB blocks
- * they touch are written from it through the O_DIRECT | O_DSYNC fd: one
- * write that is durable when it returns (a FUA write on this machine's
- * disk, about half of msync's writeback plus cache flush). Rewriting the
- * earlier bytes of a block rewrites them unchanged, so a torn block
- * cannot damage a committed transaction. Anything else takes the
- * ordinary path. */
-static int
-dio_store(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
-{
-	struct region *r = m->ctx;
-	uint64_t a, b;
-	int ret;
-
-	if (off < r->joff || len > r->jsize || off - r->joff > r->jsize - len) {
-		ret = media_write(m, off, src, len);
-		return ret ? ret : m->persist(m, off, len);
-	}
-	if (src)
-		memcpy(r->jshadow + (off - r->joff), src, len);
-	else
-		memset(r->jshadow + (off - r->joff), 0, len);
-	a = off & ~(uint64_t)(DIO_ALIGN - 1);
-	b = (off + len + DIO_ALIGN - 1) & ~(uint64_t)(DIO_ALIGN - 1);
-	while (a < b) {
-		ssize_t n = pwrite(r->dio_fd, r->jshadow + (a - r->joff),
-				   (size_t)(b - a), (off_t)a);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		a += (uint64_t)n;
-	}
-#ifdef PAGEMAP_CRASH_POINTS
-	if (r->crash)
-		return crash_persist(r, off, len);
-#endif
-	return 0;
-}
-
-/* dio_setup -- give a plain-file region's journal area [joff, joff +
- * jsize) the O_DIRECT path, if the filesystem takes O_DIRECT; otherwise
- * the journal persists through the mapping as every other region's. */
-static void
-dio_setup(struct region *r, uint64_t joff, uint64_t jsize)
-{
-	char self[64];
-	void *shadow;
-	int fd;
-
-	if (r->kind != REGION_FILE || r->dio_fd >= 0 || joff % DIO_ALIGN ||
-	    jsize % DIO_ALIGN || jsize == 0)
-		return;
-	/* The same open file, not whatever the path names now. */
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", r->fd);
-	fd = open(self, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (posix_memalign(&shadow, DIO_ALIGN, (size_t)jsize)) {
-		close(fd);
-		return;
-	}
-	/* The area is never a hole (region_fill() at attach). */
-	if (pread(r->fd, shadow, (size_t)jsize, (off_t)joff) !=
-	    (ssize_t)jsize) {
-		free(shadow);
-		close(fd);
-		return;
-	}
-	r->dio_fd = fd;
-	r->jshadow = shadow;
-	r->joff = joff;
-	r->jsize = jsize;
-	r->media.store_durable = dio_store;
-}
-
-/* dio_teardown -- undo dio_setup(). */
-static void
-dio_teardown(struct region *r)
-{
-	r->media.store_durable = NULL;
-	if (r->dio_fd >= 0)
-		close(r->dio_fd);
-	r->dio_fd = -1;
-	free(r->jshadow);
-	r->jshadow = NULL;
-}
-
 /* file_write -- the pm_media write of a plain-file region: pwrite(), 2 MiB
  * at a time (the page cache sizes its folios by the write); zeroes come
  * from an untouched anonymous mapping, all of it the zero page. */
@@ -864,7 +772,6 @@ recover(struct region *r, uint64_t file_size, char *err)
 		if (ret == -ENOMEM)
 			return fail(err, ret, "out of memory");
 		if (ret == 0) {
-			dio_setup(r, joff, jsize);
 			ret = journal_recover(&r->journal);
 			if (ret == -EUCLEAN)
 				return fail(err, ret,
@@ -936,7 +843,6 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 		return fail(err, -ENOMEM, "out of memory");
 	r->fd = -1;
 	r->ro_fd = -1;
-	r->dio_fd = -1;
 	strcpy(r->name, name);
 	strcpy(r->path, path);
 
@@ -1014,7 +920,6 @@ region_detach(struct region *r)
 	alloc_delete(r->alloc);
 	r->alloc = NULL;
 	journal_fini(&r->journal);
-	dio_teardown(r);
 	free(r->filled);
 	r->filled = NULL;
 	crash_disarm(r);

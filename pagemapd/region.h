@@ -93,11 +93,6 @@ struct region {
 	uint32_t *gens; /* generation of every inode slot, used or free */
 	uint8_t *ext_used; /* bit per extent slot: in use */
 	uint64_t *filled; /* bit per page known not to be a hole (plain file) */
-	/* The journal of a plain-file region is written with O_DIRECT |
-	 * O_DSYNC from a DRAM copy of its area (region.c, dio_store()). */
-	int dio_fd; /* -1: journal persists through the mapping */
-	uint8_t *jshadow;
-	uint64_t joff, jsize;
 	void *crash; /* crash-point state of test builds, private */
 };
 
