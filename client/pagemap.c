@@ -73,6 +73,7 @@
 #define MAX_ORDER 18u		 /* 1 GiB folios, the largest there are */
 #define HUGE_ALIGN (2ull << 20)	 /* PMD size: align ranges at least this big */
 #define MAX_ALIGN (1ull << 30)	 /* PUD size: never align more than this */
+#define NOWAIT_MAX 32 /* returns in flight before one is waited for */
 #define EVQ_SOFT 64u		 /* queued recalls before merging starts */
 #define EVQ_HARD 65536u		 /* lease limit assumed when none is given */
 #define REASON_MAX 32		 /* bytes of a recall reason, with the NUL */
@@ -117,6 +118,11 @@ struct pagemap {
 	void *recall_arg;
 	bool dispatching;   /* inside pagemap_dispatch(): handlers may run */
 	bool close_pending; /* pagemap_close() was called from a handler */
+	/* Unmap requests sent by pagemap_unmap_nowait() whose replies have
+	 * not been read yet; whichever call reads next consumes them. */
+	uint64_t nowait_ids[NOWAIT_MAX];
+	size_t nnowait;
+	int nowait_err; /* the first failure among them, for pagemap_flush() */
 };
 
 struct pagemap_lease {
@@ -509,6 +515,20 @@ queue_recall(struct pagemap *pm, const Pagemap__RecallEvent *e)
 
 /* ---- the request/response engine -------------------------------------- */
 
+/* nowait_take -- if @id is an unanswered pagemap_unmap_nowait() request,
+ * forget it and return true. */
+static bool
+nowait_take(struct pagemap *pm, uint64_t id)
+{
+	for (size_t i = 0; i < pm->nnowait; i++) {
+		if (pm->nowait_ids[i] == id) {
+			pm->nowait_ids[i] = pm->nowait_ids[--pm->nnowait];
+			return true;
+		}
+	}
+	return false;
+}
+
 /* handle_packet -- unpack the packet in pm->rbuf. An Event is queued and
  * 1 returned. A Response must answer @id (0: nothing is in flight, so a
  * Response is a protocol error) with @body; then 0 is returned with the
@@ -552,6 +572,12 @@ handle_packet(struct pagemap *pm, struct rx *rx, uint64_t id,
 		/* About the whole connection, e.g. the daemon is closing it. */
 		set_message(pm, "%s", r->message ? r->message : "");
 		err = fail(pm, r->error ? -(int)r->error : -EPROTO);
+	} else if (nowait_take(pm, r->id)) {
+		/* A lease the daemon no longer knows has no grants (I2):
+		 * -ENOENT means there was nothing left to return. */
+		if (r->error && r->error != ENOENT && !pm->nowait_err)
+			pm->nowait_err = -(int)r->error;
+		err = 1;
 	} else if (id == 0) {
 		err = proto_error(pm, "response with no request in flight");
 	} else if (r->id != id) {
@@ -1748,14 +1774,35 @@ pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	return 0;
 }
 
-/* unmap_request -- one Unmap request; adds the count to *@returned. */
+/* await_nowait -- read until at most @n pagemap_unmap_nowait() replies
+ * are outstanding (events that come meanwhile are queued). */
+static int
+await_nowait(struct pagemap *pm, size_t n)
+{
+	while (pm->nnowait > n) {
+		struct rx rx;
+		int err;
+
+		if (pm->dead)
+			return pm->dead;
+		if ((err = recv_packet(pm, 0, &rx)))
+			return err;
+		if ((err = handle_packet(pm, &rx, 0, 0, NULL, NULL)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* unmap_request -- one Unmap request; adds the count to *@returned. With
+ * @nowait, only send it: its reply is read by a later call. */
 static int
 unmap_request(struct pagemap_lease *l, uint64_t offset, uint64_t length,
-	      uint64_t *returned)
+	      uint64_t *returned, bool nowait)
 {
 	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
 	Pagemap__UnmapRequest body = PAGEMAP__UNMAP_REQUEST__INIT;
 	Pagemap__ServerMessage *sm;
+	struct pagemap *pm = l->pm;
 	int err;
 
 	body.lease_id = l->id;
@@ -1763,7 +1810,21 @@ unmap_request(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	body.length = length;
 	req.body_case = PAGEMAP__REQUEST__BODY_UNMAP;
 	req.unmap = &body;
-	err = transact(l->pm, &req, &sm);
+	if (nowait) {
+		/* Bounded, so that replies never pile up unread in the
+		 * socket (the daemon stops reading a client whose replies
+		 * it cannot send). */
+		if ((err = await_nowait(pm, NOWAIT_MAX - 1)))
+			return err;
+		if (pm->dead)
+			return pm->dead;
+		req.id = pm->next_id++;
+		if ((err = send_request(pm, &req)))
+			return err;
+		pm->nowait_ids[pm->nnowait++] = req.id;
+		return 0;
+	}
+	err = transact(pm, &req, &sm);
 	if (err)
 		return err;
 	if (returned)
@@ -1782,7 +1843,7 @@ pagemap_return(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 
 	if (!l)
 		return -EINVAL;
-	err = unmap_request(l, offset, length, &n);
+	err = unmap_request(l, offset, length, &n, false);
 	if (!err && ret_returned)
 		*ret_returned = n;
 	return err;
@@ -1794,7 +1855,7 @@ pagemap_return(struct pagemap_lease *l, uint64_t offset, uint64_t length,
  * stay (I1). Those come back with the last mapping over them. The first
  * error is returned; the daemon's message of it is kept. */
 static int
-return_range(struct pagemap_lease *l, uint64_t a, uint64_t b)
+return_range(struct pagemap_lease *l, uint64_t a, uint64_t b, bool nowait)
 {
 	uint64_t cur = a;
 	int err = 0;
@@ -1822,8 +1883,8 @@ return_range(struct pagemap_lease *l, uint64_t a, uint64_t b)
 				next = m->offset;
 		/* A lease the daemon no longer knows has no grants (I2):
 		 * nothing is left to return. */
-		if (!err && (err = unmap_request(l, cur, next - cur, NULL)) ==
-				    -ENOENT)
+		if (!err && (err = unmap_request(l, cur, next - cur, NULL,
+						 nowait)) == -ENOENT)
 			err = 0;
 		cur = next;
 	}
@@ -2093,7 +2154,7 @@ fail:
 	/* The explanation of the failure outlives the cleanup requests. */
 	memcpy(saved, pm->message, sizeof(saved));
 	if (pos > start)
-		return_range(l, start, pos);
+		return_range(l, start, pos, false);
 	memcpy(pm->message, saved, sizeof(saved));
 	free(m->runs);
 	free(m);
@@ -2192,10 +2253,10 @@ unmap_local(struct pagemap_mapping *m)
 	return 0;
 }
 
-/* pagemap_unmap -- unmap first, then return the grants: the daemon may
- * reuse the bytes as soon as they are back. */
-int
-pagemap_unmap(struct pagemap_mapping *m)
+/* unmap -- unmap first, then return the grants: the daemon may reuse the
+ * bytes as soon as they are back. */
+static int
+unmap(struct pagemap_mapping *m, bool nowait)
 {
 	struct pagemap_lease *l;
 	int err;
@@ -2205,9 +2266,37 @@ pagemap_unmap(struct pagemap_mapping *m)
 	l = m->lease;
 	if ((err = unmap_local(m)))
 		return err; /* still mapped: the grants must stay */
-	err = return_range(l, m->offset, m->offset + m->length);
+	err = return_range(l, m->offset, m->offset + m->length, nowait);
 	free(m->runs);
 	free(m);
+	return err;
+}
+
+int
+pagemap_unmap(struct pagemap_mapping *m)
+{
+	return unmap(m, false);
+}
+
+int
+pagemap_unmap_nowait(struct pagemap_mapping *m)
+{
+	return unmap(m, true);
+}
+
+/* pagemap_flush -- wait for every pagemap_unmap_nowait() reply. */
+int
+pagemap_flush(struct pagemap *pm)
+{
+	int err;
+
+	if (!pm)
+		return -EINVAL;
+	err = await_nowait(pm, 0);
+	if (!err) {
+		err = pm->nowait_err;
+		pm->nowait_err = 0;
+	}
 	return err;
 }
 
@@ -2606,7 +2695,7 @@ destroy(struct pagemap *pm)
 		/* Raw grants (pagemap_grant()) would keep the lease: give
 		 * them back too. */
 		if (release_request(l) == -EBUSY &&
-		    !unmap_request(l, 0, UINT64_MAX & ~PG_MASK, NULL))
+		    !unmap_request(l, 0, UINT64_MAX & ~PG_MASK, NULL, false))
 			release_request(l);
 		lease_free(l);
 	}

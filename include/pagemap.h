@@ -218,6 +218,20 @@ int pagemap_persist(struct pagemap_mapping *m, const void *addr, size_t len);
  * connection is gone); that error is returned. */
 int pagemap_unmap(struct pagemap_mapping *m);
 
+/* pagemap_unmap_nowait -- pagemap_unmap() without waiting for the daemon:
+ * the mapping is gone and the return is sent when it returns 0, and the
+ * daemon handles it before any later request of this connection. Its
+ * reply is read by whichever call reads the connection next (at most 32
+ * are left unread: the 33rd waits for the oldest). The daemon's answer,
+ * if it was an error, is kept for pagemap_flush(). Another process may
+ * see the grants for a moment after this returns. */
+int pagemap_unmap_nowait(struct pagemap_mapping *m);
+
+/* pagemap_flush -- wait until the daemon has answered every
+ * pagemap_unmap_nowait() of @pm. Returns 0, or the first error among
+ * those answers (then forgotten), or -errno of the connection. */
+int pagemap_flush(struct pagemap *pm);
+
 /* Raw grants, without mapping (tools, benchmarks). */
 struct pagemap_folio {
 	uint64_t file_offset;

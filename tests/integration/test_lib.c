@@ -474,6 +474,49 @@ unmap_returns_the_grants(void **state)
 	counts_become(f, 0, 0);
 }
 
+static void
+unmap_nowait_returns_in_order_without_waiting(void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap_lease *l;
+	struct pagemap_mapping *m[40];
+	struct pagemap *other;
+	struct pagemap_status st;
+
+	create(f, "r", "nw", 40 * 4096);
+	OK(pagemap_lease_acquire(f->pm, "r", "nw", PAGEMAP_WRITE, &l));
+	for (int i = 0; i < 40; i++) {
+		OK(pagemap_map(l, (uint64_t)i * 4096, 4096, PAGEMAP_WRITE,
+			       &m[i]));
+		*(volatile char *)pagemap_mapping_addr(m[i]) = (char)i;
+	}
+	assert_int_equal(status(f).grants, 40);
+	/* More than the 32 left unread: the 33rd waits for the oldest. */
+	for (int i = 0; i < 40; i++)
+		OK(pagemap_unmap_nowait(m[i]));
+	/* A later request of the same connection is handled after every
+	 * return: no polling needed. */
+	assert_int_equal(status(f).grants, 0);
+	OK(pagemap_flush(f->pm));
+	OK(pagemap_flush(f->pm)); /* nothing outstanding: at once */
+	/* After flush, every other connection sees them back too. */
+	OK(pagemap_connect(f->d.socket, "libtest-other", &other));
+	OK(pagemap_status(other, &st));
+	assert_int_equal(st.grants, 0);
+	pagemap_close(other);
+	/* And the data went through. */
+	OK(pagemap_map(l, 0, 40 * 4096, PAGEMAP_READ, &m[0]));
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(((volatile char *)pagemap_mapping_addr(
+					 m[0]))[(size_t)i * 4096],
+				 i);
+	OK(pagemap_unmap_nowait(m[0]));
+	/* A release right behind a nowait return finds no grants. */
+	OK(pagemap_lease_release(l));
+	counts_become(f, 0, 0);
+	OK(pagemap_flush(f->pm));
+}
+
 static int
 truncate_t(struct pagemap *pm, void *arg)
 {
@@ -1044,6 +1087,7 @@ main(void)
 		T(mapping_is_huge_page_aligned_where_the_folio_is),
 		T(forked_child_does_not_inherit_the_mapping),
 		T(unmap_returns_the_grants),
+		T(unmap_nowait_returns_in_order_without_waiting),
 		T(truncate_by_another_process_recalls_through_dispatch),
 		T(revoke_recall_is_handled_from_a_poll_loop),
 		T(close_from_a_recall_handler_gives_everything_back),
