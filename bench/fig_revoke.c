@@ -42,7 +42,9 @@ on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 	(void)reason;
 	if (h->m == NULL)
 		return;
-	err = pagemap_unmap(h->m);
+	/* A recall handler has no use for the daemon's answer: the next
+	 * call on the connection reads it. */
+	err = pagemap_unmap_nowait(h->m);
 	h->m = NULL;
 	if (err && !h->err)
 		h->err = err;

@@ -142,14 +142,17 @@ complete(struct pending *p)
 {
 	struct server *srv = p->srv;
 	char name[REGION_NAME_MAX + 1];
+	uint64_t id;
 	int rv;
 
 	switch (p->kind) {
 	case PENDING_REVOKE:
 		/* Ending the lease calls recall_lease_gone(), which finishes
 		 * this pending operation with success. */
-		log_info("lease %llu revoked", (unsigned long long)p->lease->id);
+		/* (Logged after the reply it sends.) */
+		id = p->lease->id;
 		client_lease_end(p->lease);
+		log_info("lease %llu revoked", (unsigned long long)id);
 		return;
 	case PENDING_TRUNCATE:
 		p->ino->trunc_pg = UINT64_MAX;

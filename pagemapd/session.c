@@ -115,10 +115,12 @@ session_reply_error(struct session *s, uint64_t id, int err, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_info("client %llu (pid %d %s): request %llu: %s (%s)",
-		 (unsigned long long)s->id, (int)s->conn.peer.pid,
-		 s->conn.peer.comm, (unsigned long long)id, msg, strerror(err));
 	send_reply(s, id, wire_error(s->obuf, SERVER_MAX_PACKET, id, err, msg));
+	/* The client gets the error; the log has it at debug only, so that
+	 * a client cannot flood it (and the reply does not wait for it). */
+	log_debug("client %llu (pid %d %s): request %llu: %s (%s)",
+		  (unsigned long long)s->id, (int)s->conn.peer.pid,
+		  s->conn.peer.comm, (unsigned long long)id, msg, strerror(err));
 }
 
 #define reply_error(s, rq, err, ...)                                         \
