@@ -47,8 +47,13 @@
  *
  * Leases and mappings. A struct pagemap_lease lives until it is released
  * (or the handle is closed); a struct pagemap_mapping belongs to one lease
- * and is one libpmem2 VM reservation holding one pmem2_map per run of
- * folios contiguous in both file and region. The grants behind a mapping
+ * and is one libpmem2 VM reservation holding one mmap of the region fd per
+ * run of folios contiguous in both file and region. libpmem2 maps one page
+ * of each region fd once (struct rfd): that tells the store granularity
+ * (so whether mappings need MAP_SYNC) and gives the persist function; a
+ * pmem2_map per mapping would probe the platform again every time (a
+ * MAP_SYNC attempt and a walk of /sys/bus/nd, about fifteen syscalls).
+ * The grants behind a mapping
  * are returned only after its memory is unmapped (I1 holds on the client's
  * side too). Unmap returns every grant of the lease that intersects the
  * range, so the library never sends it for bytes another live mapping of
@@ -95,9 +100,10 @@ struct rfd {
 	bool writable; /* opened O_RDWR */
 	bool current;  /* the fd new mappings of this region use */
 	size_t maps;   /* mappings that use it; freed at 0 unless current */
-	/* libpmem2's view of fd, made at the first mapping and kept: making
-	 * it costs an fcntl and two fstats per map otherwise. */
-	struct pmem2_source *src;
+	/* Learnt from libpmem2 at the first mapping (rfd_probe()). */
+	bool probed;
+	int mmap_flags;		 /* MAP_SHARED, or with MAP_SYNC */
+	pmem2_persist_fn persist; /* for any mapping of this fd */
 };
 
 struct pagemap {
@@ -138,12 +144,11 @@ struct pagemap_lease {
 	struct pagemap_mapping *maps; /* doubly linked */
 };
 
-/* Folios contiguous in file and region: one extent, one pmem2_map. */
+/* Folios contiguous in file and region: one extent, one mmap. */
 struct run {
 	uint64_t file_off;
 	uint64_t region_off;
 	uint64_t len;
-	struct pmem2_map *map; /* NULL until mapped */
 };
 
 struct pagemap_mapping {
@@ -1363,8 +1368,6 @@ rfd_current(struct pagemap *pm, const char *region)
 static void
 rfd_free(struct rfd *r)
 {
-	if (r->src)
-		pmem2_source_delete(&r->src);
 	close(r->fd);
 	free(r);
 }
@@ -1948,7 +1951,7 @@ add_folio(struct pagemap_mapping *m, uint64_t file_off, uint64_t region_off,
 	}
 	if (grow((void **)&m->runs, sizeof(*m->runs), m->nruns, &m->cap, 1))
 		return -ENOMEM;
-	m->runs[m->nruns++] = (struct run){file_off, region_off, size, NULL};
+	m->runs[m->nruns++] = (struct run){file_off, region_off, size};
 	return 0;
 }
 
@@ -2006,70 +2009,86 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 	return 0;
 }
 
-/* unmap_runs -- delete @m's pmem2 maps and its reservation. On failure
- * (which munmap does not do for a valid range) what remains stays
- * recorded, so a retry can finish. */
+/* unmap_runs -- unmap @m: releasing the reservation unmaps the runs in
+ * it with one munmap. On failure (which munmap does not do for a valid
+ * range) the reservation stays recorded, so a retry can finish. */
 static int
 unmap_runs(struct pagemap *pm, struct pagemap_mapping *m)
 {
-	int err = 0, ret;
+	int ret;
 
-	for (size_t i = 0; i < m->nruns; i++) {
-		if (!m->runs[i].map)
-			continue;
-		ret = pmem2_map_delete(&m->runs[i].map);
-		if (ret && !err)
-			err = pmem2_fail(pm, "unmap", ret);
-	}
-	if (m->rsv && !err) {
-		ret = pmem2_vm_reservation_delete(&m->rsv);
-		if (ret)
-			err = pmem2_fail(pm, "release address space", ret);
-	}
-	return err;
+	if (!m->rsv)
+		return 0;
+	ret = pmem2_vm_reservation_delete(&m->rsv);
+	return ret ? pmem2_fail(pm, "release address space", ret) : 0;
 }
 
-/* map_runs -- reserve the address range for @m and map each run of it
- * from the region fd @rfd; on failure nothing stays mapped. */
+/* rfd_probe -- map one page of @rfd with libpmem2 to learn how to map
+ * and persist this region: the store granularity (anything finer than a
+ * page means MAP_SYNC worked, or a device needs none) and the persist
+ * function, which takes any address of a mapping of the same fd. */
 static int
-map_runs(struct pagemap *pm, struct pagemap_mapping *m, struct rfd *rfd)
+rfd_probe(struct pagemap *pm, struct rfd *rfd)
 {
+	struct pmem2_source *src = NULL;
 	struct pmem2_config *cfg = NULL;
-	uintptr_t base;
-	size_t rsv_off;
-	unsigned prot = PMEM2_PROT_READ;
-	int ret, err = 0;
+	struct pmem2_map *map = NULL;
+	size_t align = 0;
+	int ret;
 
-	if (m->access == PAGEMAP_WRITE)
-		prot |= PMEM2_PROT_WRITE;
-	if ((err = reserve(pm, m)))
-		return err;
-	base = (uintptr_t)pmem2_vm_reservation_get_address(m->rsv);
-	rsv_off = (size_t)((uintptr_t)m->addr - base);
-	if (!rfd->src && (ret = pmem2_source_from_fd(&rfd->src, rfd->fd))) {
-		rfd->src = NULL;
-		err = pmem2_fail(pm, "region fd", ret);
-		goto out;
-	}
-	if ((ret = pmem2_config_new(&cfg)) ||
+	if (rfd->probed)
+		return 0;
+	if ((ret = pmem2_source_from_fd(&src, rfd->fd)) ||
+	    (ret = pmem2_source_alignment(src, &align)) ||
+	    (ret = pmem2_config_new(&cfg)) ||
 	    (ret = pmem2_config_set_required_store_granularity(
 		     cfg, PMEM2_GRANULARITY_PAGE)) ||
 	    (ret = pmem2_config_set_sharing(cfg, PMEM2_SHARED)) ||
-	    (ret = pmem2_config_set_protection(cfg, prot))) {
-		err = pmem2_fail(pm, "mapping config", ret);
+	    (ret = pmem2_config_set_protection(cfg, PMEM2_PROT_READ)) ||
+	    (ret = pmem2_config_set_length(cfg, align)) ||
+	    (ret = pmem2_map_new(&map, cfg, src))) {
+		ret = pmem2_fail(pm, "region fd", ret);
 		goto out;
 	}
-	for (size_t i = 0; i < m->nruns; i++) {
-		struct run *r = &m->runs[i];
+	rfd->mmap_flags = MAP_SHARED;
+	if (pmem2_map_get_store_granularity(map) != PMEM2_GRANULARITY_PAGE)
+		rfd->mmap_flags = MAP_SHARED_VALIDATE | MAP_SYNC;
+	rfd->persist = pmem2_get_persist_fn(map);
+	rfd->probed = true;
+	ret = 0;
+out:
+	if (map)
+		pmem2_map_delete(&map);
+	if (cfg)
+		pmem2_config_delete(&cfg);
+	if (src)
+		pmem2_source_delete(&src);
+	return ret;
+}
 
-		if ((ret = pmem2_config_set_offset(cfg,
-						   (size_t)r->region_off)) ||
-		    (ret = pmem2_config_set_length(cfg, (size_t)r->len)) ||
-		    (ret = pmem2_config_set_vm_reservation(
-			     cfg, m->rsv,
-			     rsv_off + (size_t)(r->file_off - m->offset))) ||
-		    (ret = pmem2_map_new(&r->map, cfg, rfd->src))) {
-			err = pmem2_fail(pm, "map", ret);
+/* map_runs -- reserve the address range for @m and map each run of it
+ * from the region fd @rfd over the reservation; on failure nothing stays
+ * mapped. */
+static int
+map_runs(struct pagemap *pm, struct pagemap_mapping *m, struct rfd *rfd)
+{
+	int prot = PROT_READ, err;
+
+	if (m->access == PAGEMAP_WRITE)
+		prot |= PROT_WRITE;
+	if ((err = rfd_probe(pm, rfd)) || (err = reserve(pm, m)))
+		return err;
+	for (size_t i = 0; i < m->nruns; i++) {
+		const struct run *r = &m->runs[i];
+		char *at = m->addr + (r->file_off - m->offset);
+
+		/* MAP_FIXED replaces the reservation's placeholder, which
+		 * is ours: nothing else can be there. */
+		if (mmap(at, (size_t)r->len, prot, rfd->mmap_flags | MAP_FIXED,
+			 rfd->fd, (off_t)r->region_off) == MAP_FAILED) {
+			err = -errno;
+			set_message(pm, "mmap of the region: %s",
+				    pagemap_strerror(err));
 			goto out;
 		}
 	}
@@ -2081,8 +2100,6 @@ map_runs(struct pagemap *pm, struct pagemap_mapping *m, struct rfd *rfd)
 			    pagemap_strerror(err));
 	}
 out:
-	if (cfg)
-		pmem2_config_delete(&cfg);
 	if (err)
 		unmap_runs(pm, m);
 	return err;
@@ -2194,9 +2211,6 @@ pagemap_mapping_folios(const struct pagemap_mapping *m)
 int
 pagemap_persist(struct pagemap_mapping *m, const void *addr, size_t len)
 {
-	uint64_t rel, end;
-	size_t lo = 0, hi;
-
 	if (!m || (!addr && len))
 		return -EINVAL;
 	if (m->access != PAGEMAP_WRITE)
@@ -2207,28 +2221,9 @@ pagemap_persist(struct pagemap_mapping *m, const void *addr, size_t len)
 	    (uint64_t)((const char *)addr - m->addr) > m->length ||
 	    len > m->length - (uint64_t)((const char *)addr - m->addr))
 		return -EINVAL;
-	rel = m->offset + (uint64_t)((const char *)addr - m->addr);
-	end = rel + len;
-	/* The run holding @rel: the last one starting at or before it. */
-	hi = m->nruns;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->runs[mid].file_off <= rel)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < m->nruns && rel < end; i++) {
-		const struct run *r = &m->runs[i];
-		uint64_t stop = r->file_off + r->len;
-
-		if (stop > end)
-			stop = end;
-		pmem2_get_persist_fn(r->map)(m->addr + (rel - m->offset),
-					     (size_t)(stop - rel));
-		rel = stop;
-	}
+	/* The runs tile the range without a gap, and the function takes
+	 * any address of a mapping of the region fd. */
+	m->rfd->persist(addr, len);
 	return 0;
 }
 
