@@ -78,6 +78,7 @@
 #define MAX_ORDER 18u		 /* 1 GiB folios, the largest there are */
 #define HUGE_ALIGN (2ull << 20)	 /* PMD size: align ranges at least this big */
 #define MAX_ALIGN (1ull << 30)	 /* PUD size: never align more than this */
+#define SPARE_MAX (64ull << 20) /* largest reservation kept for reuse */
 #define NOWAIT_MAX 32 /* returns in flight before one is waited for */
 #define EVQ_SOFT 64u		 /* queued recalls before merging starts */
 #define EVQ_HARD 65536u		 /* lease limit assumed when none is given */
@@ -129,6 +130,12 @@ struct pagemap {
 	uint64_t nowait_ids[NOWAIT_MAX];
 	size_t nnowait;
 	int nowait_err; /* the first failure among them, for pagemap_flush() */
+	/* The address space of the last mapping unmapped, kept for the next
+	 * one of the same size and alignment (a reservation costs two
+	 * syscalls, unmapping into a kept one the same as releasing it). */
+	struct pmem2_vm_reservation *spare;
+	char *spare_addr;
+	uint64_t spare_len;
 };
 
 struct pagemap_lease {
@@ -1984,6 +1991,14 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 
 	if (m->length > SIZE_MAX - align)
 		return -ENOMEM;
+	if (pm->spare && pm->spare_len == m->length &&
+	    (!align || (((uintptr_t)pm->spare_addr ^ m->offset) &
+			(align - 1)) == 0)) {
+		m->rsv = pm->spare;
+		m->addr = pm->spare_addr;
+		pm->spare = NULL;
+		return 0;
+	}
 	ret = pmem2_vm_reservation_new(&m->rsv, NULL,
 				       (size_t)(m->length + align));
 	if (ret)
@@ -2009,9 +2024,11 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 	return 0;
 }
 
-/* unmap_runs -- unmap @m: releasing the reservation unmaps the runs in
- * it with one munmap. On failure (which munmap does not do for a valid
- * range) the reservation stays recorded, so a retry can finish. */
+/* unmap_runs -- unmap @m. Its address range becomes a placeholder again
+ * (one mmap over the runs) and is kept for the next mapping of the same
+ * size; or the reservation is released, which unmaps the runs with one
+ * munmap. On failure (which neither does for a valid range) the
+ * reservation stays recorded, so a retry can finish. */
 static int
 unmap_runs(struct pagemap *pm, struct pagemap_mapping *m)
 {
@@ -2019,6 +2036,16 @@ unmap_runs(struct pagemap *pm, struct pagemap_mapping *m)
 
 	if (!m->rsv)
 		return 0;
+	if (!pm->spare && m->length <= SPARE_MAX &&
+	    mmap(m->addr, (size_t)m->length, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+		 0) != MAP_FAILED) {
+		pm->spare = m->rsv;
+		pm->spare_addr = m->addr;
+		pm->spare_len = m->length;
+		m->rsv = NULL;
+		return 0;
+	}
 	ret = pmem2_vm_reservation_delete(&m->rsv);
 	return ret ? pmem2_fail(pm, "release address space", ret) : 0;
 }
@@ -2700,6 +2727,8 @@ destroy(struct pagemap *pm)
 		pm->rfds = r->next;
 		rfd_free(r);
 	}
+	if (pm->spare)
+		pmem2_vm_reservation_delete(&pm->spare);
 	if (pm->fd >= 0)
 		close(pm->fd);
 	free(pm->q);
