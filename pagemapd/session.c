@@ -753,8 +753,10 @@ do_map(struct session *s, const struct wire_request *rq)
 	}
 	client_note_grants(l, (uint64_t)k);
 	/* Granted pages must not be holes under the client's first store
-	 * (region_fill()); runs contiguous in the region take one call. */
-	for (int i = 0, j; i < k; i = j) {
+	 * (region_fill()); runs contiguous in the region take one call. A
+	 * region of 4 KiB folios only has nothing to gain from large
+	 * page-cache folios: its holes stay holes (no zeroes written). */
+	for (int i = 0, j; l->region->sb->max_order > 0 && i < k; i = j) {
 		const struct grant *g = &srv->scratch[i];
 		uint64_t n = 1ull << g->order;
 
