@@ -11,9 +11,9 @@
  * Invariants (see journal.h for the protocol and docs/layout.md for why it
  * is crash-safe):
  *
- *  - The journal area is a log of committed transactions laid end to end
- *    from its start: [hdr][payload][hdr][payload]..., each at an 8-byte
- *    aligned position, seq numbers consecutive. A header's crc covers the
+ *  - The journal area is a log of committed transactions from its start,
+ *    each at the first 4 KiB boundary after the one before it:
+ *    [hdr][payload] pad [hdr][payload] pad ..., seq numbers consecutive. A header's crc covers the
  *    header (crc = 0) and its payload, so a torn append is garbage that
  *    ends the chain. The chain that starts at offset 0 holds every
  *    transaction since the last checkpoint; a checkpoint ends the old
@@ -35,12 +35,23 @@
  */
 
 #define HDR_SIZE sizeof(struct pm_journal_hdr)
+#define LOG_ALIGN 4096u
 #define REC_SIZE sizeof(struct pm_journal_rec)
 
 static uint64_t
 pad8(uint64_t n)
 {
 	return (n + 7) & ~(uint64_t)7;
+}
+
+/* next_pos -- where the transaction after one of @len bytes at @pos
+ * starts: on the next 4 KiB boundary. Each commit then writes pages no
+ * earlier transaction is on (one page for most batches, where an
+ * unaligned append would often touch two and rewrite committed bytes). */
+static uint64_t
+next_pos(uint64_t pos, uint64_t len)
+{
+	return (pos + len + LOG_ALIGN - 1) & ~(uint64_t)(LOG_ALIGN - 1);
 }
 
 static uint64_t
@@ -384,7 +395,7 @@ journal_recover(struct journal *j)
 			return ret;
 		applied = applied || h.nrecs != 0;
 		seq = h.seq;
-		pos += HDR_SIZE + h.payload_len;
+		pos = next_pos(pos, HDR_SIZE + h.payload_len);
 	}
 	j->seq = max_seq(j);
 	if (seq > j->seq)
@@ -435,7 +446,7 @@ journal_commit(struct journal *j)
 	if (j->nrecs == 0)
 		return 0;
 	/* Full: make the homes durable, then the log may start over. */
-	if (len > j->size - j->pos)
+	if (j->pos > j->size || len > j->size - j->pos)
 		ret = journal_checkpoint(j);
 	h.crc = hdr_crc(&h, payload(j));
 	memcpy(j->buf, &h, HDR_SIZE);
@@ -447,7 +458,7 @@ journal_commit(struct journal *j)
 		ret = apply(j, payload(j), j->used);
 	if (ret == 0) {
 		j->seq = h.seq;
-		j->pos += len;
+		j->pos = next_pos(j->pos, len);
 	}
 	journal_abort(j);
 	return ret;
