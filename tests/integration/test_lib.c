@@ -1033,6 +1033,76 @@ gigabyte_of_4k_folios_through_grant_paging(void **state)
 	free(fo);
 }
 
+/* hole_at -- whether [off, off + len) of the file at @path is all hole. */
+static bool
+hole_at(const char *path, uint64_t off, uint64_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t data;
+
+	assert_true(fd >= 0);
+	data = lseek(fd, (off_t)off, SEEK_DATA);
+	close(fd);
+	return (data < 0 && errno == ENXIO) || (uint64_t)data >= off + len;
+}
+
+/* no_hole_at -- whether [off, off + len) of the file at @path has no hole. */
+static bool
+no_hole_at(const char *path, uint64_t off, uint64_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t hole;
+
+	assert_true(fd >= 0);
+	hole = lseek(fd, (off_t)off, SEEK_HOLE);
+	close(fd);
+	return hole >= 0 && (uint64_t)hole >= off + len;
+}
+
+/* A client's first store must never land on a hole of a region with large
+ * folios (ext4 would give the whole region file 4 KiB page-cache folios
+ * from then on), so granted pages are filled first; a region of 4 KiB
+ * folios only gains nothing from that, and its holes stay. */
+static void
+granted_pages_are_never_holes_where_folios_are_large(void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap_lease *lr, *lz;
+	static struct pagemap_folio fo[512];
+	size_t n;
+	uint64_t next;
+	char zpath[PATH_MAX];
+	struct pagemap_mapping *m;
+	void *addr;
+
+	snprintf(zpath, sizeof(zpath), "%s/z.pmem", f->d.dir);
+	create(f, "r", "big", 4 * MiB);
+	create(f, "z", "small", 4 * MiB);
+	OK(pagemap_lease_acquire(f->pm, "r", "big", PAGEMAP_WRITE, &lr));
+	OK(pagemap_lease_acquire(f->pm, "z", "small", PAGEMAP_WRITE, &lz));
+	/* The pages of a new file are holes until granted. */
+	OK(pagemap_grant(lr, 0, 2 * MiB, PAGEMAP_WRITE, fo, 512, &n, &next));
+	assert_int_equal(n, 1);
+	assert_int_equal(fo[0].order, 9);
+	assert_true(no_hole_at(f->region, fo[0].region_offset, 2 * MiB));
+	OK(pagemap_return(lr, 0, 2 * MiB, NULL));
+	OK(pagemap_grant(lz, 0, 4096, PAGEMAP_WRITE, fo, 512, &n, &next));
+	assert_int_equal(n, 1);
+	assert_true(hole_at(zpath, fo[0].region_offset, 4096));
+	OK(pagemap_return(lz, 0, 4096, NULL));
+	/* A mapping of the same size as the last one unmapped goes into its
+	 * kept address space: it is the granted bytes all the same. */
+	OK(pagemap_map(lr, 0, 2 * MiB, PAGEMAP_WRITE, &m));
+	((volatile char *)pagemap_mapping_addr(m))[4096] = 7;
+	OK(pagemap_unmap(m));
+	OK(pagemap_map(lr, 4096, 2 * MiB, PAGEMAP_READ, &m));
+	addr = pagemap_mapping_addr(m);
+	assert_int_equal(((volatile char *)addr)[0], 7);
+	OK(pagemap_unmap(m));
+	OK(pagemap_lease_release(lr));
+	OK(pagemap_lease_release(lz));
+}
+
 static void
 map_of_many_replies_of_4k_folios_is_one_mapping(void **state)
 {
@@ -1103,6 +1173,9 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			map_of_many_replies_of_4k_folios_is_one_mapping,
+			setup_gig, teardown),
+		cmocka_unit_test_setup_teardown(
+			granted_pages_are_never_holes_where_folios_are_large,
 			setup_gig, teardown),
 	};
 
