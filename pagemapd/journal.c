@@ -221,13 +221,22 @@ by_idx(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* A growable buffer for building runs. */
+struct scratch {
+	uint8_t *buf;
+	size_t cap;
+};
+
 /* store_runs -- write @n spans (sorted by offset) home as few runs of
  * nearby bytes: the gaps between records are filled with the bytes
  * already there, and records land in transaction order within a run.
  * For media whose every store is a syscall (pwrite) this turns a batch's
- * dozens of small records into a handful of writes. */
+ * dozens of small records into a handful of writes. A run ends past
+ * RUN_MAX bytes only where no later record overlaps it: records that
+ * overlap must land in one run, in order, or an earlier one could be
+ * written last. */
 static int
-store_runs(struct journal *j, struct span *v, size_t n, uint8_t *scratch)
+store_runs(struct journal *j, struct span *v, size_t n, struct scratch *sc)
 {
 	struct pm_media *m = j->media;
 
@@ -238,7 +247,7 @@ store_runs(struct journal *j, struct span *v, size_t n, uint8_t *scratch)
 		for (k = i + 1; k < n && v[k].off <= hi + RUN_GAP; k++) {
 			uint64_t end = v[k].off + v[k].len;
 
-			if ((end > hi ? end : hi) - lo > RUN_MAX)
+			if (v[k].off >= hi && end - lo > RUN_MAX)
 				break;
 			if (end > hi)
 				hi = end;
@@ -246,12 +255,20 @@ store_runs(struct journal *j, struct span *v, size_t n, uint8_t *scratch)
 		if (k == i + 1) {
 			ret = media_write(m, lo, v[i].data, v[i].len);
 		} else {
-			memcpy(scratch, m->base + lo, hi - lo);
+			if (hi - lo > sc->cap) {
+				uint8_t *b = realloc(sc->buf, hi - lo);
+
+				if (!b)
+					return -ENOMEM;
+				sc->buf = b;
+				sc->cap = hi - lo;
+			}
+			memcpy(sc->buf, m->base + lo, hi - lo);
 			qsort(v + i, k - i, sizeof(*v), by_idx);
 			for (size_t t = i; t < k; t++)
-				memcpy(scratch + (v[t].off - lo), v[t].data,
+				memcpy(sc->buf + (v[t].off - lo), v[t].data,
 				       v[t].len);
-			ret = media_write(m, lo, scratch, hi - lo);
+			ret = media_write(m, lo, sc->buf, hi - lo);
 		}
 		if (ret)
 			return ret;
@@ -262,14 +279,12 @@ store_runs(struct journal *j, struct span *v, size_t n, uint8_t *scratch)
 
 /* flush_runs -- store the *@n spans collected so far; empties them. */
 static int
-flush_runs(struct journal *j, struct span *v, size_t *n, uint8_t **scratch)
+flush_runs(struct journal *j, struct span *v, size_t *n, struct scratch *sc)
 {
 	int ret;
 
-	if (!*scratch && !(*scratch = malloc(RUN_MAX)))
-		return -ENOMEM;
 	qsort(v, *n, sizeof(*v), by_off);
-	ret = store_runs(j, v, *n, *scratch);
+	ret = store_runs(j, v, *n, sc);
 	*n = 0;
 	return ret;
 }
@@ -283,7 +298,7 @@ apply(struct journal *j, const uint8_t *payload, uint64_t len)
 {
 	struct pm_media *m = j->media;
 	struct span *v = NULL;
-	uint8_t *scratch = NULL;
+	struct scratch sc = {NULL, 0};
 	size_t n = 0, cap = 0;
 	uint64_t pos = 0;
 	int ret = 0;
@@ -312,7 +327,7 @@ apply(struct journal *j, const uint8_t *payload, uint64_t len)
 			/* Stores through the mapping cost nothing to
 			 * split; a big record is a run of its own, after
 			 * the records before it. */
-			if (n && (ret = flush_runs(j, v, &n, &scratch)))
+			if (n && (ret = flush_runs(j, v, &n, &sc)))
 				goto out;
 			ret = media_write(m, r.off, payload + pos, r.len);
 			if (ret)
@@ -322,9 +337,9 @@ apply(struct journal *j, const uint8_t *payload, uint64_t len)
 		pos += pad8(r.len);
 	}
 	if (n)
-		ret = flush_runs(j, v, &n, &scratch);
+		ret = flush_runs(j, v, &n, &sc);
 out:
-	free(scratch);
+	free(sc.buf);
 	free(v);
 	return ret;
 }

@@ -421,6 +421,39 @@ nearby_records_are_stored_with_one_write(void **state)
 	write_calls = false;
 }
 
+/* Records that overlap land in one run even past its size bound: a later
+ * record that sorts first must not be overwritten by an earlier one that
+ * would otherwise start the next run. */
+static void
+overlapping_records_in_a_long_run_keep_their_order(void **state)
+{
+	const uint64_t jsize = 128 * 1024, base = JOFF + jsize;
+	static uint8_t a[60000], b[20000];
+	uint8_t *init;
+	struct mem *x;
+	struct journal j;
+
+	(void)state;
+	write_calls = true;
+	init = formatted();
+	x = mem_new(init);
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	assert_int_equal(journal_init(&j, &x->m, JOFF, jsize), 0);
+	/* b first (earlier), then a (later) over b's first 10000 bytes. */
+	assert_int_equal(journal_add(&j, base + 50000, b, sizeof(b)), 0);
+	assert_int_equal(journal_add(&j, base, a, sizeof(a)), 0);
+	assert_int_equal(journal_commit(&j), 0);
+	for (uint64_t i = 0; i < 70000; i++)
+		if (x->m.base[base + i] != (i < 60000 ? 0xaa : 0xbb))
+			fail_msg("byte %llu is %#x", (unsigned long long)i,
+				 x->m.base[base + i]);
+	journal_fini(&j);
+	mem_free(x);
+	free(init);
+	write_calls = false;
+}
+
 /* A stale transaction left beyond the end of the chain, with exactly the
  * seq that would continue it, is never replayed: recovery numbers new
  * transactions after the largest seq in the area. */
@@ -913,6 +946,8 @@ main(void)
 		cmocka_unit_test(stale_transactions_never_continue_a_chain),
 		cmocka_unit_test(crash_at_every_persist_through_writes),
 		cmocka_unit_test(nearby_records_are_stored_with_one_write),
+		cmocka_unit_test(
+			overlapping_records_in_a_long_run_keep_their_order),
 		cmocka_unit_test(abort_leaves_the_region_untouched),
 		cmocka_unit_test(add_returns_e2big_when_the_journal_is_full),
 		cmocka_unit_test(
