@@ -53,9 +53,8 @@
  * (so whether mappings need MAP_SYNC) and gives the persist function; a
  * pmem2_map per mapping would probe the platform again every time (a
  * MAP_SYNC attempt and a walk of /sys/bus/nd, about fifteen syscalls).
- * The grants behind a mapping
- * are returned only after its memory is unmapped (I1 holds on the client's
- * side too). Unmap returns every grant of the lease that intersects the
+ * The grants behind a mapping are returned only after its memory is
+ * unmapped (I1 holds on the client's side too). Unmap returns every grant of the lease that intersects the
  * range, so the library never sends it for bytes another live mapping of
  * the same lease still covers: those grants are returned with the last
  * mapping over them.

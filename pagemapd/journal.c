@@ -13,9 +13,9 @@
  *
  *  - The journal area is a log of committed transactions from its start,
  *    each at the first 4 KiB boundary after the one before it:
- *    [hdr][payload] pad [hdr][payload] pad ..., seq numbers consecutive. A header's crc covers the
- *    header (crc = 0) and its payload, so a torn append is garbage that
- *    ends the chain. The chain that starts at offset 0 holds every
+ *    [hdr][payload] pad [hdr][payload] pad ..., seq numbers consecutive.
+ *    A header's crc covers the header (crc = 0) and its payload, so a
+ *    torn append is garbage that ends the chain. The chain that starts at offset 0 holds every
  *    transaction since the last checkpoint; a checkpoint ends the old
  *    chain (zeroes the header at 0) before the log starts over.
  *  - No home location is written before the transaction that writes it is
@@ -369,20 +369,17 @@ valid_at(const struct journal *j, uint64_t pos, struct pm_journal_hdr *h)
 	return hdr_crc(h, area + pos + HDR_SIZE) == h->crc;
 }
 
-/* max_seq -- the largest seq of any crc-valid header in the area. */
+/* max_seq -- the largest seq of any crc-valid header in the area (they
+ * only ever start on a LOG_ALIGN boundary). */
 static uint64_t
 max_seq(const struct journal *j)
 {
-	const uint8_t *area = j->media->base + j->off;
 	uint64_t best = 0;
 
-	for (uint64_t pos = 0; pos + HDR_SIZE <= j->size; pos += 8) {
+	for (uint64_t pos = 0; pos < j->size; pos += LOG_ALIGN) {
 		struct pm_journal_hdr h;
-		uint64_t magic;
 
-		memcpy(&magic, area + pos, sizeof(magic));
-		if (magic == PM_JOURNAL_MAGIC && valid_at(j, pos, &h) &&
-		    h.seq > best)
+		if (valid_at(j, pos, &h) && h.seq > best)
 			best = h.seq;
 	}
 	return best;

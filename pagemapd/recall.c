@@ -148,8 +148,8 @@ complete(struct pending *p)
 	switch (p->kind) {
 	case PENDING_REVOKE:
 		/* Ending the lease calls recall_lease_gone(), which finishes
-		 * this pending operation with success. */
-		/* (Logged after the reply it sends.) */
+		 * this pending operation with success (and replies, so the
+		 * log line comes after). */
 		id = p->lease->id;
 		client_lease_end(p->lease);
 		log_info("lease %llu revoked", (unsigned long long)id);

@@ -378,18 +378,15 @@ region_fill(struct region *r, uint64_t pg, uint64_t npages)
 {
 	uint64_t off = pg << PM_PAGE_SHIFT, end = off + (npages << PM_PAGE_SHIFT);
 	uint64_t pages = r->media.size >> PM_PAGE_SHIFT;
-	bool track = pg <= pages && npages <= pages - pg;
 
 	if (r->kind != REGION_FILE)
 		return 0;
+	if (pg > pages || npages > pages - pg)
+		return 0; /* nothing of the region there to fill */
 	/* Pages once filled (or found to be data) stay data: nothing ever
 	 * punches a hole again. Remembering them saves a SEEK_HOLE per
 	 * grant. */
-	if (track && !r->filled) {
-		r->filled = calloc((pages + 63) / 64, sizeof(uint64_t));
-		track = r->filled != NULL;
-	}
-	if (track && filled_bits(r, pg, npages, false))
+	if (filled_bits(r, pg, npages, false))
 		return 0;
 	while (off < end) {
 		off_t hole = lseek(r->fd, (off_t)off, SEEK_HOLE);
@@ -411,8 +408,7 @@ region_fill(struct region *r, uint64_t pg, uint64_t npages)
 			return rv;
 		off = stop;
 	}
-	if (track)
-		filled_bits(r, pg, npages, true);
+	filled_bits(r, pg, npages, true);
 	return 0;
 }
 
@@ -490,7 +486,7 @@ region_zero(struct region *r, uint64_t pg, uint64_t npages)
 	if (npages == 0)
 		return 0;
 	if (pg > pages || npages > pages - pg)
-		return -EINVAL;
+		return 0; /* nothing of the region there to fill */
 	if (r->kind != REGION_FILE)
 		return zero_bytes(r, off, len);
 	/* A hole stays one until its first grant (region_fill()). */
@@ -852,6 +848,14 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	rc = map_file(r, &file_size, err);
 	if (rc)
 		goto fail;
+	if (r->kind == REGION_FILE) {
+		r->filled = calloc((r->media.size / PM_PAGE_SIZE + 63) / 64,
+				   sizeof(uint64_t));
+		if (!r->filled) {
+			rc = fail(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
 	if (created || (o->create && first_page_zero(r))) {
 		rc = format(r, o, created, err);
 		if (rc)

@@ -687,7 +687,7 @@ do_map(struct session *s, const struct wire_request *rq)
 	uint64_t end, next_pg, room;
 	struct lease *l;
 	size_t max;
-	int k;
+	int k, nfill;
 
 	if (srv->stopping) {
 		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
@@ -756,11 +756,12 @@ do_map(struct session *s, const struct wire_request *rq)
 	 * (region_fill()); runs contiguous in the region take one call. A
 	 * region of 4 KiB folios only has nothing to gain from large
 	 * page-cache folios: its holes stay holes (no zeroes written). */
-	for (int i = 0, j; l->region->sb->max_order > 0 && i < k; i = j) {
+	nfill = l->region->sb->max_order > 0 ? k : 0;
+	for (int i = 0, j; i < nfill; i = j) {
 		const struct grant *g = &srv->scratch[i];
 		uint64_t n = 1ull << g->order;
 
-		for (j = i + 1; j < k && srv->scratch[j].region_pg ==
+		for (j = i + 1; j < nfill && srv->scratch[j].region_pg ==
 						 g->region_pg + n;
 		     j++)
 			n += 1ull << srv->scratch[j].order;

@@ -1033,30 +1033,35 @@ gigabyte_of_4k_folios_through_grant_paging(void **state)
 	free(fo);
 }
 
+/* seek_from -- lseek(@whence) from @off in the file at @path; ENXIO (no
+ * more data, or no hole before the end) reads as "past everything". */
+static uint64_t
+seek_from(const char *path, uint64_t off, int whence)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t at;
+
+	assert_true(fd >= 0);
+	at = lseek(fd, (off_t)off, whence);
+	close(fd);
+	if (at < 0 && errno == ENXIO)
+		return UINT64_MAX;
+	assert_true(at >= 0);
+	return (uint64_t)at;
+}
+
 /* hole_at -- whether [off, off + len) of the file at @path is all hole. */
 static bool
 hole_at(const char *path, uint64_t off, uint64_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	off_t data;
-
-	assert_true(fd >= 0);
-	data = lseek(fd, (off_t)off, SEEK_DATA);
-	close(fd);
-	return (data < 0 && errno == ENXIO) || (uint64_t)data >= off + len;
+	return seek_from(path, off, SEEK_DATA) >= off + len;
 }
 
 /* no_hole_at -- whether [off, off + len) of the file at @path has no hole. */
 static bool
 no_hole_at(const char *path, uint64_t off, uint64_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	off_t hole;
-
-	assert_true(fd >= 0);
-	hole = lseek(fd, (off_t)off, SEEK_HOLE);
-	close(fd);
-	return hole >= 0 && (uint64_t)hole >= off + len;
+	return seek_from(path, off, SEEK_HOLE) >= off + len;
 }
 
 /* A client's first store must never land on a hole of a region with large

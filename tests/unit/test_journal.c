@@ -376,6 +376,32 @@ crash_at_every_persist_through_writes(void **state)
 	write_calls = false;
 }
 
+/* commit_overlapping -- commit one transaction: @n1 bytes of 0xaa at
+ * @off1, then @n2 bytes of 0xbb at @off2 over part of them; the later
+ * record must win wherever they overlap. */
+static void
+commit_overlapping(struct journal *j, struct mem *x, uint64_t off1,
+		   uint32_t n1, uint64_t off2, uint32_t n2)
+{
+	static uint8_t a[65536], b[65536];
+	uint64_t lo = off1 < off2 ? off1 : off2;
+	uint64_t hi = off1 + n1 > off2 + n2 ? off1 + n1 : off2 + n2;
+
+	assert_true(n1 <= sizeof(a) && n2 <= sizeof(b));
+	memset(a, 0xaa, n1);
+	memset(b, 0xbb, n2);
+	assert_int_equal(journal_add(j, off1, a, n1), 0);
+	assert_int_equal(journal_add(j, off2, b, n2), 0);
+	assert_int_equal(journal_commit(j), 0);
+	for (uint64_t i = lo; i < hi; i++) {
+		uint8_t want = i >= off2 && i < off2 + n2 ? 0xbb : 0xaa;
+
+		if (x->m.base[i] != want)
+			fail_msg("byte %llu is %#x, not %#x",
+				 (unsigned long long)i, x->m.base[i], want);
+	}
+}
+
 /* Nearby records of a transaction are stored with one call. */
 static void
 nearby_records_are_stored_with_one_write(void **state)
@@ -401,20 +427,9 @@ nearby_records_are_stored_with_one_write(void **state)
 	assert_int_equal(x->writes, 1 + 2);
 	/* A later record that starts before an earlier one and overlaps it
 	 * wins where they overlap, though it sorts first. */
-	{
-		uint8_t a[100], b[50];
-
-		memset(a, 0xaa, sizeof(a));
-		memset(b, 0xbb, sizeof(b));
-		assert_int_equal(journal_add(&j, META + 300, a, sizeof(a)), 0);
-		assert_int_equal(journal_add(&j, META + 280, b, sizeof(b)), 0);
-		x->writes = 0;
-		assert_int_equal(journal_commit(&j), 0);
-		assert_int_equal(x->writes, 1 + 1);
-		for (unsigned i = 280; i < 400; i++)
-			assert_int_equal(x->m.base[META + i],
-					 i < 330 ? 0xbb : 0xaa);
-	}
+	x->writes = 0;
+	commit_overlapping(&j, x, META + 300, 100, META + 280, 50);
+	assert_int_equal(x->writes, 1 + 1);
 	journal_fini(&j);
 	mem_free(x);
 	free(init);
@@ -428,7 +443,6 @@ static void
 overlapping_records_in_a_long_run_keep_their_order(void **state)
 {
 	const uint64_t jsize = 128 * 1024, base = JOFF + jsize;
-	static uint8_t a[60000], b[20000];
 	uint8_t *init;
 	struct mem *x;
 	struct journal j;
@@ -437,17 +451,9 @@ overlapping_records_in_a_long_run_keep_their_order(void **state)
 	write_calls = true;
 	init = formatted();
 	x = mem_new(init);
-	memset(a, 0xaa, sizeof(a));
-	memset(b, 0xbb, sizeof(b));
 	assert_int_equal(journal_init(&j, &x->m, JOFF, jsize), 0);
-	/* b first (earlier), then a (later) over b's first 10000 bytes. */
-	assert_int_equal(journal_add(&j, base + 50000, b, sizeof(b)), 0);
-	assert_int_equal(journal_add(&j, base, a, sizeof(a)), 0);
-	assert_int_equal(journal_commit(&j), 0);
-	for (uint64_t i = 0; i < 70000; i++)
-		if (x->m.base[base + i] != (i < 60000 ? 0xaa : 0xbb))
-			fail_msg("byte %llu is %#x", (unsigned long long)i,
-				 x->m.base[base + i]);
+	/* 20000 bytes first, then 60000 (later) over their first 10000. */
+	commit_overlapping(&j, x, base + 50000, 20000, base, 60000);
 	journal_fini(&j);
 	mem_free(x);
 	free(init);
