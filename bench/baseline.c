@@ -383,3 +383,73 @@ kernel_map_run(const char *path, size_t n, struct samples *s)
 	}
 	return 0;
 }
+
+/* floor_map_run -- pagemapd's map cycle with a daemon that does no work:
+ * the raw echo process answers the "Map" and the "Unmap", and the client
+ * makes the same calls libpagemap makes (a 64-byte round trip, mmap of
+ * the file over a kept placeholder, MADV_DONTFORK, the writes, the
+ * placeholder back, a 64-byte send whose answer the next cycle reads).
+ * What one blocking round trip per map costs at best; timed into @s. */
+int
+floor_map_run(struct pingpong *pp, const char *path, size_t n,
+	      struct samples *s)
+{
+	char buf[PING_SIZE] = {0};
+	int fd = open(path, O_RDWR | O_CLOEXEC), rc = -1;
+	size_t unread = 0;
+	char *rsv, *at;
+
+	if (fd < 0) {
+		say("open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rsv = mmap(NULL, 2 * MAP_LEN, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (rsv == MAP_FAILED) {
+		say("reserve: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	at = (char *)(((uintptr_t)rsv + MAP_LEN - 1) & ~(uintptr_t)(MAP_LEN - 1));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = now_ns();
+		volatile char *p;
+		bool ok = send(pp->fd, buf, sizeof(buf), MSG_NOSIGNAL) ==
+			  (ssize_t)sizeof(buf);
+
+		/* The last Unmap's answer, then the Map's. */
+		for (size_t k = 0; ok && k <= unread; k++)
+			ok = recv(pp->fd, buf, sizeof(buf), 0) ==
+			     (ssize_t)sizeof(buf);
+		unread = 0;
+		ok = ok && mmap(at, MAP_LEN, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED &&
+		     madvise(at, MAP_LEN, MADV_DONTFORK) == 0;
+		if (!ok) {
+			say("floor model: %s", strerror(errno));
+			goto out;
+		}
+		p = at;
+		for (size_t off = 0; off < MAP_LEN; off += PAGE)
+			p[off] = (char)(i + off / PAGE);
+		if (mmap(at, MAP_LEN, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				 MAP_FIXED,
+			 -1, 0) == MAP_FAILED ||
+		    send(pp->fd, buf, sizeof(buf), MSG_NOSIGNAL) !=
+			    (ssize_t)sizeof(buf)) {
+			say("floor model: %s", strerror(errno));
+			goto out;
+		}
+		unread = 1;
+		if (s && samples_add(s, (double)(now_ns() - t0)))
+			goto out;
+	}
+	rc = 0;
+out:
+	while (unread-- > 0)
+		(void)recv(pp->fd, buf, sizeof(buf), 0);
+	munmap(rsv, 2 * MAP_LEN);
+	close(fd);
+	return rc;
+}

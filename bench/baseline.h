@@ -56,4 +56,11 @@ int echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
  * per 4 KiB page, munmap, close; each timed into @s (NULL: untimed). */
 int kernel_map_run(const char *path, size_t n, struct samples *s);
 
+/* floor_map_run -- @n cycles of pagemapd's map path against a daemon that
+ * does no work (the echo process of @pp answers): a round trip, mmap of
+ * @path over a kept placeholder, MADV_DONTFORK, the writes, the
+ * placeholder back, a send answered later. Each timed into @s. 0 or -1. */
+int floor_map_run(struct pingpong *pp, const char *path, size_t n,
+		  struct samples *s);
+
 #endif
