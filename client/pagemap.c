@@ -53,11 +53,16 @@
  * (so whether mappings need MAP_SYNC) and gives the persist function; a
  * pmem2_map per mapping would probe the platform again every time (a
  * MAP_SYNC attempt and a walk of /sys/bus/nd, about fifteen syscalls).
+ * The address space of the last mapping unmapped is kept, with its
+ * layout: the next map of the same lease range maps that layout while its
+ * Map request is in flight (the daemon grants the same folios unless the
+ * file changed) and maps again only when the reply differs; nothing is
+ * read or written there before the reply.
  * The grants behind a mapping are returned only after its memory is
- * unmapped (I1 holds on the client's side too). Unmap returns every grant of the lease that intersects the
- * range, so the library never sends it for bytes another live mapping of
- * the same lease still covers: those grants are returned with the last
- * mapping over them.
+ * unmapped (I1 holds on the client's side too). Unmap returns every grant
+ * of the lease that intersects the range, so the library never sends it
+ * for bytes another live mapping of the same lease still covers: those
+ * grants are returned with the last mapping over them.
  *
  * Events. The recall queue is bounded: past EVQ_SOFT entries a recall for
  * a lease already queued is merged into that entry (its range widened), so
@@ -83,6 +88,13 @@
 #define EVQ_HARD 65536u		 /* lease limit assumed when none is given */
 #define REASON_MAX 32		 /* bytes of a recall reason, with the NUL */
 #define REGION_MAX 64		 /* bytes of a region name, with the NUL */
+
+/* Folios contiguous in file and region: one extent, one mmap. */
+struct run {
+	uint64_t file_off;
+	uint64_t region_off;
+	uint64_t len;
+};
 
 /* A recall waiting for pagemap_dispatch(). */
 struct recall {
@@ -135,6 +147,15 @@ struct pagemap {
 	struct pmem2_vm_reservation *spare;
 	char *spare_addr;
 	uint64_t spare_len;
+	/* The layout last mapped there, when the spare comes from a mapping
+	 * unmapped by the application: the next map of the same lease range
+	 * maps it while its Map request is in flight (speculate()). */
+	struct {
+		uint64_t lease_id;
+		uint64_t offset;
+		struct run *runs; /* NULL: no guess */
+		size_t nruns;
+	} guess;
 };
 
 struct pagemap_lease {
@@ -148,13 +169,6 @@ struct pagemap_lease {
 	enum pagemap_access access;
 	char region[REGION_MAX];
 	struct pagemap_mapping *maps; /* doubly linked */
-};
-
-/* Folios contiguous in file and region: one extent, one mmap. */
-struct run {
-	uint64_t file_off;
-	uint64_t region_off;
-	uint64_t len;
 };
 
 struct pagemap_mapping {
@@ -617,14 +631,16 @@ out:
 	return err;
 }
 
-/* transact_fd -- send @req (its id is filled in here) and wait for its
- * reply, queueing the events that come first. On success *ret is the
- * unpacked ServerMessage whose response carries the body matching the
- * request (free it with free_reply()), and *ret_fd (if not NULL) the fd
- * that came with it, or -1. */
+/* exchange -- send @req (its id is filled in here), run @overlap(@arg)
+ * (if any) while the daemon works, and wait for the reply, queueing the
+ * events that come first. On success *ret is the unpacked ServerMessage
+ * whose response carries the body matching the request (free it with
+ * free_reply()), and *ret_fd (if not NULL) the fd that came with it, or
+ * -1. */
 static int
-transact_fd(struct pagemap *pm, Pagemap__Request *req,
-	    Pagemap__ServerMessage **ret, int *ret_fd)
+exchange(struct pagemap *pm, Pagemap__Request *req,
+	 Pagemap__ServerMessage **ret, int *ret_fd, void (*overlap)(void *),
+	 void *arg)
 {
 	/* Response body cases use the same numbers as the request's. */
 	Pagemap__Response__BodyCase body =
@@ -638,6 +654,8 @@ transact_fd(struct pagemap *pm, Pagemap__Request *req,
 	err = send_request(pm, req);
 	if (err)
 		return err;
+	if (overlap)
+		overlap(arg);
 	for (;;) {
 		struct rx rx;
 
@@ -648,6 +666,14 @@ transact_fd(struct pagemap *pm, Pagemap__Request *req,
 		if (err != 1)
 			return err;
 	}
+}
+
+/* transact_fd -- exchange() with nothing to overlap. */
+static int
+transact_fd(struct pagemap *pm, Pagemap__Request *req,
+	    Pagemap__ServerMessage **ret, int *ret_fd)
+{
+	return exchange(pm, req, ret, ret_fd, NULL, NULL);
 }
 
 /* transact -- transact_fd() for replies that carry no fd. */
@@ -1672,15 +1698,16 @@ page_range(uint64_t offset, uint64_t length, uint64_t *ret_start,
 	return 0;
 }
 
-/* map_request -- one Map request for the page range [start, end) of @l;
- * the reply is checked against the protocol (folios tile the range from
- * @start on, each naturally aligned in file and region, inside the region
- * and the lease's max order) and returned in *ret_sm; *ret_next is where
- * the grants end and the next request starts. */
+/* map_request -- one Map request for the page range [start, end) of @l,
+ * running @overlap(@arg) (if any) while it is in flight; the reply is
+ * checked against the protocol (folios tile the range from @start on, each
+ * naturally aligned in file and region, inside the region and the lease's
+ * max order) and returned in *ret_sm; *ret_next is where the grants end
+ * and the next request starts. */
 static int
 map_request(struct pagemap_lease *l, uint64_t start, uint64_t end,
 	    enum pagemap_access access, Pagemap__ServerMessage **ret_sm,
-	    uint64_t *ret_next)
+	    uint64_t *ret_next, void (*overlap)(void *), void *arg)
 {
 	struct pagemap *pm = l->pm;
 	Pagemap__Request req = PAGEMAP__REQUEST__INIT;
@@ -1698,7 +1725,7 @@ map_request(struct pagemap_lease *l, uint64_t start, uint64_t end,
 	body.access = access_to_wire(access);
 	req.body_case = PAGEMAP__REQUEST__BODY_MAP;
 	req.map = &body;
-	err = transact(pm, &req, &sm);
+	err = exchange(pm, &req, &sm, NULL, overlap, arg);
 	if (err)
 		return err;
 	r = sm->response->map;
@@ -1762,7 +1789,7 @@ pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	maxf = l->pm->limits.max_folios_per_reply;
 	if ((!maxf || max < maxf) && (end - start) / PG_SIZE > max)
 		end = start + (uint64_t)max * PG_SIZE;
-	err = map_request(l, start, end, access, &sm, &next);
+	err = map_request(l, start, end, access, &sm, &next, NULL, NULL);
 	if (err)
 		return err;
 	r = sm->response->map;
@@ -1976,6 +2003,24 @@ map_alignment(const struct pagemap_mapping *m)
 	return a > PG_SIZE ? a : 0;
 }
 
+/* guess_drop -- forget the layout kept with the spare reservation. */
+static void
+guess_drop(struct pagemap *pm)
+{
+	free(pm->guess.runs);
+	pm->guess.runs = NULL;
+	pm->guess.nruns = 0;
+}
+
+/* take_spare -- give @m the spare reservation. */
+static void
+take_spare(struct pagemap *pm, struct pagemap_mapping *m)
+{
+	m->rsv = pm->spare;
+	m->addr = pm->spare_addr;
+	pm->spare = NULL;
+}
+
 /* reserve -- a VM reservation for @m's range whose first byte sits at an
  * address congruent to the range's file offset modulo the alignment, so
  * every naturally aligned folio lands on an address aligned as well:
@@ -1993,9 +2038,8 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 	if (pm->spare && pm->spare_len == m->length &&
 	    (!align || (((uintptr_t)pm->spare_addr ^ m->offset) &
 			(align - 1)) == 0)) {
-		m->rsv = pm->spare;
-		m->addr = pm->spare_addr;
-		pm->spare = NULL;
+		guess_drop(pm);
+		take_spare(pm, m);
 		return 0;
 	}
 	ret = pmem2_vm_reservation_new(&m->rsv, NULL,
@@ -2025,11 +2069,12 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 
 /* unmap_runs -- unmap @m. Its address range becomes a placeholder again
  * (one mmap over the runs) and is kept for the next mapping of the same
- * size; or the reservation is released, which unmaps the runs with one
+ * size, with @m's runs as the guess for it when @keep_layout (they move
+ * there); or the reservation is released, which unmaps the runs with one
  * munmap. On failure (which neither does for a valid range) the
  * reservation stays recorded, so a retry can finish. */
 static int
-unmap_runs(struct pagemap *pm, struct pagemap_mapping *m)
+unmap_runs(struct pagemap *pm, struct pagemap_mapping *m, bool keep_layout)
 {
 	int ret;
 
@@ -2043,6 +2088,15 @@ unmap_runs(struct pagemap *pm, struct pagemap_mapping *m)
 		pm->spare_addr = m->addr;
 		pm->spare_len = m->length;
 		m->rsv = NULL;
+		guess_drop(pm);
+		if (keep_layout) {
+			pm->guess.lease_id = m->lease->id;
+			pm->guess.offset = m->offset;
+			pm->guess.runs = m->runs;
+			pm->guess.nruns = m->nruns;
+			m->runs = NULL;
+			m->nruns = m->cap = 0;
+		}
 		return 0;
 	}
 	ret = pmem2_vm_reservation_delete(&m->rsv);
@@ -2092,43 +2146,96 @@ out:
 	return ret;
 }
 
+/* mmap_runs -- map @n @runs of @m from @rfd over @m's reservation, then
+ * mark the range MADV_DONTFORK. 0 or -errno. */
+static int
+mmap_runs(struct pagemap_mapping *m, struct rfd *rfd, const struct run *runs,
+	  size_t n)
+{
+	int prot = PROT_READ;
+
+	if (m->access == PAGEMAP_WRITE)
+		prot |= PROT_WRITE;
+	for (size_t i = 0; i < n; i++) {
+		char *at = m->addr + (runs[i].file_off - m->offset);
+
+		/* MAP_FIXED replaces the reservation's placeholder, which
+		 * is ours: nothing else can be there. */
+		if (mmap(at, (size_t)runs[i].len, prot,
+			 rfd->mmap_flags | MAP_FIXED, rfd->fd,
+			 (off_t)runs[i].region_off) == MAP_FAILED)
+			return -errno;
+	}
+	/* A forked child must not keep the region's pages mapped: the
+	 * daemon counts pins per process and could not see the child's. */
+	return madvise(m->addr, (size_t)m->length, MADV_DONTFORK) ? -errno : 0;
+}
+
 /* map_runs -- reserve the address range for @m and map each run of it
  * from the region fd @rfd over the reservation; on failure nothing stays
  * mapped. */
 static int
 map_runs(struct pagemap *pm, struct pagemap_mapping *m, struct rfd *rfd)
 {
-	int prot = PROT_READ, err;
+	int err;
 
-	if (m->access == PAGEMAP_WRITE)
-		prot |= PROT_WRITE;
 	if ((err = rfd_probe(pm, rfd)) || (err = reserve(pm, m)))
 		return err;
-	for (size_t i = 0; i < m->nruns; i++) {
-		const struct run *r = &m->runs[i];
-		char *at = m->addr + (r->file_off - m->offset);
-
-		/* MAP_FIXED replaces the reservation's placeholder, which
-		 * is ours: nothing else can be there. */
-		if (mmap(at, (size_t)r->len, prot, rfd->mmap_flags | MAP_FIXED,
-			 rfd->fd, (off_t)r->region_off) == MAP_FAILED) {
-			err = -errno;
-			set_message(pm, "mmap of the region: %s",
-				    pagemap_strerror(err));
-			goto out;
-		}
+	if ((err = mmap_runs(m, rfd, m->runs, m->nruns))) {
+		set_message(pm, "mapping the region: %s", pagemap_strerror(err));
+		unmap_runs(pm, m, false);
 	}
-	/* A forked child must not keep the region's pages mapped: the
-	 * daemon counts pins per process and could not see the child's. */
-	if (madvise(m->addr, (size_t)m->length, MADV_DONTFORK)) {
-		err = -errno;
-		set_message(pm, "madvise(MADV_DONTFORK): %s",
-			    pagemap_strerror(err));
-	}
-out:
-	if (err)
-		unmap_runs(pm, m);
 	return err;
+}
+
+/* A map that guessed its layout (struct pagemap's guess). */
+struct spec {
+	struct pagemap *pm;
+	struct pagemap_mapping *m;
+	struct rfd *rfd;
+	struct run *runs; /* the guess, taken from pm */
+	size_t nruns;
+	bool mapped; /* every guessed run mapped, and MADV_DONTFORK set */
+};
+
+/* speculate -- while the first Map request is in flight, map the layout
+ * the same lease range had when it was last unmapped: the daemon grants
+ * the same folios unless the file changed, and the reply decides. No byte
+ * is touched before it comes (a holder of the region fd may map any of
+ * the region anyway; see the security model). */
+static void
+speculate(void *arg)
+{
+	struct spec *sp = arg;
+	struct pagemap *pm = sp->pm;
+
+	sp->runs = pm->guess.runs;
+	sp->nruns = pm->guess.nruns;
+	pm->guess.runs = NULL;
+	pm->guess.nruns = 0;
+	take_spare(pm, sp->m);
+	sp->mapped = mmap_runs(sp->m, sp->rfd, sp->runs, sp->nruns) == 0;
+}
+
+/* can_speculate -- whether the spare reservation and its guess fit the
+ * map of @m from @rfd. */
+static bool
+can_speculate(const struct pagemap *pm, const struct pagemap_mapping *m,
+	      const struct rfd *rfd)
+{
+	return pm->spare && pm->guess.runs && rfd->probed &&
+	       pm->guess.lease_id == m->lease->id &&
+	       pm->guess.offset == m->offset && pm->spare_len == m->length;
+}
+
+/* guessed_right -- the runs granted are the ones @sp mapped. */
+static bool
+guessed_right(const struct spec *sp)
+{
+	const struct pagemap_mapping *m = sp->m;
+
+	return sp->mapped && sp->nruns == m->nruns &&
+	       memcmp(sp->runs, m->runs, m->nruns * sizeof(*m->runs)) == 0;
 }
 
 /* pagemap_map -- grant the range page by page, then map the folios. */
@@ -2139,6 +2246,8 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	struct pagemap *pm;
 	struct pagemap_mapping *m;
 	struct rfd *rfd;
+	struct spec sp;
+	bool spec;
 	uint64_t start, end, pos;
 	char saved[sizeof(pm->message)];
 	int err;
@@ -2165,12 +2274,15 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	m->offset = start;
 	m->length = end - start;
 	m->access = access;
-	for (pos = start; pos < end;) {
+	sp = (struct spec){.pm = pm, .m = m, .rfd = rfd};
+	spec = can_speculate(pm, m, rfd);
+	for (pos = start; pos < end; spec = false) {
 		Pagemap__ServerMessage *sm;
 		const Pagemap__MapReply *r;
 		uint64_t next, fpos = pos;
 
-		if ((err = map_request(l, pos, end, access, &sm, &next)))
+		if ((err = map_request(l, pos, end, access, &sm, &next,
+				       spec ? speculate : NULL, &sp)))
 			goto fail;
 		r = sm->response->map;
 		for (size_t i = 0; i < r->n_order && !err; i++) {
@@ -2184,8 +2296,12 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 		if (err)
 			goto fail;
 	}
-	if ((err = map_runs(pm, m, rfd)))
+	/* Guessed wrong: map afresh. */
+	if (m->rsv && !guessed_right(&sp) && (err = unmap_runs(pm, m, false)))
 		goto fail;
+	if (!m->rsv && (err = map_runs(pm, m, rfd)))
+		goto fail;
+	free(sp.runs);
 	rfd->maps++;
 	m->next = l->maps;
 	if (l->maps)
@@ -2196,9 +2312,11 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 fail:
 	/* The explanation of the failure outlives the cleanup requests. */
 	memcpy(saved, pm->message, sizeof(saved));
+	unmap_runs(pm, m, false); /* what speculate() mapped, if anything */
 	if (pos > start)
 		return_range(l, start, pos, false);
 	memcpy(pm->message, saved, sizeof(saved));
+	free(sp.runs);
 	free(m->runs);
 	free(m);
 	return err;
@@ -2259,7 +2377,7 @@ static int
 unmap_local(struct pagemap_mapping *m)
 {
 	struct pagemap_lease *l = m->lease;
-	int err = unmap_runs(l->pm, m);
+	int err = unmap_runs(l->pm, m, true);
 
 	if (err)
 		return err;
@@ -2728,6 +2846,7 @@ destroy(struct pagemap *pm)
 	}
 	if (pm->spare)
 		pmem2_vm_reservation_delete(&pm->spare);
+	guess_drop(pm);
 	if (pm->fd >= 0)
 		close(pm->fd);
 	free(pm->q);

@@ -1153,6 +1153,119 @@ map_of_many_replies_of_4k_folios_is_one_mapping(void **state)
 	free(want);
 }
 
+/* first_folio -- where the first folio of @l's range @off.. sits in the
+ * region now (granted and given back at once). */
+static struct pagemap_folio
+first_folio(struct fixture *f, struct pagemap_lease *l, uint64_t off,
+	    uint64_t len)
+{
+	struct pagemap_folio fo;
+	uint64_t next;
+	size_t n;
+
+	OK(pagemap_grant(l, off, len, PAGEMAP_READ, &fo, 1, &n, &next));
+	assert_int_equal(n, 1);
+	OK(pagemap_return(l, off, len, NULL));
+	return fo;
+}
+
+/* byte_count -- how many of @len bytes at @p are @c. */
+static size_t
+byte_count(const volatile unsigned char *p, size_t len, unsigned char c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += p[i] == c;
+	return n;
+}
+
+/* region_mapped -- whether this process maps any of @path. */
+static bool
+region_mapped(const char *path)
+{
+	FILE *fp = fopen("/proc/self/maps", "r");
+	char line[PATH_MAX + 256];
+	bool found = false;
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		found |= strstr(line, path) != NULL;
+	fclose(fp);
+	return found;
+}
+
+/* A map of a range unmapped before is mapped, while its request is in
+ * flight, from the layout it had then; when the file's folios have moved
+ * in between, the mapping must show where they are now -- and when they
+ * have not, the bytes written land in the file. A map that fails leaves
+ * nothing mapped. */
+static void
+remap_after_the_file_moved_shows_where_it_is_now(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t len = 2 * MiB;
+	struct pagemap *pm2;
+	struct pagemap_lease *la, *lb;
+	struct pagemap_mapping *m;
+	struct pagemap_folio before, b, after;
+	volatile unsigned char *p;
+	unsigned char page[4096];
+	int rfd;
+
+	create(f, "r", "a", len);
+	OK(pagemap_lease_acquire(f->pm, "r", "a", PAGEMAP_WRITE, &la));
+	before = first_folio(f, la, 0, len);
+	OK(pagemap_map(la, 0, len, PAGEMAP_WRITE, &m));
+	memset(pagemap_mapping_addr(m), 'a', len);
+	OK(pagemap_unmap(m));
+
+	/* Another client moves "a": its folio goes to a new file "b", and
+	 * "a" grows again somewhere else. */
+	OK(pagemap_connect(f->d.socket, "mover", &pm2));
+	OK(pagemap_file_truncate(pm2, "r", "a", 0, WAIT_MS, NULL));
+	/* A map that fails leaves nothing of its guess mapped. */
+	assert_int_equal(pagemap_map(la, 0, len, PAGEMAP_WRITE, &m), -ENXIO);
+	assert_false(region_mapped(f->region));
+	OK(pagemap_file_create(pm2, "r", "b", len, -1, NULL));
+	OK(pagemap_lease_acquire(pm2, "r", "b", PAGEMAP_WRITE, &lb));
+	b = first_folio(f, lb, 0, len);
+	assert_int_equal(b.region_offset, before.region_offset);
+	OK(pagemap_map(lb, 0, len, PAGEMAP_WRITE, &m));
+	memset(pagemap_mapping_addr(m), 'b', len);
+	OK(pagemap_unmap(m));
+	OK(pagemap_lease_release(lb));
+	OK(pagemap_file_truncate(pm2, "r", "a", len, WAIT_MS, NULL));
+	pagemap_close(pm2);
+	after = first_folio(f, la, 0, len);
+	assert_int_not_equal(after.region_offset, before.region_offset);
+
+	/* The guess (b's bytes now) is wrong: "a" reads as zeroes. */
+	OK(pagemap_map(la, 0, len, PAGEMAP_WRITE, &m));
+	p = pagemap_mapping_addr(m);
+	assert_int_equal(byte_count(p, len, 0), len);
+	p[4096] = 'c';
+	OK(pagemap_unmap(m));
+	/* The guess is right this time: the same bytes, and a write through
+	 * the mapping reaches the file's folio. */
+	OK(pagemap_map(la, 0, len, PAGEMAP_WRITE, &m));
+	p = pagemap_mapping_addr(m);
+	assert_int_equal(p[4096], 'c');
+	assert_int_equal(byte_count(p, len, 0), len - 1);
+	p[8192] = 'd';
+	OK(pagemap_persist(m, (const void *)(p + 8192), 1));
+	OK(pagemap_unmap(m));
+	rfd = open(f->region, O_RDONLY | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	assert_int_equal(pread(rfd, page, sizeof(page),
+			       (off_t)(after.region_offset + 8192)),
+			 (ssize_t)sizeof(page));
+	close(rfd);
+	assert_int_equal(page[0], 'd');
+	OK(pagemap_lease_release(la));
+	counts_become(f, 0, 0);
+}
+
 int
 main(void)
 {
@@ -1173,6 +1286,7 @@ main(void)
 		T(close_with_mappings_and_leases_releases_everything),
 		T(listings_tell_what_is_true),
 		T(region_fd_is_read_only_for_a_read_lease),
+		T(remap_after_the_file_moved_shows_where_it_is_now),
 		cmocka_unit_test_setup_teardown(
 			gigabyte_of_4k_folios_through_grant_paging, setup_gig,
 			teardown),
