@@ -691,26 +691,22 @@ free_reply(Pagemap__ServerMessage *sm)
 	pagemap__server_message__free_unpacked(sm, NULL);
 }
 
-/* read_pending -- read every packet available now (events only: no
- * request is in flight). Returns 0 once the socket is drained. */
+/* read_one -- read one packet if one is there now (no request is in
+ * flight, so it is an event or a pagemap_unmap_nowait() answer): 0 when
+ * one was read, -EAGAIN when none was there, else the error. */
 static int
-read_pending(struct pagemap *pm)
+read_one(struct pagemap *pm)
 {
-	for (;;) {
-		struct rx rx;
-		int err;
+	struct rx rx;
+	int err;
 
-		if (pm->dead)
-			return pm->dead;
-		err = recv_packet(pm, MSG_DONTWAIT, &rx);
-		if (err == -EAGAIN)
-			return 0;
-		if (err)
-			return err;
-		err = handle_packet(pm, &rx, 0, 0, NULL, NULL);
-		if (err < 0)
-			return err;
-	}
+	if (pm->dead)
+		return pm->dead;
+	err = recv_packet(pm, MSG_DONTWAIT, &rx);
+	if (err)
+		return err;
+	err = handle_packet(pm, &rx, 0, 0, NULL, NULL);
+	return err < 0 ? err : 0;
 }
 
 /* ---- conversions ------------------------------------------------------ */
@@ -2467,13 +2463,24 @@ pagemap_dispatch(struct pagemap *pm)
 	if (pm->dispatching)
 		return -EDEADLK;
 	pm->dispatching = true;
-	for (;;) {
+	/* A recall is handled as soon as it is read: its holder's answer
+	 * should not wait for the rest of the socket to be read first. */
+	while (!pm->close_pending) {
 		struct recall r;
 
-		if (!pm->dead && (err = read_pending(pm)) < 0)
-			err = pm->dead ? pm->dead : err;
-		if (!pm->recall_fn || pm->qhead == pm->qn || pm->close_pending)
-			break;
+		if (!pm->recall_fn || pm->qhead == pm->qn) {
+			if (pm->dead)
+				break;
+			if ((err = read_one(pm)) == -EAGAIN) {
+				err = 0;
+				break;
+			}
+			if (err < 0) {
+				err = pm->dead ? pm->dead : err;
+				break;
+			}
+			continue;
+		}
 		r = pm->q[pm->qhead++];
 		if (pm->qhead == pm->qn)
 			pm->qhead = pm->qn = 0;
