@@ -402,19 +402,39 @@ commit_overlapping(struct journal *j, struct mem *x, uint64_t off1,
 	}
 }
 
+/* write_media_open -- a formatted media that stores through its write
+ * function, and a journal of @jsize bytes on it; *ret_init is the image
+ * to free after write_media_close(). */
+static struct mem *
+write_media_open(struct journal *j, uint64_t jsize, uint8_t **ret_init)
+{
+	struct mem *x;
+
+	write_calls = true;
+	*ret_init = formatted();
+	x = mem_new(*ret_init);
+	assert_int_equal(journal_init(j, &x->m, JOFF, jsize), 0);
+	return x;
+}
+
+static void
+write_media_close(struct journal *j, struct mem *x, uint8_t *init)
+{
+	journal_fini(j);
+	mem_free(x);
+	free(init);
+	write_calls = false;
+}
+
 /* Nearby records of a transaction are stored with one call. */
 static void
 nearby_records_are_stored_with_one_write(void **state)
 {
 	uint8_t *init;
-	struct mem *x;
 	struct journal j;
+	struct mem *x = write_media_open(&j, JSIZE, &init);
 
 	(void)state;
-	write_calls = true;
-	init = formatted();
-	x = mem_new(init);
-	assert_int_equal(journal_init(&j, &x->m, JOFF, JSIZE), 0);
 	/* script[5]: five adjacent records and one far away: the log
 	 * append, then two runs. */
 	x->writes = 0;
@@ -430,10 +450,7 @@ nearby_records_are_stored_with_one_write(void **state)
 	x->writes = 0;
 	commit_overlapping(&j, x, META + 300, 100, META + 280, 50);
 	assert_int_equal(x->writes, 1 + 1);
-	journal_fini(&j);
-	mem_free(x);
-	free(init);
-	write_calls = false;
+	write_media_close(&j, x, init);
 }
 
 /* Records that overlap land in one run even past its size bound: a later
@@ -444,20 +461,13 @@ overlapping_records_in_a_long_run_keep_their_order(void **state)
 {
 	const uint64_t jsize = 128 * 1024, base = JOFF + jsize;
 	uint8_t *init;
-	struct mem *x;
 	struct journal j;
+	struct mem *x = write_media_open(&j, jsize, &init);
 
 	(void)state;
-	write_calls = true;
-	init = formatted();
-	x = mem_new(init);
-	assert_int_equal(journal_init(&j, &x->m, JOFF, jsize), 0);
 	/* 20000 bytes first, then 60000 (later) over their first 10000. */
 	commit_overlapping(&j, x, base + 50000, 20000, base, 60000);
-	journal_fini(&j);
-	mem_free(x);
-	free(init);
-	write_calls = false;
+	write_media_close(&j, x, init);
 }
 
 /* A stale transaction left beyond the end of the chain, with exactly the
