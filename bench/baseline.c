@@ -410,7 +410,9 @@ floor_map_run(struct pingpong *pp, const char *path, size_t n,
 		close(fd);
 		return -1;
 	}
-	at = (char *)(((uintptr_t)rsv + MAP_LEN - 1) & ~(uintptr_t)(MAP_LEN - 1));
+	/* A 2 MiB-aligned spot, so that the file's folio maps with a PMD. */
+	at = (char *)(((uintptr_t)rsv + MAP_LEN - 1) &
+		      ~(uintptr_t)(MAP_LEN - 1));
 	for (size_t i = 0; i < n; i++) {
 		uint64_t t0 = now_ns();
 		volatile char *p;

@@ -2178,7 +2178,8 @@ map_runs(struct pagemap *pm, struct pagemap_mapping *m, struct rfd *rfd)
 	if ((err = rfd_probe(pm, rfd)) || (err = reserve(pm, m)))
 		return err;
 	if ((err = mmap_runs(m, rfd, m->runs, m->nruns))) {
-		set_message(pm, "mapping the region: %s", pagemap_strerror(err));
+		set_message(pm, "mapping the region: %s",
+			    pagemap_strerror(err));
 		unmap_runs(pm, m, false);
 	}
 	return err;

@@ -15,9 +15,10 @@
  *    each at the first 4 KiB boundary after the one before it:
  *    [hdr][payload] pad [hdr][payload] pad ..., seq numbers consecutive.
  *    A header's crc covers the header (crc = 0) and its payload, so a
- *    torn append is garbage that ends the chain. The chain that starts at offset 0 holds every
- *    transaction since the last checkpoint; a checkpoint ends the old
- *    chain (zeroes the header at 0) before the log starts over.
+ *    torn append is garbage that ends the chain. The chain that starts
+ *    at offset 0 holds every transaction since the last checkpoint; a
+ *    checkpoint ends the old chain (zeroes the header at 0) before the
+ *    log starts over.
  *  - No home location is written before the transaction that writes it is
  *    durable in the log. Home writes are made durable only at a
  *    checkpoint, and the log restarts at offset 0 only after one: so at
