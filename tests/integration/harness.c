@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,21 +15,14 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
+#include "tmpdir.h"
 
 #define READY_TIMEOUT_MS 30000
 #define RUN_TIMEOUT_MS 120000
 #define MAX_ARGS 64
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 die(const char *what)
@@ -40,33 +32,12 @@ die(const char *what)
 }
 
 void
-harness_tmpdir(char *dir, size_t len)
-{
-	snprintf(dir, len, "/dev/shm/pagemap-test.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		die("mkdtemp");
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-void
-harness_rmtree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-void
 daemon_init(struct daemon *d)
 {
 	memset(d, 0, sizeof(*d));
-	harness_tmpdir(d->dir, sizeof(d->dir));
+	errno = -tmpdir_make(d->dir, sizeof(d->dir), "test");
+	if (errno)
+		die("tmpdir");
 	snprintf(d->socket, sizeof(d->socket), "%s/sock", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
 }
@@ -240,8 +211,7 @@ daemon_cleanup(struct daemon *d)
 		st = daemon_stop(d);
 	if (st != 0)
 		dump_log(d);
-	if (d->dir[0])
-		harness_rmtree(d->dir);
+	tmpdir_remove(d->dir);
 	d->dir[0] = '\0';
 	return st;
 }

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* A daemon running in its own temporary folder (on /dev/shm: region
- * persists are msync calls, far cheaper on tmpfs). */
+/* A daemon running in its own temporary folder (tmpdir.h: on /dev/shm,
+ * where region persists are msync calls, far cheaper than on a disk). */
 struct daemon {
 	pid_t pid; /* 0 when not running */
 	char dir[PATH_MAX]; /* temp folder, removed by daemon_cleanup() */
@@ -16,12 +16,6 @@ struct daemon {
 	char log[PATH_MAX]; /* the daemon's stderr */
 	int exit_status; /* of the last stop: exit code, or 128 + signal */
 };
-
-/* harness_tmpdir -- make a fresh temporary folder under /dev/shm. */
-void harness_tmpdir(char *dir, size_t len);
-
-/* harness_rmtree -- remove a folder and everything in it. */
-void harness_rmtree(const char *dir);
 
 /* daemon_init -- a fresh folder and socket path; starts nothing. */
 void daemon_init(struct daemon *d);

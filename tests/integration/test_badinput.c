@@ -14,11 +14,13 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include <cmocka.h>
 
+#include "clock.h"
+#include "fdcheck.h"
 #include "harness.h"
+#include "rng.h"
 #include "pagemap.pb-c.h"
 
 #define WAIT_MS 10000
@@ -174,32 +176,6 @@ others_still_served(void)
 	assert_non_null(strstr(out, "4096"));
 }
 
-static int
-count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	assert_non_null(dir);
-	while ((e = readdir(dir)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* fds_back_to -- the daemon's fd count returns to @n within the bound
  * (closing happens on the daemon's loop, a moment after our close). */
 static void
@@ -207,9 +183,9 @@ fds_back_to(int n)
 {
 	long long end = now_ms() + WAIT_MS;
 
-	while (count_fds(d.pid) != n && now_ms() < end)
+	while (fd_count(d.pid) != n && now_ms() < end)
 		poll(NULL, 0, 5);
-	assert_int_equal(count_fds(d.pid), n);
+	assert_int_equal(fd_count(d.pid), n);
 }
 
 static int baseline_fds;
@@ -232,7 +208,7 @@ setup(void **state)
 	 * while they are open would never be reached again. */
 	good = connect_raw();
 	handshake(good, ++good_id);
-	baseline_fds = count_fds(d.pid);
+	baseline_fds = fd_count(d.pid);
 	if (ctl(&d, out, sizeof(out), NULL, 0, "file", "create", "r/keep",
 		"--size", "4096", NULL) != 0)
 		return -1;
@@ -255,14 +231,14 @@ static void
 random_bytes_close_the_connection(void **state)
 {
 	(void)state;
-	srand(42);
+	rnd_seed("random bytes", 42);
 	for (int round = 0; round < 50; round++) {
 		uint8_t buf[512];
-		size_t n = 1 + (size_t)rand() % sizeof(buf);
+		size_t n = 1 + rnd_below(sizeof(buf));
 		int fd = connect_raw();
 
 		for (size_t i = 0; i < n; i++)
-			buf[i] = (uint8_t)rand();
+			buf[i] = (uint8_t)rnd();
 		if (round % 2)
 			handshake(fd, 1); /* after the handshake too */
 		assert_int_equal(send(fd, buf, n, 0), (ssize_t)n);
@@ -513,19 +489,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(random_bytes_close_the_connection),
-		cmocka_unit_test(truncated_packet_closes_the_connection),
-		cmocka_unit_test(oversized_packet_is_refused_with_emsgsize),
-		cmocka_unit_test(unexpected_fds_are_closed_and_refused),
-		cmocka_unit_test(zero_length_packet_closes_the_connection),
-		cmocka_unit_test(request_before_hello_is_refused),
-		cmocka_unit_test(unknown_protocol_version_is_refused),
-		cmocka_unit_test(unknown_fields_are_refused),
-		cmocka_unit_test(overlong_string_is_refused),
-		cmocka_unit_test(request_id_zero_is_refused),
-		cmocka_unit_test(empty_request_gets_einval_and_the_connection_stays),
-		cmocka_unit_test(bad_values_get_clear_errors),
-		cmocka_unit_test(client_that_never_reads_does_not_stall_others),
+		fdcheck_test(random_bytes_close_the_connection),
+		fdcheck_test(truncated_packet_closes_the_connection),
+		fdcheck_test(oversized_packet_is_refused_with_emsgsize),
+		fdcheck_test(unexpected_fds_are_closed_and_refused),
+		fdcheck_test(zero_length_packet_closes_the_connection),
+		fdcheck_test(request_before_hello_is_refused),
+		fdcheck_test(unknown_protocol_version_is_refused),
+		fdcheck_test(unknown_fields_are_refused),
+		fdcheck_test(overlong_string_is_refused),
+		fdcheck_test(request_id_zero_is_refused),
+		fdcheck_test(empty_request_gets_einval_and_the_connection_stays),
+		fdcheck_test(bad_values_get_clear_errors),
+		fdcheck_test(client_that_never_reads_does_not_stall_others),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

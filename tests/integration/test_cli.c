@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "fdcheck.h"
 #include "harness.h"
 #include "layout.h"
 #include "pagemap.h"
@@ -36,6 +37,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *args[] = {"--region", f->spec, NULL};
 
+	fdcheck_begin();
 	daemon_init(&f->d);
 	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
 	snprintf(f->spec, sizeof(f->spec), "r=%s,size=64M,create", f->region);
@@ -50,6 +52,8 @@ teardown(void **state)
 	int st = daemon_cleanup(&f->d);
 
 	free(f);
+	if (fdcheck_end() < 0)
+		return -1;
 	/* The daemon must stop cleanly after every test (and sanitizers
 	 * make it exit non-zero on any error or leak). */
 	return st == 0 ? 0 : -1;
@@ -678,7 +682,7 @@ main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(library_reports_daemon_messages,
 						setup, teardown),
-		cmocka_unit_test(
+		fdcheck_test(
 			config_file_serves_its_regions_and_bad_keys_name_file_and_line),
 	};
 

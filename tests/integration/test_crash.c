@@ -26,7 +26,9 @@
 #include <cmocka.h>
 
 #include "fsck.h"
+#include "fdcheck.h"
 #include "harness.h"
+#include "tmpdir.h"
 #include "pagemap.h"
 
 #define MAX_FILES 48
@@ -191,7 +193,8 @@ setup(void **state)
 	const char *args[] = {"--region", spec, NULL};
 
 	(void)state;
-	harness_tmpdir(basedir, sizeof(basedir));
+	if (tmpdir_make(basedir, sizeof(basedir), "crash") < 0)
+		return -1;
 	snprintf(base, sizeof(base), "%s/base.pmem", basedir);
 	daemon_init(&d);
 	snprintf(spec, sizeof(spec), "r=%s,size=32M,create", base);
@@ -205,7 +208,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	harness_rmtree(basedir);
+	tmpdir_remove(basedir);
 	return 0;
 }
 
@@ -309,9 +312,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
+		fdcheck_test(
 			every_persist_point_keeps_completed_ops_and_nothing_partial),
-		cmocka_unit_test(torn_final_persist_is_never_half_applied),
+		fdcheck_test(torn_final_persist_is_never_half_applied),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
+#include "fdcheck.h"
 #include "harness.h"
 #include "raw.h"
 
@@ -36,6 +38,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *args[] = {"--region", f->spec, "--region", f->spec0, NULL};
 
+	fdcheck_begin();
 	daemon_init(&f->d);
 	snprintf(f->spec, sizeof(f->spec), "r=%s/r.pmem,size=64M,create",
 		 f->d.dir);
@@ -52,6 +55,8 @@ teardown(void **state)
 	int st = daemon_cleanup(&f->d);
 
 	free(f);
+	if (fdcheck_end() < 0)
+		return -1;
 	/* The daemon must stop cleanly after every test (and sanitizers
 	 * make it exit non-zero on any error or leak). */
 	return st == 0 ? 0 : -1;
@@ -196,15 +201,6 @@ grants_now(struct fixture *f)
 	raw_free(keep);
 	close(fd);
 	return g;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* grants_become -- poll the daemon, bounded, until it counts @want. */

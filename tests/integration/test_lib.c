@@ -5,7 +5,6 @@
  * pagemap_grant(). Other processes are forked children with their own
  * connection; they report through their exit status, never through cmocka
  * (an assertion in a child would run the rest of the suite there). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
+#include "fdcheck.h"
 #include "harness.h"
 #include "pagemap.h"
 
@@ -48,6 +49,7 @@ start(void **state, bool gig)
 			      f->spec0, NULL};
 	int err;
 
+	fdcheck_begin();
 	daemon_init(&f->d);
 	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
 	snprintf(f->spec, sizeof(f->spec), "r=%s,size=64M,create", f->region);
@@ -83,21 +85,14 @@ teardown(void **state)
 	pagemap_close(f->pm);
 	st = daemon_cleanup(&f->d);
 	free(f);
+	if (fdcheck_end() < 0)
+		return -1;
 	/* The daemon must stop cleanly after every test (and sanitizers
 	 * make it exit non-zero on any error or leak). */
 	return st == 0 ? 0 : -1;
 }
 
 /* ---- helpers -------------------------------------------------------- */
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 #define OK(call)                                                               \
 	do {                                                                   \
@@ -136,19 +131,6 @@ counts_become(struct fixture *f, uint64_t grants, uint64_t leases)
 	}
 	assert_int_equal(st.grants, grants);
 	assert_int_equal(st.leases, leases);
-}
-
-static int
-open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static void
@@ -796,7 +778,7 @@ close_with_mappings_and_leases_releases_everything(void **state)
 	struct pagemap_client_info *ci;
 	uint64_t next;
 	size_t n;
-	int fds = open_fds();
+	int fds = fd_count(0);
 
 	create(f, "r", "c1", 4 * MiB);
 	create(f, "r", "c2", 4 * MiB);
@@ -832,7 +814,7 @@ close_with_mappings_and_leases_releases_everything(void **state)
 		poll(NULL, 0, 1);
 	}
 	/* the socket and the region fds are closed */
-	assert_int_equal(open_fds(), fds);
+	assert_int_equal(fd_count(0), fds);
 }
 
 static int

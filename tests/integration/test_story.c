@@ -26,6 +26,8 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "clock.h"
+#include "fdcheck.h"
 #include "harness.h"
 
 #define MiB (1ull << 20)
@@ -73,6 +75,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *args[] = {"--region", f->spec, NULL};
 
+	fdcheck_begin();
 	daemon_init(&f->d);
 	snprintf(f->spec, sizeof(f->spec), "r=%s/r.pmem,size=64M,create",
 		 f->d.dir);
@@ -103,21 +106,14 @@ teardown(void **state)
 	}
 	st = daemon_cleanup(&f->d);
 	free(f);
+	if (fdcheck_end() < 0)
+		return -1;
 	/* The daemon must stop cleanly after every test (and sanitizers
 	 * make it exit non-zero on any error or leak). */
 	return st == 0 ? 0 : -1;
 }
 
 /* ---- processes ------------------------------------------------------ */
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 left_ms(long long end)

@@ -32,7 +32,9 @@
 #include <cmocka.h>
 
 #include "fsck.h"
+#include "fdcheck.h"
 #include "harness.h"
+#include "rng.h"
 #include "raw.h"
 
 #define WORKERS 4
@@ -184,11 +186,11 @@ op_create(void)
 	Pagemap__FileCreateRequest m = PAGEMAP__FILE_CREATE_REQUEST__INIT;
 	char name[32];
 
-	file_name(me * FILES_PER_WORKER + rand() % FILES_PER_WORKER, name,
+	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER), name,
 		  sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
-	m.size = (uint64_t)(1 + rand() % 2048) << 12;
+	m.size = (1 + rnd_below(2048)) << 12;
 	rq.body_case = PAGEMAP__REQUEST__BODY_FILE_CREATE;
 	rq.file_create = &m;
 	raw_free(call(&rq, NULL)); /* EEXIST is fine */
@@ -199,7 +201,7 @@ op_lease(void)
 {
 	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
 	Pagemap__LeaseAcquireRequest m = PAGEMAP__LEASE_ACQUIRE_REQUEST__INIT;
-	int file = rand() % (WORKERS * FILES_PER_WORKER), slot = -1, fd;
+	int file = (int)rnd_below(WORKERS * FILES_PER_WORKER), slot = -1, fd;
 	bool write = file / FILES_PER_WORKER == me; /* owners write */
 	Pagemap__Response *r;
 	char name[32];
@@ -242,7 +244,7 @@ pick_lease(void)
 	int n = 0, pick = -1;
 
 	for (int i = 0; i < MAX_LEASES; i++)
-		if (leases[i].used && rand() % ++n == 0)
+		if (leases[i].used && rnd_below((uint64_t)++n) == 0)
 			pick = i;
 	return pick;
 }
@@ -264,9 +266,8 @@ op_map(void)
 	l = &leases[li];
 	if (l->pages == 0)
 		return;
-	pg = (uint64_t)rand() % l->pages;
-	n = 1 + (uint64_t)rand() % (l->pages - pg < 1024 ? l->pages - pg
-							  : 1024);
+	pg = rnd_below(l->pages);
+	n = 1 + rnd_below(l->pages - pg < 1024 ? l->pages - pg : 1024);
 	for (int i = 0; i < MAX_MAPS; i++) {
 		if (maps[i].used && maps[i].lease == li &&
 		    maps[i].pg < pg + n && pg < maps[i].pg + maps[i].npages)
@@ -334,7 +335,7 @@ op_unmap(void)
 	int n = 0, pick = -1;
 
 	for (int i = 0; i < MAX_MAPS; i++)
-		if (maps[i].used && rand() % ++n == 0)
+		if (maps[i].used && rnd_below((uint64_t)++n) == 0)
 			pick = i;
 	if (pick < 0)
 		return;
@@ -372,10 +373,10 @@ op_truncate(void)
 	Pagemap__FileTruncateRequest m = PAGEMAP__FILE_TRUNCATE_REQUEST__INIT;
 	char name[32];
 
-	file_name(rand() % (WORKERS * FILES_PER_WORKER), name, sizeof(name));
+	file_name((int)rnd_below(WORKERS * FILES_PER_WORKER), name, sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
-	m.size = (uint64_t)(rand() % 2048) << 12;
+	m.size = rnd_below(2048) << 12;
 	m.timeout_ms = WAIT_OP_MS;
 	rq.body_case = PAGEMAP__REQUEST__BODY_FILE_TRUNCATE;
 	rq.file_truncate = &m;
@@ -389,7 +390,7 @@ op_remove(void)
 	Pagemap__FileRemoveRequest m = PAGEMAP__FILE_REMOVE_REQUEST__INIT;
 	char name[32];
 
-	file_name(me * FILES_PER_WORKER + rand() % FILES_PER_WORKER, name,
+	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER), name,
 		  sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
@@ -404,7 +405,7 @@ op_revoke(uint64_t max_id)
 	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
 	Pagemap__LeaseRevokeRequest m = PAGEMAP__LEASE_REVOKE_REQUEST__INIT;
 
-	m.lease_id = 1 + (uint64_t)rand() % (max_id ? max_id : 1);
+	m.lease_id = 1 + rnd_below(max_id ? max_id : 1);
 	m.timeout_ms = WAIT_OP_MS;
 	rq.body_case = PAGEMAP__REQUEST__BODY_LEASE_REVOKE;
 	rq.lease_revoke = &m;
@@ -442,7 +443,7 @@ forget_ended(void)
 static void
 worker_step(void)
 {
-	int dice = rand() % 100;
+	int dice = (int)rnd_below(100);
 
 	handle_recalls();
 	if (dice < 12)
@@ -484,7 +485,7 @@ worker(int id, int cmd, int ack)
 	char c;
 
 	me = id;
-	srand(1000 + (unsigned)id);
+	rnd_seed("worker", 1000 + (uint64_t)id);
 	conn = raw_connect(d.socket, 1);
 	while (read(cmd, &c, 1) == 1) {
 		if (c == 'q') {
@@ -652,7 +653,7 @@ random_clients_never_break_i1(void **state)
 	struct fsck_report rep;
 
 	(void)state;
-	srand(7);
+	rnd_seed("driver", 7);
 	for (int w = 0; w < WORKERS; w++) {
 		assert_int_equal(pipe(cmd[w]), 0);
 		assert_int_equal(pipe(ack[w]), 0);
@@ -667,7 +668,7 @@ random_clients_never_break_i1(void **state)
 		alive[w] = true;
 	}
 	for (int step = 0; step < STEPS; step++) {
-		int w = rand() % WORKERS;
+		int w = (int)rnd_below(WORKERS);
 		char c;
 
 		if (!alive[w])
@@ -754,7 +755,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(random_clients_never_break_i1),
+		fdcheck_test(random_clients_never_break_i1),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -33,35 +33,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "tmpdir.h"
+
 #define READY_TIMEOUT_MS 60000
 #define NOT_READY 125
 
-static char dir[] = "/tmp/ship_daemon.XXXXXX"; /* holds the notify socket */
-static char notify[64];
-
-/* cleanup -- remove the notify socket and its folder on every exit. */
-static void
-cleanup(void)
-{
-	if (notify[0])
-		unlink(notify);
-	rmdir(dir);
-}
+/* The notify socket's folder; tmpdir.c removes it at exit. */
+static char dir[64];
+static char notify[80];
 
 static void
 die(const char *what)
 {
 	fprintf(stderr, "ship_daemon: %s: %s\n", what, strerror(errno));
 	exit(NOT_READY);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* unix_socket -- a socket of @type bound (or, with @do_connect, connected)
@@ -139,9 +125,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log = argv[1];
-	if (!mkdtemp(dir))
-		die("mkdtemp");
-	atexit(cleanup);
+	errno = -tmpdir_make(dir, sizeof(dir), "ship");
+	if (errno)
+		die("tmpdir");
 	snprintf(notify, sizeof(notify), "%s/notify", dir);
 	nfd = unix_socket(SOCK_DGRAM, notify, 0);
 	snprintf(path, sizeof(path), "%s.notify", log);

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
+#include "fdcheck.h"
 #include "harness.h"
 
 #define BIG 65536
@@ -41,21 +43,13 @@ struct term {
 	size_t len, cap;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *args[] = {"--region", f->spec, NULL};
 
+	fdcheck_begin();
 	daemon_init(&f->d);
 	snprintf(f->spec, sizeof(f->spec), "r=%s/r.pmem,size=64M,create",
 		 f->d.dir);
@@ -73,6 +67,8 @@ teardown(void **state)
 	int st = daemon_cleanup(&f->d);
 
 	free(f);
+	if (fdcheck_end() < 0)
+		return -1;
 	return st == 0 ? 0 : -1;
 }
 

@@ -13,24 +13,11 @@
 
 #include "alloc.h"
 
+#include "fdcheck.h"
+#include "rng.h"
+
 #define CHUNK 512u /* pages in 2 MiB */
 #define MAXEXT 4096u
-
-/* A small deterministic PRNG (xorshift64*), so failures reproduce. */
-static uint64_t
-rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
-static uint64_t
-rnd_in(uint64_t *s, uint64_t lo, uint64_t hi) /* [lo, hi] */
-{
-	return lo + rnd(s) % (hi - lo + 1);
-}
 
 static struct alloc *
 mk(uint64_t region_pages, uint64_t first_pg, uint64_t npages, uint32_t order)
@@ -342,16 +329,17 @@ exact_fill_succeeds_then_enospc_changes_nothing(void **state)
 	struct alloc *a = mk(hi + 3, lo, hi - lo, 9);
 	struct extent e[MAXEXT];
 	uint8_t before[(4 * CHUNK + 16) / 8 + 1];
-	uint64_t s = 42;
+	struct rng s;
 	int n;
 
 	(void)state;
+	rng_init(&s, rng_seed("reserve until full", 42));
 	while (alloc_free_pages(a) > 0) {
-		uint64_t want = rnd_in(&s, 1, 700);
+		uint64_t want = rng_range(&s, 1, 700);
 
 		if (want > alloc_free_pages(a))
 			want = alloc_free_pages(a);
-		n = alloc_reserve(a, rnd_in(&s, 0, 5000), want, e, MAXEXT);
+		n = alloc_reserve(a, rng_range(&s, 0, 5000), want, e, MAXEXT);
 		assert_true(n >= 1);
 	}
 	for (uint64_t p = 0; p < hi + 3; p++)
@@ -498,7 +486,7 @@ struct oracle {
 	size_t nlive;
 	struct extent *e; /* MAXEXT, for alloc_reserve */
 	uint8_t *snap;	  /* bitmap before a call */
-	uint64_t s;	  /* PRNG state */
+	struct rng s;	  /* PRNG state */
 };
 
 static void
@@ -517,10 +505,10 @@ oracle_check(const struct oracle *o)
 static void
 oracle_reserve(struct oracle *o)
 {
-	uint64_t f = rnd_in(&o->s, 0, 20000);
+	uint64_t f = rng_range(&o->s, 0, 20000);
 	uint64_t n =
-		rnd(&o->s) % 8 ? rnd_in(&o->s, 1, 300) : rnd_in(&o->s, 1, 2000);
-	size_t max = rnd(&o->s) % 2 ? MAXEXT : rnd_in(&o->s, 1, 8);
+		rng_next(&o->s) % 8 ? rng_range(&o->s, 1, 300) : rng_range(&o->s, 1, 2000);
+	size_t max = rng_next(&o->s) % 2 ? MAXEXT : rng_range(&o->s, 1, 8);
 	uint64_t nfree = alloc_free_pages(o->a);
 	size_t bytes = (o->region_pages + 7) / 8;
 	int k;
@@ -550,10 +538,10 @@ oracle_reserve(struct oracle *o)
 static void
 oracle_release(struct oracle *o)
 {
-	size_t i = rnd(&o->s) % o->nlive;
+	size_t i = rng_next(&o->s) % o->nlive;
 	struct extent pc = o->live[i];
-	uint64_t off = rnd(&o->s) % pc.npages;
-	uint64_t len = rnd_in(&o->s, 1, pc.npages - off);
+	uint64_t off = rng_next(&o->s) % pc.npages;
+	uint64_t len = rng_range(&o->s, 1, pc.npages - off);
 
 	alloc_release(o->a, pc.region_pg + off, len);
 	for (uint64_t p = 0; p < len; p++)
@@ -577,11 +565,14 @@ random_reserve_release_never_hands_out_a_page_twice(void **state)
 
 	(void)state;
 	for (size_t round = 0; round < 5; round++) {
-		struct oracle o = {.s = 0x9e3779b97f4a7c15ull + round};
+		struct oracle o = {0};
 
-		o.lo = rnd_in(&o.s, 0, 600);
-		o.hi = o.lo + rnd_in(&o.s, 3000, 9000);
-		o.region_pages = o.hi + rnd_in(&o.s, 0, 100);
+		rng_init(&o.s, rng_seed("oracle round",
+					0x9e3779b97f4a7c15ull + round));
+
+		o.lo = rng_range(&o.s, 0, 600);
+		o.hi = o.lo + rng_range(&o.s, 3000, 9000);
+		o.region_pages = o.hi + rng_range(&o.s, 0, 100);
 		o.a = mk(o.region_pages, o.lo, o.hi - o.lo, orders[round]);
 		o.used = calloc(o.region_pages, sizeof(*o.used));
 		o.live = calloc(o.region_pages + 1, sizeof(*o.live));
@@ -589,7 +580,7 @@ random_reserve_release_never_hands_out_a_page_twice(void **state)
 		o.snap = malloc((o.region_pages + 7) / 8);
 		assert_true(o.used && o.live && o.e && o.snap);
 		for (int op = 0; op < 3000; op++) {
-			if (o.nlive == 0 || rnd(&o.s) % 5 < 3)
+			if (o.nlive == 0 || rng_next(&o.s) % 5 < 3)
 				oracle_reserve(&o);
 			else
 				oracle_release(&o);
@@ -639,17 +630,19 @@ churn(uint64_t pct_multiple, uint64_t pct_small, uint64_t max_chunks,
 	struct alloc *a = mk(lo + npages, lo, npages, 9);
 	struct cfile *files = calloc(MAXFILES, sizeof(*files));
 	struct extent e[256];
-	uint64_t s = seed, used = 0, want = 0, got = 0, lwant = 0, lgot = 0;
+	struct rng s;
+	uint64_t used = 0, want = 0, got = 0, lwant = 0, lgot = 0;
 	int nfiles = 0;
 
 	assert_non_null(files);
+	rng_init(&s, rng_seed("churn", seed));
 	for (int op = 0; op < OPS; op++) {
 		struct cfile *f;
-		uint64_t kind = rnd(&s) % 100;
+		uint64_t kind = rng_next(&s) % 100;
 		int n;
 
 		while (used >= full && nfiles > 0) {
-			int i = (int)(rnd(&s) % (uint64_t)nfiles);
+			int i = (int)(rng_next(&s) % (uint64_t)nfiles);
 
 			used -= files[i].pages;
 			cfile_free(a, &files[i]);
@@ -659,12 +652,12 @@ churn(uint64_t pct_multiple, uint64_t pct_small, uint64_t max_chunks,
 		f = &files[nfiles];
 		f->multiple = kind < pct_multiple;
 		if (f->multiple)
-			f->pages = rnd_in(&s, 1, max_chunks) * CHUNK;
+			f->pages = rng_range(&s, 1, max_chunks) * CHUNK;
 		else if (kind < pct_multiple + pct_small)
-			f->pages = rnd_in(&s, 1, CHUNK - 1);
+			f->pages = rng_range(&s, 1, CHUNK - 1);
 		else
-			f->pages = rnd_in(&s, 1, max_chunks) * CHUNK +
-				   rnd_in(&s, 1, CHUNK - 1);
+			f->pages = rng_range(&s, 1, max_chunks) * CHUNK +
+				   rng_range(&s, 1, CHUNK - 1);
 		n = alloc_reserve(a, 0, f->pages, e, 256);
 		assert_true(n >= 1);
 		f->n = n;
@@ -746,42 +739,42 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
+		fdcheck_test(
 			new_allocator_has_the_data_area_free_and_a_clear_bitmap),
-		cmocka_unit_test(
+		fdcheck_test(
 			new_rejects_impossible_geometry_and_leaves_ret_untouched),
-		cmocka_unit_test(
+		fdcheck_test(
 			reserve_aligned_file_range_gets_congruent_region_pages),
-		cmocka_unit_test(
+		fdcheck_test(
 			reserve_short_range_is_congruent_modulo_its_largest_folio),
-		cmocka_unit_test(
+		fdcheck_test(
 			reserve_with_max_order_0_takes_the_first_free_pages),
-		cmocka_unit_test(
+		fdcheck_test(
 			reserve_with_max_order_18_gets_1gib_congruent_region_pages),
-		cmocka_unit_test(small_reserves_share_a_partly_used_chunk),
-		cmocka_unit_test(
+		fdcheck_test(small_reserves_share_a_partly_used_chunk),
+		fdcheck_test(
 			tail_of_large_file_goes_into_a_partly_used_chunk),
-		cmocka_unit_test(
+		fdcheck_test(
 			one_allowed_extent_prefers_a_long_run_over_packing),
-		cmocka_unit_test(
+		fdcheck_test(
 			fragmented_region_serves_a_large_reserve_with_distinct_pages),
-		cmocka_unit_test(
+		fdcheck_test(
 			exact_fill_succeeds_then_enospc_changes_nothing),
-		cmocka_unit_test(
+		fdcheck_test(
 			reserve_needing_too_many_extents_fails_with_e2big_and_changes_nothing),
-		cmocka_unit_test(reserve_of_zero_pages_is_invalid),
-		cmocka_unit_test(
+		fdcheck_test(reserve_of_zero_pages_is_invalid),
+		fdcheck_test(
 			mark_used_rejects_overlap_with_eexist_and_outside_with_erange),
-		cmocka_unit_test(
+		fdcheck_test(
 			bitmap_bytes_are_lsb_first_one_bit_per_region_page),
-		cmocka_unit_test(release_makes_pages_free_and_reusable),
-		cmocka_unit_test(
+		fdcheck_test(release_makes_pages_free_and_reusable),
+		fdcheck_test(
 			random_reserve_release_never_hands_out_a_page_twice),
-		cmocka_unit_test(
+		fdcheck_test(
 			churn_to_70_percent_keeps_2mib_sized_files_in_2mib_folios),
-		cmocka_unit_test(
+		fdcheck_test(
 			churn_of_mostly_small_files_to_85_percent_keeps_2mib_folios),
-		cmocka_unit_test(
+		fdcheck_test(
 			terabyte_region_serves_small_and_large_requests),
 	};
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "extent.h"
+#include "fdcheck.h"
 
 static struct extent
 ext(uint64_t file_pg, uint64_t region_pg, uint64_t npages, uint32_t slot)
@@ -245,20 +246,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(empty_map_has_no_pages_and_ends_at_zero),
-		cmocka_unit_test(
+		fdcheck_test(empty_map_has_no_pages_and_ends_at_zero),
+		fdcheck_test(
 			insert_out_of_order_keeps_file_order_and_slots),
-		cmocka_unit_test(adjacent_extents_are_not_merged),
-		cmocka_unit_test(
+		fdcheck_test(adjacent_extents_are_not_merged),
+		fdcheck_test(
 			overlapping_insert_fails_with_eexist_and_changes_nothing),
-		cmocka_unit_test(insert_filling_a_hole_exactly_succeeds),
-		cmocka_unit_test(
+		fdcheck_test(insert_filling_a_hole_exactly_succeeds),
+		fdcheck_test(
 			find_returns_containing_or_next_extent_at_boundaries),
-		cmocka_unit_test(
+		fdcheck_test(
 			lookup_finds_pages_inside_extents_and_null_in_holes),
-		cmocka_unit_test(remove_at_drops_one_extent_and_keeps_order),
-		cmocka_unit_test(pages_and_end_count_mapped_pages_not_holes),
-		cmocka_unit_test(many_inserts_grow_the_array_and_stay_sorted),
+		fdcheck_test(remove_at_drops_one_extent_and_keeps_order),
+		fdcheck_test(pages_and_end_count_mapped_pages_not_holes),
+		fdcheck_test(many_inserts_grow_the_array_and_stay_sorted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,28 +11,12 @@
 
 #include "folio.h"
 
+#include "fdcheck.h"
+#include "rng.h"
+
 #define GIB_PAGES (UINT64_C(1) << 18) /* 1 GiB in 4 KiB pages */
 #define P40 (UINT64_C(1) << 40)
 #define ORACLE_MAX 2048u /* longest range the oracle is run on */
-
-/* xorshift64*: a fixed seed keeps every failure reproducible. */
-static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
-
-static uint64_t
-rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545f4914f6cdd1d);
-}
-
-/* A value in [0, n), n >= 1. */
-static uint64_t
-rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
 
 static int
 aligned(uint64_t pg, uint32_t order)
@@ -566,29 +550,29 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(random_ranges_tile_into_the_fewest_folios),
-		cmocka_unit_test(
+		fdcheck_test(random_ranges_tile_into_the_fewest_folios),
+		fdcheck_test(
 			offsets_congruent_mod_2k_only_use_orders_up_to_k),
-		cmocka_unit_test(
+		fdcheck_test(
 			congruent_offsets_reach_the_largest_order_that_fits),
-		cmocka_unit_test(
+		fdcheck_test(
 			offsets_of_different_parity_fall_back_to_4k_pages),
-		cmocka_unit_test(max_order_zero_gives_one_folio_per_page),
-		cmocka_unit_test(single_page_range_is_one_order_zero_folio),
-		cmocka_unit_test(exact_2mib_aligned_range_is_one_order_9_folio),
-		cmocka_unit_test(
+		fdcheck_test(max_order_zero_gives_one_folio_per_page),
+		fdcheck_test(single_page_range_is_one_order_zero_folio),
+		fdcheck_test(exact_2mib_aligned_range_is_one_order_9_folio),
+		fdcheck_test(
 			one_gib_at_odd_offset_gives_262144_order_0_folios),
-		cmocka_unit_test(
+		fdcheck_test(
 			one_gib_congruent_mod_2mib_gives_512_order_9_folios),
-		cmocka_unit_test(one_gib_aligned_range_is_one_order_18_folio),
-		cmocka_unit_test(
+		fdcheck_test(one_gib_aligned_range_is_one_order_18_folio),
+		fdcheck_test(
 			one_gib_range_one_page_off_climbs_and_descends),
-		cmocka_unit_test(ranges_near_2_pow_40_pages_tile_minimally),
-		cmocka_unit_test(huge_ranges_and_orders_beyond_63_stay_defined),
-		cmocka_unit_test(tiling_resumes_where_max_ran_out),
-		cmocka_unit_test(empty_output_or_empty_range_writes_nothing),
-		cmocka_unit_test(count_equals_the_number_of_folios_tiled),
-		cmocka_unit_test(
+		fdcheck_test(ranges_near_2_pow_40_pages_tile_minimally),
+		fdcheck_test(huge_ranges_and_orders_beyond_63_stay_defined),
+		fdcheck_test(tiling_resumes_where_max_ran_out),
+		fdcheck_test(empty_output_or_empty_range_writes_nothing),
+		fdcheck_test(count_equals_the_number_of_folios_tiled),
+		fdcheck_test(
 			order_at_is_the_least_of_alignment_length_and_cap),
 	};
 

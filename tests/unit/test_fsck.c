@@ -19,6 +19,10 @@
 #include "journal.h"
 #include "layout.h"
 
+#include "fdcheck.h"
+#include "rng.h"
+#include "tmpdir.h"
+
 #define RSIZE (8u << 20)
 
 /* The hand-built image: the metadata in a DRAM buffer, written to a temp
@@ -33,19 +37,9 @@ struct img {
 	uint8_t *bm;
 	uint64_t meta_end; /* bytes of metadata to write */
 	uint32_t ninodes, nextents; /* as built, whatever sb says later */
-	char path[64];
+	char dir[64];
+	char path[80];
 };
-
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 static int
 noop_persist(struct pm_media *m, uint64_t off, uint64_t len)
@@ -182,14 +176,19 @@ static int
 setup(void **state)
 {
 	struct img *im = calloc(1, sizeof(*im));
-	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	int fd;
 
 	if (!im)
 		return -1;
-	snprintf(im->path, sizeof(im->path), "%s/test_fsck.XXXXXX", dir);
-	fd = mkstemp(im->path);
+	fdcheck_begin();
+	if (tmpdir_make(im->dir, sizeof(im->dir), "fsck") < 0) {
+		free(im);
+		return -1;
+	}
+	snprintf(im->path, sizeof(im->path), "%s/r.pmem", im->dir);
+	fd = open(im->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
+		tmpdir_remove(im->dir);
 		free(im);
 		return -1;
 	}
@@ -204,10 +203,10 @@ teardown(void **state)
 {
 	struct img *im = *state;
 
-	unlink(im->path);
+	tmpdir_remove(im->dir);
 	free(im->buf);
 	free(im);
-	return 0;
+	return fdcheck_end();
 }
 
 /* check -- write @im and fsck it; returns the fsck result. */
@@ -593,7 +592,7 @@ random_bytes_never_crash(void **state)
 
 	/* Pure noise: not a region. */
 	for (uint64_t i = 0; i < im->meta_end; i += 8) {
-		uint64_t r = rng();
+		uint64_t r = rnd();
 		memcpy(im->buf + i, &r, 8);
 	}
 	ret = check(im, &rep);
@@ -605,7 +604,7 @@ random_bytes_never_crash(void **state)
 	free(im->buf);
 	build(im);
 	for (uint64_t i = im->sb->journal_off; i < im->meta_end; i += 8) {
-		uint64_t r = rng();
+		uint64_t r = rnd();
 		memcpy(im->buf + i, &r, 8);
 	}
 	write_image(im);
@@ -652,14 +651,14 @@ random_flips_of_a_valid_image_never_crash(void **state)
 	memcpy(orig, im->buf, RSIZE);
 	for (int it = 0; it < 600; it++) {
 		struct fsck_report rep;
-		int flips = 1 + (int)(rng() % 8), ret;
+		int flips = 1 + (int)(rnd() % 8), ret;
 
 		memcpy(im->buf, orig, RSIZE);
 		for (int f = 0; f < flips; f++) {
-			const uint64_t *z = zones[rng() % 5];
-			uint64_t at = z[0] + rng() % (z[1] - z[0]);
+			const uint64_t *z = zones[rnd() % 5];
+			uint64_t at = z[0] + rnd() % (z[1] - z[0]);
 
-			im->buf[at] ^= (uint8_t)(1u << rng() % 8);
+			im->buf[at] ^= (uint8_t)(1u << rnd() % 8);
 		}
 		/* Resealing gets the flips past the crc checks, into the
 		 * field, name, list, overlap and bitmap logic. */
@@ -693,20 +692,20 @@ random_committed_transactions_never_crash(void **state)
 		struct fsck_report rep;
 		struct journal j;
 		uint8_t data[64];
-		int n = 1 + (int)(rng() % 4), ret;
+		int n = 1 + (int)(rnd() % 4), ret;
 
 		memcpy(im->buf, orig, RSIZE);
 		m.base = im->buf;
 		assert_int_equal(journal_init(&j, &m, jo, js), 0);
 		for (int k = 0; k < n; k++) {
 			uint64_t span = im->meta_end - io - 64;
-			uint64_t off = rng() % 4 == 0
-					       ? rng() % sizeof(struct pm_super)
-					       : io + rng() % span;
-			uint32_t len = 1 + (uint32_t)(rng() % sizeof(data));
+			uint64_t off = rnd() % 4 == 0
+					       ? rnd() % sizeof(struct pm_super)
+					       : io + rnd() % span;
+			uint32_t len = 1 + (uint32_t)(rnd() % sizeof(data));
 
 			for (size_t b = 0; b < sizeof(data); b++)
-				data[b] = (uint8_t)rng();
+				data[b] = (uint8_t)rnd();
 			assert_int_equal(journal_add(&j, off, data, len), 0);
 		}
 		/* Commit on a copy, so the file gets the journal only. */

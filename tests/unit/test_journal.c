@@ -13,6 +13,8 @@
 #include "journal.h"
 #include "layout.h"
 
+#include "fdcheck.h"
+
 /*
  * The media is two buffers: "live" is what the CPU sees (the mapping) and
  * "durable" what survives power loss. persist copies a range from live to
@@ -954,25 +956,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
+		fdcheck_test(
 			crash_at_every_persist_leaves_whole_transactions),
-		cmocka_unit_test(
+		fdcheck_test(
 			commit_persists_only_the_appended_transaction),
-		cmocka_unit_test(crash_at_every_persist_across_checkpoints),
-		cmocka_unit_test(stale_transactions_never_continue_a_chain),
-		cmocka_unit_test(crash_at_every_persist_through_writes),
-		cmocka_unit_test(nearby_records_are_stored_with_one_write),
-		cmocka_unit_test(
+		fdcheck_test(crash_at_every_persist_across_checkpoints),
+		fdcheck_test(stale_transactions_never_continue_a_chain),
+		fdcheck_test(crash_at_every_persist_through_writes),
+		fdcheck_test(nearby_records_are_stored_with_one_write),
+		fdcheck_test(
 			overlapping_records_in_a_long_run_keep_their_order),
-		cmocka_unit_test(abort_leaves_the_region_untouched),
-		cmocka_unit_test(add_returns_e2big_when_the_journal_is_full),
-		cmocka_unit_test(
+		fdcheck_test(abort_leaves_the_region_untouched),
+		fdcheck_test(add_returns_e2big_when_the_journal_is_full),
+		fdcheck_test(
 			add_rejects_targets_outside_the_region_or_journal),
-		cmocka_unit_test(init_rejects_an_area_outside_the_media),
-		cmocka_unit_test(recover_ignores_a_corrupt_header_or_payload),
-		cmocka_unit_test(
+		fdcheck_test(init_rejects_an_area_outside_the_media),
+		fdcheck_test(recover_ignores_a_corrupt_header_or_payload),
+		fdcheck_test(
 			recover_refuses_a_valid_transaction_with_bad_targets),
-		cmocka_unit_test(format_leaves_no_transaction_to_recover),
+		fdcheck_test(format_leaves_no_transaction_to_recover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,21 +10,12 @@
 
 #include "layout.h"
 
+#include "fdcheck.h"
+#include "rng.h"
+
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 #define TiB (1ull << 40)
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t
-rng(void)
-{
-	/* xorshift64: deterministic, so a failure reproduces. */
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 static void
 plan_or_fail(uint64_t size, uint32_t order, struct pm_super *sb)
@@ -362,7 +353,7 @@ super_check_survives_random_bytes(void **state)
 		int ret;
 
 		for (size_t k = 0; k < sizeof(sb); k += 8) {
-			uint64_t r = rng();
+			uint64_t r = rnd();
 			memcpy((uint8_t *)&sb + k, &r, 8);
 		}
 		/* Half the time pass the cheap gates to reach the field
@@ -396,16 +387,16 @@ super_check_accepts_only_sane_random_geometry(void **state)
 		uint64_t *f;
 
 		sb = orig;
-		f = fields[rng() % 8];
-		switch (rng() % 3) {
+		f = fields[rnd() % 8];
+		switch (rnd() % 3) {
 		case 0:
-			*f += (rng() % 64) * 4096 - 32 * 4096;
+			*f += (rnd() % 64) * 4096 - 32 * 4096;
 			break;
 		case 1:
-			*f = rng() % (2 * GiB);
+			*f = rnd() % (2 * GiB);
 			break;
 		default:
-			*f ^= 1ull << (rng() % 64);
+			*f ^= 1ull << (rnd() % 64);
 		}
 		layout_super_seal(&sb);
 		if (layout_super_check(&sb, GiB, NULL) == 0) {
@@ -691,26 +682,26 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(crc32c_matches_the_castagnoli_check_value),
-		cmocka_unit_test(crc32c_continues_across_calls),
-		cmocka_unit_test(plan_geometry_holds_for_sizes_and_orders),
-		cmocka_unit_test(plan_honours_explicit_counts),
-		cmocka_unit_test(plan_rejects_impossible_geometry),
-		cmocka_unit_test(
+		fdcheck_test(crc32c_matches_the_castagnoli_check_value),
+		fdcheck_test(crc32c_continues_across_calls),
+		fdcheck_test(plan_geometry_holds_for_sizes_and_orders),
+		fdcheck_test(plan_honours_explicit_counts),
+		fdcheck_test(plan_rejects_impossible_geometry),
+		fdcheck_test(
 			plan_fills_the_smallest_region_to_the_last_page),
-		cmocka_unit_test(
+		fdcheck_test(
 			super_check_rejects_each_corruption_with_a_reason),
-		cmocka_unit_test(
+		fdcheck_test(
 			super_check_rejects_a_file_shorter_than_the_region),
-		cmocka_unit_test(super_check_rejects_every_single_bit_flip),
-		cmocka_unit_test(super_check_survives_random_bytes),
-		cmocka_unit_test(super_check_accepts_only_sane_random_geometry),
-		cmocka_unit_test(inode_check_accepts_valid_records),
-		cmocka_unit_test(inode_check_rejects_each_corruption),
-		cmocka_unit_test(inode_check_ignores_stale_bytes_nobody_reads),
-		cmocka_unit_test(extent_check_accepts_free_and_used_slots),
-		cmocka_unit_test(extent_check_rejects_each_corruption),
-		cmocka_unit_test(name_valid_follows_the_table),
+		fdcheck_test(super_check_rejects_every_single_bit_flip),
+		fdcheck_test(super_check_survives_random_bytes),
+		fdcheck_test(super_check_accepts_only_sane_random_geometry),
+		fdcheck_test(inode_check_accepts_valid_records),
+		fdcheck_test(inode_check_rejects_each_corruption),
+		fdcheck_test(inode_check_ignores_stale_bytes_nobody_reads),
+		fdcheck_test(extent_check_accepts_free_and_used_slots),
+		fdcheck_test(extent_check_rejects_each_corruption),
+		fdcheck_test(name_valid_follows_the_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

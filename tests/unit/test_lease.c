@@ -16,6 +16,9 @@
 #include "lease.h"
 #include "region.h"
 
+#include "fdcheck.h"
+#include "rng.h"
+
 /*
  * The world is built by hand, no I/O: a superblock that only carries
  * max_order, a region pointing at it, and inodes whose extent maps are
@@ -42,25 +45,6 @@ struct world {
 	struct inode b;
 	struct inode orphan;
 };
-
-/* xorshift64*: a fixed seed keeps every failure reproducible. */
-static uint64_t rng_state;
-
-static uint64_t
-rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(0x2545f4914f6cdd1d);
-}
-
-/* A value in [0, n), n >= 1. */
-static uint64_t
-rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
 
 static void
 add_extent(struct inode *ino, uint64_t file_pg, uint64_t region_pg,
@@ -90,6 +74,7 @@ setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
 
+	fdcheck_begin();
 	assert_non_null(w);
 	w->sb.max_order = 9;
 	w->r.sb = &w->sb;
@@ -135,7 +120,7 @@ teardown(void **state)
 	extent_map_fini(&w->b.map);
 	extent_map_fini(&w->orphan.map);
 	free(w);
-	return 0;
+	return fdcheck_end();
 }
 
 static struct lease *
@@ -463,7 +448,7 @@ map_grants_the_maximal_tiling_of_every_range(void **state)
 	static const uint32_t orders[] = {9, 4, 0};
 	struct world *w = *state;
 
-	rng_state = UINT64_C(0x9e3779b97f4a7c15);
+	rnd_seed("maximal tiling", UINT64_C(0x9e3779b97f4a7c15));
 	for (size_t o = 0; o < 3; o++) {
 		struct lease *la, *lb;
 
@@ -1223,7 +1208,7 @@ run_model(struct world *w, uint32_t max_order, uint64_t seed)
 	struct tally t = {0};
 	uint64_t id = 1;
 
-	rng_state = seed;
+	rnd_seed("model", seed);
 	w->sb.max_order = max_order;
 	memset(slots, 0, sizeof(slots));
 	for (size_t i = 0; i < MODEL_LEASES; i++)

@@ -1,5 +1,4 @@
 /* test_region.c -- regions and files on a real region file in /dev/shm. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -22,6 +21,10 @@
 #include "layout.h"
 #include "region.h"
 
+#include "fdcheck.h"
+#include "rng.h"
+#include "tmpdir.h"
+
 /* Test builds of region.c count persists (crash points). */
 uint64_t region_crash_persists(void);
 
@@ -32,22 +35,7 @@ uint64_t region_crash_persists(void);
 struct fx {
 	char dir[64];
 	char path[128];
-	int nfds; /* open at setup, to catch leaks */
 };
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static int
 setup(void **state)
@@ -56,13 +44,12 @@ setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/dev/shm/pm-test-region-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	fdcheck_begin();
+	if (tmpdir_make(f->dir, sizeof(f->dir), "region") < 0) {
 		free(f);
 		return -1;
 	}
 	snprintf(f->path, sizeof(f->path), "%s/r.pmem", f->dir);
-	f->nfds = count_fds();
 	*state = f;
 	return 0;
 }
@@ -71,27 +58,10 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	int nfds = count_fds(), leaked;
-	DIR *d = opendir(f->dir);
-	struct dirent *de;
-	char p[512];
 
-	while (d && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
-		unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(f->dir);
-	leaked = nfds - f->nfds;
+	tmpdir_remove(f->dir);
 	free(f);
-	if (leaked) {
-		print_error("%d fds leaked\n", leaked);
-		return -1;
-	}
-	return 0;
+	return fdcheck_end();
 }
 
 static int
@@ -1026,9 +996,9 @@ garbage_everywhere_never_crashes(void **state)
 	}
 	region_detach(r);
 	sb = super_of(f->path);
-	srand(7);
+	rnd_seed("junk", 7);
 	for (size_t i = 0; i < sizeof(junk); i++)
-		junk[i] = (uint8_t)rand();
+		junk[i] = (uint8_t)rnd();
 	/* Every table in turn: refused with a reason, never a crash. */
 	poke(f->path, sb.extent_off, junk, 512);
 	expect_refused(f->path, -EUCLEAN, "extent");
