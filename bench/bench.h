@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "clock.h" /* now_ns(), shared with the tests */
+
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
 #define GIB (1024ull * MIB)
@@ -84,10 +86,7 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void note(const struct bench_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* ---- the clock and samples ------------------------------------------- */
-
-/* now_ns -- CLOCK_MONOTONIC in nanoseconds. */
-uint64_t now_ns(void);
+/* ---- samples --------------------------------------------------------- */
 
 struct samples {
 	double *v;

@@ -3,11 +3,13 @@
  * processes pipelining 64-byte packets to a raw echo server.
  *
  * libpagemap is synchronous (one request in flight per connection), so
- * these clients speak the protocol directly (wire.c) through the same
+ * these clients speak the protocol directly (tests/lib/rawclient.c, the
+ * raw client the tests use too) through the same
  * pipelined loop as the echo clients (pipeline_run): PIPELINE_WINDOW
  * requests in flight, alternating Map of one 4 KiB page and Unmap of that
  * page. An op is one request answered, in both. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "baseline.h"
@@ -15,10 +17,11 @@
 #include "client.h"
 #include "daemon.h"
 #include "proc.h"
-#include "wire.h"
+#include "rawclient.h"
 
 #define FILE_PAGES 512 /* each client cycles over a 2 MiB file */
-#define FIRST_ID 3     /* after Hello (1) and LeaseAcquire (2) */
+#define LEASE_ID 2     /* after Hello (1) */
+#define FIRST_ID 3     /* of the pipelined requests */
 
 struct tclient {
 	const char *socket;
@@ -34,18 +37,74 @@ tmake(void *ctx, uint64_t k, uint8_t *buf, size_t cap)
 {
 	struct tclient *c = ctx;
 	uint64_t off = (k / 2 % FILE_PAGES) * PAGE;
+	Pagemap__Request rq;
+	Pagemap__MapRequest m;
+	Pagemap__UnmapRequest u;
 
 	if (k % 2 == 0)
-		return wire_pack_map(buf, cap, FIRST_ID + k, c->lease, off,
-				     PAGE);
-	return wire_pack_unmap(buf, cap, FIRST_ID + k, c->lease, off, PAGE);
+		raw_req_map(&rq, &m, c->lease, off, PAGE,
+			    PAGEMAP__ACCESS__ACCESS_READ);
+	else
+		raw_req_unmap(&rq, &u, c->lease, off, PAGE);
+	rq.id = FIRST_ID + k;
+	return raw_pack(&rq, buf, cap);
 }
 
 static int
 tcheck(void *ctx, uint64_t k, const uint8_t *buf, size_t len)
 {
+	char why[256];
+
 	(void)ctx;
-	return wire_check(buf, len, FIRST_ID + k);
+	if (raw_check_reply(buf, len, FIRST_ID + k, why, sizeof(why)) == 0)
+		return 0;
+	say("%s", why);
+	return -1;
+}
+
+/* tconnect -- connect, handshake and take a read lease on tput/@name (the
+ * region fd that comes with it is closed: this client maps nothing); the
+ * connection in *ret_fd. 0 or -1 after saying why. */
+static int
+tconnect(struct tclient *c, const char *name, int *ret_fd)
+{
+	Pagemap__Request rq;
+	Pagemap__LeaseAcquireRequest la;
+	Pagemap__ServerMessage *sm;
+	char why[256];
+	int fd = raw_open(c->socket, "pagemap-bench"), rc;
+
+	if (fd < 0) {
+		say("connect %s: %s", c->socket, strerror(-fd));
+		return -1;
+	}
+	raw_req_lease(&rq, &la, "tput", name, PAGEMAP__ACCESS__ACCESS_READ);
+	rq.id = LEASE_ID;
+	rc = raw_send_request(fd, &rq);
+	if (rc == 0)
+		rc = raw_recv(fd, -1, NULL, &sm);
+	if (rc < 0) {
+		say("lease: %s", strerror(-rc));
+		close(fd);
+		return -1;
+	}
+	why[0] = '\0';
+	if (raw_reply_error(sm, LEASE_ID, why, sizeof(why)) == 0) {
+		if (sm->response->body_case !=
+		    PAGEMAP__RESPONSE__BODY_LEASE_ACQUIRE)
+			snprintf(why, sizeof(why), "lease: a reply of the "
+						   "wrong kind");
+		else
+			c->lease = sm->response->lease_acquire->lease_id;
+	}
+	pagemap__server_message__free_unpacked(sm, NULL);
+	if (why[0]) {
+		say("%s", why);
+		close(fd);
+		return -1;
+	}
+	*ret_fd = fd;
+	return 0;
 }
 
 static int
@@ -60,12 +119,8 @@ tclient_main(void *arg)
 	int rc;
 
 	snprintf(name, sizeof(name), "t%u", c->me);
-	if (wire_connect(c->socket, &p.fd))
+	if (tconnect(c, name, &p.fd))
 		return 1;
-	if (wire_lease(p.fd, 2, "tput", name, &c->lease)) {
-		close(p.fd);
-		return 1;
-	}
 	rc = gate_child_ready(c->gate) ||
 	     pipeline_run(&p, c->warm_ns, c->run_ns, c->ops);
 	close(p.fd);

@@ -1,4 +1,4 @@
-/* util.c -- the clock, samples and messages of pagemap-bench. */
+/* util.c -- samples and messages of pagemap-bench. */
 #include "bench.h"
 
 #include <errno.h>
@@ -9,15 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void
 pin_cpu(int cpu)

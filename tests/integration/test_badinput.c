@@ -21,7 +21,7 @@
 #include "fdcheck.h"
 #include "harness.h"
 #include "rng.h"
-#include "pagemap.pb-c.h"
+#include "rawclient.h"
 
 #define WAIT_MS 10000
 
@@ -29,50 +29,42 @@ static struct daemon d;
 static int good = -1; /* a well-behaved client connected all along */
 static uint64_t good_id = 100;
 
+/* connect_raw -- a connection with no handshake yet. */
 static int
 connect_raw(void)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d.socket);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
+	return raw_connect(d.socket, 0);
 }
 
+/* pack_request -- @rq packed into @buf, where a test can mangle it. */
 static size_t
 pack_request(Pagemap__Request *rq, uint8_t *buf, size_t cap)
 {
-	size_t n = pagemap__request__get_packed_size(rq);
+	ssize_t n = raw_pack(rq, buf, cap);
 
-	assert_true(n <= cap);
-	return pagemap__request__pack(rq, buf);
+	assert_true(n >= 0);
+	return (size_t)n;
 }
 
 static size_t
 pack_hello(uint64_t id, uint32_t version, uint8_t *buf, size_t cap)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__Hello h = PAGEMAP__HELLO__INIT;
+	Pagemap__Request rq;
+	Pagemap__Hello h;
 
-	h.version = version;
-	h.client_name = (char *)"badinput";
+	raw_req_hello(&rq, &h, version, "badinput");
 	rq.id = id;
-	rq.body_case = PAGEMAP__REQUEST__BODY_HELLO;
-	rq.hello = &h;
 	return pack_request(&rq, buf, cap);
 }
 
 static size_t
 pack_status(uint64_t id, uint8_t *buf, size_t cap)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__StatusRequest s = PAGEMAP__STATUS_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__StatusRequest s;
 
+	raw_req_status(&rq, &s);
 	rq.id = id;
-	rq.body_case = PAGEMAP__REQUEST__BODY_STATUS;
-	rq.status = &s;
 	return pack_request(&rq, buf, cap);
 }
 
@@ -80,19 +72,13 @@ pack_status(uint64_t id, uint8_t *buf, size_t cap)
 static Pagemap__Response *
 recv_response(int fd, Pagemap__ServerMessage **ret_sm)
 {
-	static uint8_t buf[70000];
-	struct pollfd p = {.fd = fd, .events = POLLIN};
 	Pagemap__ServerMessage *sm;
-	ssize_t n;
+	int rc = raw_recv(fd, WAIT_MS, NULL, &sm);
 
 	*ret_sm = NULL;
-	if (poll(&p, 1, WAIT_MS) != 1)
+	if (rc == -ETIMEDOUT || rc == -ECONNRESET)
 		return NULL;
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n <= 0)
-		return NULL;
-	sm = pagemap__server_message__unpack(NULL, (size_t)n, buf);
-	assert_non_null(sm);
+	assert_int_equal(rc, 0);
 	assert_int_equal(sm->msg_case, PAGEMAP__SERVER_MESSAGE__MSG_RESPONSE);
 	*ret_sm = sm;
 	return sm->response;

@@ -22,7 +22,7 @@
 #include "clock.h"
 #include "fdcheck.h"
 #include "harness.h"
-#include "raw.h"
+#include "rawclient.h"
 
 #define MiB (1ull << 20)
 
@@ -89,16 +89,12 @@ static uint64_t
 lease(int fd, const char *region, const char *name, Pagemap__Access access,
       int *ret_fd)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__LeaseAcquireRequest m = PAGEMAP__LEASE_ACQUIRE_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__LeaseAcquireRequest m;
 	Pagemap__Response *r;
 	uint64_t id;
 
-	m.region = (char *)region;
-	m.name = (char *)name;
-	m.access = access;
-	rq.body_case = PAGEMAP__REQUEST__BODY_LEASE_ACQUIRE;
-	rq.lease_acquire = &m;
+	raw_req_lease(&rq, &m, region, name, access);
 	r = raw_call(fd, &rq, ret_fd, NULL);
 	assert_non_null(r);
 	if (r->error)
@@ -114,15 +110,10 @@ static Pagemap__Response *
 map(int fd, uint64_t lease_id, uint64_t off, uint64_t len,
     Pagemap__Access access)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__MapRequest m = PAGEMAP__MAP_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__MapRequest m;
 
-	m.lease_id = lease_id;
-	m.offset = off;
-	m.length = len;
-	m.access = access;
-	rq.body_case = PAGEMAP__REQUEST__BODY_MAP;
-	rq.map = &m;
+	raw_req_map(&rq, &m, lease_id, off, len, access);
 	return raw_call(fd, &rq, NULL, NULL);
 }
 
@@ -145,16 +136,12 @@ map_ok(int fd, uint64_t lease_id, uint64_t off, uint64_t len,
 static uint64_t
 unmap(int fd, uint64_t lease_id, uint64_t off, uint64_t len)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__UnmapRequest m = PAGEMAP__UNMAP_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__UnmapRequest m;
 	Pagemap__Response *r;
 	uint64_t n;
 
-	m.lease_id = lease_id;
-	m.offset = off;
-	m.length = len;
-	rq.body_case = PAGEMAP__REQUEST__BODY_UNMAP;
-	rq.unmap = &m;
+	raw_req_unmap(&rq, &m, lease_id, off, len);
 	r = raw_call(fd, &rq, NULL, NULL);
 	assert_non_null(r);
 	assert_int_equal(r->error, 0);
@@ -181,11 +168,10 @@ send_truncate(int fd, const char *name, uint64_t size, uint32_t timeout_ms)
 static Pagemap__StatusReply *
 status(int fd, Pagemap__Response **keep)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__StatusRequest m = PAGEMAP__STATUS_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__StatusRequest m;
 
-	rq.body_case = PAGEMAP__REQUEST__BODY_STATUS;
-	rq.status = &m;
+	raw_req_status(&rq, &m);
 	*keep = raw_call(fd, &rq, NULL, NULL);
 	assert_non_null(*keep);
 	return (*keep)->status;

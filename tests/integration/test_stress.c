@@ -35,7 +35,7 @@
 #include "fdcheck.h"
 #include "harness.h"
 #include "rng.h"
-#include "raw.h"
+#include "rawclient.h"
 
 #define WORKERS 4
 #define STEPS 600
@@ -137,16 +137,12 @@ call(Pagemap__Request *rq, int *ret_fd)
 static uint64_t
 unmap_range(uint64_t lease_id, uint64_t pg, uint64_t n)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__UnmapRequest m = PAGEMAP__UNMAP_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__UnmapRequest m;
 	Pagemap__Response *r;
 	uint64_t k = 0;
 
-	m.lease_id = lease_id;
-	m.offset = pg << 12;
-	m.length = n << 12;
-	rq.body_case = PAGEMAP__REQUEST__BODY_UNMAP;
-	rq.unmap = &m;
+	raw_req_unmap(&rq, &m, lease_id, pg << 12, n << 12);
 	r = call(&rq, NULL);
 	if (r->error == 0)
 		k = r->unmap->returned;
@@ -199,8 +195,8 @@ op_create(void)
 static void
 op_lease(void)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__LeaseAcquireRequest m = PAGEMAP__LEASE_ACQUIRE_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__LeaseAcquireRequest m;
 	int file = (int)rnd_below(WORKERS * FILES_PER_WORKER), slot = -1, fd;
 	bool write = file / FILES_PER_WORKER == me; /* owners write */
 	Pagemap__Response *r;
@@ -215,12 +211,9 @@ op_lease(void)
 	if (slot < 0)
 		return;
 	file_name(file, name, sizeof(name));
-	m.region = (char *)"r";
-	m.name = name;
-	m.access = write ? PAGEMAP__ACCESS__ACCESS_WRITE
-			 : PAGEMAP__ACCESS__ACCESS_READ;
-	rq.body_case = PAGEMAP__REQUEST__BODY_LEASE_ACQUIRE;
-	rq.lease_acquire = &m;
+	raw_req_lease(&rq, &m, "r", name,
+		      write ? PAGEMAP__ACCESS__ACCESS_WRITE
+			    : PAGEMAP__ACCESS__ACCESS_READ);
 	r = call(&rq, &fd);
 	if (fd >= 0) {
 		int *keep = write ? &rw_fd : &ro_fd;
@@ -252,8 +245,8 @@ pick_lease(void)
 static void
 op_map(void)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__MapRequest mr = PAGEMAP__MAP_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__MapRequest mr;
 	int li = pick_lease(), slot = -1;
 	struct wlease *l;
 	struct wmap *m;
@@ -277,13 +270,9 @@ op_map(void)
 	}
 	if (slot < 0)
 		return;
-	mr.lease_id = l->id;
-	mr.offset = pg << 12;
-	mr.length = n << 12;
-	mr.access = l->write ? PAGEMAP__ACCESS__ACCESS_WRITE
-			     : PAGEMAP__ACCESS__ACCESS_READ;
-	rq.body_case = PAGEMAP__REQUEST__BODY_MAP;
-	rq.map = &mr;
+	raw_req_map(&rq, &mr, l->id, pg << 12, n << 12,
+		    l->write ? PAGEMAP__ACCESS__ACCESS_WRITE
+			     : PAGEMAP__ACCESS__ACCESS_READ);
 	r = call(&rq, NULL);
 	if (r->error || r->map->next_offset != (pg + n) << 12) {
 		/* ENXIO (shrunk), EBUSY (recall), ENOENT (revoked): give
@@ -418,17 +407,14 @@ static void
 forget_ended(void)
 {
 	for (int i = 0; i < MAX_LEASES; i++) {
-		Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-		Pagemap__UnmapRequest m = PAGEMAP__UNMAP_REQUEST__INIT;
+		Pagemap__Request rq;
+		Pagemap__UnmapRequest m;
 		Pagemap__Response *r;
 
 		if (!leases[i].used)
 			continue;
-		m.lease_id = leases[i].id;
-		m.offset = UINT64_MAX - 4095; /* touches no grant */
-		m.length = 1;
-		rq.body_case = PAGEMAP__REQUEST__BODY_UNMAP;
-		rq.unmap = &m;
+		/* touches no grant */
+		raw_req_unmap(&rq, &m, leases[i].id, UINT64_MAX - 4095, 1);
 		r = call(&rq, NULL);
 		if (r->error == ENOENT) {
 			for (int k = 0; k < MAX_MAPS; k++)
@@ -629,13 +615,12 @@ check_invariants(int fd, int step)
 static uint64_t
 grants_now(int fd)
 {
-	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
-	Pagemap__StatusRequest sm = PAGEMAP__STATUS_REQUEST__INIT;
+	Pagemap__Request rq;
+	Pagemap__StatusRequest sm;
 	Pagemap__Response *r;
 	uint64_t g;
 
-	rq.body_case = PAGEMAP__REQUEST__BODY_STATUS;
-	rq.status = &sm;
+	raw_req_status(&rq, &sm);
 	r = raw_call(fd, &rq, NULL, NULL);
 	assert_non_null(r);
 	g = r->status->grants;

@@ -134,19 +134,12 @@ raw_recv(int fd, int ms, int *ret_fd, Pagemap__ServerMessage **ret_sm)
 }
 
 int
-raw_check_reply(const uint8_t *buf, size_t len, uint64_t id, char *why,
+raw_reply_error(const Pagemap__ServerMessage *sm, uint64_t id, char *why,
 		size_t whylen)
 {
-	Pagemap__ServerMessage *sm =
-		pagemap__server_message__unpack(NULL, len, buf);
-	const Pagemap__Response *r;
+	const Pagemap__Response *r = sm->response;
 	int rc = -1;
 
-	if (sm == NULL) {
-		snprintf(why, whylen, "unpackable reply");
-		return -1;
-	}
-	r = sm->response;
 	if (sm->msg_case != PAGEMAP__SERVER_MESSAGE__MSG_RESPONSE)
 		snprintf(why, whylen, "an event where reply %llu was due",
 			 (unsigned long long)id);
@@ -159,6 +152,22 @@ raw_check_reply(const uint8_t *buf, size_t len, uint64_t id, char *why,
 			 r->message ? r->message : "");
 	else
 		rc = 0;
+	return rc;
+}
+
+int
+raw_check_reply(const uint8_t *buf, size_t len, uint64_t id, char *why,
+		size_t whylen)
+{
+	Pagemap__ServerMessage *sm =
+		pagemap__server_message__unpack(NULL, len, buf);
+	int rc;
+
+	if (sm == NULL) {
+		snprintf(why, whylen, "unpackable reply");
+		return -1;
+	}
+	rc = raw_reply_error(sm, id, why, whylen);
 	pagemap__server_message__free_unpacked(sm, NULL);
 	return rc;
 }

@@ -36,8 +36,13 @@ int raw_send_request(int fd, const Pagemap__Request *rq);
  * zero-length packet), -EPROTO when it does not unpack, or -errno. */
 int raw_recv(int fd, int ms, int *ret_fd, Pagemap__ServerMessage **ret_sm);
 
-/* raw_check_reply -- 0 when the packet @buf/@len is a successful Response
- * to request @id; else -1 with the reason in @why (@whylen bytes). */
+/* raw_reply_error -- 0 when @sm is a successful Response to request @id;
+ * else -1 with the reason in @why (@whylen bytes). */
+int raw_reply_error(const Pagemap__ServerMessage *sm, uint64_t id, char *why,
+		    size_t whylen);
+
+/* raw_check_reply -- raw_reply_error() of the packet @buf/@len, which may
+ * not even unpack. */
 int raw_check_reply(const uint8_t *buf, size_t len, uint64_t id, char *why,
 		    size_t whylen);
 
