@@ -92,8 +92,8 @@ tconnect(struct tclient *c, const char *name, int *ret_fd)
 	if (raw_reply_error(sm, LEASE_ID, why, sizeof(why)) == 0) {
 		if (sm->response->body_case !=
 		    PAGEMAP__RESPONSE__BODY_LEASE_ACQUIRE)
-			snprintf(why, sizeof(why), "lease: a reply of the "
-						   "wrong kind");
+			snprintf(why, sizeof(why),
+				 "lease: a reply of the wrong kind");
 		else
 			c->lease = sm->response->lease_acquire->lease_id;
 	}

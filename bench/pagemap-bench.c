@@ -1,7 +1,6 @@
 /* pagemap-bench.c -- the performance figures of issue 4, each a ratio
  * against a baseline measured in the same run (see docs/performance.md). */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <math.h>
 #include <sched.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "tmpdir.h"
 
 #ifndef PAGEMAPD_BIN
 #define PAGEMAPD_BIN "pagemapd"
@@ -106,21 +106,6 @@ mkdir_p(const char *path)
 		*p = '/';
 	}
 	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rmtree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* selected -- is @name in the comma-separated @list (NULL: all)? */
@@ -360,8 +345,8 @@ main(int argc, char **argv)
 	if (keep) {
 		say("kept %s and %s", o.dir, o.tmp);
 	} else {
-		rmtree(o.dir);
-		rmtree(o.tmp);
+		tmpdir_remove(o.dir);
+		tmpdir_remove(o.tmp);
 	}
 	return failed ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdcheck.h"
 #include "tmpdir.h"
 
 #define READY_TIMEOUT_MS 30000
@@ -146,6 +147,30 @@ daemon_start(struct daemon *d, const char *const *args,
 }
 
 int
+daemon_start_regions(struct daemon *d, const char *const *regions)
+{
+	enum { MAX_REGIONS = 8 };
+	char spec[MAX_REGIONS][PATH_MAX + 64];
+	const char *args[2 * MAX_REGIONS + 1];
+	int n = 0;
+
+	daemon_init(d);
+	for (int i = 0; regions[i] && i < MAX_REGIONS; i++) {
+		const char *eq = strchr(regions[i], '=');
+
+		if (eq == NULL)
+			return -1;
+		snprintf(spec[i], sizeof(spec[i]), "%.*s%s/%s",
+			 (int)(eq - regions[i] + 1), regions[i], d->dir,
+			 eq + 1);
+		args[n++] = "--region";
+		args[n++] = spec[i];
+	}
+	args[n] = NULL;
+	return daemon_start(d, args, NULL);
+}
+
+int
 daemon_wait_exit(struct daemon *d, int ms)
 {
 	int st;
@@ -213,6 +238,25 @@ daemon_cleanup(struct daemon *d)
 		dump_log(d);
 	tmpdir_remove(d->dir);
 	d->dir[0] = '\0';
+	return st;
+}
+
+int
+daemon_finish(struct daemon *d)
+{
+	return daemon_cleanup(d) == 0 ? 0 : -1;
+}
+
+int
+daemon_teardown(void **state)
+{
+	/* The daemon is the fixture's first member: same address. */
+	struct daemon *d = *state;
+	int st = daemon_finish(d);
+
+	free(d);
+	if (fdcheck_end() < 0)
+		return -1;
 	return st;
 }
 

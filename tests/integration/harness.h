@@ -27,6 +27,21 @@ void daemon_init(struct daemon *d);
 int daemon_start(struct daemon *d, const char *const *args,
 		 const char *const *env);
 
+/* daemon_start_regions -- daemon_init() @d, then daemon_start() it with
+ * one --region per entry of @regions (NULL ended, at most 8), each
+ * "NAME=FILE,OPTIONS" with FILE a name inside d->dir. 0 or -1. */
+int daemon_start_regions(struct daemon *d, const char *const *regions);
+
+/* daemon_finish -- daemon_cleanup(); 0 if the daemon stopped cleanly (exit
+ * 0: sanitizers make it exit non-zero on any error or leak), else -1. A
+ * fixture's teardown returns it: the daemon must survive every test. */
+int daemon_finish(struct daemon *d);
+
+/* daemon_teardown -- a CMocka teardown for a fixture that is a calloc'ed
+ * struct whose first member is its struct daemon: daemon_finish(), free
+ * the fixture, and fdcheck_end() (its setup called fdcheck_begin()). */
+int daemon_teardown(void **state);
+
 /* daemon_stop -- SIGTERM and wait; returns the exit status (128+sig if
  * killed). */
 int daemon_stop(struct daemon *d);

@@ -485,7 +485,8 @@ main(void)
 		fdcheck_test(unknown_fields_are_refused),
 		fdcheck_test(overlong_string_is_refused),
 		fdcheck_test(request_id_zero_is_refused),
-		fdcheck_test(empty_request_gets_einval_and_the_connection_stays),
+		fdcheck_test(
+			empty_request_gets_einval_and_the_connection_stays),
 		fdcheck_test(bad_values_get_clear_errors),
 		fdcheck_test(client_that_never_reads_does_not_stall_others),
 	};

@@ -26,44 +26,31 @@
 static char out[BIG], err[BIG];
 
 struct fixture {
-	struct daemon d;
-	char region[PATH_MAX];
-	char spec[PATH_MAX + 64];
+	struct daemon d;       /* first: daemon_teardown() frees through it */
+	char region[PATH_MAX]; /* backing file of region "r" */
 };
 
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *args[] = {"--region", f->spec, NULL};
+	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
 
 	fdcheck_begin();
-	daemon_init(&f->d);
-	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
-	snprintf(f->spec, sizeof(f->spec), "r=%s,size=64M,create", f->region);
 	*state = f;
-	return daemon_start(&f->d, args, NULL);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	int st = daemon_cleanup(&f->d);
-
-	free(f);
-	if (fdcheck_end() < 0)
+	if (daemon_start_regions(&f->d, regions))
 		return -1;
-	/* The daemon must stop cleanly after every test (and sanitizers
-	 * make it exit non-zero on any error or leak). */
-	return st == 0 ? 0 : -1;
+	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
+	return 0;
 }
 
 static int
 restart(struct fixture *f)
 {
-	const char *args[] = {"--region", f->spec, NULL};
+	char spec[PATH_MAX + 64];
+	const char *args[] = {"--region", spec, NULL};
 
+	snprintf(spec, sizeof(spec), "r=%s,size=64M,create", f->region);
 	return daemon_start(&f->d, args, NULL);
 }
 
@@ -651,37 +638,20 @@ library_reports_daemon_messages(void **state)
 int
 main(void)
 {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, daemon_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			status_reports_the_daemon_and_its_limits, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			region_ls_and_info_describe_the_region, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			file_lifecycle_create_ls_stat_truncate_rm, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(human_file_ls_is_a_sorted_table,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			bad_names_sizes_and_no_space_are_clear_errors, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			permissions_follow_the_peer_credentials, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			region_attach_create_never_reformats, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			kill9_keeps_every_completed_operation, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			kill9_mid_workload_loses_no_acknowledged_operation,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			sigterm_stops_cleanly_with_exit_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			corrupt_superblock_or_inode_is_refused_by_attach_and_fsck,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(library_reports_daemon_messages,
-						setup, teardown),
+		T(status_reports_the_daemon_and_its_limits),
+		T(region_ls_and_info_describe_the_region),
+		T(file_lifecycle_create_ls_stat_truncate_rm),
+		T(human_file_ls_is_a_sorted_table),
+		T(bad_names_sizes_and_no_space_are_clear_errors),
+		T(permissions_follow_the_peer_credentials),
+		T(region_attach_create_never_reformats),
+		T(kill9_keeps_every_completed_operation),
+		T(kill9_mid_workload_loses_no_acknowledged_operation),
+		T(sigterm_stops_cleanly_with_exit_zero),
+		T(corrupt_superblock_or_inode_is_refused_by_attach_and_fsck),
+		T(library_reports_daemon_messages),
 		fdcheck_test(
 			config_file_serves_its_regions_and_bad_keys_name_file_and_line),
 	};

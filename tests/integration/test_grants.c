@@ -27,39 +27,20 @@
 #define MiB (1ull << 20)
 
 struct fixture {
-	struct daemon d;
-	char spec[PATH_MAX + 64];
-	char spec0[PATH_MAX + 64];
+	struct daemon d; /* first: daemon_teardown() frees through it */
 };
 
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *args[] = {"--region", f->spec, "--region", f->spec0, NULL};
+	const char *regions[] = {"r=r.pmem,size=64M,create",
+				 "z=z.pmem,size=1100M,create,max_order=0",
+				 NULL};
 
 	fdcheck_begin();
-	daemon_init(&f->d);
-	snprintf(f->spec, sizeof(f->spec), "r=%s/r.pmem,size=64M,create",
-		 f->d.dir);
-	snprintf(f->spec0, sizeof(f->spec0),
-		 "z=%s/z.pmem,size=1100M,create,max_order=0", f->d.dir);
 	*state = f;
-	return daemon_start(&f->d, args, NULL);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	int st = daemon_cleanup(&f->d);
-
-	free(f);
-	if (fdcheck_end() < 0)
-		return -1;
-	/* The daemon must stop cleanly after every test (and sanitizers
-	 * make it exit non-zero on any error or leak). */
-	return st == 0 ? 0 : -1;
+	return daemon_start_regions(&f->d, regions);
 }
 
 /* ---- request helpers ---------------------------------------------- */
@@ -798,7 +779,7 @@ a_process_that_reconnects_takes_its_leases_back(void **state)
 int
 main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, daemon_teardown)
 	const struct CMUnitTest tests[] = {
 		T(region_fd_is_passed_once_and_readonly_for_readers),
 		T(map_returns_maximal_folios_aligned_in_file_and_region),

@@ -35,8 +35,6 @@
 
 struct fixture {
 	struct daemon d;
-	char spec[PATH_MAX + 64];
-	char spec0[PATH_MAX + 64];
 	char region[PATH_MAX]; /* backing file of region "r" */
 	struct pagemap *pm;    /* this process's connection */
 };
@@ -45,19 +43,16 @@ static int
 start(void **state, bool gig)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *args[] = {"--region", f->spec, gig ? "--region" : NULL,
-			      f->spec0, NULL};
+	const char *regions[] = {
+		"r=r.pmem,size=64M,create",
+		gig ? "z=z.pmem,size=1100M,create,max_order=0" : NULL, NULL};
 	int err;
 
 	fdcheck_begin();
-	daemon_init(&f->d);
-	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
-	snprintf(f->spec, sizeof(f->spec), "r=%s,size=64M,create", f->region);
-	snprintf(f->spec0, sizeof(f->spec0),
-		 "z=%s/z.pmem,size=1100M,create,max_order=0", f->d.dir);
 	*state = f;
-	if (daemon_start(&f->d, args, NULL))
+	if (daemon_start_regions(&f->d, regions))
 		return -1;
+	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
 	err = pagemap_connect(f->d.socket, "libtest", &f->pm);
 	if (err)
 		fprintf(stderr, "connect: %s\n", pagemap_strerror(err));
@@ -83,13 +78,11 @@ teardown(void **state)
 	int st;
 
 	pagemap_close(f->pm);
-	st = daemon_cleanup(&f->d);
+	st = daemon_finish(&f->d);
 	free(f);
 	if (fdcheck_end() < 0)
 		return -1;
-	/* The daemon must stop cleanly after every test (and sanitizers
-	 * make it exit non-zero on any error or leak). */
-	return st == 0 ? 0 : -1;
+	return st;
 }
 
 /* ---- helpers -------------------------------------------------------- */

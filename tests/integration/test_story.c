@@ -60,7 +60,6 @@ struct hold {
 
 struct fixture {
 	struct daemon d;
-	char spec[PATH_MAX + 64];
 	struct proc *procs[MAX_PROCS]; /* killed at teardown if running */
 	int nprocs;
 };
@@ -73,14 +72,11 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *args[] = {"--region", f->spec, NULL};
+	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
 
 	fdcheck_begin();
-	daemon_init(&f->d);
-	snprintf(f->spec, sizeof(f->spec), "r=%s/r.pmem,size=64M,create",
-		 f->d.dir);
 	*state = f;
-	return daemon_start(&f->d, args, NULL);
+	return daemon_start_regions(&f->d, regions);
 }
 
 static void proc_close(struct proc *p);
@@ -104,13 +100,11 @@ teardown(void **state)
 		proc_close(p);
 		free(p);
 	}
-	st = daemon_cleanup(&f->d);
+	st = daemon_finish(&f->d);
 	free(f);
 	if (fdcheck_end() < 0)
 		return -1;
-	/* The daemon must stop cleanly after every test (and sanitizers
-	 * make it exit non-zero on any error or leak). */
-	return st == 0 ? 0 : -1;
+	return st;
 }
 
 /* ---- processes ------------------------------------------------------ */

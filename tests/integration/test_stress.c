@@ -182,8 +182,8 @@ op_create(void)
 	Pagemap__FileCreateRequest m = PAGEMAP__FILE_CREATE_REQUEST__INIT;
 	char name[32];
 
-	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER), name,
-		  sizeof(name));
+	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER),
+		  name, sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
 	m.size = (1 + rnd_below(2048)) << 12;
@@ -362,7 +362,8 @@ op_truncate(void)
 	Pagemap__FileTruncateRequest m = PAGEMAP__FILE_TRUNCATE_REQUEST__INIT;
 	char name[32];
 
-	file_name((int)rnd_below(WORKERS * FILES_PER_WORKER), name, sizeof(name));
+	file_name((int)rnd_below(WORKERS * FILES_PER_WORKER), name,
+		  sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
 	m.size = rnd_below(2048) << 12;
@@ -379,8 +380,8 @@ op_remove(void)
 	Pagemap__FileRemoveRequest m = PAGEMAP__FILE_REMOVE_REQUEST__INIT;
 	char name[32];
 
-	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER), name,
-		  sizeof(name));
+	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER),
+		  name, sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
 	rq.body_case = PAGEMAP__REQUEST__BODY_FILE_REMOVE;

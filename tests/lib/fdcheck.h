@@ -24,7 +24,7 @@ int fdcheck_setup(void **state);
 int fdcheck_teardown(void **state);
 
 /* fdcheck_test -- a CMocka test checked for leaked fds. */
-#define fdcheck_test(f)                                                       \
+#define fdcheck_test(f)                                                        \
 	cmocka_unit_test_setup_teardown(f, fdcheck_setup, fdcheck_teardown)
 
 #endif

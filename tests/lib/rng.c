@@ -19,8 +19,9 @@ rng_seed(const char *what, uint64_t dflt)
 
 	if (env && *env)
 		seed = strtoull(env, NULL, 0);
-	fprintf(stderr, "%s: seed 0x%" PRIx64 " (PAGEMAP_TEST_SEED=0x%" PRIx64
-			" repeats it)\n",
+	fprintf(stderr,
+		"%s: seed 0x%" PRIx64 " (PAGEMAP_TEST_SEED=0x%" PRIx64
+		" repeats it)\n",
 		what, seed, seed);
 	return seed;
 }

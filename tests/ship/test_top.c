@@ -31,8 +31,7 @@
 static char out[BIG], err[BIG];
 
 struct fixture {
-	struct daemon d;
-	char spec[PATH_MAX + 64];
+	struct daemon d; /* first: daemon_teardown() frees through it */
 };
 
 /* A `top` running on the master side of a pty. */
@@ -47,29 +46,14 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *args[] = {"--region", f->spec, NULL};
+	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
 
 	fdcheck_begin();
-	daemon_init(&f->d);
-	snprintf(f->spec, sizeof(f->spec), "r=%s/r.pmem,size=64M,create",
-		 f->d.dir);
 	*state = f;
-	if (daemon_start(&f->d, args, NULL))
+	if (daemon_start_regions(&f->d, regions))
 		return -1;
 	return ctl(&f->d, out, BIG, err, BIG, "file", "create", "r/topfile",
 		   "--size", "4M", NULL);
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	int st = daemon_cleanup(&f->d);
-
-	free(f);
-	if (fdcheck_end() < 0)
-		return -1;
-	return st == 0 ? 0 : -1;
 }
 
 /* term_start -- pagemapctl --socket S top --interval 0.1 in a 50x160 pty. */
@@ -314,16 +298,16 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			top_shows_leases_grants_and_waiting_operations_live,
-			setup, teardown),
+			setup, daemon_teardown),
 		cmocka_unit_test_setup_teardown(
 			top_quits_on_sigint_and_restores_the_terminal, setup,
-			teardown),
+			daemon_teardown),
 		cmocka_unit_test_setup_teardown(
 			top_keeps_retrying_while_the_daemon_is_away, setup,
-			teardown),
+			daemon_teardown),
 		cmocka_unit_test_setup_teardown(
 			top_prints_one_plain_view_without_a_terminal, setup,
-			teardown),
+			daemon_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -506,8 +506,8 @@ static void
 oracle_reserve(struct oracle *o)
 {
 	uint64_t f = rng_range(&o->s, 0, 20000);
-	uint64_t n =
-		rng_next(&o->s) % 8 ? rng_range(&o->s, 1, 300) : rng_range(&o->s, 1, 2000);
+	uint64_t n = rng_next(&o->s) % 8 ? rng_range(&o->s, 1, 300)
+					 : rng_range(&o->s, 1, 2000);
 	size_t max = rng_next(&o->s) % 2 ? MAXEXT : rng_range(&o->s, 1, 8);
 	uint64_t nfree = alloc_free_pages(o->a);
 	size_t bytes = (o->region_pages + 7) / 8;
@@ -752,14 +752,12 @@ main(void)
 		fdcheck_test(
 			reserve_with_max_order_18_gets_1gib_congruent_region_pages),
 		fdcheck_test(small_reserves_share_a_partly_used_chunk),
-		fdcheck_test(
-			tail_of_large_file_goes_into_a_partly_used_chunk),
+		fdcheck_test(tail_of_large_file_goes_into_a_partly_used_chunk),
 		fdcheck_test(
 			one_allowed_extent_prefers_a_long_run_over_packing),
 		fdcheck_test(
 			fragmented_region_serves_a_large_reserve_with_distinct_pages),
-		fdcheck_test(
-			exact_fill_succeeds_then_enospc_changes_nothing),
+		fdcheck_test(exact_fill_succeeds_then_enospc_changes_nothing),
 		fdcheck_test(
 			reserve_needing_too_many_extents_fails_with_e2big_and_changes_nothing),
 		fdcheck_test(reserve_of_zero_pages_is_invalid),
@@ -774,8 +772,7 @@ main(void)
 			churn_to_70_percent_keeps_2mib_sized_files_in_2mib_folios),
 		fdcheck_test(
 			churn_of_mostly_small_files_to_85_percent_keeps_2mib_folios),
-		fdcheck_test(
-			terabyte_region_serves_small_and_large_requests),
+		fdcheck_test(terabyte_region_serves_small_and_large_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

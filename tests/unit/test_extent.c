@@ -247,8 +247,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		fdcheck_test(empty_map_has_no_pages_and_ends_at_zero),
-		fdcheck_test(
-			insert_out_of_order_keeps_file_order_and_slots),
+		fdcheck_test(insert_out_of_order_keeps_file_order_and_slots),
 		fdcheck_test(adjacent_extents_are_not_merged),
 		fdcheck_test(
 			overlapping_insert_fails_with_eexist_and_changes_nothing),

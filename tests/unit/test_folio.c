@@ -551,29 +551,24 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		fdcheck_test(random_ranges_tile_into_the_fewest_folios),
-		fdcheck_test(
-			offsets_congruent_mod_2k_only_use_orders_up_to_k),
+		fdcheck_test(offsets_congruent_mod_2k_only_use_orders_up_to_k),
 		fdcheck_test(
 			congruent_offsets_reach_the_largest_order_that_fits),
-		fdcheck_test(
-			offsets_of_different_parity_fall_back_to_4k_pages),
+		fdcheck_test(offsets_of_different_parity_fall_back_to_4k_pages),
 		fdcheck_test(max_order_zero_gives_one_folio_per_page),
 		fdcheck_test(single_page_range_is_one_order_zero_folio),
 		fdcheck_test(exact_2mib_aligned_range_is_one_order_9_folio),
-		fdcheck_test(
-			one_gib_at_odd_offset_gives_262144_order_0_folios),
+		fdcheck_test(one_gib_at_odd_offset_gives_262144_order_0_folios),
 		fdcheck_test(
 			one_gib_congruent_mod_2mib_gives_512_order_9_folios),
 		fdcheck_test(one_gib_aligned_range_is_one_order_18_folio),
-		fdcheck_test(
-			one_gib_range_one_page_off_climbs_and_descends),
+		fdcheck_test(one_gib_range_one_page_off_climbs_and_descends),
 		fdcheck_test(ranges_near_2_pow_40_pages_tile_minimally),
 		fdcheck_test(huge_ranges_and_orders_beyond_63_stay_defined),
 		fdcheck_test(tiling_resumes_where_max_ran_out),
 		fdcheck_test(empty_output_or_empty_range_writes_nothing),
 		fdcheck_test(count_equals_the_number_of_folios_tiled),
-		fdcheck_test(
-			order_at_is_the_least_of_alignment_length_and_cap),
+		fdcheck_test(order_at_is_the_least_of_alignment_length_and_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -956,10 +956,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		fdcheck_test(
-			crash_at_every_persist_leaves_whole_transactions),
-		fdcheck_test(
-			commit_persists_only_the_appended_transaction),
+		fdcheck_test(crash_at_every_persist_leaves_whole_transactions),
+		fdcheck_test(commit_persists_only_the_appended_transaction),
 		fdcheck_test(crash_at_every_persist_across_checkpoints),
 		fdcheck_test(stale_transactions_never_continue_a_chain),
 		fdcheck_test(crash_at_every_persist_through_writes),
@@ -968,8 +966,7 @@ main(void)
 			overlapping_records_in_a_long_run_keep_their_order),
 		fdcheck_test(abort_leaves_the_region_untouched),
 		fdcheck_test(add_returns_e2big_when_the_journal_is_full),
-		fdcheck_test(
-			add_rejects_targets_outside_the_region_or_journal),
+		fdcheck_test(add_rejects_targets_outside_the_region_or_journal),
 		fdcheck_test(init_rejects_an_area_outside_the_media),
 		fdcheck_test(recover_ignores_a_corrupt_header_or_payload),
 		fdcheck_test(

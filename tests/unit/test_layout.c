@@ -687,10 +687,8 @@ main(void)
 		fdcheck_test(plan_geometry_holds_for_sizes_and_orders),
 		fdcheck_test(plan_honours_explicit_counts),
 		fdcheck_test(plan_rejects_impossible_geometry),
-		fdcheck_test(
-			plan_fills_the_smallest_region_to_the_last_page),
-		fdcheck_test(
-			super_check_rejects_each_corruption_with_a_reason),
+		fdcheck_test(plan_fills_the_smallest_region_to_the_last_page),
+		fdcheck_test(super_check_rejects_each_corruption_with_a_reason),
 		fdcheck_test(
 			super_check_rejects_a_file_shorter_than_the_region),
 		fdcheck_test(super_check_rejects_every_single_bit_flip),
