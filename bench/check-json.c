@@ -1,7 +1,7 @@
 /* check-json.c -- run pagemap-bench (argv[1..]) and check what it printed:
  * exit status 0 and, on stdout, exactly one JSON object whose keys are
- * exactly the figure names of issue 4, each {"value": number, "goal":
- * number, "ok": bool}. No timing is judged: this keeps the benchmark from
+ * exactly the figure names of docs/performance.md, each {"value": number,
+ * "goal": number, "ok": bool}. No timing is judged: this keeps the benchmark from
  * rotting, it does not grade the daemon. */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
-/* pagemap-bench.c -- the performance figures of issue 4, each a ratio
- * against a baseline measured in the same run (see docs/performance.md). */
+/* pagemap-bench.c -- the performance figures of docs/performance.md, each a
+ * ratio against a baseline measured in the same run. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -20,7 +20,7 @@
 #define PAGEMAP_BENCH_DIR ".run/bench"
 #endif
 
-/* The figures in the order of the issue, with their goals. */
+/* The figures in the order of docs/performance.md, with their goals. */
 static struct figure table[FIG_COUNT] = {
 	[FIG_GRANT_RTT] = {.name = "grant_rtt_ratio", .goal = 1.2},
 	[FIG_MAP_VS_KERNEL] = {.name = "map_vs_kernel_ratio", .goal = 1.5},

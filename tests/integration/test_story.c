@@ -1,4 +1,4 @@
-/* test_story.c -- issue 3's story with real processes: `pagemapctl hold`
+/* test_story.c -- the hold/recall story with real processes: `pagemapctl hold`
  * runs as a process of its own with pipes on its stdin and stdout, and
  * other pagemapctl processes truncate, revoke, detach, remove, list and
  * look for blockers while it holds; bytes written by one process are read

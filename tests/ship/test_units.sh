@@ -42,7 +42,7 @@ echo "systemd-analyze security exposure: $score"
 awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' ||
 	fail "exposure $score is above 1.5"
 
-# Keys the issue and the design fix.
+# Keys the design and docs/operations.md fix.
 has() {
 	grep -qx -- "$2" "$SRC/systemd/$1" || fail "$1 lacks the line '$2'"
 }
