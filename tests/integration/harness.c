@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
@@ -51,26 +52,34 @@ decode_status(int st)
 	return 128 + WTERMSIG(st);
 }
 
-/* wait_child -- waitpid with a bound; -1 on timeout. */
+/* wait_child -- waitpid with a bound; -1 on timeout. The wait is a poll
+ * of the child's pidfd, which turns readable when it exits. */
 static int
 wait_child(pid_t pid, int ms, int *status)
 {
 	long long end = now_ms() + ms;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int st;
 
+	if (pidfd < 0)
+		die("pidfd_open");
 	for (;;) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		long long left = end - now_ms();
 		pid_t r = waitpid(pid, &st, WNOHANG);
+
 		if (r == pid) {
+			close(pidfd);
 			*status = decode_status(st);
 			return 0;
 		}
 		if (r < 0 && errno != EINTR)
 			die("waitpid");
-		if (now_ms() > end)
+		if (left <= 0) {
+			close(pidfd);
 			return -1;
-		/* Poll the child with a short bounded wait; pidfds would
-		 * avoid this, but the bound keeps it honest. */
-		poll(NULL, 0, 2);
+		}
+		poll(&p, 1, (int)left);
 	}
 }
 
