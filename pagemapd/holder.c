@@ -45,8 +45,8 @@ holder_boot_id(uint8_t ret[16])
 	char buf[64];
 	uint8_t id[16];
 	size_t k = 0;
-	ssize_t n = read_small("/proc/sys/kernel/random/boot_id", buf,
-			       sizeof(buf));
+	ssize_t n =
+		read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf));
 
 	if (n < 0)
 		return (int)n;

@@ -7,8 +7,8 @@
 #include <sys/types.h>
 
 enum holder_state {
-	HOLDER_ALIVE, /* proven alive: the very process, not a recycled pid */
-	HOLDER_GONE, /* proven gone: exited, or its pid now names another */
+	HOLDER_ALIVE,	/* proven alive: the very process, not a recycled pid */
+	HOLDER_GONE,	/* proven gone: exited, or its pid now names another */
 	HOLDER_UNKNOWN, /* cannot be told (e.g. /proc hidden): keep its pins */
 };
 

@@ -26,7 +26,8 @@ struct hdr {
 
 /* A slot: @word is written last and cleared first (see pintab.h). */
 struct slot {
-	uint64_t word; /* SLOT_MAGIC << 32 | kind << 24 | order << 16 | access */
+	uint64_t
+		word; /* SLOT_MAGIC << 32 | kind << 24 | order << 16 | access */
 	uint64_t lease_id;
 	uint64_t x; /* lease: ino; grant: file_pg */
 	uint64_t y; /* grant: region_pg */

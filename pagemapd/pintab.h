@@ -43,7 +43,7 @@ struct pintab_holder {
 	uint32_t pid;
 	uint32_t uid;
 	uint64_t start_time; /* clock ticks after boot, /proc/PID/stat #22 */
-	uint64_t token; /* names the client for its reconnect */
+	uint64_t token;	     /* names the client for its reconnect */
 };
 
 /* One record. A lease: lease_id, ino, access. A grant: lease_id, file_pg,
@@ -53,8 +53,8 @@ struct pin_rec {
 	uint32_t access;
 	uint32_t order; /* grants */
 	uint64_t lease_id;
-	uint64_t ino; /* leases */
-	uint64_t file_pg; /* grants */
+	uint64_t ino;	    /* leases */
+	uint64_t file_pg;   /* grants */
 	uint64_t region_pg; /* grants */
 };
 

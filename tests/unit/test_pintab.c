@@ -66,8 +66,8 @@ teardown(void **state)
 static struct pintab_holder
 holder(uint32_t pid, uint64_t start)
 {
-	struct pintab_holder h = {.pid = pid, .uid = 1000,
-				  .start_time = start, .token = 42};
+	struct pintab_holder h = {
+		.pid = pid, .uid = 1000, .start_time = start, .token = 42};
 
 	for (int i = 0; i < 16; i++) {
 		h.boot_id[i] = (uint8_t)i;
@@ -79,9 +79,12 @@ holder(uint32_t pid, uint64_t start)
 static struct pin_rec
 grant(uint64_t lease, uint64_t fpg, uint64_t rpg, uint32_t order)
 {
-	return (struct pin_rec){.kind = PIN_GRANT, .lease_id = lease,
-				.file_pg = fpg, .region_pg = rpg,
-				.order = order, .access = 2};
+	return (struct pin_rec){.kind = PIN_GRANT,
+				.lease_id = lease,
+				.file_pg = fpg,
+				.region_pg = rpg,
+				.order = order,
+				.access = 2};
 }
 
 static void
@@ -90,8 +93,8 @@ records_written_are_read_back_after_reopen(void **state)
 	struct fixture *f = *state;
 	struct pintab_holder h = holder(1234, 99);
 	struct pintab *t;
-	struct pin_rec l = {.kind = PIN_LEASE, .lease_id = 7, .ino = 3,
-			    .access = 1};
+	struct pin_rec l = {
+		.kind = PIN_LEASE, .lease_id = 7, .ino = 3, .access = 1};
 	struct pin_rec g = grant(7, 512, 4096, 9), got;
 	char name[96];
 	int64_t sl, sg;
@@ -180,7 +183,7 @@ a_slot_whose_word_was_not_written_reads_as_free(void **state)
 
 	assert_int_equal(pintab_create(f->dirfd, &h, 4, &t), 0);
 	assert_int_equal(pintab_add(t, &(struct pin_rec){.kind = PIN_LEASE,
-							  .lease_id = 1}),
+							 .lease_id = 1}),
 			 0);
 	snprintf(name, sizeof(name), "%s", pintab_name(t));
 	pintab_close(t);
@@ -198,7 +201,7 @@ a_slot_whose_word_was_not_written_reads_as_free(void **state)
 	assert_int_equal(pintab_open(f->dirfd, name, &t), 0);
 	assert_int_equal(pintab_count(t), 1);
 	assert_int_equal(pintab_add(t, &(struct pin_rec){.kind = PIN_LEASE,
-							  .lease_id = 2}),
+							 .lease_id = 2}),
 			 1);
 	pintab_remove(t);
 }
@@ -344,11 +347,11 @@ main(void)
 			records_written_are_read_back_after_reopen, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
-			a_table_is_named_after_region_pid_and_start_time,
-			setup, teardown),
+			a_table_is_named_after_region_pid_and_start_time, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
-			freed_slots_are_reused_and_the_table_grows,
-			setup, teardown),
+			freed_slots_are_reused_and_the_table_grows, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			a_slot_whose_word_was_not_written_reads_as_free, setup,
 			teardown),
