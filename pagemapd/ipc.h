@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "list.h"
+
 #define IPC_MAX_GROUPS 64
 
 /* Who is at the other end, read once at accept. */
@@ -43,6 +45,7 @@ struct ipc_out {
 
 struct ipc_conn {
 	uv_poll_t poll; /* embedded: the owner is freed in on_close */
+	struct list_node node; /* the owner's list of connections */
 	int fd;
 	struct ipc_peer peer;
 	uint32_t max_packet;

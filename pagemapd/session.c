@@ -21,6 +21,7 @@
 #include "inode.h"
 #include "lease.h"
 #include "log.h"
+#include "ops.h"
 #include "recall.h"
 #include "region.h"
 #include "server.h"
@@ -86,8 +87,8 @@ send_packet(struct session *s, uint64_t id, ssize_t n, int fd)
 	 * one that waits for that: while a batch is staged, replies queue
 	 * until server_commit() has committed it. */
 	if (server_deferring(s->srv))
-		rv = server_defer(s->srv, s, id, s->obuf, (size_t)n, fd,
-				  mutated);
+		rv = server_defer(s->srv, &s->conn, id, s->obuf, (size_t)n,
+				  fd, mutated);
 	else
 		rv = ipc_send(&s->conn, s->obuf, (size_t)n, fd);
 	if (rv == -ENOMEM || rv == -EMSGSIZE) {
@@ -103,9 +104,12 @@ send_reply(struct session *s, uint64_t id, ssize_t n)
 	send_packet(s, id, n, -1);
 }
 
-void
-session_reply_error(struct session *s, uint64_t id, int err, const char *fmt,
-		    ...)
+static void reply_error_id(struct session *s, uint64_t id, int err,
+			   const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+reply_error_id(struct session *s, uint64_t id, int err, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -124,34 +128,69 @@ session_reply_error(struct session *s, uint64_t id, int err, const char *fmt,
 }
 
 #define reply_error(s, rq, err, ...)                                         \
-	session_reply_error((s), (rq)->id, (err), __VA_ARGS__)
+	reply_error_id((s), (rq)->id, (err), __VA_ARGS__)
 
-void
-session_reply_empty(struct session *s, uint64_t id, enum wire_kind k)
+static void
+reply_empty(struct session *s, uint64_t id, enum wire_kind k)
 {
 	send_reply(s, id, wire_empty(s->obuf, SERVER_MAX_PACKET, id, k));
 }
 
-void
-session_reply_file(struct session *s, uint64_t id, const char *region,
-		   const struct inode *ino)
+/* on_op_done -- an operation that waited (ops.c) is done for this
+ * session's request, or its timeout passed. */
+static void
+on_op_done(struct recall_op *op, int err, const char *msg)
 {
+	struct session *s = op->w.arg;
+	uint64_t id = op->w.id;
 	struct file_info fi;
 
-	inode_info(ino, &fi);
-	s->mutated = server_region(s->srv, region);
-	send_reply(s, id,
-		   wire_file(s->obuf, SERVER_MAX_PACKET, id, WIRE_FILE_TRUNCATE,
-			     region, &fi));
+	if (err) {
+		reply_error_id(s, id, err, "%s", msg);
+		return;
+	}
+	switch (op->kind) {
+	case RECALL_REVOKE:
+		reply_empty(s, id, WIRE_LEASE_REVOKE);
+		return;
+	case RECALL_DETACH:
+		reply_empty(s, id, WIRE_REGION_DETACH);
+		return;
+	case RECALL_TRUNCATE:
+		inode_info(op->ino, &fi);
+		s->mutated = op->region;
+		send_reply(s, id,
+			   wire_file(s->obuf, SERVER_MAX_PACKET, id,
+				     WIRE_FILE_TRUNCATE, op->region->name,
+				     &fi));
+		return;
+	}
+}
+
+static struct ops_waiter
+waiter(struct session *s, const struct wire_request *rq)
+{
+	struct ops_waiter w = {
+		.cb = on_op_done,
+		.arg = s,
+		.id = rq->id,
+		.timeout_ms = rq->timeout_ms,
+	};
+
+	return w;
 }
 
 void
-session_send_recall(struct session *s, uint64_t lease_id, uint64_t off,
-		    uint64_t len, const char *reason)
+session_send_recall(void *ctx, struct lease *l, uint64_t off, uint64_t len,
+		    const char *reason)
 {
-	ssize_t n = wire_recall(s->obuf, SERVER_MAX_PACKET, lease_id, off, len,
-				reason);
+	struct session *s = client_owner(l)->session;
+	ssize_t n;
 
+	(void)ctx;
+	if (s == NULL)
+		return;
+	n = wire_recall(s->obuf, SERVER_MAX_PACKET, l->id, off, len, reason);
 	if (n > 0 && ipc_send(&s->conn, s->obuf, (size_t)n, -1) == -ENOMEM)
 		session_close(s);
 }
@@ -258,7 +297,7 @@ do_hello(struct session *s, const struct wire_request *rq)
 	snprintf(s->client->name, sizeof(s->client->name), "%s",
 		 rq->client_name);
 	/* A process that connects again takes its leases back (I5). */
-	if (client_adopt(s->client))
+	if (ops_adopt(s->srv, s->client))
 		log_info("client %llu (pid %d %s) reconnected and took back "
 			 "%u lease(s)",
 			 (unsigned long long)s->client->id,
@@ -280,7 +319,7 @@ do_status(struct session *s, const struct wire_request *rq)
 		.clients = srv->nclients,
 		.leases = srv->nleases,
 		.grants = server_pins(srv),
-		.pending_ops = recall_pending(srv),
+		.pending_ops = recall_pending(&srv->recall),
 	};
 
 	send_reply(s, rq->id,
@@ -371,6 +410,7 @@ do_region_attach(struct session *s, const struct wire_request *rq)
 static void
 do_region_detach(struct session *s, const struct wire_request *rq)
 {
+	struct ops_waiter w;
 	struct region *r;
 	int rv;
 
@@ -384,8 +424,10 @@ do_region_detach(struct session *s, const struct wire_request *rq)
 			    rq->region);
 		return;
 	}
-	/* Answered by recall.c at the final unpin (at once without pins). */
-	rv = recall_detach(s->srv, r, s, rq->id, rq->timeout_ms, false);
+	/* Answered by on_op_done() at the final unpin (at once without
+	 * pins). */
+	w = waiter(s, rq);
+	rv = ops_detach(s->srv, r, &w);
 	if (rv == -EBUSY)
 		reply_error(s, rq, EBUSY, "region '%s' is already detaching",
 			    rq->region);
@@ -466,6 +508,7 @@ static void
 do_file_truncate(struct session *s, const struct wire_request *rq)
 {
 	struct region *r = find_region(s, rq, 0);
+	struct ops_waiter w;
 	struct inode *ino;
 	struct file_info fi;
 	int rv;
@@ -477,25 +520,16 @@ do_file_truncate(struct session *s, const struct wire_request *rq)
 			    rq->name);
 		return;
 	}
-	if (ino->trunc_pg != UINT64_MAX) {
+	w = waiter(s, rq);
+	rv = ops_truncate(s->srv, r, ino, rq->size, &w);
+	if (rv == OPS_WAITING)
+		return; /* on_op_done() answers at the final unpin */
+	s->mutated = r;
+	if (rv == -EBUSY) {
 		reply_error(s, rq, EBUSY, "a truncate of '%s' is already "
 			    "pending", rq->name);
 		return;
 	}
-	/* Shrinking over grants recalls them and completes at the final
-	 * unpin (I4); recall.c answers then. */
-	if (rq->size < ino->size &&
-	    inode_grants_from(ino, (rq->size + PM_PAGE_SIZE - 1) >>
-					   PM_PAGE_SHIFT)) {
-		rv = recall_truncate(s->srv, r, ino, rq->size, s, rq->id,
-				     rq->timeout_ms);
-		if (rv < 0)
-			reply_error(s, rq, -rv, "cannot truncate '%s'",
-				    rq->name);
-		return;
-	}
-	rv = inode_resize(r, ino, rq->size);
-	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot resize '%s' to %llu bytes: %s",
 			    rq->name, (unsigned long long)rq->size,
@@ -526,9 +560,7 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 			    rq->region, rq->name);
 		return;
 	}
-	/* I3: the name goes at once; a file still leased becomes an orphan,
-	 * freed at the end of its last lease. */
-	rv = ino->nleases ? inode_orphan(r, ino) : inode_unlink(r, ino);
+	rv = ops_remove(s->srv, r, ino);
 	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot remove '%s': %s", rq->name,
@@ -655,14 +687,13 @@ do_lease_release(struct session *s, const struct wire_request *rq)
 
 	if (l == NULL)
 		return;
-	if (l->ngrants) {
+	if (ops_lease_release(s->srv, l) == -EBUSY) {
 		reply_error(s, rq, EBUSY, "lease %llu still has %zu grant(s); "
 			    "return them first",
 			    (unsigned long long)l->id, l->ngrants);
 		return;
 	}
-	client_lease_end(l);
-	session_reply_empty(s, rq->id, WIRE_LEASE_RELEASE);
+	reply_empty(s, rq->id, WIRE_LEASE_RELEASE);
 }
 
 /* folios_per_reply -- what fits in a packet: an order byte and a region
@@ -683,11 +714,10 @@ static void
 do_map(struct session *s, const struct wire_request *rq)
 {
 	struct server *srv = s->srv;
-	struct client *c = s->client;
-	uint64_t end, next_pg, room;
+	const struct grant *v;
+	uint64_t next_pg, pg;
 	struct lease *l;
-	size_t max;
-	int k, nfill;
+	int k;
 
 	if (srv->stopping) {
 		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
@@ -700,32 +730,19 @@ do_map(struct session *s, const struct wire_request *rq)
 		reply_error(s, rq, EINVAL, "empty or overflowing range");
 		return;
 	}
-	room = srv->cfg->max_grants > c->grants ? srv->cfg->max_grants -
-							  c->grants
-						: 0;
-	if (room == 0) {
+	pg = rq->offset >> PM_PAGE_SHIFT;
+	k = ops_map(srv, l, pg, pages_of(rq->offset + rq->length) - pg,
+		    (enum lease_access)rq->access, folios_per_reply(l->region),
+		    &v, &next_pg);
+	switch (k) {
+	case -EDQUOT:
 		reply_error(s, rq, EDQUOT, "grant limit (%llu per client) "
 			    "reached",
 			    (unsigned long long)srv->cfg->max_grants);
 		return;
-	}
-	if (srv->scratch == NULL) {
-		srv->scratch = malloc(MAX_FOLIOS_PER_REPLY *
-				      sizeof(*srv->scratch));
-		if (srv->scratch == NULL) {
-			reply_error(s, rq, ENOMEM, "out of memory");
-			return;
-		}
-	}
-	max = folios_per_reply(l->region);
-	if (max > room)
-		max = (size_t)room;
-	end = pages_of(rq->offset + rq->length);
-	k = lease_map(l, rq->offset >> PM_PAGE_SHIFT,
-		      end - (rq->offset >> PM_PAGE_SHIFT),
-		      (enum lease_access)rq->access, srv->scratch, max,
-		      &next_pg);
-	switch (k) {
+	case -ENOMEM:
+		reply_error(s, rq, ENOMEM, "out of memory");
+		return;
 	case -EBUSY:
 		reply_error(s, rq, EBUSY, "a recall is pending over this range "
 			    "of '%s' (%s)",
@@ -751,28 +768,9 @@ do_map(struct session *s, const struct wire_request *rq)
 			return;
 		}
 	}
-	client_note_grants(l, (uint64_t)k);
-	/* Granted pages must not be holes under the client's first store
-	 * (region_fill()); runs contiguous in the region take one call. A
-	 * region of 4 KiB folios only has nothing to gain from large
-	 * page-cache folios: its holes stay holes (no zeroes written). */
-	nfill = l->region->sb->max_order > 0 ? k : 0;
-	for (int i = 0, j; i < nfill; i = j) {
-		const struct grant *g = &srv->scratch[i];
-		uint64_t n = 1ull << g->order;
-
-		for (j = i + 1; j < nfill && srv->scratch[j].region_pg ==
-						 g->region_pg + n;
-		     j++)
-			n += 1ull << srv->scratch[j].order;
-		if (region_fill(l->region, g->region_pg, n) < 0)
-			log_warn("region '%s': cannot fill a hole before a "
-				 "grant; the client maps it with small pages",
-				 l->region->name);
-	}
 	send_reply(s, rq->id,
-		   wire_map(s->obuf, SERVER_MAX_PACKET, rq->id, srv->scratch,
-			    (size_t)k, next_pg << PM_PAGE_SHIFT));
+		   wire_map(s->obuf, SERVER_MAX_PACKET, rq->id, v, (size_t)k,
+			    next_pg << PM_PAGE_SHIFT));
 }
 
 static void
@@ -787,7 +785,7 @@ do_unmap(struct session *s, const struct wire_request *rq)
 	pg = rq->offset >> PM_PAGE_SHIFT;
 	n = rq->length == 0 ? UINT64_MAX - pg
 			    : pages_of(rq->offset + rq->length) - pg;
-	returned = client_unmap(l, pg, n);
+	returned = ops_unmap(s->srv, l, pg, n);
 	send_reply(s, rq->id,
 		   wire_unmap(s->obuf, SERVER_MAX_PACKET, rq->id, returned));
 }
@@ -879,6 +877,7 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 {
 	struct lease *l = client_lease_find(s->srv, rq->lease_id);
 	const struct ipc_peer *p = &s->conn.peer;
+	struct ops_waiter w;
 	int rv;
 
 	if (l == NULL) {
@@ -894,8 +893,9 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 			    (unsigned long long)l->id);
 		return;
 	}
-	/* Answered by recall.c when the lease has ended. */
-	rv = recall_revoke(s->srv, l, s, rq->id, rq->timeout_ms);
+	/* Answered by on_op_done() when the lease has ended. */
+	w = waiter(s, rq);
+	rv = ops_revoke(s->srv, l, &w);
 	if (rv == -EBUSY)
 		reply_error(s, rq, EBUSY, "a revoke of lease %llu is already "
 			    "pending",
@@ -988,7 +988,7 @@ do_blockers(struct session *s, const struct wire_request *rq)
 	static struct blocker v[BLOCKERS_MAX];
 	size_t n;
 
-	n = recall_blockers(s->srv, rq->region[0] ? rq->region : NULL,
+	n = recall_blockers(&s->srv->recall, rq->region[0] ? rq->region : NULL,
 			    rq->name[0] ? rq->name : NULL, v, BLOCKERS_MAX);
 	send_reply(s, rq->id,
 		   wire_blockers(s->obuf, SERVER_MAX_PACKET, rq->id, v,
@@ -1057,11 +1057,11 @@ on_close(struct ipc_conn *c)
 
 	log_debug("client %llu (pid %d %s) disconnected",
 		  (unsigned long long)s->id, (int)c->peer.pid, c->peer.comm);
-	recall_session_gone(s->srv, s);
-	server_forget(s->srv, s);
+	recall_forget(&s->srv->recall, s);
+	server_forget(s->srv, &s->conn);
 	if (s->client)
-		client_disconnected(s->client);
-	server_session_gone(s->srv, s);
+		ops_client_disconnected(s->client);
+	server_conn_gone(s->srv, &s->conn);
 	free(s->obuf);
 	free(s);
 }
@@ -1089,12 +1089,8 @@ session_open(struct server *srv, int fd)
 		free(s);
 		return rv;
 	}
-	s->next = srv->sessions;
-	if (s->next)
-		s->next->prev = s;
-	srv->sessions = s;
-	srv->nsessions++;
-	rv = client_new(srv, s, &s->client);
+	server_conn_add(srv, &s->conn);
+	rv = client_new(srv, &s->conn.peer, s, ops_client_exited, &s->client);
 	if (rv < 0) {
 		ipc_close(&s->conn); /* on_close unlinks and frees s */
 		return rv;

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "client.h"
 #include "inode.h"
 #include "lease.h"
 #include "recall.h"
@@ -163,6 +162,17 @@ struct grant_row {
 };
 ssize_t wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 			const struct grant_row *v, size_t n, bool more);
+/* What `client ls` shows. */
+struct client_info {
+	uint64_t id;
+	uint32_t pid, uid, gid;
+	char comm[16];
+	char name[64];
+	bool connected;
+	uint32_t leases;
+	uint64_t grants;
+	uint32_t pending;
+};
 ssize_t wire_client_list(uint8_t *out, size_t cap, uint64_t id,
 			 const struct client_info *v, size_t n, bool more);
 ssize_t wire_blockers(uint8_t *out, size_t cap, uint64_t id,
