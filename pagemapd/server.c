@@ -257,6 +257,11 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	list_init(&srv->conns);
 	list_init(&srv->deferred);
 	recall_set_init(&srv->recall, NULL);
+	if (wire_ctx_new(&srv->wire) < 0 || ipc_rx_new(&srv->rx) < 0) {
+		log_error("out of memory");
+		rv = -ENOMEM;
+		goto err_detach;
+	}
 	for (size_t i = 0; i < c->nregions; i++) {
 		const struct region_conf *rc = &c->regions[i];
 		struct region_opts o = {
@@ -298,6 +303,8 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 err_detach:
 	while (srv->nregions)
 		region_detach(srv->regions[--srv->nregions]);
+	wire_ctx_free(&srv->wire);
+	ipc_rx_free(&srv->rx);
 	return rv;
 }
 
@@ -331,6 +338,8 @@ finish(uv_timer_t *t)
 	uv_close((uv_handle_t *)&srv->commit_check, NULL);
 	free(srv->scratch);
 	srv->scratch = NULL;
+	wire_ctx_free(&srv->wire);
+	ipc_rx_free(&srv->rx);
 	free(srv->lease_buckets);
 	srv->lease_buckets = NULL;
 	srv->lease_nbuckets = 0;

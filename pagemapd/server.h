@@ -48,7 +48,9 @@ struct server {
 	struct recall_set recall; /* operations waiting for grants */
 	uv_timer_t recall_timer; /* the earliest caller's deadline (ops.c) */
 	uint64_t next_region_serial;
-	struct grant *scratch; /* one map reply's folios */
+	struct grant *scratch; /* one map reply's folios (ops.c) */
+	struct wire_ctx *wire; /* the decode arena, encoder arrays */
+	struct ipc_rx *rx; /* every connection's receive buffers */
 	uint64_t start_ms;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;

@@ -41,6 +41,11 @@ int session_open(struct server *srv, int fd);
  * closed. */
 void session_close(struct session *s);
 
+/* session_dispatch -- run the handler of @rq->kind, which has passed the
+ * handshake check; a kind without a handler (or out of range) is answered
+ * with EPROTO. */
+void session_dispatch(struct session *s, const struct wire_request *rq);
+
 /* session_send_recall -- the recall hook (ops_init()): ask the holder of
  * @l, if it is connected, to return its grants in [off, off + len). */
 void session_send_recall(void *ctx, struct lease *l, uint64_t off,

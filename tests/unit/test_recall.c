@@ -81,11 +81,13 @@ static void
 on_ready(void *ctx, struct recall_op *op)
 {
 	struct world *w = ctx;
+	struct lease *l = op->lease;
 
 	switch (op->kind) {
 	case RECALL_REVOKE:
-		recall_lease_gone(&w->rs, op->lease);
-		lease_free(op->lease);
+		/* Finishes (and frees) @op, as the daemon's lease end does. */
+		recall_lease_gone(&w->rs, l);
+		lease_free(l);
 		return;
 	case RECALL_TRUNCATE:
 		op->ino->size = op->size;
