@@ -89,11 +89,7 @@ static void
 own_link(struct client *c, struct lease *l)
 {
 	l->owner = c;
-	l->own_prev = NULL;
-	l->own_next = c->leases;
-	if (c->leases)
-		c->leases->own_prev = l;
-	c->leases = l;
+	list_add_head(&c->leases, &l->own);
 	c->nleases++;
 	c->grants += l->ngrants;
 }
@@ -101,12 +97,7 @@ own_link(struct client *c, struct lease *l)
 static void
 own_unlink(struct client *c, struct lease *l)
 {
-	if (l->own_prev)
-		l->own_prev->own_next = l->own_next;
-	else
-		c->leases = l->own_next;
-	if (l->own_next)
-		l->own_next->own_prev = l->own_prev;
+	list_del(&l->own);
 	c->nleases--;
 	c->grants -= l->ngrants;
 }
@@ -157,7 +148,7 @@ client_unmap_all(struct lease *l)
 struct lease *
 client_first_lease(const struct client *c)
 {
-	return c->leases;
+	return list_empty(&c->leases) ? NULL : lease_of_owner(c->leases.next);
 }
 
 void
@@ -192,12 +183,7 @@ client_free(struct client *c)
 {
 	struct server *srv = c->srv;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->node);
 	srv->nclients--;
 	if (c->pidfd >= 0) {
 		uv_poll_stop(&c->exit_poll);
@@ -248,10 +234,8 @@ client_new(struct server *srv, struct ipc_peer *p, struct session *s,
 		c->exit_poll.data = c;
 		uv_poll_start(&c->exit_poll, UV_READABLE, on_process_exit);
 	}
-	c->next = srv->clients;
-	if (c->next)
-		c->next->prev = c;
-	srv->clients = c;
+	list_init(&c->leases);
+	list_add_head(&srv->clients, &c->node);
 	srv->nclients++;
 	*ret = c;
 	return 0;
@@ -272,15 +256,17 @@ client_alive(const struct client *c)
 uint32_t
 client_adopt(struct client *c)
 {
-	struct client *d, *next;
+	struct list_node *pos, *n2;
+	struct client *d;
 	uint32_t n = 0;
 
-	for (d = c->srv->clients; d; d = next) {
-		next = d->next;
-		if (d == c || d->session || d->pid != c->pid || !client_alive(d))
+	list_for_each(pos, n2, &c->srv->clients) {
+		d = client_of(pos);
+		if (d == c || d->session || d->pid != c->pid ||
+		    !client_alive(d))
 			continue;
-		while (d->leases) {
-			struct lease *l = d->leases;
+		while (!list_empty(&d->leases)) {
+			struct lease *l = lease_of_owner(d->leases.next);
 
 			own_unlink(d, l);
 			own_link(c, l);

@@ -38,11 +38,10 @@ struct client {
 	bool exited;
 	bool dropping; /* ops.c is ending every lease: keep the client */
 	void (*on_exit)(struct client *c); /* the process exited */
-	struct lease *leases; /* own_next chain */
+	struct list_node leases; /* struct lease, by lease->own */
 	uint32_t nleases;
 	uint64_t grants; /* folios under its leases */
-	struct client *next; /* server's list */
-	struct client *prev;
+	struct list_node node; /* server's list of clients */
 };
 
 /* client_new -- the client behind the connection @s of @peer; the pidfd
@@ -97,6 +96,20 @@ void client_lease_drop(struct lease *l);
 
 /* client_info -- describe @c. */
 void client_info(const struct client *c, struct client_info *ret);
+
+/* client_of -- the client on the server's list at @n. */
+static inline struct client *
+client_of(struct list_node *n)
+{
+	return list_entry(n, struct client, node);
+}
+
+/* lease_of_owner -- the lease on a client's list at @n. */
+static inline struct lease *
+lease_of_owner(struct list_node *n)
+{
+	return list_entry(n, struct lease, own);
+}
 
 /* client_owner -- the client owning @l. */
 static inline struct client *

@@ -74,6 +74,7 @@ lease_new(struct region *r, struct inode *ino, void *owner,
 	l->ino = ino;
 	l->owner = owner;
 	l->access = access;
+	list_init(&l->own);
 	l->ino_next = ino->leases;
 	if (ino->leases)
 		ino->leases->ino_prev = l;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
+
 struct inode;
 struct region;
 
@@ -52,8 +54,7 @@ struct lease {
 	uint64_t pages; /* pages under the grants (overlaps counted twice) */
 	struct lease *ino_prev; /* the inode's leases */
 	struct lease *ino_next;
-	struct lease *own_prev; /* the owner's leases (kept by client.c) */
-	struct lease *own_next;
+	struct list_node own; /* the owner's leases (kept by client.c) */
 	struct lease *hnext; /* lease id hash chain (kept by client.c) */
 };
 

@@ -311,7 +311,7 @@ on_ready(void *ctx, struct recall_op *op)
 		log_info("lease %llu revoked", (unsigned long long)id);
 		return;
 	case RECALL_TRUNCATE:
-		op->ino->trunc_pg = UINT64_MAX;
+		/* recall_finish() lets grants past the end in again. */
 		rv = inode_resize(r, op->ino, op->size);
 		if (rv < 0) {
 			recall_finish(&srv->recall, op, -rv,

@@ -255,6 +255,7 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	srv->listener.fd = -1;
 	srv->reported_pins = UINT64_MAX;
 	list_init(&srv->conns);
+	list_init(&srv->clients);
 	list_init(&srv->deferred);
 	recall_set_init(&srv->recall, NULL);
 	if (wire_ctx_new(&srv->wire) < 0 || ipc_rx_new(&srv->rx) < 0) {

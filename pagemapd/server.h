@@ -38,7 +38,7 @@ struct server {
 	struct ipc_listener listener;
 	struct list_node conns; /* struct ipc_conn of every session */
 	uint32_t nsessions;
-	struct client *clients; /* doubly linked; outlive sessions (I5) */
+	struct list_node clients; /* struct client; outlive sessions (I5) */
 	uint32_t nclients;
 	uint64_t next_client_id;
 	struct lease **lease_buckets; /* lease id index (client.c) */

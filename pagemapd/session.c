@@ -1,11 +1,11 @@
 /* session.c -- one client connection: handshake, requests, replies.
  *
- * Every request is checked against the peer's credentials (SO_PEERCRED at
- * connect) the way a filesystem checks open(): a region is like a
- * directory whose owner, group and mode are its backing file's, a file
- * inside it has its own. Root, and the daemon's own user, administer.
- * A failed request is logged once here and answered with the same errno
- * and a message a person can act on.
+ * A request is decoded (wire.c), checked against the peer's credentials
+ * (SO_PEERCRED at connect; access.c decides, as a filesystem does for
+ * open()), carried out by one domain operation (ops.c) or listing
+ * (query.c), and its answer encoded here. A failed request is logged once
+ * here and answered with the same errno and a message a person can act
+ * on.
  */
 #include "session.h"
 
@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "client.h"
 #include "inode.h"
 #include "lease.h"
 #include "log.h"
 #include "ops.h"
+#include "query.h"
 #include "recall.h"
 #include "region.h"
 #include "server.h"
@@ -31,45 +33,9 @@
 #define LEASES_PER_PAGE 200u /* LeaseInfo <= ~250 bytes */
 #define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
 #define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
+#define GRANTS_SLACK 64u /* rows of one (lease, offset) kept together */
 #define BLOCKERS_MAX 200u /* Blocker <= ~260 bytes */
 #define MAX_FOLIOS_PER_REPLY 8192u
-
-enum { MAY_READ = 4, MAY_WRITE = 2 };
-
-static bool
-is_admin(const struct ipc_peer *p)
-{
-	return p->uid == 0 || p->uid == geteuid();
-}
-
-static bool
-in_group(const struct ipc_peer *p, gid_t g)
-{
-	if (p->gid == g)
-		return true;
-	for (int i = 0; i < p->ngroups; i++)
-		if (p->groups[i] == g)
-			return true;
-	return false;
-}
-
-/* may -- the owner/group/other check of a filesystem. */
-static bool
-may(const struct ipc_peer *p, uid_t owner, gid_t group, uint32_t mode,
-    unsigned want)
-{
-	unsigned bits;
-
-	if (is_admin(p))
-		return true;
-	if (p->uid == owner)
-		bits = mode >> 6;
-	else if (in_group(p, group))
-		bits = mode >> 3;
-	else
-		bits = mode;
-	return (bits & want) == want;
-}
 
 /* send_packet -- send (or, while a group commit is open, hold back) one
  * reply, carrying @fd if it is not -1. */
@@ -222,7 +188,8 @@ find_region(struct session *s, const struct wire_request *rq, unsigned want)
 			    rq->region);
 		return NULL;
 	}
-	if (want && !may(&s->conn.peer, r->uid, r->gid, r->mode, want)) {
+	if (want &&
+	    !access_may(&s->conn.peer, r->uid, r->gid, r->mode, want)) {
 		reply_error(s, rq, EACCES, "region '%s' does not allow %s",
 			    rq->region, want & MAY_WRITE ? "writing" : "reading");
 		return NULL;
@@ -365,7 +332,7 @@ do_region_attach(struct session *s, const struct wire_request *rq)
 	struct region_info ri;
 	int rv;
 
-	if (!is_admin(&s->conn.peer)) {
+	if (!access_admin(&s->conn.peer)) {
 		reply_error(s, rq, EPERM, "only root may attach regions");
 		return;
 	}
@@ -414,7 +381,7 @@ do_region_detach(struct session *s, const struct wire_request *rq)
 	struct region *r;
 	int rv;
 
-	if (!is_admin(&s->conn.peer)) {
+	if (!access_admin(&s->conn.peer)) {
 		reply_error(s, rq, EPERM, "only root may detach regions");
 		return;
 	}
@@ -470,23 +437,15 @@ do_file_list(struct session *s, const struct wire_request *rq)
 {
 	struct region *r = find_region(s, rq, MAY_READ);
 	struct file_info v[FILES_PER_PAGE];
-	uint64_t slot;
-	size_t n = 0;
+	uint64_t next;
+	size_t n;
 
 	if (r == NULL)
 		return;
-	for (slot = rq->cursor; slot < r->sb->inode_count; slot++) {
-		struct inode *ino = inode_at(r, (uint32_t)slot);
-
-		if (ino == NULL || ino->orphan)
-			continue;
-		if (n == FILES_PER_PAGE)
-			break;
-		inode_info(ino, &v[n++]);
-	}
+	n = query_files(r, rq->cursor, v, FILES_PER_PAGE, &next);
 	send_reply(s, rq->id,
 		   wire_file_list(s->obuf, SERVER_MAX_PACKET, rq->id, r->name,
-				  v, n, slot < r->sb->inode_count, slot));
+				  v, n, next < r->sb->inode_count, next));
 }
 
 static void
@@ -515,7 +474,8 @@ do_file_truncate(struct session *s, const struct wire_request *rq)
 
 	if (r == NULL || (ino = find_file(s, rq, r)) == NULL)
 		return;
-	if (!may(&s->conn.peer, ino->uid, ino->gid, ino->mode, MAY_WRITE)) {
+	if (!access_may(&s->conn.peer, ino->uid, ino->gid, ino->mode,
+			MAY_WRITE)) {
 		reply_error(s, rq, EACCES, "file '%s' is not writable by you",
 			    rq->name);
 		return;
@@ -553,7 +513,7 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 		return;
 	/* The sticky bit works as on /tmp: only the file's owner (or an
 	 * administrator) may remove it from a shared region. */
-	if ((r->mode & 01000) && !is_admin(&s->conn.peer) &&
+	if ((r->mode & 01000) && !access_admin(&s->conn.peer) &&
 	    s->conn.peer.uid != ino->uid && s->conn.peer.uid != r->uid) {
 		reply_error(s, rq, EPERM,
 			    "region '%s' is sticky and '%s' is not yours",
@@ -649,7 +609,8 @@ do_lease_acquire(struct session *s, const struct wire_request *rq)
 	r = find_region(s, rq, want);
 	if (r == NULL || (ino = find_file(s, rq, r)) == NULL)
 		return;
-	if (!may(&s->conn.peer, ino->uid, ino->gid, ino->mode, want)) {
+	if (!access_may(&s->conn.peer, ino->uid, ino->gid, ino->mode,
+			want)) {
 		reply_error(s, rq, EACCES, "file '%s' is not %s by you",
 			    rq->name, rw ? "writable" : "readable");
 		return;
@@ -791,86 +752,21 @@ do_unmap(struct session *s, const struct wire_request *rq)
 		   wire_unmap(s->obuf, SERVER_MAX_PACKET, rq->id, returned));
 }
 
-static int
-by_id(const void *a, const void *b)
-{
-	const struct lease *x = *(struct lease *const *)a;
-	const struct lease *y = *(struct lease *const *)b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* collect -- leases matching the filters with id > @after, sorted by id;
- * *ret is malloc'd (NULL when none). Returns the count or -ENOMEM. */
-static ssize_t
-collect(struct server *srv, const char *region, const char *name,
-	uint64_t lease_id, uint32_t pid, uint64_t after, struct lease ***ret)
-{
-	struct lease **v = NULL;
-	size_t n = 0, cap = 0;
-
-	for (struct client *c = srv->clients; c; c = c->next) {
-		if (pid && (uint32_t)c->pid != pid)
-			continue;
-		for (struct lease *l = c->leases; l; l = l->own_next) {
-			if (l->id <= after || (lease_id && l->id != lease_id) ||
-			    (region[0] && strcmp(l->region->name, region)) ||
-			    (name[0] && strcmp(l->ino->name, name)))
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct lease **nv = realloc(v, nc * sizeof(*v));
-				if (nv == NULL) {
-					free(v);
-					return -ENOMEM;
-				}
-				v = nv;
-				cap = nc;
-			}
-			v[n++] = l;
-		}
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), by_id);
-	*ret = v;
-	return (ssize_t)n;
-}
-
 static void
 do_lease_list(struct session *s, const struct wire_request *rq)
 {
 	struct lease_info info[LEASES_PER_PAGE];
-	struct lease **v;
-	ssize_t n = collect(s->srv, rq->region, rq->name, 0, 0, rq->cursor, &v);
-	size_t k;
+	ssize_t n = query_leases(s->srv, rq->region, rq->name, rq->cursor,
+				 info, LEASES_PER_PAGE);
+	size_t k = n < LEASES_PER_PAGE ? (size_t)n : LEASES_PER_PAGE;
 
 	if (n < 0) {
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
 	}
-	for (k = 0; k < (size_t)n && k < LEASES_PER_PAGE; k++) {
-		const struct lease *l = v[k];
-		const struct client *c = client_owner(l);
-		struct lease_info *li = &info[k];
-
-		memset(li, 0, sizeof(*li));
-		li->id = l->id;
-		li->region = l->region->name;
-		li->name = l->ino->name;
-		li->ino = inode_ino(l->ino);
-		li->access = l->access;
-		li->client_id = c->id;
-		li->pid = (uint32_t)c->pid;
-		li->uid = (uint32_t)c->uid;
-		memcpy(li->comm, c->comm, sizeof(li->comm));
-		li->grants = l->ngrants;
-		li->bytes = l->pages << PM_PAGE_SHIFT;
-		li->recalled = l->revoking;
-	}
 	send_reply(s, rq->id,
 		   wire_lease_list(s->obuf, SERVER_MAX_PACKET, rq->id, info, k,
 				   (size_t)n > k));
-	free(v);
 }
 
 static void
@@ -887,7 +783,7 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 		return;
 	}
 	/* The holder, the file's owner and administrators may revoke. */
-	if (!is_admin(p) && p->uid != client_owner(l)->uid &&
+	if (!access_admin(p) && p->uid != client_owner(l)->uid &&
 	    p->uid != l->ino->uid) {
 		reply_error(s, rq, EPERM, "lease %llu is neither yours nor on "
 			    "a file you own",
@@ -908,82 +804,47 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 static void
 do_grant_list(struct session *s, const struct wire_request *rq)
 {
-	struct grant_row *rows = malloc((GRANTS_PER_PAGE + 64) *
+	struct grant_row *rows = malloc((GRANTS_PER_PAGE + GRANTS_SLACK) *
 					sizeof(*rows));
-	struct lease **v = NULL;
-	ssize_t n = rows ? collect(s->srv, "", "", rq->lease_id, rq->pid,
-				   rq->cursor ? rq->cursor - 1 : 0, &v)
-			 : -ENOMEM;
-	size_t k = 0;
+	ssize_t k = -ENOMEM;
 	bool more = false;
 
-	if (n < 0) {
+	if (rows)
+		k = query_grants(s->srv, rq->lease_id, rq->pid, rq->cursor,
+				 rq->offset, rows, GRANTS_PER_PAGE,
+				 GRANTS_SLACK, &more);
+	if (k < 0) {
 		free(rows);
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
 	}
-	/* Order: (lease id, file offset). The cursor is the last row sent;
-	 * rows equal to it in both keys are never split across pages. */
-	for (ssize_t i = 0; i < n && !more; i++) {
-		const struct lease *l = v[i];
-
-		for (size_t j = 0; j < l->ngrants; j++) {
-			const struct grant *g = &l->grants[j];
-			uint64_t off = g->file_pg << PM_PAGE_SHIFT;
-
-			if (l->id == rq->cursor && off <= rq->offset)
-				continue;
-			if (k >= GRANTS_PER_PAGE &&
-			    (rows[k - 1].lease_id != l->id ||
-			     rows[k - 1].g.file_pg != g->file_pg ||
-			     k == GRANTS_PER_PAGE + 64)) {
-				more = true;
-				break;
-			}
-			rows[k].lease_id = l->id;
-			rows[k].g = *g;
-			k++;
-		}
-	}
 	send_reply(s, rq->id,
-		   wire_grant_list(s->obuf, SERVER_MAX_PACKET, rq->id, rows, k,
-				   more));
-	free(v);
+		   wire_grant_list(s->obuf, SERVER_MAX_PACKET, rq->id, rows,
+				   (size_t)k, more));
 	free(rows);
 }
 
-static int
-client_by_id(const void *a, const void *b)
+static uint32_t
+pending_of(const struct client *c)
 {
-	const struct client_info *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
+	return c->session ? (uint32_t)c->session->conn.out_count : 0;
 }
 
 static void
 do_client_list(struct session *s, const struct wire_request *rq)
 {
-	struct server *srv = s->srv;
-	struct client_info *v = calloc(srv->nclients + 1, sizeof(*v));
-	size_t n = 0, k;
+	struct client_info *v;
+	ssize_t n = query_clients(s->srv, rq->cursor, pending_of, &v);
+	size_t k;
 
-	if (v == NULL) {
+	if (n < 0) {
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
 	}
-	for (struct client *c = srv->clients; c; c = c->next) {
-		if (c->id <= rq->cursor)
-			continue;
-		client_info(c, &v[n]);
-		v[n].pending = c->session ? (uint32_t)c->session->conn.out_count
-					  : 0;
-		n++;
-	}
-	qsort(v, n, sizeof(*v), client_by_id);
-	k = n < CLIENTS_PER_PAGE ? n : CLIENTS_PER_PAGE;
+	k = n < CLIENTS_PER_PAGE ? (size_t)n : CLIENTS_PER_PAGE;
 	send_reply(s, rq->id,
 		   wire_client_list(s->obuf, SERVER_MAX_PACKET, rq->id, v, k,
-				    n > k));
+				    (size_t)n > k));
 	free(v);
 }
 
