@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -281,6 +282,18 @@ void
 client_detach_session(struct client *c)
 {
 	c->session = NULL;
+}
+
+void
+client_set_name(struct client *c, const char *name)
+{
+	snprintf(c->name, sizeof(c->name), "%s", name);
+}
+
+void
+client_keep(struct client *c, bool on)
+{
+	c->dropping = on;
 }
 
 void

@@ -36,7 +36,7 @@ struct client {
 	int pidfd; /* -1 if the kernel gave none */
 	uv_poll_t exit_poll; /* on pidfd: readable at process exit */
 	bool exited;
-	bool dropping; /* ops.c is ending every lease: keep the client */
+	bool dropping; /* client_keep(): its leases are being ended */
 	void (*on_exit)(struct client *c); /* the process exited */
 	struct list_node leases; /* struct lease, by lease->own */
 	uint32_t nleases;
@@ -93,6 +93,13 @@ void client_note_grants(struct lease *l, uint64_t k);
 /* client_lease_drop -- unlink and free @l, whose grants are all back. What
  * that ends besides (an orphan, the client) is the caller's (ops.c). */
 void client_lease_drop(struct lease *l);
+
+/* client_set_name -- the name @c gave in its Hello. */
+void client_set_name(struct client *c, const char *name);
+
+/* client_keep -- while @on, @c is not freed when its last lease ends (its
+ * leases are being ended one by one). */
+void client_keep(struct client *c, bool on);
 
 /* client_info -- describe @c. */
 void client_info(const struct client *c, struct client_info *ret);

@@ -20,7 +20,7 @@ struct region;
  *  - a lease with grants is never freed (lease_free asserts it), and an
  *    inode with leases is never freed, so no granted byte can be freed,
  *    reallocated or zeroed: truncate, unlink, revoke and detach wait
- *    (recall.c) until the grants in their scope are back;
+ *    (ops.c through recall.c) until the grants in their scope are back;
  *  - no grant is handed out inside the scope of a pending recall: a
  *    revoking lease, a truncate's range past the new end (ino->trunc_pg),
  *    a detaching region.

@@ -122,12 +122,12 @@ drop_all(struct server *srv, struct client *c)
 {
 	struct lease *l;
 
-	c->dropping = true;
+	client_keep(c, true);
 	while ((l = client_first_lease(c)) != NULL) {
 		client_unmap_all(l);
 		lease_end(srv, l);
 	}
-	c->dropping = false;
+	client_keep(c, false);
 }
 
 int

@@ -261,8 +261,7 @@ do_hello(struct session *s, const struct wire_request *rq)
 	}
 	s->hello = true;
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
-	snprintf(s->client->name, sizeof(s->client->name), "%s",
-		 rq->client_name);
+	client_set_name(s->client, rq->client_name);
 	/* A process that connects again takes its leases back (I5). */
 	if (ops_adopt(s->srv, s->client))
 		log_info("client %llu (pid %d %s) reconnected and took back "
