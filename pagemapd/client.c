@@ -3,16 +3,14 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "inode.h"
-#include "log.h"
-#include "recall.h"
-#include "region.h"
+#include "ipc.h"
 #include "server.h"
-#include "session.h"
+#include "wire.h"
 
 /* ---- the lease id index (chained hash, grows by doubling) ------------- */
 
@@ -86,19 +84,13 @@ client_lease_find(const struct server *srv, uint64_t id)
 	return NULL;
 }
 
-static void client_free(struct client *c);
-
 /* ---- leases ----------------------------------------------------------- */
 
 static void
 own_link(struct client *c, struct lease *l)
 {
 	l->owner = c;
-	l->own_prev = NULL;
-	l->own_next = c->leases;
-	if (c->leases)
-		c->leases->own_prev = l;
-	c->leases = l;
+	list_add_head(&c->leases, &l->own);
 	c->nleases++;
 	c->grants += l->ngrants;
 }
@@ -106,12 +98,7 @@ own_link(struct client *c, struct lease *l)
 static void
 own_unlink(struct client *c, struct lease *l)
 {
-	if (l->own_prev)
-		l->own_prev->own_next = l->own_next;
-	else
-		c->leases = l->own_next;
-	if (l->own_next)
-		l->own_next->own_prev = l->own_prev;
+	list_del(&l->own);
 	c->nleases--;
 	c->grants -= l->ngrants;
 }
@@ -144,42 +131,41 @@ client_note_grants(struct lease *l, uint64_t k)
 uint64_t
 client_unmap(struct lease *l, uint64_t pg, uint64_t n)
 {
-	struct client *c = client_owner(l);
 	uint64_t k = lease_unmap(l, pg, n);
 
-	c->grants -= k;
-	if (k)
-		recall_check(c->srv);
+	client_owner(l)->grants -= k;
 	return k;
 }
 
+uint64_t
+client_unmap_all(struct lease *l)
+{
+	uint64_t k = lease_unmap_all(l);
+
+	client_owner(l)->grants -= k;
+	return k;
+}
+
+struct lease *
+client_first_lease(const struct client *c)
+{
+	return list_empty(&c->leases) ? NULL : lease_of_owner(c->leases.next);
+}
+
 void
-client_lease_end(struct lease *l)
+client_lease_drop(struct lease *l)
 {
 	struct client *c = client_owner(l);
-	struct server *srv = c->srv;
-	struct region *r = l->region;
-	struct inode *ino = l->ino;
 
-	recall_lease_gone(srv, l);
 	own_unlink(c, l);
-	index_remove(srv, l);
+	index_remove(c->srv, l);
 	lease_free(l);
-	/* A disconnected client lives only for its leases. */
-	if (c->session == NULL && c->nleases == 0 && !c->dropping)
-		client_free(c);
-	/* I3: the final unpin of an orphan frees it. */
-	if (ino->orphan && ino->nleases == 0) {
-		int rv;
+}
 
-		recall_inode_gone(srv, ino);
-		rv = inode_unlink(r, ino);
-		if (rv < 0)
-			log_error("region '%s': cannot free an orphan: %s; the "
-				  "next attach will",
-				  r->name, strerror(-rv));
-	}
-	recall_check(srv);
+bool
+client_idle(const struct client *c)
+{
+	return c->session == NULL && c->nleases == 0 && !c->dropping;
 }
 
 /* ---- lifetime --------------------------------------------------------- */
@@ -193,17 +179,12 @@ on_closed(uv_handle_t *h)
 	free(c);
 }
 
-static void
+void
 client_free(struct client *c)
 {
 	struct server *srv = c->srv;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->node);
 	srv->nclients--;
 	if (c->pidfd >= 0) {
 		uv_poll_stop(&c->exit_poll);
@@ -212,20 +193,6 @@ client_free(struct client *c)
 	} else {
 		free(c);
 	}
-}
-
-/* drop_all -- the process is gone: its grants and leases go (I5). */
-static void
-drop_all(struct client *c)
-{
-	c->dropping = true;
-	while (c->leases) {
-		struct lease *l = c->leases;
-
-		c->grants -= lease_unmap_all(l);
-		client_lease_end(l);
-	}
-	c->dropping = false;
 }
 
 static void
@@ -239,20 +206,13 @@ on_process_exit(uv_poll_t *h, int status, int events)
 		return;
 	c->exited = true;
 	uv_poll_stop(&c->exit_poll);
-	if (c->nleases)
-		log_info("client %llu (pid %d %s) exited: releasing %u "
-			 "lease(s), %llu grant(s)",
-			 (unsigned long long)c->id, (int)c->pid, c->comm,
-			 c->nleases, (unsigned long long)c->grants);
-	drop_all(c);
-	if (c->session == NULL)
-		client_free(c);
+	c->on_exit(c);
 }
 
 int
-client_new(struct server *srv, struct session *s, struct client **ret)
+client_new(struct server *srv, struct ipc_peer *p, struct session *s,
+	   void (*on_exit)(struct client *c), struct client **ret)
 {
-	struct ipc_peer *p = &s->conn.peer;
 	struct client *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
@@ -260,6 +220,7 @@ client_new(struct server *srv, struct session *s, struct client **ret)
 	c->id = ++srv->next_client_id;
 	c->srv = srv;
 	c->session = s;
+	c->on_exit = on_exit;
 	c->pid = p->pid;
 	c->uid = p->uid;
 	c->gid = p->gid;
@@ -274,19 +235,15 @@ client_new(struct server *srv, struct session *s, struct client **ret)
 		c->exit_poll.data = c;
 		uv_poll_start(&c->exit_poll, UV_READABLE, on_process_exit);
 	}
-	c->next = srv->clients;
-	if (c->next)
-		c->next->prev = c;
-	srv->clients = c;
+	list_init(&c->leases);
+	list_add_head(&srv->clients, &c->node);
 	srv->nclients++;
 	*ret = c;
 	return 0;
 }
 
-/* alive -- the process behind @c has not exited (its pidfd does not poll
- * readable), judged now rather than when the loop gets to it. */
-static bool
-alive(const struct client *c)
+bool
+client_alive(const struct client *c)
 {
 	struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
 
@@ -300,15 +257,17 @@ alive(const struct client *c)
 uint32_t
 client_adopt(struct client *c)
 {
-	struct client *d, *next;
+	struct list_node *pos, *n2;
+	struct client *d;
 	uint32_t n = 0;
 
-	for (d = c->srv->clients; d; d = next) {
-		next = d->next;
-		if (d == c || d->session || d->pid != c->pid || !alive(d))
+	list_for_each(pos, n2, &c->srv->clients) {
+		d = client_of(pos);
+		if (d == c || d->session || d->pid != c->pid ||
+		    !client_alive(d))
 			continue;
-		while (d->leases) {
-			struct lease *l = d->leases;
+		while (!list_empty(&d->leases)) {
+			struct lease *l = lease_of_owner(d->leases.next);
 
 			own_unlink(d, l);
 			own_link(c, l);
@@ -316,25 +275,25 @@ client_adopt(struct client *c)
 		}
 		client_free(d);
 	}
-	if (n)
-		recall_resend(c->srv, c);
 	return n;
 }
 
 void
-client_disconnected(struct client *c)
+client_detach_session(struct client *c)
 {
 	c->session = NULL;
-	if (c->nleases && alive(c)) {
-		log_info("client %llu (pid %d %s) disconnected holding %u "
-			 "lease(s), %llu grant(s): kept until the process "
-			 "exits",
-			 (unsigned long long)c->id, (int)c->pid, c->comm,
-			 c->nleases, (unsigned long long)c->grants);
-		return;
-	}
-	drop_all(c);
-	client_free(c);
+}
+
+void
+client_set_name(struct client *c, const char *name)
+{
+	snprintf(c->name, sizeof(c->name), "%s", name);
+}
+
+void
+client_keep(struct client *c, bool on)
+{
+	c->dropping = on;
 }
 
 void

@@ -220,29 +220,60 @@ framing_error(struct ipc_conn *c, int err, const char *why)
 	c->on_error(c, err, why);
 }
 
-/* The receive buffers: one loop thread reads, and every packet is
- * handled (and forgotten) before the next read, so all connections share
- * RECV_BATCH slots of max_packet + 1 bytes (an oversized packet shows).
- * Only the pages that packets reach are ever touched. */
-static struct {
+/* The receive buffers of a loop: its one thread reads, and every packet
+ * is handled (and forgotten) before the next read, so all its connections
+ * share RECV_BATCH slots of max_packet + 1 bytes (an oversized packet
+ * shows). Only the pages that packets reach are ever touched. */
+union ctl {
+	char buf[CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
+	struct cmsghdr align;
+};
+
+struct ipc_rx {
 	uint8_t *buf;
 	size_t slot; /* bytes per slot */
-} arena;
+	union ctl ctl[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct mmsghdr mm[RECV_BATCH];
+};
+
+int
+ipc_rx_new(struct ipc_rx **ret)
+{
+	struct ipc_rx *rx = calloc(1, sizeof(*rx));
+
+	if (rx == NULL)
+		return -ENOMEM;
+	*ret = rx;
+	return 0;
+}
+
+void
+ipc_rx_free(struct ipc_rx **prx)
+{
+	struct ipc_rx *rx = *prx;
+
+	if (rx == NULL)
+		return;
+	free(rx->buf);
+	free(rx);
+	*prx = NULL;
+}
 
 static int
-arena_reserve(uint32_t max_packet)
+rx_reserve(struct ipc_rx *rx, uint32_t max_packet)
 {
 	size_t slot = (size_t)max_packet + 1;
 	uint8_t *buf;
 
-	if (arena.buf && arena.slot >= slot)
+	if (rx->buf && rx->slot >= slot)
 		return 0;
 	buf = malloc(slot * RECV_BATCH);
 	if (buf == NULL)
 		return -ENOMEM;
-	free(arena.buf);
-	arena.buf = buf;
-	arena.slot = slot;
+	free(rx->buf);
+	rx->buf = buf;
+	rx->slot = slot;
 	return 0;
 }
 
@@ -252,13 +283,10 @@ arena_reserve(uint32_t max_packet)
 static void
 drain(struct ipc_conn *c)
 {
-	union ctl {
-		char buf[CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
-		struct cmsghdr align;
-	};
-	static union ctl ctl[RECV_BATCH];
-	static struct iovec iov[RECV_BATCH];
-	static struct mmsghdr mm[RECV_BATCH];
+	struct ipc_rx *rx = c->rx;
+	union ctl *ctl = rx->ctl;
+	struct iovec *iov = rx->iov;
+	struct mmsghdr *mm = rx->mm;
 	unsigned want = RECV_BATCH;
 	int n;
 
@@ -269,7 +297,7 @@ drain(struct ipc_conn *c)
 	if (c->out_limit - c->out_count < want)
 		want = (unsigned)(c->out_limit - c->out_count);
 	for (unsigned i = 0; i < want; i++) {
-		iov[i] = (struct iovec){.iov_base = arena.buf + i * arena.slot,
+		iov[i] = (struct iovec){.iov_base = rx->buf + i * rx->slot,
 					.iov_len = (size_t)c->max_packet + 1};
 		mm[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i],
 						.msg_iovlen = 1,
@@ -339,19 +367,21 @@ on_poll(uv_poll_t *h, int status, int events)
 }
 
 int
-ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, int fd,
-	      uint32_t max_packet, size_t out_limit)
+ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, struct ipc_rx *rx,
+	      int fd, uint32_t max_packet, size_t out_limit)
 {
 	int rv;
 
 	c->fd = fd;
+	c->rx = rx;
+	list_init(&c->node);
 	c->peer.pidfd = -1;
 	c->max_packet = max_packet;
 	c->out_limit = out_limit;
 	rv = read_peer(fd, &c->peer);
 	if (rv < 0)
 		goto err_close;
-	rv = arena_reserve(max_packet);
+	rv = rx_reserve(rx, max_packet);
 	if (rv < 0)
 		goto err_pidfd;
 	rv = uv_poll_init(loop, &c->poll, fd);

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "list.h"
+
 #define IPC_MAX_GROUPS 64
 
 /* Who is at the other end, read once at accept. */
@@ -22,6 +24,16 @@ struct ipc_peer {
 };
 
 struct ipc_conn;
+
+/* The receive buffers one loop's connections share. */
+struct ipc_rx;
+
+/* ipc_rx_new -- receive buffers (sized by the first connection). Returns 0
+ * or -ENOMEM. */
+int ipc_rx_new(struct ipc_rx **ret);
+
+/* ipc_rx_free -- free *@rx and set it to NULL (NULL is fine). */
+void ipc_rx_free(struct ipc_rx **rx);
 
 /* Called with each packet; @len may be 0 (a zero-length packet). */
 typedef void (*ipc_packet_fn)(struct ipc_conn *c, const uint8_t *buf,
@@ -43,7 +55,9 @@ struct ipc_out {
 
 struct ipc_conn {
 	uv_poll_t poll; /* embedded: the owner is freed in on_close */
+	struct list_node node; /* the owner's list of connections */
 	int fd;
+	struct ipc_rx *rx; /* the loop's, shared */
 	struct ipc_peer peer;
 	uint32_t max_packet;
 	struct ipc_out *out_head;
@@ -57,11 +71,11 @@ struct ipc_conn {
 	ipc_close_fn on_close;
 };
 
-/* ipc_conn_open -- take over the connected socket @fd: read peer
- * credentials and a pidfd, start polling. Returns 0 or -errno; on failure
- * @fd is closed and nothing else needs undoing. */
-int ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, int fd,
-		  uint32_t max_packet, size_t out_limit);
+/* ipc_conn_open -- take over the connected socket @fd, read into @rx:
+ * read peer credentials and a pidfd, start polling. Returns 0 or -errno;
+ * on failure @fd is closed and nothing else needs undoing. */
+int ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, struct ipc_rx *rx,
+		  int fd, uint32_t max_packet, size_t out_limit);
 
 /* ipc_send -- send one packet (with @pass_fd unless -1), queueing it if the
  * socket is full. Returns 0, -EMSGSIZE (larger than max_packet), -ENOMEM,

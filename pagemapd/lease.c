@@ -1,6 +1,6 @@
 /* lease.c -- leases on inodes and the folio grants under them (pure).
  *
- * See lease.h for the invariants. Nothing here does I/O: the session asks,
+ * See lease.h for the invariants. Nothing here does I/O: ops.c asks,
  * recall.c waits, and this file keeps the counts that make I1 checkable —
  * ngrants per lease, grants per inode, pins per region.
  */
@@ -74,6 +74,7 @@ lease_new(struct region *r, struct inode *ino, void *owner,
 	l->ino = ino;
 	l->owner = owner;
 	l->access = access;
+	list_init(&l->own);
 	l->ino_next = ino->leases;
 	if (ino->leases)
 		ino->leases->ino_prev = l;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
+
 struct inode;
 struct region;
 
@@ -18,7 +20,7 @@ struct region;
  *  - a lease with grants is never freed (lease_free asserts it), and an
  *    inode with leases is never freed, so no granted byte can be freed,
  *    reallocated or zeroed: truncate, unlink, revoke and detach wait
- *    (recall.c) until the grants in their scope are back;
+ *    (ops.c through recall.c) until the grants in their scope are back;
  *  - no grant is handed out inside the scope of a pending recall: a
  *    revoking lease, a truncate's range past the new end (ino->trunc_pg),
  *    a detaching region.
@@ -52,8 +54,7 @@ struct lease {
 	uint64_t pages; /* pages under the grants (overlaps counted twice) */
 	struct lease *ino_prev; /* the inode's leases */
 	struct lease *ino_next;
-	struct lease *own_prev; /* the owner's leases (kept by client.c) */
-	struct lease *own_next;
+	struct list_node own; /* the owner's leases (kept by client.c) */
 	struct lease *hnext; /* lease id hash chain (kept by client.c) */
 };
 

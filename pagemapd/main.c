@@ -10,7 +10,9 @@
 #include "config.h"
 #include "log.h"
 #include "notify.h"
+#include "ops.h"
 #include "server.h"
+#include "session.h"
 
 static void
 usage(FILE *f)
@@ -132,6 +134,10 @@ int
 main(int argc, char **argv)
 {
 	static struct config cfg;
+	struct server_upcalls up = {
+		.accept = session_open,
+		.stop = ops_shutdown,
+	};
 	struct server srv;
 	uv_loop_t loop;
 	int rv;
@@ -145,10 +151,11 @@ main(int argc, char **argv)
 		log_error("cannot start the event loop");
 		return 1;
 	}
-	if (server_start(&srv, &loop, &cfg) < 0) {
+	if (server_start(&srv, &loop, &cfg, &up) < 0) {
 		uv_loop_close(&loop);
 		return 1;
 	}
+	ops_init(&srv, session_send_recall);
 	notify_send("READY=1\nSTATUS=serving");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rv = uv_loop_close(&loop);

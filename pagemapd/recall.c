@@ -1,10 +1,14 @@
-/* recall.c -- operations that wait for the final unpin.
+/* recall.c -- the recall state machine (pure).
  *
  * Nothing is freed while a grant on it is outstanding (I1, I4): truncate,
- * revoke and detach become pending operations that recall the grants in
- * their scope and complete at the final return, while the loop keeps
- * serving everyone else. recall_check() is cheap when nothing is pending,
- * so every return, lease end and process exit may call it.
+ * revoke and detach become recalls that ask the holders in their scope to
+ * return their grants, keep new grants out of that scope, and hand the
+ * operation to the owner's ready hook once the last grant is back. The
+ * owner calls recall_check() after every return, lease end and process
+ * exit; it costs nothing when no recall is in force.
+ *
+ * Invariant: an operation is on rs->ops from its start to recall_finish();
+ * while it is there, the flag that keeps grants out of its scope is set.
  */
 #include "recall.h"
 
@@ -13,14 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "inode.h"
+#include "layout.h"
 #include "lease.h"
-#include "log.h"
-#include "notify.h"
 #include "region.h"
-#include "server.h"
-#include "session.h"
+
+#define DESCRIBE_MAX 8 /* blockers named in a timeout message */
 
 static uint64_t
 pages_of(uint64_t size)
@@ -28,210 +30,311 @@ pages_of(uint64_t size)
 	return (size + PM_PAGE_SIZE - 1) >> PM_PAGE_SHIFT;
 }
 
-static const char *
-op_name(const struct pending *p)
+static struct recall_op *
+op_of(struct list_node *n)
 {
-	switch (p->kind) {
-	case PENDING_REVOKE: return "revoke";
-	case PENDING_TRUNCATE: return "truncate";
-	case PENDING_DETACH: return p->shutdown ? "shutdown" : "detach";
+	return list_entry(n, struct recall_op, node);
+}
+
+const char *
+recall_op_name(const struct recall_op *op)
+{
+	switch (op->kind) {
+	case RECALL_REVOKE: return "revoke";
+	case RECALL_TRUNCATE: return "truncate";
+	case RECALL_DETACH: return op->shutdown ? "shutdown" : "detach";
 	}
 	return "?";
 }
 
-static void
-send_recall(struct lease *l, uint64_t off, uint64_t len, const char *reason)
-{
-	struct client *c = client_owner(l);
-
-	if (c->session)
-		session_send_recall(c->session, l->id, off, len, reason);
-}
-
-/* in_scope -- grants of @l that @p waits for. */
+/* in_scope -- grants of @l that @op waits for. */
 static uint64_t
-in_scope(const struct pending *p, const struct lease *l)
+in_scope(const struct recall_op *op, const struct lease *l)
 {
-	switch (p->kind) {
-	case PENDING_REVOKE:
-		return l == p->lease ? l->ngrants : 0;
-	case PENDING_TRUNCATE:
-		return l->ino == p->ino ? lease_grants_from(l, p->from_pg) : 0;
-	case PENDING_DETACH:
-		return l->region == p->region ? l->ngrants : 0;
+	switch (op->kind) {
+	case RECALL_REVOKE:
+		return l == op->lease ? l->ngrants : 0;
+	case RECALL_TRUNCATE:
+		return l->ino == op->ino ? lease_grants_from(l, op->from_pg)
+					 : 0;
+	case RECALL_DETACH:
+		return l->region == op->region ? l->ngrants : 0;
 	}
 	return 0;
 }
 
-/* recall_scope -- send the recall event of @p to every holder in scope
- * (only @only's leases when it is not NULL). */
+/* send_scope -- send @op's event to every holder in scope (only to leases
+ * of @owner when it is not NULL). */
 static void
-recall_scope(struct pending *p, const struct client *only)
+send_scope(struct recall_set *rs, const struct recall_op *op,
+	   const void *owner)
 {
-	struct region *r = p->region;
+	struct region *r = op->region;
 	uint64_t len = 0, off = 0;
 
-	if (p->kind == PENDING_TRUNCATE) {
-		off = p->from_pg << PM_PAGE_SHIFT;
-		len = (pages_of(p->ino->size) - p->from_pg) << PM_PAGE_SHIFT;
+	if (rs->hooks.send == NULL)
+		return;
+	if (op->kind == RECALL_TRUNCATE) {
+		off = op->from_pg << PM_PAGE_SHIFT;
+		len = (pages_of(op->ino->size) - op->from_pg) << PM_PAGE_SHIFT;
 	}
 	for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
 		struct inode *ino = r->inodes[slot];
 
-		if (ino == NULL || (p->ino && ino != p->ino))
+		if (ino == NULL || (op->ino && ino != op->ino))
 			continue;
 		for (struct lease *l = ino->leases; l; l = l->ino_next) {
-			if ((only && client_owner(l) != only) ||
-			    in_scope(p, l) == 0)
+			if ((owner && l->owner != owner) ||
+			    in_scope(op, l) == 0)
 				continue;
-			send_recall(l, off, len, op_name(p));
+			rs->hooks.send(rs->hooks.ctx, l, off, len,
+				       recall_op_name(op));
 		}
 	}
 }
 
+/* lift -- the recall no longer keeps grants out of its scope. */
 static void
-on_timer_closed(uv_handle_t *h)
+lift(struct recall_op *op)
 {
-	free(h->data);
-}
-
-/* finish -- unlink @p, answer its requester with @err (0: success, the
- * reply built by @p's kind) and free it. */
-static void
-finish(struct pending *p, int err, const char *msg)
-{
-	struct server *srv = p->srv;
-	struct session *s = p->waiter;
-
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		srv->pendings = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	srv->npending--;
-	if (s && err)
-		session_reply_error(s, p->req_id, err, "%s", msg);
-	else if (s && p->kind == PENDING_REVOKE)
-		session_reply_empty(s, p->req_id, WIRE_LEASE_REVOKE);
-	else if (s && p->kind == PENDING_DETACH)
-		session_reply_empty(s, p->req_id, WIRE_REGION_DETACH);
-	else if (s)
-		session_reply_file(s, p->req_id, p->region->name, p->ino);
-	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, on_timer_closed);
-}
-
-static bool
-satisfied(const struct pending *p)
-{
-	switch (p->kind) {
-	case PENDING_REVOKE:
-		return p->lease->ngrants == 0;
-	case PENDING_TRUNCATE:
-		return inode_grants_from(p->ino, p->from_pg) == 0;
-	case PENDING_DETACH:
-		return p->region->pins == 0;
-	}
-	return false;
-}
-
-/* complete -- the final unpin has happened: do the operation. */
-static void
-complete(struct pending *p)
-{
-	struct server *srv = p->srv;
-	char name[REGION_NAME_MAX + 1];
-	uint64_t id;
-	int rv;
-
-	switch (p->kind) {
-	case PENDING_REVOKE:
-		/* Ending the lease calls recall_lease_gone(), which finishes
-		 * this pending operation with success (and replies, so the
-		 * log line comes after). */
-		id = p->lease->id;
-		client_lease_end(p->lease);
-		log_info("lease %llu revoked", (unsigned long long)id);
-		return;
-	case PENDING_TRUNCATE:
-		p->ino->trunc_pg = UINT64_MAX;
-		rv = inode_resize(p->region, p->ino, p->size);
-		if (rv < 0) {
-			finish(p, rv, "the resize failed after the recall");
-			return;
-		}
-		log_info("truncate of '%s/%s' to %llu completed after its "
-			 "recall",
-			 p->region->name, p->ino->orphan ? "(orphan)"
-							 : p->ino->name,
-			 (unsigned long long)p->size);
-		finish(p, 0, NULL);
-		return;
-	case PENDING_DETACH:
-		/* No pins are left; leases without grants end with it. */
-		for (uint32_t slot = 0; slot < p->region->sb->inode_count;
-		     slot++) {
-			struct inode *ino = p->region->inodes[slot];
-
-			while (ino && ino->leases) {
-				bool last = ino->orphan && ino->nleases == 1;
-
-				client_lease_end(ino->leases);
-				if (last)
-					break; /* the orphan is freed */
-			}
-		}
-		snprintf(name, sizeof(name), "%s", p->region->name);
-		finish(p, 0, NULL);
-		server_detach(srv, name);
-		return;
+	switch (op->kind) {
+	case RECALL_REVOKE:
+		op->lease->revoking = false;
+		break;
+	case RECALL_TRUNCATE:
+		op->ino->trunc_pg = UINT64_MAX;
+		break;
+	case RECALL_DETACH:
+		/* A region stays detaching until it is gone. */
+		break;
 	}
 }
 
 void
-recall_check(struct server *srv)
+recall_finish(struct recall_set *rs, struct recall_op *op, int err,
+	      const char *msg)
 {
-	static bool running, again;
+	list_del(&op->node);
+	rs->n--;
+	lift(op);
+	if (op->w.cb)
+		op->w.cb(op, err < 0 ? -err : err, msg);
+	free(op);
+}
 
-	if (srv->pendings == NULL)
+static bool
+satisfied(const struct recall_op *op)
+{
+	switch (op->kind) {
+	case RECALL_REVOKE:
+		return op->lease->ngrants == 0;
+	case RECALL_TRUNCATE:
+		return inode_grants_from(op->ino, op->from_pg) == 0;
+	case RECALL_DETACH:
+		return op->region->pins == 0;
+	}
+	return false;
+}
+
+void
+recall_check(struct recall_set *rs)
+{
+	struct list_node *pos, *n;
+
+	if (list_empty(&rs->ops))
 		return;
-	/* Completing one operation ends leases, which checks again:
-	 * flatten that recursion into this loop. */
-	if (running) {
-		again = true;
+	/* Doing one operation ends leases, which checks again: flatten that
+	 * recursion into this loop. */
+	if (rs->running) {
+		rs->again = true;
 		return;
 	}
-	running = true;
+	rs->running = true;
 	do {
-		again = false;
-		for (struct pending *p = srv->pendings; p; p = p->next) {
-			if (satisfied(p)) {
-				complete(p);
-				again = true;
+		rs->again = false;
+		list_for_each(pos, n, &rs->ops) {
+			struct recall_op *op = op_of(pos);
+
+			if (satisfied(op)) {
+				rs->hooks.ready(rs->hooks.ctx, op);
+				rs->again = true;
 				break;
 			}
 		}
-	} while (again);
-	running = false;
-	server_progress(srv);
+	} while (rs->again);
+	rs->running = false;
+}
+
+static struct recall_op *
+op_new(struct recall_set *rs, enum recall_kind kind, struct region *r,
+       const struct recall_waiter *w)
+{
+	struct recall_op *op = calloc(1, sizeof(*op));
+
+	if (op == NULL)
+		return NULL;
+	op->kind = kind;
+	op->region = r;
+	if (w)
+		op->w = *w;
+	list_add_head(&rs->ops, &op->node);
+	rs->n++;
+	return op;
+}
+
+int
+recall_revoke(struct recall_set *rs, struct lease *l,
+	      const struct recall_waiter *w)
+{
+	struct recall_op *op;
+
+	if (l->revoking)
+		return -EBUSY;
+	op = op_new(rs, RECALL_REVOKE, l->region, w);
+	if (op == NULL)
+		return -ENOMEM;
+	op->lease = l;
+	op->ino = l->ino;
+	l->revoking = true;
+	if (l->ngrants && rs->hooks.send)
+		rs->hooks.send(rs->hooks.ctx, l, 0, 0, "revoke");
+	recall_check(rs);
+	return 0;
+}
+
+int
+recall_truncate(struct recall_set *rs, struct region *r, struct inode *ino,
+		uint64_t size, const struct recall_waiter *w)
+{
+	struct recall_op *op;
+
+	if (ino->trunc_pg != UINT64_MAX)
+		return -EBUSY;
+	op = op_new(rs, RECALL_TRUNCATE, r, w);
+	if (op == NULL)
+		return -ENOMEM;
+	op->ino = ino;
+	op->size = size;
+	op->from_pg = pages_of(size);
+	ino->trunc_pg = op->from_pg;
+	send_scope(rs, op, NULL);
+	recall_check(rs);
+	return 0;
+}
+
+int
+recall_detach(struct recall_set *rs, struct region *r, bool shutdown,
+	      const struct recall_waiter *w)
+{
+	struct recall_op *op;
+
+	if (r->detaching)
+		return -EBUSY;
+	op = op_new(rs, RECALL_DETACH, r, w);
+	if (op == NULL)
+		return -ENOMEM;
+	op->shutdown = shutdown;
+	r->detaching = true;
+	send_scope(rs, op, NULL);
+	recall_check(rs);
+	return 0;
+}
+
+void
+recall_lease_gone(struct recall_set *rs, const struct lease *l)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &rs->ops) {
+		struct recall_op *op = op_of(pos);
+
+		if (op->kind == RECALL_REVOKE && op->lease == l)
+			recall_finish(rs, op, 0, NULL);
+	}
+}
+
+void
+recall_inode_gone(struct recall_set *rs, const struct inode *ino)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &rs->ops) {
+		struct recall_op *op = op_of(pos);
+
+		if (op->kind == RECALL_TRUNCATE && op->ino == ino)
+			recall_finish(rs, op, ENOENT,
+				      "the file was removed and freed while "
+				      "the truncate waited");
+	}
+}
+
+void
+recall_region_gone(struct recall_set *rs, const struct region *r)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &rs->ops) {
+		struct recall_op *op = op_of(pos);
+
+		if (op->region == r)
+			recall_finish(rs, op, ENOENT,
+				      "the region was detached");
+	}
+}
+
+void
+recall_forget(struct recall_set *rs, const void *arg)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &rs->ops)
+		if (op_of(pos)->w.arg == arg)
+			op_of(pos)->w.cb = NULL;
+}
+
+void
+recall_resend(struct recall_set *rs, const void *owner)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &rs->ops)
+		send_scope(rs, op_of(pos), owner);
+}
+
+uint64_t
+recall_next_deadline(const struct recall_set *rs)
+{
+	const struct list_node *pos;
+	uint64_t next = 0;
+
+	for (pos = rs->ops.next; pos != &rs->ops; pos = pos->next) {
+		const struct recall_op *op =
+			list_entry(pos, const struct recall_op, node);
+
+		if (op->w.cb && op->w.deadline &&
+		    (next == 0 || op->w.deadline < next))
+			next = op->w.deadline;
+	}
+	return next;
 }
 
 /* describe -- "what still blocks" for a timeout message. */
 static void
-describe(const struct pending *p, char *buf, size_t len)
+describe(const struct recall_set *rs, const struct recall_op *op, char *buf,
+	 size_t len)
 {
-	struct blocker b[8];
+	struct blocker b[DESCRIBE_MAX];
+	const char *name = recall_op_name(op);
 	size_t n, off;
 
-	n = recall_blockers(p->srv, p->region->name, p->ino ? p->ino->name
-							    : NULL,
-			    b, 8);
+	n = recall_blockers(rs, op->region->name,
+			    op->ino ? op->ino->name : NULL, b, DESCRIBE_MAX);
 	off = (size_t)snprintf(buf, len, "timed out; the %s stays pending "
 					 "until these grants are returned:",
-			       op_name(p));
-	for (size_t i = 0, k = 0; i < n && i < 8 && off < len; i++) {
-		if (strcmp(b[i].op, op_name(p)) != 0)
+			       name);
+	for (size_t i = 0, k = 0; i < n && i < DESCRIBE_MAX && off < len;
+	     i++) {
+		if (strcmp(b[i].op, name) != 0)
 			continue;
 		off += (size_t)snprintf(buf + off, len - off,
 					"%s lease %llu (pid %u %s, %llu "
@@ -243,210 +346,88 @@ describe(const struct pending *p, char *buf, size_t len)
 	}
 }
 
-static void
-on_timeout(uv_timer_t *t)
+unsigned
+recall_expire(struct recall_set *rs, uint64_t now)
 {
-	struct pending *p = t->data;
+	struct list_node *pos, *n;
+	unsigned k = 0;
 	char msg[1024];
 
-	if (p->waiter == NULL)
-		return;
-	describe(p, msg, sizeof(msg));
-	session_reply_error(p->waiter, p->req_id, ETIMEDOUT, "%s", msg);
-	p->waiter = NULL;
-}
+	list_for_each(pos, n, &rs->ops) {
+		struct recall_op *op = op_of(pos);
+		recall_cb cb = op->w.cb;
 
-static struct pending *
-pending_new(struct server *srv, enum pending_kind kind, struct region *r,
-	    struct session *waiter, uint64_t req_id, uint32_t timeout_ms)
-{
-	struct pending *p = calloc(1, sizeof(*p));
-
-	if (p == NULL)
-		return NULL;
-	p->kind = kind;
-	p->srv = srv;
-	p->region = r;
-	p->waiter = waiter;
-	p->req_id = req_id;
-	uv_timer_init(srv->loop, &p->timer);
-	p->timer.data = p;
-	if (timeout_ms)
-		uv_timer_start(&p->timer, on_timeout, timeout_ms, 0);
-	p->next = srv->pendings;
-	if (p->next)
-		p->next->prev = p;
-	srv->pendings = p;
-	srv->npending++;
-	return p;
-}
-
-int
-recall_revoke(struct server *srv, struct lease *l, struct session *waiter,
-	      uint64_t req_id, uint32_t timeout_ms)
-{
-	struct pending *p;
-
-	if (l->revoking)
-		return -EBUSY;
-	p = pending_new(srv, PENDING_REVOKE, l->region, waiter, req_id,
-			timeout_ms);
-	if (p == NULL)
-		return -ENOMEM;
-	p->lease = l;
-	p->ino = l->ino;
-	l->revoking = true;
-	if (l->ngrants)
-		send_recall(l, 0, 0, "revoke");
-	recall_check(srv);
-	return 0;
-}
-
-int
-recall_truncate(struct server *srv, struct region *r, struct inode *ino,
-		uint64_t size, struct session *waiter, uint64_t req_id,
-		uint32_t timeout_ms)
-{
-	struct pending *p;
-
-	if (ino->trunc_pg != UINT64_MAX)
-		return -EBUSY;
-	p = pending_new(srv, PENDING_TRUNCATE, r, waiter, req_id, timeout_ms);
-	if (p == NULL)
-		return -ENOMEM;
-	p->ino = ino;
-	p->size = size;
-	p->from_pg = pages_of(size);
-	ino->trunc_pg = p->from_pg;
-	recall_scope(p, NULL);
-	recall_check(srv);
-	return 0;
-}
-
-int
-recall_detach(struct server *srv, struct region *r, struct session *waiter,
-	      uint64_t req_id, uint32_t timeout_ms, bool shutdown)
-{
-	struct pending *p;
-
-	if (r->detaching)
-		return -EBUSY;
-	p = pending_new(srv, PENDING_DETACH, r, waiter, req_id, timeout_ms);
-	if (p == NULL)
-		return -ENOMEM;
-	p->shutdown = shutdown;
-	r->detaching = true;
-	if (r->pins)
-		log_info("region '%s': %s waits for %llu grant(s)", r->name,
-			 op_name(p), (unsigned long long)r->pins);
-	recall_scope(p, NULL);
-	recall_check(srv);
-	return 0;
-}
-
-void
-recall_lease_gone(struct server *srv, struct lease *l)
-{
-	for (struct pending *p = srv->pendings, *next; p; p = next) {
-		next = p->next;
-		if (p->kind == PENDING_REVOKE && p->lease == l)
-			finish(p, 0, NULL);
+		if (cb == NULL || op->w.deadline == 0 || op->w.deadline > now)
+			continue;
+		describe(rs, op, msg, sizeof(msg));
+		/* The caller is answered once; the recall stays. */
+		op->w.cb = NULL;
+		cb(op, ETIMEDOUT, msg);
+		k++;
 	}
-}
-
-void
-recall_inode_gone(struct server *srv, struct inode *ino)
-{
-	for (struct pending *p = srv->pendings, *next; p; p = next) {
-		next = p->next;
-		if (p->kind == PENDING_TRUNCATE && p->ino == ino)
-			finish(p, ENOENT,
-			       "the file was removed and freed while the "
-			       "truncate waited");
-	}
-}
-
-void
-recall_region_gone(struct server *srv, struct region *r)
-{
-	for (struct pending *p = srv->pendings, *next; p; p = next) {
-		next = p->next;
-		if (p->region == r)
-			finish(p, ENOENT, "the region was detached");
-	}
-}
-
-void
-recall_session_gone(struct server *srv, struct session *s)
-{
-	for (struct pending *p = srv->pendings; p; p = p->next)
-		if (p->waiter == s)
-			p->waiter = NULL;
-}
-
-void
-recall_resend(struct server *srv, struct client *c)
-{
-	for (struct pending *p = srv->pendings; p; p = p->next)
-		recall_scope(p, c);
+	return k;
 }
 
 static bool
-matches(const struct pending *p, const char *region, const char *name)
+matches(const struct recall_op *op, const char *region, const char *name)
 {
-	if (region && strcmp(p->region->name, region) != 0)
+	if (region && strcmp(op->region->name, region) != 0)
 		return false;
-	if (name && p->ino && strcmp(p->ino->name, name) != 0)
+	if (name && op->ino && strcmp(op->ino->name, name) != 0)
 		return false;
 	return true;
 }
 
+static void
+target_of(const struct recall_op *op, const struct lease *l, char *buf,
+	  size_t len)
+{
+	const struct region *r = op->region;
+
+	if (op->kind == RECALL_DETACH)
+		snprintf(buf, len, "%s", r->name);
+	else if (op->kind == RECALL_TRUNCATE)
+		snprintf(buf, len, "%s/%s to %llu", r->name, l->ino->name,
+			 (unsigned long long)op->size);
+	else
+		snprintf(buf, len, "lease %llu on %s/%s",
+			 (unsigned long long)l->id, r->name, l->ino->name);
+}
+
 size_t
-recall_blockers(const struct server *srv, const char *region,
+recall_blockers(const struct recall_set *rs, const char *region,
 		const char *name, struct blocker *out, size_t max)
 {
+	const struct list_node *pos;
 	size_t n = 0;
 
-	for (const struct pending *p = srv->pendings; p; p = p->next) {
-		struct region *r = p->region;
+	for (pos = rs->ops.next; pos != &rs->ops; pos = pos->next) {
+		const struct recall_op *op =
+			list_entry(pos, const struct recall_op, node);
+		const struct region *r = op->region;
 
-		if (!matches(p, region, name))
+		if (!matches(op, region, name))
 			continue;
 		for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
 			const struct inode *ino = r->inodes[slot];
 
-			if (ino == NULL || (p->ino && ino != p->ino) ||
+			if (ino == NULL || (op->ino && ino != op->ino) ||
 			    (name && strcmp(ino->name, name) != 0))
 				continue;
 			for (const struct lease *l = ino->leases; l;
 			     l = l->ino_next) {
-				const struct client *c = client_owner(l);
-				uint64_t k = in_scope(p, l);
+				uint64_t k = in_scope(op, l);
 				struct blocker *b = &out[n];
 
-				if (k == 0)
+				if (k == 0 || n++ >= max)
 					continue;
-				if (n++ >= max)
-					continue;
-				b->op = op_name(p);
-				if (p->kind == PENDING_DETACH)
-					snprintf(b->target, sizeof(b->target),
-						 "%s", r->name);
-				else if (p->kind == PENDING_TRUNCATE)
-					snprintf(b->target, sizeof(b->target),
-						 "%s/%s to %llu", r->name,
-						 ino->name,
-						 (unsigned long long)p->size);
-				else
-					snprintf(b->target, sizeof(b->target),
-						 "lease %llu on %s/%s",
-						 (unsigned long long)l->id,
-						 r->name, ino->name);
+				memset(b, 0, sizeof(*b));
+				b->op = recall_op_name(op);
+				target_of(op, l, b->target, sizeof(b->target));
 				b->lease_id = l->id;
-				b->client_id = c->id;
-				b->pid = (uint32_t)c->pid;
-				memcpy(b->comm, c->comm, sizeof(b->comm));
 				b->grants = k;
+				if (rs->hooks.owner)
+					rs->hooks.owner(rs->hooks.ctx, l, b);
 			}
 		}
 	}
@@ -454,7 +435,28 @@ recall_blockers(const struct server *srv, const char *region,
 }
 
 uint32_t
-recall_pending(const struct server *srv)
+recall_pending(const struct recall_set *rs)
 {
-	return srv->npending;
+	return rs->n;
+}
+
+void
+recall_set_init(struct recall_set *rs, const struct recall_hooks *hooks)
+{
+	memset(rs, 0, sizeof(*rs));
+	list_init(&rs->ops);
+	if (hooks)
+		rs->hooks = *hooks;
+}
+
+void
+recall_set_fini(struct recall_set *rs)
+{
+	while (!list_empty(&rs->ops)) {
+		struct recall_op *op = op_of(rs->ops.next);
+
+		list_del(&op->node);
+		rs->n--;
+		free(op);
+	}
 }

@@ -14,7 +14,6 @@
 #include "log.h"
 #include "notify.h"
 #include "recall.h"
-#include "session.h"
 #include "wire.h"
 
 static uint64_t
@@ -82,7 +81,7 @@ server_detach(struct server *srv, const char *name)
 		if (strcmp(r->name, name) != 0)
 			continue;
 		srv->regions[i] = srv->regions[--srv->nregions];
-		recall_region_gone(srv, r);
+		recall_region_gone(&srv->recall, r);
 		/* Whatever the batch staged for it is made durable first. */
 		if (region_commit(r) < 0)
 			log_error("region '%s': the last commit failed", name);
@@ -96,8 +95,8 @@ server_detach(struct server *srv, const char *name)
 /* ---- group commit ------------------------------------------------------- */
 
 struct deferred {
-	struct deferred *next;
-	struct session *s;
+	struct list_node node; /* server's deferred list, in send order */
+	struct ipc_conn *conn;
 	uint64_t id;
 	struct region *mutated;
 	int fd;
@@ -105,10 +104,25 @@ struct deferred {
 	uint8_t data[];
 };
 
+static struct deferred *
+deferred_of(struct list_node *n)
+{
+	return list_entry(n, struct deferred, node);
+}
+
+static void
+deferred_free(struct deferred *d)
+{
+	list_del(&d->node);
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+}
+
 bool
 server_deferring(const struct server *srv)
 {
-	if (srv->deferred)
+	if (!list_empty(&srv->deferred))
 		return true;
 	for (size_t i = 0; i < srv->nregions; i++)
 		if (journal_staged(&srv->regions[i]->journal))
@@ -117,48 +131,32 @@ server_deferring(const struct server *srv)
 }
 
 int
-server_defer(struct server *srv, struct session *s, uint64_t id,
+server_defer(struct server *srv, struct ipc_conn *c, uint64_t id,
 	     const void *buf, size_t len, int fd, struct region *mutated)
 {
 	struct deferred *d = malloc(sizeof(*d) + len);
 
 	if (d == NULL)
 		return -ENOMEM;
-	d->next = NULL;
-	d->s = s;
+	d->conn = c;
 	d->id = id;
 	d->mutated = mutated;
 	/* The region (and its fd) may be detached before the commit. */
 	d->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
 	d->len = len;
 	memcpy(d->data, buf, len);
-	if (srv->deferred_tail)
-		srv->deferred_tail->next = d;
-	else
-		srv->deferred = d;
-	srv->deferred_tail = d;
+	list_add_tail(&srv->deferred, &d->node);
 	return 0;
 }
 
 void
-server_forget(struct server *srv, struct session *s)
+server_forget(struct server *srv, struct ipc_conn *c)
 {
-	struct deferred **p = &srv->deferred;
+	struct list_node *pos, *n;
 
-	srv->deferred_tail = NULL;
-	while (*p) {
-		struct deferred *d = *p;
-
-		if (d->s != s) {
-			srv->deferred_tail = d;
-			p = &d->next;
-			continue;
-		}
-		*p = d->next;
-		if (d->fd >= 0)
-			close(d->fd);
-		free(d);
-	}
+	list_for_each(pos, n, &srv->deferred)
+		if (deferred_of(pos)->conn == c)
+			deferred_free(deferred_of(pos));
 }
 
 /* on_commit -- after the loop has handled this iteration's packets:
@@ -181,41 +179,38 @@ on_commit(uv_check_t *h)
 			failed[nfailed++] = r;
 		}
 	}
-	while (srv->deferred) {
-		struct deferred *d = srv->deferred;
+	while (!list_empty(&srv->deferred)) {
+		struct deferred *d = deferred_of(srv->deferred.next);
 		bool lost = false;
 
-		srv->deferred = d->next;
 		for (size_t i = 0; i < nfailed; i++)
 			lost |= d->mutated == failed[i];
 		if (lost) {
-			ssize_t n = wire_error(d->s->obuf, SERVER_MAX_PACKET,
-					       d->id, EIO,
+			uint8_t buf[256];
+			ssize_t n = wire_error(buf, sizeof(buf), d->id, EIO,
 					       "the region failed to commit "
 					       "this change");
 			if (n > 0)
-				(void)ipc_send(&d->s->conn, d->s->obuf,
-					       (size_t)n, -1);
-		} else if (ipc_send(&d->s->conn, d->data, d->len, d->fd) ==
+				(void)ipc_send(d->conn, buf, (size_t)n, -1);
+		} else if (ipc_send(d->conn, d->data, d->len, d->fd) ==
 			   -ENOMEM) {
-			session_close(d->s);
+			ipc_close(d->conn);
 		}
-		if (d->fd >= 0)
-			close(d->fd);
-		free(d);
+		deferred_free(d);
 	}
-	srv->deferred_tail = NULL;
 }
 
 void
-server_session_gone(struct server *srv, struct session *s)
+server_conn_add(struct server *srv, struct ipc_conn *c)
 {
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		srv->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	list_add_head(&srv->conns, &c->node);
+	srv->nsessions++;
+}
+
+void
+server_conn_gone(struct server *srv, struct ipc_conn *c)
+{
+	list_del(&c->node);
 	srv->nsessions--;
 }
 
@@ -232,7 +227,7 @@ on_connection(struct ipc_listener *l, int fd)
 		close(fd);
 		return;
 	}
-	if (session_open(srv, fd) < 0)
+	if (srv->up.accept(srv, fd) < 0)
 		log_warn("cannot serve a new connection: out of resources");
 }
 
@@ -242,11 +237,12 @@ on_signal(uv_signal_t *h, int signum)
 	struct server *srv = h->data;
 
 	log_info("%s received, shutting down", strsignal(signum));
-	server_stop(srv);
+	srv->up.stop(srv);
 }
 
 int
-server_start(struct server *srv, uv_loop_t *loop, const struct config *c)
+server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
+	     const struct server_upcalls *up)
 {
 	char err[REGION_ERR_MAX > 256 ? REGION_ERR_MAX : 256];
 	int rv;
@@ -254,8 +250,19 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c)
 	memset(srv, 0, sizeof(*srv));
 	srv->loop = loop;
 	srv->cfg = c;
+	srv->up = *up;
 	srv->start_ms = now_ms();
 	srv->listener.fd = -1;
+	srv->reported_pins = UINT64_MAX;
+	list_init(&srv->conns);
+	list_init(&srv->clients);
+	list_init(&srv->deferred);
+	recall_set_init(&srv->recall, NULL);
+	if (wire_ctx_new(&srv->wire) < 0 || ipc_rx_new(&srv->rx) < 0) {
+		log_error("out of memory");
+		rv = -ENOMEM;
+		goto err_detach;
+	}
 	for (size_t i = 0; i < c->nregions; i++) {
 		const struct region_conf *rc = &c->regions[i];
 		struct region_opts o = {
@@ -280,6 +287,7 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c)
 		log_error("%s", err);
 		goto err_detach;
 	}
+	uv_timer_init(loop, &srv->recall_timer);
 	uv_check_init(loop, &srv->commit_check);
 	srv->commit_check.data = srv;
 	uv_check_start(&srv->commit_check, on_commit);
@@ -296,6 +304,8 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c)
 err_detach:
 	while (srv->nregions)
 		region_detach(srv->regions[--srv->nregions]);
+	wire_ctx_free(&srv->wire);
+	ipc_rx_free(&srv->rx);
 	return rv;
 }
 
@@ -316,16 +326,21 @@ static void
 finish(uv_timer_t *t)
 {
 	struct server *srv = t->data;
+	struct list_node *pos, *n;
 
 	uv_close((uv_handle_t *)t, NULL);
 	ipc_listener_close(&srv->listener);
-	for (struct session *s = srv->sessions; s; s = s->next)
-		session_close(s);
+	list_for_each(pos, n, &srv->conns)
+		ipc_close(list_entry(pos, struct ipc_conn, node));
+	uv_close((uv_handle_t *)&srv->recall_timer, NULL);
+	recall_set_fini(&srv->recall);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	uv_close((uv_handle_t *)&srv->commit_check, NULL);
 	free(srv->scratch);
 	srv->scratch = NULL;
+	wire_ctx_free(&srv->wire);
+	ipc_rx_free(&srv->rx);
 	free(srv->lease_buckets);
 	srv->lease_buckets = NULL;
 	srv->lease_nbuckets = 0;
@@ -334,7 +349,6 @@ finish(uv_timer_t *t)
 void
 server_progress(struct server *srv)
 {
-	static uint64_t reported = UINT64_MAX;
 	char status[128];
 	uint64_t pins;
 
@@ -348,8 +362,8 @@ server_progress(struct server *srv)
 		return;
 	}
 	pins = server_pins(srv);
-	if (pins != reported) {
-		reported = pins;
+	if (pins != srv->reported_pins) {
+		srv->reported_pins = pins;
 		snprintf(status, sizeof(status),
 			 "STATUS=stopping: waiting for %llu grant(s) to come "
 			 "back",
@@ -359,25 +373,4 @@ server_progress(struct server *srv)
 			 "region(s)",
 			 (unsigned long long)pins, srv->nregions);
 	}
-}
-
-void
-server_stop(struct server *srv)
-{
-	struct region *v[CONFIG_MAX_REGIONS];
-	size_t n = srv->nregions;
-
-	if (srv->stopping)
-		return;
-	srv->stopping = true;
-	notify_send("STOPPING=1");
-	/* Recall everything and wait for the final unpin (I4). Sessions
-	 * stay open meanwhile: holders return their grants through them, and
-	 * a holder that had disconnected may connect again to do so. A copy,
-	 * because a region without pins detaches at once. */
-	memcpy(v, srv->regions, n * sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		if (!v[i]->detaching)
-			recall_detach(srv, v[i], NULL, 0, 0, true);
-	server_progress(srv);
 }

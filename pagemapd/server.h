@@ -8,56 +8,65 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "list.h"
+#include "recall.h"
 #include "region.h"
 #include "wire.h"
 
 #define SERVER_MAX_PACKET WIRE_MAX_PACKET
 
 struct client;
-struct deferred;
 struct grant;
 struct lease;
-struct pending;
-struct session;
+struct server;
+
+/* What the layers above the server do for it (set by main.c): the server
+ * calls down only, and up through these. */
+struct server_upcalls {
+	/* accept -- serve the accepted socket @fd (closed on failure). */
+	int (*accept)(struct server *srv, int fd);
+	/* stop -- a stop signal arrived. */
+	void (*stop)(struct server *srv);
+};
 
 struct server {
 	uv_loop_t *loop;
 	const struct config *cfg;
 	struct region *regions[CONFIG_MAX_REGIONS];
 	size_t nregions;
+	struct server_upcalls up;
 	struct ipc_listener listener;
-	struct session *sessions; /* doubly linked, newest first */
+	struct list_node conns; /* struct ipc_conn of every session */
 	uint32_t nsessions;
-	struct client *clients; /* doubly linked; outlive sessions (I5) */
+	struct list_node clients; /* struct client; outlive sessions (I5) */
 	uint32_t nclients;
 	uint64_t next_client_id;
 	struct lease **lease_buckets; /* lease id index (client.c) */
 	uint32_t lease_nbuckets;
 	uint64_t nleases;
 	uint64_t next_lease_id;
-	struct pending *pendings; /* operations waiting for grants */
-	uint32_t npending;
+	struct recall_set recall; /* operations waiting for grants */
+	uv_timer_t recall_timer; /* the earliest caller's deadline (ops.c) */
 	uint64_t next_region_serial;
-	struct grant *scratch; /* one map reply's folios */
+	struct grant *scratch; /* one map reply's folios (ops.c) */
+	struct wire_ctx *wire; /* the decode arena, encoder arrays */
+	struct ipc_rx *rx; /* every connection's receive buffers */
 	uint64_t start_ms;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_timer_t finish_timer; /* closes everything once stopped */
 	uv_check_t commit_check; /* group commit, once per loop iteration */
-	struct deferred *deferred; /* replies held until the commit */
-	struct deferred *deferred_tail;
+	struct list_node deferred; /* replies held until the commit */
+	uint64_t reported_pins; /* the last stop progress logged */
 	bool stopping; /* SIGTERM: detaching everything */
 	bool finished; /* every region detached, handles closing */
 };
 
-/* server_start -- attach every configured region, listen, handle signals.
- * Returns 0 or -errno after logging why; on failure everything started
- * is undone. */
-int server_start(struct server *srv, uv_loop_t *loop, const struct config *c);
-
-/* server_stop -- begin shutdown: stop accepting, close every session,
- * detach every region. The loop ends once every handle is closed. */
-void server_stop(struct server *srv);
+/* server_start -- attach every configured region, listen, handle signals
+ * (through @up). Returns 0 or -errno after logging why; on failure
+ * everything started is undone. */
+int server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
+		 const struct server_upcalls *up);
 
 /* server_region -- the attached region @name, or NULL. */
 struct region *server_region(const struct server *srv, const char *name);
@@ -71,8 +80,10 @@ int server_attach(struct server *srv, const char *name, const char *path,
 /* server_detach -- detach region @name. Returns 0 or -ENOENT. */
 int server_detach(struct server *srv, const char *name);
 
-/* server_session_gone -- a session's connection has closed; unlink it. */
-void server_session_gone(struct server *srv, struct session *s);
+/* server_conn_add / server_conn_gone -- a session's connection opened /
+ * has closed (the server closes every one when it finishes). */
+void server_conn_add(struct server *srv, struct ipc_conn *c);
+void server_conn_gone(struct server *srv, struct ipc_conn *c);
 
 /* server_progress -- pending operations moved: while stopping, report
  * what the stop still waits for and finish once every region is gone. */
@@ -82,15 +93,15 @@ void server_progress(struct server *srv);
  * a region has staged changes, or replies already wait. */
 bool server_deferring(const struct server *srv);
 
-/* server_defer -- hold a reply to @s (request @id) until the commit; a
+/* server_defer -- hold a reply on @c (request @id) until the commit; a
  * reply about a change to @mutated (may be NULL) becomes an EIO error if
  * that region's commit fails. @fd (-1: none) is duplicated. Returns 0 or
  * -ENOMEM. */
-int server_defer(struct server *srv, struct session *s, uint64_t id,
+int server_defer(struct server *srv, struct ipc_conn *c, uint64_t id,
 		 const void *buf, size_t len, int fd, struct region *mutated);
 
-/* server_forget -- drop the replies held for a closed session. */
-void server_forget(struct server *srv, struct session *s);
+/* server_forget -- drop the replies held for a closed connection. */
+void server_forget(struct server *srv, struct ipc_conn *c);
 
 /* server_pins -- outstanding grants over every region. */
 uint64_t server_pins(const struct server *srv);

@@ -1,11 +1,11 @@
 /* session.c -- one client connection: handshake, requests, replies.
  *
- * Every request is checked against the peer's credentials (SO_PEERCRED at
- * connect) the way a filesystem checks open(): a region is like a
- * directory whose owner, group and mode are its backing file's, a file
- * inside it has its own. Root, and the daemon's own user, administer.
- * A failed request is logged once here and answered with the same errno
- * and a message a person can act on.
+ * A request is decoded (wire.c), checked against the peer's credentials
+ * (SO_PEERCRED at connect; access.c decides, as a filesystem does for
+ * open()), carried out by one domain operation (ops.c) or listing
+ * (query.c), and its answer encoded here. A failed request is logged once
+ * here and answered with the same errno and a message a person can act
+ * on.
  */
 #include "session.h"
 
@@ -17,10 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "client.h"
 #include "inode.h"
 #include "lease.h"
 #include "log.h"
+#include "ops.h"
+#include "query.h"
 #include "recall.h"
 #include "region.h"
 #include "server.h"
@@ -30,45 +33,9 @@
 #define LEASES_PER_PAGE 200u /* LeaseInfo <= ~250 bytes */
 #define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
 #define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
+#define GRANTS_SLACK 64u /* rows of one (lease, offset) kept together */
 #define BLOCKERS_MAX 200u /* Blocker <= ~260 bytes */
 #define MAX_FOLIOS_PER_REPLY 8192u
-
-enum { MAY_READ = 4, MAY_WRITE = 2 };
-
-static bool
-is_admin(const struct ipc_peer *p)
-{
-	return p->uid == 0 || p->uid == geteuid();
-}
-
-static bool
-in_group(const struct ipc_peer *p, gid_t g)
-{
-	if (p->gid == g)
-		return true;
-	for (int i = 0; i < p->ngroups; i++)
-		if (p->groups[i] == g)
-			return true;
-	return false;
-}
-
-/* may -- the owner/group/other check of a filesystem. */
-static bool
-may(const struct ipc_peer *p, uid_t owner, gid_t group, uint32_t mode,
-    unsigned want)
-{
-	unsigned bits;
-
-	if (is_admin(p))
-		return true;
-	if (p->uid == owner)
-		bits = mode >> 6;
-	else if (in_group(p, group))
-		bits = mode >> 3;
-	else
-		bits = mode;
-	return (bits & want) == want;
-}
 
 /* send_packet -- send (or, while a group commit is open, hold back) one
  * reply, carrying @fd if it is not -1. */
@@ -86,8 +53,8 @@ send_packet(struct session *s, uint64_t id, ssize_t n, int fd)
 	 * one that waits for that: while a batch is staged, replies queue
 	 * until server_commit() has committed it. */
 	if (server_deferring(s->srv))
-		rv = server_defer(s->srv, s, id, s->obuf, (size_t)n, fd,
-				  mutated);
+		rv = server_defer(s->srv, &s->conn, id, s->obuf, (size_t)n,
+				  fd, mutated);
 	else
 		rv = ipc_send(&s->conn, s->obuf, (size_t)n, fd);
 	if (rv == -ENOMEM || rv == -EMSGSIZE) {
@@ -103,9 +70,12 @@ send_reply(struct session *s, uint64_t id, ssize_t n)
 	send_packet(s, id, n, -1);
 }
 
-void
-session_reply_error(struct session *s, uint64_t id, int err, const char *fmt,
-		    ...)
+static void reply_error_id(struct session *s, uint64_t id, int err,
+			   const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+reply_error_id(struct session *s, uint64_t id, int err, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -124,34 +94,69 @@ session_reply_error(struct session *s, uint64_t id, int err, const char *fmt,
 }
 
 #define reply_error(s, rq, err, ...)                                         \
-	session_reply_error((s), (rq)->id, (err), __VA_ARGS__)
+	reply_error_id((s), (rq)->id, (err), __VA_ARGS__)
 
-void
-session_reply_empty(struct session *s, uint64_t id, enum wire_kind k)
+static void
+reply_empty(struct session *s, uint64_t id, enum wire_kind k)
 {
 	send_reply(s, id, wire_empty(s->obuf, SERVER_MAX_PACKET, id, k));
 }
 
-void
-session_reply_file(struct session *s, uint64_t id, const char *region,
-		   const struct inode *ino)
+/* on_op_done -- an operation that waited (ops.c) is done for this
+ * session's request, or its timeout passed. */
+static void
+on_op_done(struct recall_op *op, int err, const char *msg)
 {
+	struct session *s = op->w.arg;
+	uint64_t id = op->w.id;
 	struct file_info fi;
 
-	inode_info(ino, &fi);
-	s->mutated = server_region(s->srv, region);
-	send_reply(s, id,
-		   wire_file(s->obuf, SERVER_MAX_PACKET, id, WIRE_FILE_TRUNCATE,
-			     region, &fi));
+	if (err) {
+		reply_error_id(s, id, err, "%s", msg);
+		return;
+	}
+	switch (op->kind) {
+	case RECALL_REVOKE:
+		reply_empty(s, id, WIRE_LEASE_REVOKE);
+		return;
+	case RECALL_DETACH:
+		reply_empty(s, id, WIRE_REGION_DETACH);
+		return;
+	case RECALL_TRUNCATE:
+		inode_info(op->ino, &fi);
+		s->mutated = op->region;
+		send_reply(s, id,
+			   wire_file(s->obuf, SERVER_MAX_PACKET, id,
+				     WIRE_FILE_TRUNCATE, op->region->name,
+				     &fi));
+		return;
+	}
+}
+
+static struct ops_waiter
+waiter(struct session *s, const struct wire_request *rq)
+{
+	struct ops_waiter w = {
+		.cb = on_op_done,
+		.arg = s,
+		.id = rq->id,
+		.timeout_ms = rq->timeout_ms,
+	};
+
+	return w;
 }
 
 void
-session_send_recall(struct session *s, uint64_t lease_id, uint64_t off,
-		    uint64_t len, const char *reason)
+session_send_recall(void *ctx, struct lease *l, uint64_t off, uint64_t len,
+		    const char *reason)
 {
-	ssize_t n = wire_recall(s->obuf, SERVER_MAX_PACKET, lease_id, off, len,
-				reason);
+	struct session *s = client_owner(l)->session;
+	ssize_t n;
 
+	(void)ctx;
+	if (s == NULL)
+		return;
+	n = wire_recall(s->obuf, SERVER_MAX_PACKET, l->id, off, len, reason);
 	if (n > 0 && ipc_send(&s->conn, s->obuf, (size_t)n, -1) == -ENOMEM)
 		session_close(s);
 }
@@ -183,7 +188,8 @@ find_region(struct session *s, const struct wire_request *rq, unsigned want)
 			    rq->region);
 		return NULL;
 	}
-	if (want && !may(&s->conn.peer, r->uid, r->gid, r->mode, want)) {
+	if (want &&
+	    !access_may(&s->conn.peer, r->uid, r->gid, r->mode, want)) {
 		reply_error(s, rq, EACCES, "region '%s' does not allow %s",
 			    rq->region, want & MAY_WRITE ? "writing" : "reading");
 		return NULL;
@@ -255,10 +261,9 @@ do_hello(struct session *s, const struct wire_request *rq)
 	}
 	s->hello = true;
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
-	snprintf(s->client->name, sizeof(s->client->name), "%s",
-		 rq->client_name);
+	client_set_name(s->client, rq->client_name);
 	/* A process that connects again takes its leases back (I5). */
-	if (client_adopt(s->client))
+	if (ops_adopt(s->srv, s->client))
 		log_info("client %llu (pid %d %s) reconnected and took back "
 			 "%u lease(s)",
 			 (unsigned long long)s->client->id,
@@ -280,7 +285,7 @@ do_status(struct session *s, const struct wire_request *rq)
 		.clients = srv->nclients,
 		.leases = srv->nleases,
 		.grants = server_pins(srv),
-		.pending_ops = recall_pending(srv),
+		.pending_ops = recall_pending(&srv->recall),
 	};
 
 	send_reply(s, rq->id,
@@ -326,7 +331,7 @@ do_region_attach(struct session *s, const struct wire_request *rq)
 	struct region_info ri;
 	int rv;
 
-	if (!is_admin(&s->conn.peer)) {
+	if (!access_admin(&s->conn.peer)) {
 		reply_error(s, rq, EPERM, "only root may attach regions");
 		return;
 	}
@@ -371,10 +376,11 @@ do_region_attach(struct session *s, const struct wire_request *rq)
 static void
 do_region_detach(struct session *s, const struct wire_request *rq)
 {
+	struct ops_waiter w;
 	struct region *r;
 	int rv;
 
-	if (!is_admin(&s->conn.peer)) {
+	if (!access_admin(&s->conn.peer)) {
 		reply_error(s, rq, EPERM, "only root may detach regions");
 		return;
 	}
@@ -384,8 +390,10 @@ do_region_detach(struct session *s, const struct wire_request *rq)
 			    rq->region);
 		return;
 	}
-	/* Answered by recall.c at the final unpin (at once without pins). */
-	rv = recall_detach(s->srv, r, s, rq->id, rq->timeout_ms, false);
+	/* Answered by on_op_done() at the final unpin (at once without
+	 * pins). */
+	w = waiter(s, rq);
+	rv = ops_detach(s->srv, r, &w);
 	if (rv == -EBUSY)
 		reply_error(s, rq, EBUSY, "region '%s' is already detaching",
 			    rq->region);
@@ -428,23 +436,15 @@ do_file_list(struct session *s, const struct wire_request *rq)
 {
 	struct region *r = find_region(s, rq, MAY_READ);
 	struct file_info v[FILES_PER_PAGE];
-	uint64_t slot;
-	size_t n = 0;
+	uint64_t next;
+	size_t n;
 
 	if (r == NULL)
 		return;
-	for (slot = rq->cursor; slot < r->sb->inode_count; slot++) {
-		struct inode *ino = inode_at(r, (uint32_t)slot);
-
-		if (ino == NULL || ino->orphan)
-			continue;
-		if (n == FILES_PER_PAGE)
-			break;
-		inode_info(ino, &v[n++]);
-	}
+	n = query_files(r, rq->cursor, v, FILES_PER_PAGE, &next);
 	send_reply(s, rq->id,
 		   wire_file_list(s->obuf, SERVER_MAX_PACKET, rq->id, r->name,
-				  v, n, slot < r->sb->inode_count, slot));
+				  v, n, next < r->sb->inode_count, next));
 }
 
 static void
@@ -466,36 +466,29 @@ static void
 do_file_truncate(struct session *s, const struct wire_request *rq)
 {
 	struct region *r = find_region(s, rq, 0);
+	struct ops_waiter w;
 	struct inode *ino;
 	struct file_info fi;
 	int rv;
 
 	if (r == NULL || (ino = find_file(s, rq, r)) == NULL)
 		return;
-	if (!may(&s->conn.peer, ino->uid, ino->gid, ino->mode, MAY_WRITE)) {
+	if (!access_may(&s->conn.peer, ino->uid, ino->gid, ino->mode,
+			MAY_WRITE)) {
 		reply_error(s, rq, EACCES, "file '%s' is not writable by you",
 			    rq->name);
 		return;
 	}
-	if (ino->trunc_pg != UINT64_MAX) {
+	w = waiter(s, rq);
+	rv = ops_truncate(s->srv, r, ino, rq->size, &w);
+	if (rv == OPS_WAITING)
+		return; /* on_op_done() answers at the final unpin */
+	s->mutated = r;
+	if (rv == -EBUSY) {
 		reply_error(s, rq, EBUSY, "a truncate of '%s' is already "
 			    "pending", rq->name);
 		return;
 	}
-	/* Shrinking over grants recalls them and completes at the final
-	 * unpin (I4); recall.c answers then. */
-	if (rq->size < ino->size &&
-	    inode_grants_from(ino, (rq->size + PM_PAGE_SIZE - 1) >>
-					   PM_PAGE_SHIFT)) {
-		rv = recall_truncate(s->srv, r, ino, rq->size, s, rq->id,
-				     rq->timeout_ms);
-		if (rv < 0)
-			reply_error(s, rq, -rv, "cannot truncate '%s'",
-				    rq->name);
-		return;
-	}
-	rv = inode_resize(r, ino, rq->size);
-	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot resize '%s' to %llu bytes: %s",
 			    rq->name, (unsigned long long)rq->size,
@@ -519,16 +512,14 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 		return;
 	/* The sticky bit works as on /tmp: only the file's owner (or an
 	 * administrator) may remove it from a shared region. */
-	if ((r->mode & 01000) && !is_admin(&s->conn.peer) &&
+	if ((r->mode & 01000) && !access_admin(&s->conn.peer) &&
 	    s->conn.peer.uid != ino->uid && s->conn.peer.uid != r->uid) {
 		reply_error(s, rq, EPERM,
 			    "region '%s' is sticky and '%s' is not yours",
 			    rq->region, rq->name);
 		return;
 	}
-	/* I3: the name goes at once; a file still leased becomes an orphan,
-	 * freed at the end of its last lease. */
-	rv = ino->nleases ? inode_orphan(r, ino) : inode_unlink(r, ino);
+	rv = ops_remove(s->srv, r, ino);
 	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot remove '%s': %s", rq->name,
@@ -617,7 +608,8 @@ do_lease_acquire(struct session *s, const struct wire_request *rq)
 	r = find_region(s, rq, want);
 	if (r == NULL || (ino = find_file(s, rq, r)) == NULL)
 		return;
-	if (!may(&s->conn.peer, ino->uid, ino->gid, ino->mode, want)) {
+	if (!access_may(&s->conn.peer, ino->uid, ino->gid, ino->mode,
+			want)) {
 		reply_error(s, rq, EACCES, "file '%s' is not %s by you",
 			    rq->name, rw ? "writable" : "readable");
 		return;
@@ -655,14 +647,13 @@ do_lease_release(struct session *s, const struct wire_request *rq)
 
 	if (l == NULL)
 		return;
-	if (l->ngrants) {
+	if (ops_lease_release(s->srv, l) == -EBUSY) {
 		reply_error(s, rq, EBUSY, "lease %llu still has %zu grant(s); "
 			    "return them first",
 			    (unsigned long long)l->id, l->ngrants);
 		return;
 	}
-	client_lease_end(l);
-	session_reply_empty(s, rq->id, WIRE_LEASE_RELEASE);
+	reply_empty(s, rq->id, WIRE_LEASE_RELEASE);
 }
 
 /* folios_per_reply -- what fits in a packet: an order byte and a region
@@ -683,11 +674,10 @@ static void
 do_map(struct session *s, const struct wire_request *rq)
 {
 	struct server *srv = s->srv;
-	struct client *c = s->client;
-	uint64_t end, next_pg, room;
+	const struct grant *v;
+	uint64_t next_pg, pg;
 	struct lease *l;
-	size_t max;
-	int k, nfill;
+	int k;
 
 	if (srv->stopping) {
 		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
@@ -700,32 +690,19 @@ do_map(struct session *s, const struct wire_request *rq)
 		reply_error(s, rq, EINVAL, "empty or overflowing range");
 		return;
 	}
-	room = srv->cfg->max_grants > c->grants ? srv->cfg->max_grants -
-							  c->grants
-						: 0;
-	if (room == 0) {
+	pg = rq->offset >> PM_PAGE_SHIFT;
+	k = ops_map(srv, l, pg, pages_of(rq->offset + rq->length) - pg,
+		    (enum lease_access)rq->access, folios_per_reply(l->region),
+		    &v, &next_pg);
+	switch (k) {
+	case -EDQUOT:
 		reply_error(s, rq, EDQUOT, "grant limit (%llu per client) "
 			    "reached",
 			    (unsigned long long)srv->cfg->max_grants);
 		return;
-	}
-	if (srv->scratch == NULL) {
-		srv->scratch = malloc(MAX_FOLIOS_PER_REPLY *
-				      sizeof(*srv->scratch));
-		if (srv->scratch == NULL) {
-			reply_error(s, rq, ENOMEM, "out of memory");
-			return;
-		}
-	}
-	max = folios_per_reply(l->region);
-	if (max > room)
-		max = (size_t)room;
-	end = pages_of(rq->offset + rq->length);
-	k = lease_map(l, rq->offset >> PM_PAGE_SHIFT,
-		      end - (rq->offset >> PM_PAGE_SHIFT),
-		      (enum lease_access)rq->access, srv->scratch, max,
-		      &next_pg);
-	switch (k) {
+	case -ENOMEM:
+		reply_error(s, rq, ENOMEM, "out of memory");
+		return;
 	case -EBUSY:
 		reply_error(s, rq, EBUSY, "a recall is pending over this range "
 			    "of '%s' (%s)",
@@ -751,28 +728,10 @@ do_map(struct session *s, const struct wire_request *rq)
 			return;
 		}
 	}
-	client_note_grants(l, (uint64_t)k);
-	/* Granted pages must not be holes under the client's first store
-	 * (region_fill()); runs contiguous in the region take one call. A
-	 * region of 4 KiB folios only has nothing to gain from large
-	 * page-cache folios: its holes stay holes (no zeroes written). */
-	nfill = l->region->sb->max_order > 0 ? k : 0;
-	for (int i = 0, j; i < nfill; i = j) {
-		const struct grant *g = &srv->scratch[i];
-		uint64_t n = 1ull << g->order;
-
-		for (j = i + 1; j < nfill && srv->scratch[j].region_pg ==
-						 g->region_pg + n;
-		     j++)
-			n += 1ull << srv->scratch[j].order;
-		if (region_fill(l->region, g->region_pg, n) < 0)
-			log_warn("region '%s': cannot fill a hole before a "
-				 "grant; the client maps it with small pages",
-				 l->region->name);
-	}
 	send_reply(s, rq->id,
-		   wire_map(s->obuf, SERVER_MAX_PACKET, rq->id, srv->scratch,
-			    (size_t)k, next_pg << PM_PAGE_SHIFT));
+		   wire_map(s->srv->wire, s->obuf, SERVER_MAX_PACKET, rq->id, v,
+			    (size_t)k,
+			    next_pg << PM_PAGE_SHIFT));
 }
 
 static void
@@ -787,91 +746,26 @@ do_unmap(struct session *s, const struct wire_request *rq)
 	pg = rq->offset >> PM_PAGE_SHIFT;
 	n = rq->length == 0 ? UINT64_MAX - pg
 			    : pages_of(rq->offset + rq->length) - pg;
-	returned = client_unmap(l, pg, n);
+	returned = ops_unmap(s->srv, l, pg, n);
 	send_reply(s, rq->id,
 		   wire_unmap(s->obuf, SERVER_MAX_PACKET, rq->id, returned));
-}
-
-static int
-by_id(const void *a, const void *b)
-{
-	const struct lease *x = *(struct lease *const *)a;
-	const struct lease *y = *(struct lease *const *)b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* collect -- leases matching the filters with id > @after, sorted by id;
- * *ret is malloc'd (NULL when none). Returns the count or -ENOMEM. */
-static ssize_t
-collect(struct server *srv, const char *region, const char *name,
-	uint64_t lease_id, uint32_t pid, uint64_t after, struct lease ***ret)
-{
-	struct lease **v = NULL;
-	size_t n = 0, cap = 0;
-
-	for (struct client *c = srv->clients; c; c = c->next) {
-		if (pid && (uint32_t)c->pid != pid)
-			continue;
-		for (struct lease *l = c->leases; l; l = l->own_next) {
-			if (l->id <= after || (lease_id && l->id != lease_id) ||
-			    (region[0] && strcmp(l->region->name, region)) ||
-			    (name[0] && strcmp(l->ino->name, name)))
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct lease **nv = realloc(v, nc * sizeof(*v));
-				if (nv == NULL) {
-					free(v);
-					return -ENOMEM;
-				}
-				v = nv;
-				cap = nc;
-			}
-			v[n++] = l;
-		}
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), by_id);
-	*ret = v;
-	return (ssize_t)n;
 }
 
 static void
 do_lease_list(struct session *s, const struct wire_request *rq)
 {
 	struct lease_info info[LEASES_PER_PAGE];
-	struct lease **v;
-	ssize_t n = collect(s->srv, rq->region, rq->name, 0, 0, rq->cursor, &v);
-	size_t k;
+	ssize_t n = query_leases(s->srv, rq->region, rq->name, rq->cursor,
+				 info, LEASES_PER_PAGE);
+	size_t k = n < LEASES_PER_PAGE ? (size_t)n : LEASES_PER_PAGE;
 
 	if (n < 0) {
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
 	}
-	for (k = 0; k < (size_t)n && k < LEASES_PER_PAGE; k++) {
-		const struct lease *l = v[k];
-		const struct client *c = client_owner(l);
-		struct lease_info *li = &info[k];
-
-		memset(li, 0, sizeof(*li));
-		li->id = l->id;
-		li->region = l->region->name;
-		li->name = l->ino->name;
-		li->ino = inode_ino(l->ino);
-		li->access = l->access;
-		li->client_id = c->id;
-		li->pid = (uint32_t)c->pid;
-		li->uid = (uint32_t)c->uid;
-		memcpy(li->comm, c->comm, sizeof(li->comm));
-		li->grants = l->ngrants;
-		li->bytes = l->pages << PM_PAGE_SHIFT;
-		li->recalled = l->revoking;
-	}
 	send_reply(s, rq->id,
 		   wire_lease_list(s->obuf, SERVER_MAX_PACKET, rq->id, info, k,
 				   (size_t)n > k));
-	free(v);
 }
 
 static void
@@ -879,6 +773,7 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 {
 	struct lease *l = client_lease_find(s->srv, rq->lease_id);
 	const struct ipc_peer *p = &s->conn.peer;
+	struct ops_waiter w;
 	int rv;
 
 	if (l == NULL) {
@@ -887,15 +782,16 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 		return;
 	}
 	/* The holder, the file's owner and administrators may revoke. */
-	if (!is_admin(p) && p->uid != client_owner(l)->uid &&
+	if (!access_admin(p) && p->uid != client_owner(l)->uid &&
 	    p->uid != l->ino->uid) {
 		reply_error(s, rq, EPERM, "lease %llu is neither yours nor on "
 			    "a file you own",
 			    (unsigned long long)l->id);
 		return;
 	}
-	/* Answered by recall.c when the lease has ended. */
-	rv = recall_revoke(s->srv, l, s, rq->id, rq->timeout_ms);
+	/* Answered by on_op_done() when the lease has ended. */
+	w = waiter(s, rq);
+	rv = ops_revoke(s->srv, l, &w);
 	if (rv == -EBUSY)
 		reply_error(s, rq, EBUSY, "a revoke of lease %llu is already "
 			    "pending",
@@ -907,93 +803,67 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 static void
 do_grant_list(struct session *s, const struct wire_request *rq)
 {
-	static struct grant_row rows[GRANTS_PER_PAGE + 64];
-	struct lease **v;
-	ssize_t n = collect(s->srv, "", "", rq->lease_id, rq->pid,
-			    rq->cursor ? rq->cursor - 1 : 0, &v);
-	size_t k = 0;
+	struct grant_row *rows = malloc((GRANTS_PER_PAGE + GRANTS_SLACK) *
+					sizeof(*rows));
+	ssize_t k = -ENOMEM;
 	bool more = false;
 
-	if (n < 0) {
+	if (rows)
+		k = query_grants(s->srv, rq->lease_id, rq->pid, rq->cursor,
+				 rq->offset, rows, GRANTS_PER_PAGE,
+				 GRANTS_SLACK, &more);
+	if (k < 0) {
+		free(rows);
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
 	}
-	/* Order: (lease id, file offset). The cursor is the last row sent;
-	 * rows equal to it in both keys are never split across pages. */
-	for (ssize_t i = 0; i < n && !more; i++) {
-		const struct lease *l = v[i];
-
-		for (size_t j = 0; j < l->ngrants; j++) {
-			const struct grant *g = &l->grants[j];
-			uint64_t off = g->file_pg << PM_PAGE_SHIFT;
-
-			if (l->id == rq->cursor && off <= rq->offset)
-				continue;
-			if (k >= GRANTS_PER_PAGE &&
-			    (rows[k - 1].lease_id != l->id ||
-			     rows[k - 1].g.file_pg != g->file_pg ||
-			     k == GRANTS_PER_PAGE + 64)) {
-				more = true;
-				break;
-			}
-			rows[k].lease_id = l->id;
-			rows[k].g = *g;
-			k++;
-		}
-	}
 	send_reply(s, rq->id,
-		   wire_grant_list(s->obuf, SERVER_MAX_PACKET, rq->id, rows, k,
-				   more));
-	free(v);
+		   wire_grant_list(s->obuf, SERVER_MAX_PACKET, rq->id, rows,
+				   (size_t)k, more));
+	free(rows);
 }
 
-static int
-client_by_id(const void *a, const void *b)
+static uint32_t
+pending_of(const struct client *c)
 {
-	const struct client_info *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
+	return c->session ? (uint32_t)c->session->conn.out_count : 0;
 }
 
 static void
 do_client_list(struct session *s, const struct wire_request *rq)
 {
-	struct server *srv = s->srv;
-	struct client_info *v = calloc(srv->nclients + 1, sizeof(*v));
-	size_t n = 0, k;
+	struct client_info *v;
+	ssize_t n = query_clients(s->srv, rq->cursor, pending_of, &v);
+	size_t k;
 
-	if (v == NULL) {
+	if (n < 0) {
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
 	}
-	for (struct client *c = srv->clients; c; c = c->next) {
-		if (c->id <= rq->cursor)
-			continue;
-		client_info(c, &v[n]);
-		v[n].pending = c->session ? (uint32_t)c->session->conn.out_count
-					  : 0;
-		n++;
-	}
-	qsort(v, n, sizeof(*v), client_by_id);
-	k = n < CLIENTS_PER_PAGE ? n : CLIENTS_PER_PAGE;
+	k = n < CLIENTS_PER_PAGE ? (size_t)n : CLIENTS_PER_PAGE;
 	send_reply(s, rq->id,
 		   wire_client_list(s->obuf, SERVER_MAX_PACKET, rq->id, v, k,
-				    n > k));
+				    (size_t)n > k));
 	free(v);
 }
 
 static void
 do_blockers(struct session *s, const struct wire_request *rq)
 {
-	static struct blocker v[BLOCKERS_MAX];
+	struct blocker *v = malloc(BLOCKERS_MAX * sizeof(*v));
 	size_t n;
 
-	n = recall_blockers(s->srv, rq->region[0] ? rq->region : NULL,
+	if (v == NULL) {
+		reply_error(s, rq, ENOMEM, "out of memory");
+		return;
+	}
+	n = recall_blockers(&s->srv->recall, rq->region[0] ? rq->region : NULL,
 			    rq->name[0] ? rq->name : NULL, v, BLOCKERS_MAX);
 	send_reply(s, rq->id,
 		   wire_blockers(s->obuf, SERVER_MAX_PACKET, rq->id, v,
 				 n < BLOCKERS_MAX ? n : BLOCKERS_MAX,
 				 n > BLOCKERS_MAX));
+	free(v);
 }
 
 typedef void (*handler_fn)(struct session *s, const struct wire_request *rq);
@@ -1021,6 +891,23 @@ static const handler_fn handlers[WIRE_KIND_END] = {
 	[WIRE_BLOCKERS] = do_blockers,
 };
 
+void
+session_dispatch(struct session *s, const struct wire_request *rq)
+{
+	handler_fn h = NULL;
+
+	/* wire.c refuses kinds it cannot fill; a kind it knows that has no
+	 * handler here still gets an answer, never a jump through NULL. */
+	if ((unsigned)rq->kind < WIRE_KIND_END)
+		h = handlers[rq->kind];
+	if (h == NULL) {
+		reply_error(s, rq, EPROTO, "request kind %u is not served by "
+			    "this daemon", (unsigned)rq->kind);
+		return;
+	}
+	h(s, rq);
+}
+
 /* ---- connection -------------------------------------------------------- */
 
 static void
@@ -1031,7 +918,7 @@ on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len)
 	const char *why = "";
 	int rv;
 
-	rv = wire_request_decode(buf, len, &rq, &why);
+	rv = wire_request_decode(s->srv->wire, buf, len, &rq, &why);
 	if (rv == -EPROTO) {
 		fatal(s, EPROTO, why);
 	} else if (rv < 0) {
@@ -1039,7 +926,7 @@ on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len)
 	} else if (!s->hello && rq.kind != WIRE_HELLO) {
 		fatal(s, EPROTO, "the first request must be Hello");
 	} else {
-		handlers[rq.kind](s, &rq);
+		session_dispatch(s, &rq);
 	}
 	wire_request_free(&rq);
 }
@@ -1057,11 +944,11 @@ on_close(struct ipc_conn *c)
 
 	log_debug("client %llu (pid %d %s) disconnected",
 		  (unsigned long long)s->id, (int)c->peer.pid, c->peer.comm);
-	recall_session_gone(s->srv, s);
-	server_forget(s->srv, s);
+	recall_forget(&s->srv->recall, s);
+	server_forget(s->srv, &s->conn);
 	if (s->client)
-		client_disconnected(s->client);
-	server_session_gone(s->srv, s);
+		ops_client_disconnected(s->client);
+	server_conn_gone(s->srv, &s->conn);
 	free(s->obuf);
 	free(s);
 }
@@ -1082,19 +969,15 @@ session_open(struct server *srv, int fd)
 	s->conn.on_packet = on_packet;
 	s->conn.on_error = on_error;
 	s->conn.on_close = on_close;
-	rv = ipc_conn_open(srv->loop, &s->conn, fd, SERVER_MAX_PACKET,
-			   srv->cfg->max_pending);
+	rv = ipc_conn_open(srv->loop, &s->conn, srv->rx, fd,
+			   SERVER_MAX_PACKET, srv->cfg->max_pending);
 	if (rv < 0) {
 		free(s->obuf);
 		free(s);
 		return rv;
 	}
-	s->next = srv->sessions;
-	if (s->next)
-		s->next->prev = s;
-	srv->sessions = s;
-	srv->nsessions++;
-	rv = client_new(srv, s, &s->client);
+	server_conn_add(srv, &s->conn);
+	rv = client_new(srv, &s->conn.peer, s, ops_client_exited, &s->client);
 	if (rv < 0) {
 		ipc_close(&s->conn); /* on_close unlinks and frees s */
 		return rv;

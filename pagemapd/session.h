@@ -10,6 +10,7 @@
 
 struct client;
 struct inode;
+struct lease;
 struct region;
 struct server;
 
@@ -22,8 +23,6 @@ struct session_fd {
 struct session {
 	struct ipc_conn conn; /* first: the close callback recovers us */
 	struct server *srv;
-	struct session *next; /* server's list */
-	struct session *prev;
 	uint64_t id; /* client id, shown by `client ls` */
 	bool hello; /* handshake done */
 	char name[64]; /* from Hello */
@@ -42,15 +41,14 @@ int session_open(struct server *srv, int fd);
  * closed. */
 void session_close(struct session *s);
 
-/* Answers to requests that waited (recall.c) and events. */
-void session_reply_error(struct session *s, uint64_t id, int err,
-			 const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void session_reply_empty(struct session *s, uint64_t id, enum wire_kind k);
-/* session_reply_file -- a FileTruncate reply describing @ino. */
-void session_reply_file(struct session *s, uint64_t id, const char *region,
-			const struct inode *ino);
-void session_send_recall(struct session *s, uint64_t lease_id, uint64_t off,
+/* session_dispatch -- run the handler of @rq->kind, which has passed the
+ * handshake check; a kind without a handler (or out of range) is answered
+ * with EPROTO. */
+void session_dispatch(struct session *s, const struct wire_request *rq);
+
+/* session_send_recall -- the recall hook (ops_init()): ask the holder of
+ * @l, if it is connected, to return its grants in [off, off + len). */
+void session_send_recall(void *ctx, struct lease *l, uint64_t off,
 			 uint64_t len, const char *reason);
 
 #endif

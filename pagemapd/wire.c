@@ -24,8 +24,8 @@ _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__RESPONSE__BODY_BLOCKERS,
 
 /* Unpacking a packet of n bytes can allocate a few times n (strings, the
  * message structs); a bump arena bounded to that stops a crafted packet
- * from asking more, and costs no malloc on the hot path. The daemon
- * decodes one request at a time, so one arena serves them all. */
+ * from asking more, and costs no malloc on the hot path. A loop decodes
+ * one request at a time, so its wire_ctx holds one arena for them all. */
 #define BUDGET_FACTOR 8u
 #define BUDGET_SLACK 4096u
 #define ARENA_SIZE ((size_t)WIRE_MAX_PACKET * BUDGET_FACTOR + \
@@ -67,7 +67,36 @@ struct unpacked {
 	Pagemap__Request *req;
 };
 
-static struct unpacked scratch;
+/* Per-loop state: the decode arena and the map encoder's arrays. */
+struct wire_ctx {
+	struct unpacked u;
+	void *offs, *orders; /* wire_map()'s packed arrays, kept */
+	size_t noffs, norders;
+};
+
+int
+wire_ctx_new(struct wire_ctx **ret)
+{
+	struct wire_ctx *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return -ENOMEM;
+	*ret = w;
+	return 0;
+}
+
+void
+wire_ctx_free(struct wire_ctx **pw)
+{
+	struct wire_ctx *w = *pw;
+
+	if (w == NULL)
+		return;
+	free(w->offs);
+	free(w->orders);
+	free(w);
+	*pw = NULL;
+}
 
 /* check_message -- no unknown fields, strings bounded. Request bodies hold
  * only scalars and strings, so one level is all there is to walk. */
@@ -110,10 +139,15 @@ request_body(const Pagemap__Request *r)
 	return body;
 }
 
-static void
+/* fill -- the fields of @r's body into @w. Returns 0, or -EINVAL for a
+ * body this daemon does not know (a kind added to the .proto alone). */
+static int
 fill(struct wire_request *w, const Pagemap__Request *r)
 {
 	switch (r->body_case) {
+	case PAGEMAP__REQUEST__BODY_STATUS:
+	case PAGEMAP__REQUEST__BODY_REGION_LIST:
+		break; /* no fields */
 	case PAGEMAP__REQUEST__BODY_HELLO:
 		w->version = r->hello->version;
 		w->client_name = r->hello->client_name;
@@ -199,14 +233,15 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 		w->region = r->blockers->region;
 		w->name = r->blockers->name;
 		break;
-	default: /* status, region list: no fields */
-		break;
+	default:
+		return -EINVAL;
 	}
+	return 0;
 }
 
 int
-wire_request_decode(const uint8_t *buf, size_t len, struct wire_request *ret,
-		    const char **why)
+wire_request_decode(struct wire_ctx *ctx, const uint8_t *buf, size_t len,
+		    struct wire_request *ret, const char **why)
 {
 	struct unpacked *u;
 	const ProtobufCMessage *body;
@@ -215,7 +250,7 @@ wire_request_decode(const uint8_t *buf, size_t len, struct wire_request *ret,
 
 	memset(ret, 0, sizeof(*ret));
 	ret->client_name = ret->region = ret->name = ret->path = "";
-	u = &scratch;
+	u = &ctx->u;
 	u->arena.used = 0;
 	u->arena.limit = len * BUDGET_FACTOR + BUDGET_SLACK;
 	if (u->arena.limit > ARENA_SIZE)
@@ -246,8 +281,12 @@ wire_request_decode(const uint8_t *buf, size_t len, struct wire_request *ret,
 	rv = check_message(body, why);
 	if (rv < 0)
 		return rv;
+	if ((unsigned)r->body_case >= WIRE_KIND_END ||
+	    fill(ret, r) < 0) {
+		*why = "request of a kind this daemon does not serve";
+		return -EINVAL;
+	}
 	ret->kind = (enum wire_kind)r->body_case;
-	fill(ret, r);
 	return 0;
 }
 
@@ -531,7 +570,7 @@ wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
 }
 
 /* grow -- a scratch array of at least @n elements of @size bytes, kept
- * between calls (the daemon is one thread). */
+ * between calls in the loop's wire_ctx. */
 static void *
 grow(void **buf, size_t *cap, size_t n, size_t size)
 {
@@ -546,15 +585,13 @@ grow(void **buf, size_t *cap, size_t n, size_t size)
 }
 
 ssize_t
-wire_map(uint8_t *out, size_t cap, uint64_t id, const struct grant *v,
-	 size_t n, uint64_t next_offset)
+wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
+	 const struct grant *v, size_t n, uint64_t next_offset)
 {
-	static void *offs, *orders;
-	static size_t noffs, norders;
 	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__MapReply m = PAGEMAP__MAP_REPLY__INIT;
-	uint64_t *ro = grow(&offs, &noffs, n, sizeof(uint64_t));
-	uint32_t *ord = grow(&orders, &norders, n, sizeof(uint32_t));
+	uint64_t *ro = grow(&ctx->offs, &ctx->noffs, n, sizeof(uint64_t));
+	uint32_t *ord = grow(&ctx->orders, &ctx->norders, n, sizeof(uint32_t));
 
 	if (ro == NULL || ord == NULL)
 		return -ENOMEM;

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "client.h"
 #include "inode.h"
 #include "lease.h"
 #include "recall.h"
@@ -70,16 +69,29 @@ struct wire_request {
 	void *msg; /* the unpacked message */
 };
 
+/* A loop's decoding and encoding state (the bounded decode arena, the
+ * map encoder's arrays); one request is decoded at a time in it. */
+struct wire_ctx;
+
+/* wire_ctx_new -- a wire context. Returns 0 or -ENOMEM. */
+int wire_ctx_new(struct wire_ctx **ret);
+
+/* wire_ctx_free -- free *@w and set it to NULL (NULL is fine). */
+void wire_ctx_free(struct wire_ctx **w);
+
 /* wire_request_decode -- unpack and validate a packet (at most @len bytes,
- * already bounded by the transport). Rejects unpack failures, unknown
- * fields anywhere, id 0, oversized strings and unset bodies. Returns 0, or
+ * already bounded by the transport) in @ctx. Rejects unpack failures,
+ * unknown fields anywhere, id 0, oversized strings, unset bodies and kinds
+ * outside enum wire_kind. Returns 0, or
  * -EPROTO with a reason in @why (the connection should be closed), or
  * -EINVAL with a reason when only this request is bad (@ret->id is set so
  * the caller can answer it). */
-int wire_request_decode(const uint8_t *buf, size_t len,
-			struct wire_request *ret, const char **why);
+int wire_request_decode(struct wire_ctx *ctx, const uint8_t *buf,
+			size_t len, struct wire_request *ret,
+			const char **why);
 
-/* wire_request_free -- release the unpacked message (NULL msg is fine). */
+/* wire_request_free -- release the unpacked message (NULL msg is fine);
+ * the next request may be decoded then. */
 void wire_request_free(struct wire_request *r);
 
 struct wire_limits {
@@ -135,8 +147,8 @@ ssize_t wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
 
 /* wire_map -- the folios @v[0..n), contiguous in the file from
  * v[0].file_pg. */
-ssize_t wire_map(uint8_t *out, size_t cap, uint64_t id, const struct grant *v,
-		 size_t n, uint64_t next_offset);
+ssize_t wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
+		 const struct grant *v, size_t n, uint64_t next_offset);
 ssize_t wire_unmap(uint8_t *out, size_t cap, uint64_t id, uint64_t returned);
 
 /* What `lease ls` shows. */
@@ -163,6 +175,17 @@ struct grant_row {
 };
 ssize_t wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 			const struct grant_row *v, size_t n, bool more);
+/* What `client ls` shows. */
+struct client_info {
+	uint64_t id;
+	uint32_t pid, uid, gid;
+	char comm[16];
+	char name[64];
+	bool connected;
+	uint32_t leases;
+	uint64_t grants;
+	uint32_t pending;
+};
 ssize_t wire_client_list(uint8_t *out, size_t cap, uint64_t id,
 			 const struct client_info *v, size_t n, bool more);
 ssize_t wire_blockers(uint8_t *out, size_t cap, uint64_t id,

@@ -1,0 +1,192 @@
+/* query.c -- read-only listings of the daemon's state.
+ *
+ * Each listing is sorted by the key its cursor pages (inode slots, lease
+ * ids, (lease, offset), client ids), so a page boundary never depends on the
+ * order of the lists the state keeps.
+ */
+#include "query.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "inode.h"
+#include "lease.h"
+#include "region.h"
+#include "server.h"
+
+size_t
+query_files(const struct region *r, uint64_t cursor, struct file_info *out,
+	    size_t max, uint64_t *ret_next)
+{
+	uint64_t slot;
+	size_t n = 0;
+
+	for (slot = cursor; slot < r->sb->inode_count; slot++) {
+		struct inode *ino = inode_at(r, (uint32_t)slot);
+
+		if (ino == NULL || ino->orphan)
+			continue;
+		if (n == max)
+			break;
+		inode_info(ino, &out[n++]);
+	}
+	*ret_next = slot;
+	return n;
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	const struct lease *x = *(struct lease *const *)a;
+	const struct lease *y = *(struct lease *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* collect -- leases matching the filters with id > @after, sorted by id;
+ * *ret is malloc'd (NULL when none). Returns the count or -ENOMEM. */
+static ssize_t
+collect(const struct server *srv, const char *region, const char *name,
+	uint64_t lease_id, uint32_t pid, uint64_t after, struct lease ***ret)
+{
+	const struct list_node *cp, *lp;
+	struct lease **v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (cp = srv->clients.next; cp != &srv->clients; cp = cp->next) {
+		const struct client *c =
+			list_entry(cp, const struct client, node);
+
+		if (pid && (uint32_t)c->pid != pid)
+			continue;
+		for (lp = c->leases.next; lp != &c->leases; lp = lp->next) {
+			struct lease *l = list_entry(lp, struct lease, own);
+
+			if (l->id <= after || (lease_id && l->id != lease_id) ||
+			    (region[0] && strcmp(l->region->name, region)) ||
+			    (name[0] && strcmp(l->ino->name, name)))
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct lease **nv = realloc(v, nc * sizeof(*v));
+				if (nv == NULL) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = nv;
+				cap = nc;
+			}
+			v[n++] = l;
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), by_id);
+	*ret = v;
+	return (ssize_t)n;
+}
+
+ssize_t
+query_leases(const struct server *srv, const char *region, const char *name,
+	     uint64_t after, struct lease_info *out, size_t max)
+{
+	struct lease **v;
+	ssize_t n = collect(srv, region, name, 0, 0, after, &v);
+
+	if (n < 0)
+		return n;
+	for (size_t k = 0; k < (size_t)n && k < max; k++) {
+		const struct lease *l = v[k];
+		const struct client *c = client_owner(l);
+		struct lease_info *li = &out[k];
+
+		memset(li, 0, sizeof(*li));
+		li->id = l->id;
+		li->region = l->region->name;
+		li->name = l->ino->name;
+		li->ino = inode_ino(l->ino);
+		li->access = l->access;
+		li->client_id = c->id;
+		li->pid = (uint32_t)c->pid;
+		li->uid = (uint32_t)c->uid;
+		memcpy(li->comm, c->comm, sizeof(li->comm));
+		li->grants = l->ngrants;
+		li->bytes = l->pages << PM_PAGE_SHIFT;
+		li->recalled = l->revoking;
+	}
+	free(v);
+	return n;
+}
+
+ssize_t
+query_grants(const struct server *srv, uint64_t lease_id, uint32_t pid,
+	     uint64_t after_lease, uint64_t after_offset,
+	     struct grant_row *out, size_t max, size_t slack, bool *ret_more)
+{
+	struct lease **v;
+	ssize_t n = collect(srv, "", "", lease_id, pid,
+			    after_lease ? after_lease - 1 : 0, &v);
+	size_t k = 0;
+	bool more = false;
+
+	if (n < 0)
+		return n;
+	for (ssize_t i = 0; i < n && !more; i++) {
+		const struct lease *l = v[i];
+
+		for (size_t j = 0; j < l->ngrants; j++) {
+			const struct grant *g = &l->grants[j];
+			uint64_t off = g->file_pg << PM_PAGE_SHIFT;
+
+			if (l->id == after_lease && off <= after_offset)
+				continue;
+			if (k >= max && (out[k - 1].lease_id != l->id ||
+					 out[k - 1].g.file_pg != g->file_pg ||
+					 k == max + slack)) {
+				more = true;
+				break;
+			}
+			out[k].lease_id = l->id;
+			out[k].g = *g;
+			k++;
+		}
+	}
+	free(v);
+	*ret_more = more;
+	return (ssize_t)k;
+}
+
+static int
+client_by_id(const void *a, const void *b)
+{
+	const struct client_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+ssize_t
+query_clients(const struct server *srv, uint64_t after,
+	      uint32_t (*pending)(const struct client *c),
+	      struct client_info **ret)
+{
+	struct client_info *v = calloc(srv->nclients + 1, sizeof(*v));
+	const struct list_node *pos;
+	size_t n = 0;
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (pos = srv->clients.next; pos != &srv->clients; pos = pos->next) {
+		const struct client *c =
+			list_entry(pos, const struct client, node);
+
+		if (c->id <= after)
+			continue;
+		client_info(c, &v[n]);
+		v[n].pending = pending(c);
+		n++;
+	}
+	qsort(v, n, sizeof(*v), client_by_id);
+	*ret = v;
+	return (ssize_t)n;
+}

@@ -1,0 +1,47 @@
+/* query.h -- read-only listings of the daemon's state (`lease ls`, `grant
+ * ls`, `client ls`, `file ls`), in the order their cursors page them. */
+#ifndef PAGEMAP_QUERY_H
+#define PAGEMAP_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "wire.h"
+
+struct client;
+struct region;
+struct server;
+
+/* query_files -- the named files of @r from inode slot @cursor on: at most
+ * @max into @out. *ret_next is the slot to go on from (inode_count: the
+ * end). Returns how many. */
+size_t query_files(const struct region *r, uint64_t cursor,
+		   struct file_info *out, size_t max, uint64_t *ret_next);
+
+/* query_leases -- leases with id > @after on @region/@name ("": any),
+ * sorted by id: at most @max rows into @out (their strings point into the
+ * state). Returns how many there are (may exceed @max) or -ENOMEM. */
+ssize_t query_leases(const struct server *srv, const char *region,
+		     const char *name, uint64_t after, struct lease_info *out,
+		     size_t max);
+
+/* query_grants -- grants of lease @lease_id / process @pid (0: any) in
+ * (lease id, file offset) order after the row (@after_lease,
+ * @after_offset): @max rows into @out, and up to @slack more so that rows
+ * equal in both keys are never split across pages. Returns the count or
+ * -ENOMEM; *ret_more tells whether rows are left. */
+ssize_t query_grants(const struct server *srv, uint64_t lease_id,
+		     uint32_t pid, uint64_t after_lease, uint64_t after_offset,
+		     struct grant_row *out, size_t max, size_t slack,
+		     bool *ret_more);
+
+/* query_clients -- clients with id > @after, sorted by id, into *ret
+ * (malloc'd); @pending gives each one's queued replies. Returns how many
+ * or -ENOMEM. */
+ssize_t query_clients(const struct server *srv, uint64_t after,
+		      uint32_t (*pending)(const struct client *c),
+		      struct client_info **ret);
+
+#endif
