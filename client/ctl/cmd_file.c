@@ -119,15 +119,21 @@ cmp_file(const void *x, const void *y)
 static int
 file_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_file_info *v;
-	size_t n;
+	struct pagemap_file_info *v = NULL;
+	size_t n = 0;
 	int err = pagemap_file_list(pm, f->region, &v, &n);
 
+	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_file);
+}
+
+/* file_result -- the file a command yields, or its failure @err. */
+static int
+file_result(struct ctx *c, const struct args *a, int err,
+	    const struct pagemap_file_info *f)
+{
 	if (err)
-		return err;
-	rows_of_array(ret, v, n, sizeof(*v));
-	rows_sort(ret, cmp_file);
-	return 0;
+		return fail_with(c, err, "%s %s", c->cmd->name, a->pos[0]);
+	return print_record(c->json, &file_listing, f);
 }
 
 /* file_create -- see cmd_file_create(). */
@@ -149,9 +155,7 @@ file_create(struct ctx *c, const struct args *a, const char *region,
 	if ((err = connect_daemon(c)))
 		return err;
 	err = pagemap_file_create(c->pm, region, name, size, (int)mode, &f);
-	if (err)
-		return fail_with(c, err, "file create %s", a->pos[0]);
-	return print_record(c->json, &file_listing, &f);
+	return file_result(c, a, err, &f);
 }
 
 int
@@ -178,9 +182,8 @@ file_stat(struct ctx *c, const struct args *a, const char *region,
 
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_file_stat(c->pm, region, name, &f)))
-		return fail_with(c, err, "file stat %s", a->pos[0]);
-	return print_record(c->json, &file_listing, &f);
+	err = pagemap_file_stat(c->pm, region, name, &f);
+	return file_result(c, a, err, &f);
 }
 
 int
@@ -206,9 +209,7 @@ file_truncate(struct ctx *c, const struct args *a, const char *region,
 	if ((err = connect_daemon(c)))
 		return err;
 	err = pagemap_file_truncate(c->pm, region, name, size, timeout_ms, &f);
-	if (err)
-		return fail_with(c, err, "file truncate %s", a->pos[0]);
-	return print_record(c->json, &file_listing, &f);
+	return file_result(c, a, err, &f);
 }
 
 int

@@ -105,15 +105,11 @@ cmp_lease(const void *x, const void *y)
 int
 lease_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_lease_info *v;
-	size_t n;
+	struct pagemap_lease_info *v = NULL;
+	size_t n = 0;
 	int err = pagemap_lease_list(pm, f->region, f->name, &v, &n);
 
-	if (err)
-		return err;
-	rows_of_array(ret, v, n, sizeof(*v));
-	rows_sort(ret, cmp_lease);
-	return 0;
+	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_lease);
 }
 
 int
@@ -205,15 +201,11 @@ cmp_grant(const void *x, const void *y)
 int
 grant_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_grant_info *v;
-	size_t n;
+	struct pagemap_grant_info *v = NULL;
+	size_t n = 0;
 	int err = pagemap_grant_list(pm, f->lease, f->pid, &v, &n);
 
-	if (err)
-		return err;
-	rows_of_array(ret, v, n, sizeof(*v));
-	rows_sort(ret, cmp_grant);
-	return 0;
+	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_grant);
 }
 
 int
@@ -294,16 +286,12 @@ cmp_client(const void *x, const void *y)
 static int
 client_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_client_info *v;
-	size_t n;
+	struct pagemap_client_info *v = NULL;
+	size_t n = 0;
 	int err = pagemap_client_list(pm, &v, &n);
 
 	(void)f;
-	if (err)
-		return err;
-	rows_of_array(ret, v, n, sizeof(*v));
-	rows_sort(ret, cmp_client);
-	return 0;
+	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_client);
 }
 
 int
@@ -356,14 +344,11 @@ const struct view blocker_view = VIEW(&blocker_listing, blocker_show);
 int
 blocker_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_blocker *v;
-	size_t n;
+	struct pagemap_blocker *v = NULL;
+	size_t n = 0;
 	int err = pagemap_blockers(pm, f->region, f->name, &v, &n);
 
-	if (err)
-		return err;
-	rows_of_array(ret, v, n, sizeof(*v));
-	return 0;
+	return rows_adopt(ret, err, v, n, sizeof(*v), NULL);
 }
 
 int

@@ -71,16 +71,12 @@ cmp_region(const void *x, const void *y)
 int
 region_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_region_info *v;
-	size_t n;
+	struct pagemap_region_info *v = NULL;
+	size_t n = 0;
 	int err = pagemap_region_list(pm, &v, &n);
 
 	(void)f;
-	if (err)
-		return err;
-	rows_of_array(ret, v, n, sizeof(*v));
-	rows_sort(ret, cmp_region);
-	return 0;
+	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_region);
 }
 
 int

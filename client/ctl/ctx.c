@@ -72,20 +72,29 @@ bad_value(struct ctx *c, const char *what, const char *val, int err)
 			   err == -ERANGE ? " (out of range)" : "");
 }
 
+/* vfail -- "pagemapctl: WHAT: ERROR (DETAIL)" on stderr, without the
+ * parentheses when @detail is empty; returns EXIT_FAIL. */
+static int
+vfail(int err, const char *detail, const char *fmt, va_list ap)
+{
+	fprintf(stderr, PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, ": %s", pagemap_strerror(err));
+	if (*detail)
+		fprintf(stderr, " (%s)", detail);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
 int
 fail_with(struct ctx *c, int err, const char *fmt, ...)
 {
 	const char *msg = c->pm ? pagemap_last_message(c->pm) : "";
 	va_list ap;
 
-	fprintf(stderr, PROG ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfail(err, msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s", pagemap_strerror(err));
-	if (*msg)
-		fprintf(stderr, " (%s)", msg);
-	fputc('\n', stderr);
 	return EXIT_FAIL;
 }
 
@@ -94,11 +103,9 @@ fail_local(int err, const char *detail, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfail(err, detail, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s (%s)\n", pagemap_strerror(err), detail);
 	return EXIT_FAIL;
 }
 

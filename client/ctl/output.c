@@ -66,14 +66,21 @@ format(const char *fmt, ...)
 	return s;
 }
 
+/* replace -- *@slot freed and made anew from a printf format. */
+static void
+replace(char **slot, const char *fmt, va_list ap)
+{
+	free(*slot);
+	*slot = vformat(fmt, ap);
+}
+
 void
 cell_printf(struct cell *c, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	free(c->own);
-	c->own = vformat(fmt, ap);
+	replace(&c->own, fmt, ap);
 	va_end(ap);
 	cell_str(c, c->own);
 }
@@ -84,8 +91,7 @@ cell_text(struct cell *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	free(c->text);
-	c->text = vformat(fmt, ap);
+	replace(&c->text, fmt, ap);
 	va_end(ap);
 }
 
@@ -181,21 +187,20 @@ cell_json(const struct cell *c)
 
 /* ---- rows ------------------------------------------------------------- */
 
-void
-rows_of_array(struct rows *r, void *array, size_t n, size_t size)
+int
+rows_adopt(struct rows *r, int err, void *array, size_t n, size_t size,
+	   int (*cmp)(const void *, const void *))
 {
+	if (err)
+		return err;
 	*r = (struct rows){.lib = array, .n = n, .own_index = true};
 	if (!(r->row = calloc(n ? n : 1, sizeof(*r->row))))
 		die_oom();
 	for (size_t i = 0; i < n; i++)
 		r->row[i] = (const char *)array + i * size;
-}
-
-void
-rows_sort(struct rows *r, int (*cmp)(const void *, const void *))
-{
-	if (r->n)
-		qsort(r->row, r->n, sizeof(*r->row), cmp);
+	if (cmp && n)
+		qsort(r->row, n, sizeof(*r->row), cmp);
+	return 0;
 }
 
 void
@@ -228,8 +233,9 @@ print_cell(FILE *out, const char *s, bool right, bool last, int width)
 	fputs(last ? "\n" : "  ", out);
 }
 
-/* column_type -- the type of column @col's cells; a table without rows
- * still aligns its header by it. */
+/* column_type -- the type of column @col's cells, from any row: a
+ * formatter makes the same type for every row. Without rows there is
+ * nothing to align (each column is as wide as its header). */
 static enum cell_type
 column_type(const struct column *col, const void *any_row)
 {
@@ -254,13 +260,14 @@ table_fprint(FILE *out, const struct view *v, const struct rows *r)
 	char **cells = calloc(ncells ? ncells : 1, sizeof(*cells));
 
 	assert(nc <= sizeof(width) / sizeof(width[0]));
+	for (size_t j = 0; j < nc; j++)
+		assert(v->show[j].col < v->of->ncol);
 	if (!cells)
 		die_oom();
 	for (size_t j = 0; j < nc; j++) {
 		const struct show *s = &v->show[j];
 		const struct column *col = &v->of->col[s->col];
 
-		assert(s->col < v->of->ncol);
 		head[j] = s->header ? s->header : col->header;
 		assert(head[j]);
 		width[j] = (int)strlen(head[j]);
@@ -281,7 +288,6 @@ table_fprint(FILE *out, const struct view *v, const struct rows *r)
 				width[j] = w;
 		}
 	}
-	/* Derived from the first row, alignment is the same for all. */
 	for (size_t j = 0; j < nc; j++)
 		print_cell(out, head[j], right[j], j + 1 == nc, width[j]);
 	for (size_t i = 0; i < ncells; i++) {

@@ -123,13 +123,13 @@ void cell_free(struct cell *c);
 		cell_##kind(ret, ((const type *)row)->field);                  \
 	}
 
-/* rows_of_array -- @n info structs of @size bytes at @array (returned by
- * the library) as rows; dies on malloc failure. */
-void rows_of_array(struct rows *r, void *array, size_t n, size_t size);
-
-/* rows_sort -- sort @r with @cmp, which compares two rows (pointers to
- * info structs, as qsort passes them: pointers to the pointers). */
-void rows_sort(struct rows *r, int (*cmp)(const void *, const void *));
+/* rows_adopt -- the library's answer as rows: unless @err (returned as
+ * it is), @n info structs of @size bytes at @array, sorted with @cmp
+ * (NULL: kept in the library's order), which compares two rows as qsort()
+ * passes them (pointers to the pointers: see ROW). Dies on malloc
+ * failure. */
+int rows_adopt(struct rows *r, int err, void *array, size_t n, size_t size,
+	       int (*cmp)(const void *, const void *));
 
 /* rows_free -- release @r and what the library returned; @r may be
  * zeroed. */
