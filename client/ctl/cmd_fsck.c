@@ -1,0 +1,81 @@
+/* cmd_fsck.c -- `fsck PATH`: the offline check of a region file (needs no
+ * daemon). */
+#include "cmd_fsck.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsck.h"
+#include "output.h"
+
+/* fsck_json -- the report and the problem lines @log (one per line). */
+static json_object *
+fsck_json(const char *path, const struct fsck_report *r, char *log)
+{
+	json_object *o = json_doc();
+	json_object *problems = json_object_new_array();
+
+	if (!problems)
+		die_oom();
+	json_add_str(o, "path", path);
+	json_add_bool(o, "clean", r->errors == 0);
+	json_add_str(o, "uuid", r->uuid);
+	json_add_u64(o, "region_size", r->region_size);
+	json_add_u64(o, "max_order", r->max_order);
+	json_add_u64(o, "files", r->files);
+	json_add_u64(o, "orphans", r->orphans);
+	json_add_u64(o, "extents", r->extents);
+	json_add_u64(o, "used_pages", r->used_pages);
+	json_add_u64(o, "free_pages", r->free_pages);
+	json_add_bool(o, "journal_replayed", r->journal_replayed);
+	json_add_u64(o, "errors", r->errors);
+	json_add_str(o, "first_error", r->first_error);
+	for (char *save, *line = strtok_r(log, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		json_object_array_add(problems, json_object_new_string(line));
+	json_object_object_add(o, "problems", problems);
+	return o;
+}
+
+int
+cmd_fsck(struct ctx *c, const struct args *a)
+{
+	const char *path = a->pos[0];
+	struct fsck_report r = {0};
+	char *log = NULL;
+	size_t log_len = 0;
+	FILE *out = stdout;
+	int err;
+
+	/* With --json the problem lines go into the document instead. */
+	if (c->json && !(out = open_memstream(&log, &log_len)))
+		die_oom();
+	err = fsck_region(path, &r, out);
+	if (c->json && fclose(out))
+		die_oom();
+	if (err) {
+		free(log);
+		fprintf(stderr, PROG ": fsck %s: %s%s%s%s\n", path,
+			pagemap_strerror(err), r.first_error[0] ? " (" : "",
+			r.first_error, r.first_error[0] ? ")" : "");
+		return EXIT_FAIL;
+	}
+	if (c->json) {
+		print_json(fsck_json(path, &r, log));
+		free(log);
+		return r.errors ? EXIT_FAIL : EXIT_OK;
+	}
+	if (r.errors)
+		printf("%s: %" PRIu32 " error%s", path, r.errors,
+		       r.errors == 1 ? "" : "s");
+	else
+		printf("%s: clean", path);
+	printf(", %" PRIu32 " files, %" PRIu32 " orphans, %" PRIu64
+	       " extents, %" PRIu64 " of %" PRIu64 " data pages used%s\n",
+	       r.files, r.orphans, r.extents, r.used_pages,
+	       r.used_pages + r.free_pages,
+	       r.journal_replayed ? ", journal replayed" : "");
+	return r.errors ? EXIT_FAIL : EXIT_OK;
+}

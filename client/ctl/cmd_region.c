@@ -1,0 +1,153 @@
+/* cmd_region.c -- `region ls|info|attach|detach`; a region row described
+ * once, as columns. */
+#include "cmd_region.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "list.h"
+#include "parse.h"
+
+#define R struct pagemap_region_info
+CELL_FIELD(region_name, R, name, str)
+CELL_FIELD(region_path, R, path, str)
+CELL_FIELD(region_kind, R, kind, str)
+CELL_FIELD(region_uuid, R, uuid, str)
+CELL_FIELD(region_state, R, state, str)
+CELL_FIELD(region_size, R, size, u64)
+CELL_FIELD(region_data_size, R, data_size, u64)
+CELL_FIELD(region_used, R, used, u64)
+CELL_FIELD(region_free, R, free, u64)
+CELL_FIELD(region_files, R, files, u64)
+CELL_FIELD(region_max_files, R, max_files, u64)
+CELL_FIELD(region_max_order, R, max_order, u64)
+CELL_FIELD(region_uid, R, uid, u64)
+CELL_FIELD(region_gid, R, gid, u64)
+CELL_FIELD(region_mode, R, mode, mode)
+CELL_FIELD(region_mode_octal, R, mode, octal)
+CELL_FIELD(region_pins, R, pins, u64)
+CELL_FIELD(region_orphans, R, orphans, u64)
+#undef R
+
+static const struct column region_cols[] = {
+	[REGION_NAME] = {"NAME", "name", 0, region_name},
+	[REGION_PATH] = {"PATH", "path", 0, region_path},
+	[REGION_KIND] = {"KIND", "kind", 0, region_kind},
+	[REGION_UUID] = {"UUID", "uuid", 0, region_uuid},
+	[REGION_STATE] = {"STATE", "state", 0, region_state},
+	[REGION_SIZE] = {"SIZE", "size", 0, region_size},
+	[REGION_DATA_SIZE] = {"DATA_SIZE", "data_size", 0, region_data_size},
+	[REGION_USED] = {"USED", "used", 0, region_used},
+	[REGION_FREE] = {"FREE", "free", 0, region_free},
+	[REGION_FILES] = {"FILES", "files", 0, region_files},
+	[REGION_MAX_FILES] = {"MAX_FILES", "max_files", 0, region_max_files},
+	[REGION_MAX_ORDER] = {"MAX_ORDER", "max_order", 0, region_max_order},
+	[REGION_UID] = {"UID", "uid", 0, region_uid},
+	[REGION_GID] = {"GID", "gid", 0, region_gid},
+	[REGION_MODE] = {"MODE", "mode", 0, region_mode},
+	[REGION_MODE_OCTAL] = {NULL, "mode_octal", COL_NO_DETAIL,
+			       region_mode_octal},
+	[REGION_PINS] = {"PINS", "pins", 0, region_pins},
+	[REGION_ORPHANS] = {"ORPHANS", "orphans", 0, region_orphans},
+};
+const struct listing region_listing = LISTING(region_cols);
+
+static const struct show region_ls_show[] = {
+	{REGION_NAME, 0, NULL}, {REGION_KIND, 0, NULL}, {REGION_SIZE, 0, NULL},
+	{REGION_USED, 0, NULL}, {REGION_FREE, 0, NULL}, {REGION_FILES, 0, NULL},
+	{REGION_PATH, 0, NULL},
+};
+static const struct view region_ls_view = VIEW(&region_listing, region_ls_show);
+
+/* cmp_region -- order regions by name. */
+static int
+cmp_region(const void *x, const void *y)
+{
+	return strcmp(ROW(struct pagemap_region_info, x)->name,
+		      ROW(struct pagemap_region_info, y)->name);
+}
+
+int
+region_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
+{
+	struct pagemap_region_info *v = NULL;
+	size_t n = 0;
+	int err = pagemap_region_list(pm, &v, &n);
+
+	(void)f;
+	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_region);
+}
+
+int
+cmd_region_ls(struct ctx *c, const struct args *a)
+{
+	return run_listing(c, a, region_rows, NULL, &region_ls_view, "regions",
+			   NULL);
+}
+
+int
+cmd_region_info(struct ctx *c, const struct args *a)
+{
+	struct pagemap_region_info r;
+	int err;
+
+	if ((err = connect_daemon(c)))
+		return err;
+	if ((err = pagemap_region_info(c->pm, a->pos[0], &r)))
+		return fail_with(c, err, "region info %s", a->pos[0]);
+	return print_record(c->json, &region_listing, &r);
+}
+
+int
+cmd_region_attach(struct ctx *c, const struct args *a)
+{
+	struct pagemap_region_info r;
+	uint64_t size = 0, order;
+	int max_order = -1, err, status;
+	char *path;
+
+	if (a->size && (err = parse_size(a->size, &size)))
+		return bad_value(c, "size", a->size, err);
+	if (a->max_order) {
+		if ((err = parse_uint(a->max_order, 63, &order)))
+			return bad_value(c, "max order", a->max_order, err);
+		max_order = (int)order;
+	}
+	if (!(path = absolute_path(a->pos[1])))
+		return fail_with(c, -errno,
+				 "region attach %s: current directory",
+				 a->pos[0]);
+	status = connect_daemon(c);
+	if (status == EXIT_OK) {
+		err = pagemap_region_attach(
+			c->pm, a->pos[0], path, size, max_order,
+			a->create ? PAGEMAP_ATTACH_CREATE : 0, &r);
+		status = err ? fail_with(c, err, "region attach %s %s",
+					 a->pos[0], path)
+			     : print_record(c->json, &region_listing, &r);
+	}
+	free(path);
+	return status;
+}
+
+int
+cmd_region_detach(struct ctx *c, const struct args *a)
+{
+	uint32_t timeout_ms = 0;
+	int err;
+
+	if (a->timeout && (err = parse_timeout(a->timeout, &timeout_ms)))
+		return bad_value(c, "timeout", a->timeout, err);
+	if ((err = connect_daemon(c)))
+		return err;
+	if ((err = pagemap_region_detach(c->pm, a->pos[0], timeout_ms)))
+		return fail_with(c, err, "region detach %s", a->pos[0]);
+	if (c->json) {
+		json_object *o = json_doc();
+
+		json_add_str(o, "region", a->pos[0]);
+		return print_json(o);
+	}
+	return EXIT_OK;
+}
