@@ -268,8 +268,7 @@ check_extents(struct fsck *f)
 		if (f->state[owner] == SLOT_BAD)
 			continue;
 		ino = &f->inodes[owner];
-		size_pg = (ino->size >> PM_PAGE_SHIFT) +
-			  !!(ino->size & (PM_PAGE_SIZE - 1));
+		size_pg = layout_pages(ino->size);
 		if (e->file_pg >= size_pg || e->npages > size_pg - e->file_pg)
 			problem(f, "extent %u: file pages %llu+%llu reach past "
 				   "the size of inode %u (%llu bytes)",

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "journal.h"
@@ -38,21 +37,6 @@
 #define MAX_EXT_PER_TX 8192u
 #define SIZE_LIMIT ((uint64_t)INT64_MAX) /* a file size fits off_t */
 
-static uint64_t
-pages_of(uint64_t size)
-{
-	return (size >> PM_PAGE_SHIFT) + !!(size & (PM_PAGE_SIZE - 1));
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static struct pm_inode *
 irec(const struct region *r, uint32_t slot)
 {
@@ -63,17 +47,6 @@ static struct pm_extent *
 erec(const struct region *r, uint32_t slot)
 {
 	return (struct pm_extent *)(r->media.base + r->sb->extent_off) + slot;
-}
-
-static bool
-all_zero(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < len; i++)
-		if (b[i])
-			return false;
-	return true;
 }
 
 /* ---- name index --------------------------------------------------------- */
@@ -706,7 +679,7 @@ inode_create(struct region *r, const char *name, uint64_t size,
 	 * is all zeroes. Bumping it makes a reused slot a new ino. */
 	ino->gen = r->gens[slot] + 1;
 	ino->size = size;
-	ino->mtime_ns = now_ns();
+	ino->mtime_ns = layout_now_ns();
 	ino->uid = uid;
 	ino->gid = gid;
 	ino->mode = mode & 07777;
@@ -716,7 +689,7 @@ inode_create(struct region *r, const char *name, uint64_t size,
 	tx_init(&t, r);
 	rc = 0;
 	if (size)
-		rc = reserve(&t, slot, &ino->map, 0, pages_of(size));
+		rc = reserve(&t, slot, &ino->map, 0, layout_pages(size));
 	if (!rc) {
 		inode_image(ino, &rec);
 		rc = tx_inode(&t, slot, &rec);
@@ -749,7 +722,7 @@ fail:
 static int
 resize(struct region *r, struct inode *ino, uint64_t size)
 {
-	uint64_t old_pages = pages_of(ino->size), new_pages = pages_of(size);
+	uint64_t old_pages = layout_pages(ino->size), new_pages = layout_pages(size);
 	struct inode tmp = *ino;
 	struct pm_inode rec;
 	struct tx t;
@@ -767,7 +740,7 @@ resize(struct region *r, struct inode *ino, uint64_t size)
 		rc = trim(&t, ino->slot, &ino->map, new_pages);
 	if (!rc) {
 		tmp.size = size;
-		tmp.mtime_ns = now_ns();
+		tmp.mtime_ns = layout_now_ns();
 		inode_image(&tmp, &rec);
 		rc = tx_inode(&t, ino->slot, &rec);
 	}
@@ -1056,7 +1029,7 @@ load_inodes(struct region *r, char *err)
 		struct inode *ino, *dup;
 
 		/* Never used since format. */
-		if (all_zero(rec, sizeof(*rec)))
+		if (layout_all_zero(rec, sizeof(*rec)))
 			continue;
 		if (layout_inode_check(sb, rec))
 			return corrupt(err, "inode %u: %s", slot,
@@ -1127,7 +1100,7 @@ load_extents(struct region *r, char *err)
 		struct lext *e = &v[n];
 		const struct inode *ino;
 
-		if (rec->slot == 0 && all_zero(rec, sizeof(*rec))) {
+		if (rec->slot == 0 && layout_all_zero(rec, sizeof(*rec))) {
 			r->free_extents++;
 			continue;
 		}
@@ -1153,7 +1126,7 @@ load_extents(struct region *r, char *err)
 				      "which is free", s, e->owner);
 			break;
 		}
-		if (e->file_pg + e->npages > pages_of(ino->size)) {
+		if (e->file_pg + e->npages > layout_pages(ino->size)) {
 			ret = corrupt(err, "extent %u maps file pages past "
 				      "the size of inode %u", s, e->owner);
 			break;

@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "errmsg.h"
 #include "journal.h"
 #include "layout.h"
+#include "media.h"
 
 struct alloc;
 struct inode;
@@ -20,7 +22,7 @@ struct region_run {
 };
 
 #define REGION_NAME_MAX 63u
-#define REGION_ERR_MAX 256u /* size of an error message buffer */
+#define REGION_ERR_MAX ERRMSG_MAX /* size of an error message buffer */
 
 enum region_kind {
 	REGION_FILE, /* plain file, page-granular persist (msync) */
@@ -62,8 +64,7 @@ struct region {
 	uid_t uid; /* backing file owner, group, mode: the region's */
 	gid_t gid;
 	mode_t mode;
-	void *map; /* struct pmem2_map *, private to region.c */
-	struct pm_media media; /* base/size of the mapping, persist */
+	struct pm_media media; /* the mapping (media_open()) */
 	struct pm_super *sb; /* in the mapping */
 	struct journal journal;
 	struct alloc *alloc;
@@ -85,15 +86,12 @@ struct region {
 	 * and the owner commits it once per batch. */
 	bool group_commit;
 	bool failed; /* a commit failed: DRAM is ahead of the media */
-	bool zero_sync; /* holes punched since the last commit */
 	uint32_t batch_ops; /* operations staged and not yet committed */
 	struct region_run *pending_free; /* freed by the batch: reusable */
 	size_t npending_free, pending_cap; /* only once it is durable */
 	uint32_t orphan_head; /* DRAM mirror of sb->orphan_head */
 	uint32_t *gens; /* generation of every inode slot, used or free */
 	uint8_t *ext_used; /* bit per extent slot: in use */
-	uint64_t *filled; /* bit per page known not to be a hole (plain file) */
-	void *crash; /* crash-point state of test builds, private */
 };
 
 /* region_attach -- map the region file at @path with libpmem2 and load it.

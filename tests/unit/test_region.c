@@ -20,10 +20,9 @@
 #include "fsck.h"
 #include "inode.h"
 #include "layout.h"
+#include "media_crash.h"
 #include "region.h"
 
-/* Test builds of region.c count persists (crash points). */
-uint64_t region_crash_persists(void);
 
 #define MiB (1ull << 20)
 #define PG PM_PAGE_SIZE
@@ -1246,7 +1245,7 @@ child(const char *path, uint64_t after, bool torn, int fd)
 	/* Detach checkpoints the journal: its persists count too. */
 	region_detach(r);
 	if (after == 0) {
-		uint64_t n = region_crash_persists();
+		uint64_t n = media_crash_persists();
 
 		if (write(fd, &n, sizeof(n)) != sizeof(n))
 			_exit(4);
