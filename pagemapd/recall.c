@@ -76,7 +76,7 @@ recall_scope(struct pending *p, const struct client *only)
 		len = (pages_of(p->ino->size) - p->from_pg) << PM_PAGE_SHIFT;
 	}
 	for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
-		struct inode *ino = r->inodes[slot];
+		struct inode *ino = inode_at(r, slot);
 
 		if (ino == NULL || (p->ino && ino != p->ino))
 			continue;
@@ -172,7 +172,7 @@ complete(struct pending *p)
 		/* No pins are left; leases without grants end with it. */
 		for (uint32_t slot = 0; slot < p->region->sb->inode_count;
 		     slot++) {
-			struct inode *ino = p->region->inodes[slot];
+			struct inode *ino = inode_at(p->region, slot);
 
 			while (ino && ino->leases) {
 				bool last = ino->orphan && ino->nleases == 1;
@@ -413,7 +413,7 @@ recall_blockers(const struct server *srv, const char *region,
 		if (!matches(p, region, name))
 			continue;
 		for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
-			const struct inode *ino = r->inodes[slot];
+			const struct inode *ino = inode_at(r, slot);
 
 			if (ino == NULL || (p->ino && ino != p->ino) ||
 			    (name && strcmp(ino->name, name) != 0))

@@ -59,31 +59,22 @@ int
 region_zero(struct region *r, uint64_t pg, uint64_t npages)
 {
 	return media_clear(&r->media, pg << PM_PAGE_SHIFT,
-			   npages << PM_PAGE_SHIFT, r->group_commit);
+			   npages << PM_PAGE_SHIFT, r->files.group_commit);
 }
 
+/* region_commit -- sync the batch's zeroes, then commit its records. */
 int
 region_commit(struct region *r)
 {
 	if (!journal_staged(&r->journal))
 		return 0;
+	/* Pages a file is given must read as zeroes before the transaction
+	 * that gives them commits. */
 	if (media_sync(&r->media) < 0) {
-		r->failed = true;
+		r->files.failed = true;
 		return -EIO;
 	}
-	if (journal_commit(&r->journal)) {
-		/* The media state is unknown until the next attach replays
-		 * the journal; DRAM is ahead of it. */
-		journal_abort(&r->journal);
-		r->failed = true;
-		return -EIO;
-	}
-	for (size_t i = 0; i < r->npending_free; i++)
-		alloc_release(r->alloc, r->pending_free[i].pg,
-			      r->pending_free[i].n);
-	r->npending_free = 0;
-	r->batch_ops = 0;
-	return 0;
+	return inode_commit(&r->files);
 }
 
 /* open_file -- open (or create) the backing file of @r. *ret_created is
@@ -288,29 +279,112 @@ recover(struct region *r, uint64_t file_size, char *err)
 	return 0;
 }
 
-/* reclaim_orphans -- free every orphan a crash left on the list (I3). */
-static int
-reclaim_orphans(struct region *r, char *err)
-{
-	while (r->sb->orphan_head) {
-		uint32_t slot = r->sb->orphan_head - 1;
-		struct inode *ino = inode_at(r, slot);
-		int ret;
+/*
+ * Attach runs in phases, called in this order from region_attach() and
+ * nowhere else; each either succeeds or leaves a reason in @err, and
+ * region_detach() undoes whatever the ones before it did.
+ *
+ *  1. open    -- open (or create) the file, map it (media_open()), format
+ *                it if asked and it was never formatted, and fill the
+ *                holes of its metadata.
+ *  2. replay  -- replay the journal's committed transactions, then check
+ *                the superblock (a torn journaled superblock write is
+ *                repaired only by the replay). Crash points are armed
+ *                after it.
+ *  3. verify  -- check every record and the cross-references between
+ *                them: names, extents, bitmap, orphan list.
+ *  4. load    -- build the allocator and the file table from the tables.
+ *  5. reclaim -- free the orphans a crash left between an unlink and its
+ *                final unpin (I3).
+ *
+ * A recovery step that must see the loaded files before orphans are
+ * freed (pins that survived a daemon crash) is a phase between load and
+ * reclaim.
+ */
 
-		if (!ino || !ino->orphan)
-			return errmsg(err, -EUCLEAN, "%s: orphan list names "
-				    "inode %u, which is not an orphan",
-				    r->path, slot);
-		ret = inode_unlink(r, ino);
-		if (ret)
-			return errmsg(err, ret, "%s: cannot reclaim orphan "
-				    "inode %u: %s", r->path, slot,
-				    strerror(-ret));
+/* phase_open -- open, map, format if asked, fill the metadata's holes. */
+static int
+phase_open(struct region *r, const struct region_opts *o, bool *ret_created,
+	   uint64_t *ret_file_size, char *err)
+{
+	int rc;
+
+	rc = open_file(r, o, ret_created, err);
+	if (!rc)
+		rc = map_file(r, ret_file_size, err);
+	if (rc)
+		return rc;
+	if (*ret_created ||
+	    (o->create && media_first_page_zero(&r->media))) {
+		rc = format(r, o, *ret_created, err);
+		if (rc)
+			return rc;
 	}
+	/* Metadata is read through the mapping, and on ext4 any fault on a
+	 * hole costs the whole file its large page-cache folios
+	 * (docs/performance.md): no metadata page may be one. */
+	rc = region_fill(r, 0, meta_end(r, *ret_file_size) >> PM_PAGE_SHIFT);
+	if (rc)
+		return errmsg(err, rc, "%s: %s", r->path, strerror(-rc));
 	return 0;
 }
 
-/* region_attach -- open, map, format if asked and empty, replay, load. */
+/* phase_replay -- replay the journal and check the superblock. */
+static int
+phase_replay(struct region *r, uint64_t file_size, char *err)
+{
+	int rc = recover(r, file_size, err);
+
+	if (rc)
+		return rc;
+	r->sb = (struct pm_super *)r->media.base;
+	return media_arm_crash(&r->media, r->path, err);
+}
+
+/* phase_verify -- every record and cross-reference. */
+static int
+phase_verify(struct region *r, char *err)
+{
+	(void)r;
+	(void)err;
+	return 0;
+}
+
+/* phase_load -- the allocator and the file table. */
+static int
+phase_load(struct region *r, char *err)
+{
+	char why[ERRMSG_MAX] = "";
+	int rc;
+
+	rc = alloc_new(r->sb->region_size >> PM_PAGE_SHIFT, r->sb->data_pg,
+		       r->sb->data_pages, r->sb->max_order, &r->alloc);
+	if (rc)
+		return errmsg(err, rc, "%s: cannot set up the allocator: %s",
+			      r->path, strerror(-rc));
+	r->files.media = &r->media;
+	r->files.sb = r->sb;
+	r->files.journal = &r->journal;
+	r->files.alloc = r->alloc;
+	rc = inode_load(&r->files, why);
+	if (rc)
+		return errmsg(err, rc, "%s: %s", r->path, why);
+	return 0;
+}
+
+/* phase_reclaim -- free the orphans a crash left. */
+static int
+phase_reclaim(struct region *r, char *err)
+{
+	char why[ERRMSG_MAX] = "";
+	int rc = inode_reclaim_orphans(&r->files, why);
+
+	if (rc)
+		return errmsg(err, rc, "%s: %s", r->path, why);
+	return 0;
+}
+
+/* region_attach -- the phases above, in order. */
 int
 region_attach(const char *name, const char *path, const struct region_opts *o,
 	      struct region **ret, char *err)
@@ -325,7 +399,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 		o = &none;
 	if (region_name_valid(name))
 		return errmsg(err, -EINVAL, "invalid region name \"%s\"",
-			    name ? name : "");
+			      name ? name : "");
 	if (!path || !*path)
 		return errmsg(err, -EINVAL, "no region path");
 	if (strlen(path) >= PATH_MAX)
@@ -338,45 +412,15 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	strcpy(r->name, name);
 	strcpy(r->path, path);
 
-	rc = open_file(r, o, &created, err);
-	if (rc)
-		goto fail;
-	rc = map_file(r, &file_size, err);
-	if (rc)
-		goto fail;
-	if (created || (o->create && media_first_page_zero(&r->media))) {
-		rc = format(r, o, created, err);
-		if (rc)
-			goto fail;
-	}
-	if (r->kind == REGION_FILE) {
-		/* Metadata is read through the mapping, and on ext4 any
-		 * fault on a hole costs the whole file its large page-cache
-		 * folios (docs/performance.md): no metadata page may be one. */
-		rc = region_fill(r, 0, meta_end(r, file_size) >> PM_PAGE_SHIFT);
-		if (rc) {
-			errmsg(err, rc, "%s: %s", path, strerror(-rc));
-			goto fail;
-		}
-	}
-	rc = recover(r, file_size, err);
-	if (rc)
-		goto fail;
-	r->sb = (struct pm_super *)r->media.base;
-	rc = media_arm_crash(&r->media, r->path, err);
-	if (rc)
-		goto fail;
-	rc = alloc_new(r->sb->region_size >> PM_PAGE_SHIFT, r->sb->data_pg,
-		       r->sb->data_pages, r->sb->max_order, &r->alloc);
-	if (rc) {
-		errmsg(err, rc, "%s: cannot set up the allocator: %s", path,
-		     strerror(-rc));
-		goto fail;
-	}
-	rc = inode_load(r, err);
-	if (rc)
-		goto fail;
-	rc = reclaim_orphans(r, err);
+	rc = phase_open(r, o, &created, &file_size, err);
+	if (!rc)
+		rc = phase_replay(r, file_size, err);
+	if (!rc)
+		rc = phase_verify(r, err);
+	if (!rc)
+		rc = phase_load(r, err);
+	if (!rc)
+		rc = phase_reclaim(r, err);
 	if (rc)
 		goto fail;
 	/* Read-only clients get this one: a region fd lets its holder map
@@ -404,9 +448,9 @@ region_detach(struct region *r)
 	if (!r)
 		return;
 	/* A failed checkpoint loses nothing: the next attach replays. */
-	if (r->journal.buf && !r->failed)
+	if (r->journal.buf && !r->files.failed)
 		(void)journal_checkpoint(&r->journal);
-	inode_unload(r);
+	inode_unload(&r->files);
 	alloc_delete(r->alloc);
 	r->alloc = NULL;
 	journal_fini(&r->journal);
@@ -415,7 +459,7 @@ region_detach(struct region *r)
 		close(r->fd);
 	if (r->ro_fd >= 0)
 		close(r->ro_fd);
-	free(r->pending_free);
+	free(r->files.pending_free);
 	free(r);
 }
 
@@ -446,14 +490,14 @@ region_info(const struct region *r, struct region_info *ret)
 	ret->data_size = sb->data_pages << PM_PAGE_SHIFT;
 	ret->free = free_pages << PM_PAGE_SHIFT;
 	ret->used = (sb->data_pages - free_pages) << PM_PAGE_SHIFT;
-	ret->files = r->nfiles;
+	ret->files = r->files.nfiles;
 	ret->max_files = sb->inode_count;
 	ret->max_order = sb->max_order;
 	ret->uid = r->uid;
 	ret->gid = r->gid;
 	ret->mode = r->mode;
 	ret->pins = r->pins;
-	ret->orphans = r->norphans;
+	ret->orphans = r->files.norphans;
 }
 
 /* region_name_valid -- [A-Za-z0-9_.-]{1,63}, not starting with a dot. */

@@ -453,7 +453,7 @@ files_of_any_size_are_backed_and_zeroed(void **state)
 	a = create(r, "empty", 0);
 	b = create(r, "odd", 5000);
 	c = create(r, "big", 4 * MiB);
-	assert_int_equal(r->nfiles, 3);
+	assert_int_equal(r->files.nfiles, 3);
 
 	inode_info(a, &fi);
 	assert_string_equal(fi.name, "empty");
@@ -517,7 +517,7 @@ names_are_unique_and_checked(void **state)
 	assert_int_equal(inode_create(r, longname, PG, 0600, 0, 0, &ino), 0);
 	assert_non_null(ino);
 	assert_int_equal(free_pages(r), free0 - 1);
-	assert_int_equal(r->nfiles, 2);
+	assert_int_equal(r->files.nfiles, 2);
 	region_detach(r);
 }
 
@@ -528,7 +528,7 @@ no_space_changes_nothing(void **state)
 	struct region *r = attach(f->path, true);
 	struct inode *a = create(r, "a", 3 * PG), *ino = NULL;
 	uint64_t free0 = free_pages(r);
-	uint32_t nfiles = r->nfiles, fext = r->free_extents;
+	uint32_t nfiles = r->files.nfiles, fext = r->files.free_extents;
 
 	assert_int_equal(inode_create(r, "huge", (free0 + 1) * PG, 0600, 0, 0,
 				      &ino),
@@ -536,8 +536,8 @@ no_space_changes_nothing(void **state)
 	assert_null(ino);
 	assert_null(inode_lookup(r, "huge"));
 	assert_int_equal(free_pages(r), free0);
-	assert_int_equal(r->nfiles, nfiles);
-	assert_int_equal(r->free_extents, fext);
+	assert_int_equal(r->files.nfiles, nfiles);
+	assert_int_equal(r->files.free_extents, fext);
 
 	assert_int_equal(inode_resize(r, a, (3 + free0 + 1) * PG), -ENOSPC);
 	assert_int_equal(a->size, 3 * PG);
@@ -639,13 +639,13 @@ growth_appends_merge_into_one_extent(void **state)
 	struct fx *f = *state;
 	struct region *r = attach(f->path, true);
 	struct inode *a = create(r, "log", PG);
-	uint32_t fext = r->free_extents;
+	uint32_t fext = r->files.free_extents;
 
 	for (int i = 2; i <= 64; i++)
 		assert_int_equal(inode_resize(r, a, (uint64_t)i * PG), 0);
 	assert_backed(a);
 	assert_int_equal(a->map.n, 1);
-	assert_int_equal(r->free_extents, fext);
+	assert_int_equal(r->files.free_extents, fext);
 	region_detach(r);
 }
 
@@ -688,7 +688,7 @@ unlink_frees_everything(void **state)
 	struct fx *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r), ino1;
-	uint32_t fext = r->free_extents, slot;
+	uint32_t fext = r->files.free_extents, slot;
 	struct inode *a = create(r, "a", 3 * MiB + 5);
 	struct pm_inode rec;
 
@@ -698,8 +698,8 @@ unlink_frees_everything(void **state)
 	assert_null(inode_lookup(r, "a"));
 	assert_null(inode_at(r, slot));
 	assert_int_equal(free_pages(r), free0);
-	assert_int_equal(r->free_extents, fext);
-	assert_int_equal(r->nfiles, 0);
+	assert_int_equal(r->files.free_extents, fext);
+	assert_int_equal(r->files.nfiles, 0);
 
 	/* Slots are handed out round robin; a reused one comes back with a
 	 * new generation, so its ino is new. */
@@ -721,7 +721,7 @@ unlink_frees_everything(void **state)
 	assert_int_equal(rec.flags, 0);
 	assert_int_equal(rec.gen, 2);
 	r = attach(f->path, false);
-	assert_int_equal(r->nfiles, 0);
+	assert_int_equal(r->files.nfiles, 0);
 	assert_int_equal(free_pages(r), free0);
 	a = create(r, "b", 0);
 	assert_int_equal(a->gen, 3);
@@ -787,7 +787,7 @@ many_files_reattach(void **state)
 	}
 	region_detach(r);
 	r = attach(f->path, false);
-	assert_int_equal(r->nfiles, 4000);
+	assert_int_equal(r->files.nfiles, 4000);
 	for (int i = 0; i < 4000; i += 7) {
 		snprintf(name, sizeof(name), "file-%d", i);
 		assert_non_null(inode_lookup(r, name));
@@ -827,15 +827,15 @@ unlink_too_big_for_one_transaction_goes_through_the_orphan_list(void **state)
 
 	assert_int_equal(inode_unlink(r, x), 0);
 	assert_null(inode_lookup(r, "x"));
-	assert_int_equal(r->norphans, 0);
-	assert_int_equal(r->nfiles, 1);
+	assert_int_equal(r->files.norphans, 0);
+	assert_int_equal(r->files.nfiles, 1);
 	assert_int_equal(r->sb->orphan_head, 0);
 	ysize = y->size;
 	assert_int_equal(free_pages(r), free0 - pages_of(ysize));
 	region_detach(r);
 	r = attach(f->path, false);
 	assert_int_equal(free_pages(r), free0 - pages_of(ysize));
-	assert_int_equal(r->nfiles, 1);
+	assert_int_equal(r->files.nfiles, 1);
 	region_detach(r);
 	assert_fsck_clean(f->path);
 }
@@ -1043,7 +1043,7 @@ orphans_found_at_attach_are_reclaimed(void **state)
 	struct fx *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r);
-	uint32_t fext = r->free_extents;
+	uint32_t fext = r->files.free_extents;
 	struct inode *o1 = create(r, "o1", 3 * PG);
 	struct inode *o2 = create(r, "o2", 2 * MiB + 1);
 	uint32_t s1 = o1->slot, s2 = o2->slot;
@@ -1085,7 +1085,7 @@ orphans_found_at_attach_are_reclaimed(void **state)
 	assert_null(inode_lookup(r, "o1"));
 	assert_non_null(inode_lookup(r, "keep"));
 	assert_int_equal(free_pages(r), free0 - 1);
-	assert_int_equal(r->free_extents, fext - 1);
+	assert_int_equal(r->files.free_extents, fext - 1);
 	region_detach(r);
 	r = attach(f->path, false);
 	assert_int_equal(free_pages(r), free0 - 1);
@@ -1195,7 +1195,7 @@ matches(struct region *r, size_t k)
 		used += pages_of(ino->size);
 		files++;
 	}
-	return r->nfiles == files && r->norphans == 0 &&
+	return r->files.nfiles == files && r->files.norphans == 0 &&
 	       free_pages(r) == r->sb->data_pages - used;
 }
 
