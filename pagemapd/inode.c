@@ -3,7 +3,6 @@
 #include "inode.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,27 +121,16 @@ inode_info(const struct inode *ino, struct file_info *ret)
 
 /* ---- loading ------------------------------------------------------------ */
 
-static int
-corrupt(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-corrupt(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err, ERRMSG_MAX, fmt, ap);
-		va_end(ap);
-	}
-	return -EUCLEAN;
-}
+/*
+ * Loading trusts the tables only as far as verify_tables() has checked
+ * them (attach runs it first, stopping at the first fault); what it must
+ * still refuse is what only the building shows (the allocator's view).
+ */
 
 /* One used extent record while loading. */
 struct lext {
 	uint32_t owner; /* inode slot */
-	uint32_t slot; /* extent slot */
-	uint64_t file_pg, region_pg, npages;
+	struct extent e;
 };
 
 static int
@@ -152,36 +140,17 @@ cmp_lext(const void *a, const void *b)
 
 	if (x->owner != y->owner)
 		return x->owner < y->owner ? -1 : 1;
-	return (x->file_pg > y->file_pg) - (x->file_pg < y->file_pg);
-}
-
-static bool
-crc_ok(const void *rec, size_t len, uint32_t crc)
-{
-	uint8_t tmp[sizeof(struct pm_inode)];
-
-	memcpy(tmp, rec, len);
-	memset(tmp, 0, sizeof(uint32_t)); /* crc is the first field */
-	return crc32c(0, tmp, len) == crc;
+	return (x->e.file_pg > y->e.file_pg) - (x->e.file_pg < y->e.file_pg);
 }
 
 static int
-load_inodes(struct inode_table *tab, char *err)
+load_inodes(struct inode_table *tab)
 {
-	const struct pm_super *sb = tab->sb;
-
-	for (uint32_t slot = 0; slot < sb->inode_count; slot++) {
+	for (uint32_t slot = 0; slot < tab->sb->inode_count; slot++) {
 		const struct pm_inode *rec = irec(tab, slot);
-		struct inode *ino, *dup;
+		struct inode *ino;
 
-		/* Never used since format. */
-		if (layout_all_zero(rec, sizeof(*rec)))
-			continue;
-		if (layout_inode_check(sb, rec))
-			return corrupt(err, "inode %u: %s", slot,
-				       crc_ok(rec, sizeof(*rec), rec->crc) ?
-					       "field out of range" :
-					       "bad checksum");
+		tab->gens[slot] = rec->gen;
 		if (!(rec->flags & PM_INODE_USED))
 			continue;
 		ino = calloc(1, sizeof(*ino));
@@ -204,25 +173,10 @@ load_inodes(struct inode_table *tab, char *err)
 			tab->norphans++;
 			continue;
 		}
-		dup = inode_find(tab, ino->name);
-		if (dup)
-			return corrupt(err, "inodes %u and %u are both named "
-				       "\"%s\"", dup->slot, slot, ino->name);
 		inode_name_add(tab, ino);
 		tab->nfiles++;
 	}
 	return 0;
-}
-
-/* region_overlap -- the extent of @v[0..n) whose region pages overlap @e. */
-static const struct lext *
-region_overlap(const struct lext *v, size_t n, const struct lext *e)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].region_pg < e->region_pg + e->npages &&
-		    e->region_pg < v[i].region_pg + v[i].npages)
-			return &v[i];
-	return NULL;
 }
 
 static int
@@ -241,166 +195,44 @@ load_extents(struct inode_table *tab, char *err)
 	if (!v)
 		return -ENOMEM;
 	n = 0;
-	for (uint32_t s = 0; s < sb->extent_count && !ret; s++) {
+	for (uint32_t s = 0; s < sb->extent_count; s++) {
 		const struct pm_extent *rec = erec(tab, s);
-		struct lext *e = &v[n];
-		const struct inode *ino;
 
-		if (rec->slot == 0 && layout_all_zero(rec, sizeof(*rec))) {
+		if (rec->slot == 0) {
 			tab->free_extents++;
 			continue;
 		}
-		if (layout_extent_check(sb, rec)) {
-			ret = corrupt(err, "extent %u: %s", s,
-				      rec->slot == 0 ?
-					      "free slot is not all zeroes" :
-				      crc_ok(rec, sizeof(*rec), rec->crc) ?
-					      "field out of range" :
-					      "bad checksum");
-			break;
-		}
-		*e = (struct lext){
+		tab->ext_used[s / 8] |= (uint8_t)(1u << (s % 8));
+		v[n++] = (struct lext){
 			.owner = rec->slot - 1,
-			.slot = s,
-			.file_pg = rec->file_pg,
-			.region_pg = rec->region_pg,
-			.npages = rec->npages,
+			.e = {
+				.file_pg = rec->file_pg,
+				.region_pg = rec->region_pg,
+				.npages = rec->npages,
+				.slot = s,
+			},
 		};
-		ino = tab->inodes[e->owner];
-		if (!ino) {
-			ret = corrupt(err, "extent %u belongs to inode %u, "
-				      "which is free", s, e->owner);
-			break;
+		ret = alloc_mark_used(tab->alloc, rec->region_pg,
+				      rec->npages);
+		if (ret) {
+			ret = errmsg(err, -EUCLEAN, "extent %u: the "
+				     "allocator refuses its pages: %s", s,
+				     strerror(-ret));
+			goto out;
 		}
-		if (e->file_pg + e->npages > layout_pages(ino->size)) {
-			ret = corrupt(err, "extent %u maps file pages past "
-				      "the size of inode %u", s, e->owner);
-			break;
-		}
-		ret = alloc_mark_used(tab->alloc, e->region_pg, e->npages);
-		if (ret == -EEXIST) {
-			const struct lext *o = region_overlap(v, n, e);
-
-			ret = corrupt(err, "extent %u overlaps extent %u in "
-				      "region pages", s, o ? o->slot : s);
-		} else if (ret) {
-			ret = corrupt(err, "extent %u lies outside the data "
-				      "area", s);
-		}
-		n++;
 	}
-	if (ret)
-		goto out;
 	/* In file order per inode, each insert is an append: no quadratic
 	 * work however many extents a file has. */
 	qsort(v, n, sizeof(*v), cmp_lext);
-	for (size_t i = 0; i < n; i++) {
-		struct extent e = {
-			.file_pg = v[i].file_pg,
-			.region_pg = v[i].region_pg,
-			.npages = v[i].npages,
-			.slot = v[i].slot,
-		};
-
-		if (i > 0 && v[i - 1].owner == v[i].owner &&
-		    v[i - 1].file_pg + v[i - 1].npages > v[i].file_pg) {
-			ret = corrupt(err, "extent %u overlaps extent %u in "
-				      "file pages of inode %u", v[i].slot,
-				      v[i - 1].slot, v[i].owner);
-			break;
-		}
-		ret = extent_map_insert(&tab->inodes[v[i].owner]->map, &e);
-		if (ret)
-			break;
-	}
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = extent_map_insert(&tab->inodes[v[i].owner]->map,
+					&v[i].e);
 out:
 	free(v);
 	return ret;
 }
 
-static bool
-bit(const uint8_t *bm, uint64_t pg)
-{
-	return bm[pg / 8] >> (pg % 8) & 1;
-}
-
-/* check_bitmap -- the persistent bitmap must say exactly what the extents
- * say over the data area. */
-static int
-check_bitmap(struct inode_table *tab, char *err)
-{
-	const uint8_t *mem = alloc_bitmap(tab->alloc);
-	const uint8_t *disk = tab->media->base + tab->sb->bitmap_off;
-	uint64_t pg = tab->sb->data_pg, end = pg + tab->sb->data_pages;
-
-	while (pg < end) {
-		if (pg % 8 == 0 && end - pg >= 8) {
-			uint64_t b = pg / 8, nb = (end - pg) / 8, k = 0;
-
-			if (memcmp(mem + b, disk + b, nb) == 0) {
-				pg += nb * 8;
-				continue;
-			}
-			while (mem[b + k] == disk[b + k])
-				k++;
-			pg += k * 8;
-		}
-		if (bit(mem, pg) != bit(disk, pg))
-			return corrupt(err, "bitmap: region page %llu is %s",
-				       (unsigned long long)pg,
-				       bit(disk, pg) ?
-					       "marked used but no extent "
-					       "maps it" :
-					       "marked free but an extent "
-					       "maps it");
-		pg++;
-	}
-	return 0;
-}
-
-/* check_orphans -- sb->orphan_head must chain every orphan exactly once. */
-static int
-check_orphans(struct inode_table *tab, char *err)
-{
-	uint32_t next = tab->sb->orphan_head, n = 0;
-	uint8_t *seen;
-	int ret = 0;
-
-	seen = calloc(tab->sb->inode_count / 8 + 1, 1);
-	if (!seen)
-		return -ENOMEM;
-	for (; next; n++) {
-		uint32_t slot = next - 1;
-		const struct inode *ino = tab->inodes[slot];
-
-		if (!ino || !ino->orphan) {
-			ret = corrupt(err, "orphan list: inode %u is not an "
-				      "orphan", slot);
-			goto out;
-		}
-		if (seen[slot / 8] >> (slot % 8) & 1) {
-			ret = corrupt(err, "orphan list: loops at inode %u",
-				      slot);
-			goto out;
-		}
-		seen[slot / 8] |= (uint8_t)(1u << (slot % 8));
-		next = ino->orphan_next;
-	}
-	if (n != tab->norphans) {
-		for (uint32_t s = 0; s < tab->sb->inode_count; s++) {
-			const struct inode *ino = tab->inodes[s];
-
-			if (ino && ino->orphan && !(seen[s / 8] >> (s % 8) & 1))
-				ret = corrupt(err, "inode %u is an orphan but "
-					      "not on the orphan list", s);
-		}
-	}
-out:
-	free(seen);
-	return ret;
-}
-
-/* inode_load -- rebuild and cross-check the DRAM state of @r. */
+/* inode_load -- build the DRAM state of @tab from verified tables. */
 int
 inode_load(struct inode_table *tab, char *err)
 {
@@ -414,42 +246,27 @@ inode_load(struct inode_table *tab, char *err)
 		nb <<= 1;
 	tab->inodes = calloc(count, sizeof(*tab->inodes));
 	tab->names = calloc(nb, sizeof(*tab->names));
-	if (!tab->inodes || !tab->names) {
-		inode_unload(tab);
-		return -ENOMEM;
-	}
-	tab->nbuckets = nb;
 	tab->gens = calloc(count, sizeof(*tab->gens));
 	tab->ext_used = calloc(tab->sb->extent_count / 8 + 1, 1);
-	if (!tab->gens || !tab->ext_used) {
-		inode_unload(tab);
-		return -ENOMEM;
-	}
-	for (uint32_t slot = 0; slot < count; slot++)
-		tab->gens[slot] = irec(tab, slot)->gen;
-	for (uint32_t e = 0; e < tab->sb->extent_count; e++)
-		if (erec(tab, e)->slot != 0)
-			tab->ext_used[e / 8] |= (uint8_t)(1u << (e % 8));
-	tab->orphan_head = tab->sb->orphan_head;
-	ret = load_inodes(tab, err);
+	tab->nbuckets = nb;
+	ret = -ENOMEM;
+	if (tab->inodes && tab->names && tab->gens && tab->ext_used)
+		ret = load_inodes(tab);
 	if (!ret)
 		ret = load_extents(tab, err);
-	if (!ret)
-		ret = check_bitmap(tab, err);
-	if (!ret)
-		ret = check_orphans(tab, err);
 	if (ret) {
-		if (ret == -ENOMEM && err)
-			snprintf(err, ERRMSG_MAX, "out of memory");
+		if (ret == -ENOMEM)
+			errmsg(err, ret, "out of memory");
 		inode_unload(tab);
 		return ret;
 	}
+	tab->orphan_head = tab->sb->orphan_head;
 	tab->inode_hint = 0;
 	tab->extent_hint = 0;
 	return 0;
 }
 
-/* inode_unload -- free the DRAM inodes and the name index of @r. */
+/* inode_unload -- free the DRAM inodes and the name index of @tab. */
 void
 inode_unload(struct inode_table *tab)
 {

@@ -96,10 +96,9 @@ struct inode_table {
 };
 
 /* inode_load -- build the DRAM inodes, name index, extent maps and the
- * allocator's used pages of @t from its (recovered, validated) tables.
- * Returns 0, -EUCLEAN with a reason in @err (ERRMSG_MAX bytes) on an
- * inconsistency (duplicate name, overlapping extents, bitmap mismatch,
- * broken orphan list), -ENOMEM. */
+ * allocator's used pages of @t from its tables, which verify_tables() has
+ * passed. Returns 0, -ENOMEM, or -EUCLEAN with a reason in @err
+ * (ERRMSG_MAX bytes) when the allocator refuses an extent's pages. */
 int inode_load(struct inode_table *t, char *err);
 
 /* inode_unload -- free every DRAM inode and the name index of @t (a table

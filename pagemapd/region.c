@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "inode.h"
 #include "media.h"
+#include "verify.h"
 
 /*
  * The region's bytes are a struct pm_media (media.c maps them with
@@ -341,12 +342,28 @@ phase_replay(struct region *r, uint64_t file_size, char *err)
 	return media_arm_crash(&r->media, r->path, err);
 }
 
-/* phase_verify -- every record and cross-reference. */
+/* first_fault -- verify_tables()'s report, kept for the caller. */
+static void
+first_fault(void *ctx, const char *line)
+{
+	snprintf(ctx, ERRMSG_MAX, "%s", line);
+}
+
+/* phase_verify -- every record and cross-reference, up to the first
+ * fault. */
 static int
 phase_verify(struct region *r, char *err)
 {
-	(void)r;
-	(void)err;
+	char why[ERRMSG_MAX] = "";
+	struct verify_result res;
+	int rc;
+
+	rc = verify_tables(r->sb, r->media.base, VERIFY_FIRST, first_fault,
+			   why, &res);
+	if (rc)
+		return errmsg(err, rc, "%s: out of memory", r->path);
+	if (res.faults)
+		return errmsg(err, -EUCLEAN, "%s: %s", r->path, why);
 	return 0;
 }
 

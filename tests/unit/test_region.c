@@ -908,7 +908,7 @@ corrupt_inode_record_is_refused(void **state)
 	peek(f->path, off, &b, 1);
 	b ^= 1;
 	poke(f->path, off, &b, 1);
-	expect_refused(f->path, -EUCLEAN, "bad checksum");
+	expect_refused(f->path, -EUCLEAN, "crc mismatch");
 }
 
 static void
@@ -964,7 +964,7 @@ corrupt_bitmap_is_refused(void **state)
 	peek(f->path, sb.bitmap_off + pg / 8, &b, 1);
 	b |= (uint8_t)(1u << pg % 8);
 	poke(f->path, sb.bitmap_off + pg / 8, &b, 1);
-	expect_refused(f->path, -EUCLEAN, "marked used but no extent");
+	expect_refused(f->path, -EUCLEAN, "marked used but in no extent");
 }
 
 static void
@@ -985,7 +985,7 @@ overlapping_extents_are_refused(void **state)
 	layout_extent_seal(&e);
 	poke(f->path, sb.extent_off + (sb.extent_count - 1) * sizeof(e), &e,
 	     sizeof(e));
-	expect_refused(f->path, -EUCLEAN, "overlaps extent");
+	expect_refused(f->path, -EUCLEAN, "overlap in the region");
 }
 
 static void
@@ -1006,7 +1006,7 @@ duplicate_names_are_refused(void **state)
 	layout_inode_seal(&rec);
 	poke(f->path, sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
 	(void)s1;
-	expect_refused(f->path, -EUCLEAN, "both named");
+	expect_refused(f->path, -EUCLEAN, "is also used by");
 }
 
 static void
@@ -1119,7 +1119,7 @@ an_orphan_off_the_list_is_refused(void **state)
 	sb.orphan_head = s + 1;
 	layout_super_seal(&sb);
 	poke(f->path, 0, &sb, sizeof(sb));
-	expect_refused(f->path, -EUCLEAN, "loops");
+	expect_refused(f->path, -EUCLEAN, "cycle");
 }
 
 /* ---- crash points ------------------------------------------------------- */
