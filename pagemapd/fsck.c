@@ -64,21 +64,6 @@ noop_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	return 0;
 }
 
-static void
-format_uuid(const uint8_t *u, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 /* table_fault -- verify_tables()'s report of one fault. */
 static void
 table_fault(void *ctx, const char *line)
@@ -123,7 +108,7 @@ check_mapped(struct fsck *f, uint64_t map_len)
 		return 0;
 	}
 	f->rep->max_order = f->sb->max_order;
-	format_uuid(f->sb->uuid, f->rep->uuid);
+	layout_uuid_str(f->sb->uuid, f->rep->uuid);
 	ret = verify_tables(f->sb, f->base, VERIFY_ALL, table_fault, f, &res);
 	if (ret)
 		return ret;
@@ -207,7 +192,7 @@ fsck_region(const char *path, struct fsck_report *ret, FILE *log)
 	}
 	ret->region_size = sb.region_size;
 	ret->max_order = sb.max_order;
-	format_uuid(sb.uuid, ret->uuid);
+	layout_uuid_str(sb.uuid, ret->uuid);
 
 	map = mmap(NULL, sb.region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
 		   fd, 0);

@@ -30,13 +30,17 @@
 static struct pm_inode *
 irec(const struct inode_table *tab, uint32_t slot)
 {
-	return (struct pm_inode *)(tab->media->base + tab->sb->inode_off) + slot;
+	const uint8_t *base = tab->media->base + tab->sb->inode_off;
+
+	return (struct pm_inode *)base + slot;
 }
 
 static struct pm_extent *
 erec(const struct inode_table *tab, uint32_t slot)
 {
-	return (struct pm_extent *)(tab->media->base + tab->sb->extent_off) + slot;
+	const uint8_t *base = tab->media->base + tab->sb->extent_off;
+
+	return (struct pm_extent *)base + slot;
 }
 
 /* ---- name index --------------------------------------------------------- */

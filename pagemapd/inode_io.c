@@ -176,7 +176,8 @@ static int
 tx_inode(struct tx *t, uint32_t slot, const struct pm_inode *rec)
 {
 	return journal_add(t->tab->journal,
-			   t->tab->sb->inode_off + (uint64_t)slot * sizeof(*rec),
+			   t->tab->sb->inode_off +
+				   (uint64_t)slot * sizeof(*rec),
 			   rec, sizeof(*rec));
 }
 
@@ -232,7 +233,8 @@ stage_extents(struct tx *t)
 		}
 		ret = journal_add(tab->journal,
 				  tab->sb->extent_off +
-					  (uint64_t)t->ext[i].slot * sizeof(*buf),
+					  (uint64_t)t->ext[i].slot *
+						  sizeof(*buf),
 				  buf, (uint32_t)((k - i) * sizeof(*buf)));
 	}
 	free(buf);
@@ -652,7 +654,8 @@ fail:
 static int
 resize(struct inode_table *tab, struct inode *ino, uint64_t size)
 {
-	uint64_t old_pages = layout_pages(ino->size), new_pages = layout_pages(size);
+	uint64_t old_pages = layout_pages(ino->size);
+	uint64_t new_pages = layout_pages(size);
 	struct inode tmp = *ino;
 	struct pm_inode rec;
 	struct tx t;

@@ -168,6 +168,10 @@ layout_pages(uint64_t bytes)
  * never written since format, a page never formatted). */
 bool layout_all_zero(const void *p, size_t len);
 
+/* layout_uuid_str -- @uuid as 36 characters and a NUL in @out (RFC 4122
+ * text form). */
+void layout_uuid_str(const uint8_t uuid[16], char out[37]);
+
 /* layout_now_ns -- the clock of on-media times (CLOCK_REALTIME, ns). */
 uint64_t layout_now_ns(void);
 

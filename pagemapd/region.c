@@ -99,14 +99,14 @@ open_file(struct region *r, const struct region_opts *o, bool *ret_created,
 		/* Refuse a bad geometry before leaving a file behind. */
 		if (o->size == 0)
 			return errmsg(err, -EINVAL,
-				    "a size is required to create %s",
-				    r->path);
+				      "a size is required to create %s",
+				      r->path);
 		if (layout_plan(&g, &sb))
 			return errmsg(err, -EINVAL,
-				    "cannot format %s: size below %u MiB or "
-				    "max order above %u", r->path,
-				    PM_MIN_REGION_SIZE >> 20,
-				    PM_MAX_ORDER_LIMIT);
+				      "cannot format %s: size below %u MiB or "
+				      "max order above %u", r->path,
+				      PM_MIN_REGION_SIZE >> 20,
+				      PM_MAX_ORDER_LIMIT);
 		fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 			  0600);
 		if (fd >= 0) {
@@ -117,7 +117,7 @@ open_file(struct region *r, const struct region_opts *o, bool *ret_created,
 				close(fd);
 				*ret_created = false;
 				return errmsg(err, ret, "cannot size %s: %s",
-					    r->path, strerror(-ret));
+					      r->path, strerror(-ret));
 			}
 		} else if (errno == EEXIST) {
 			/* Someone made it meanwhile: attach theirs. */
@@ -128,12 +128,12 @@ open_file(struct region *r, const struct region_opts *o, bool *ret_created,
 		ret = -errno;
 		if (ret == -ENOENT && o->create)
 			return errmsg(err, ret, "cannot create %s: %s", r->path,
-				    strerror(-ret));
+				      strerror(-ret));
 		if (ret == -ENOENT)
 			return errmsg(err, ret, "no such region file %s",
-				    r->path);
+				      r->path);
 		return errmsg(err, ret, "cannot open %s: %s", r->path,
-			    strerror(-ret));
+			      strerror(-ret));
 	}
 	r->fd = fd;
 	return 0;
@@ -154,7 +154,7 @@ map_file(struct region *r, uint64_t *ret_file_size, char *err)
 
 	if (fstat(r->fd, &st))
 		return errmsg(err, -errno, "cannot stat %s: %s", r->path,
-			    strerror(errno));
+			      strerror(errno));
 	r->uid = st.st_uid;
 	r->gid = st.st_gid;
 	r->mode = st.st_mode & 07777;
@@ -181,15 +181,15 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 
 	if (layout_plan(&g, &sb))
 		return errmsg(err, -EINVAL,
-			    "cannot format %s: size below %u MiB or max "
-			    "order above %u", r->path,
-			    PM_MIN_REGION_SIZE >> 20, PM_MAX_ORDER_LIMIT);
+			      "cannot format %s: size below %u MiB or max "
+			      "order above %u", r->path,
+			      PM_MIN_REGION_SIZE >> 20, PM_MAX_ORDER_LIMIT);
 	while (got < sizeof(sb.uuid)) {
 		ssize_t n = getrandom(sb.uuid + got, sizeof(sb.uuid) - got, 0);
 
 		if (n < 0 && errno != EINTR)
 			return errmsg(err, -errno, "getrandom: %s",
-				    strerror(errno));
+				      strerror(errno));
 		if (n > 0)
 			got += (size_t)n;
 	}
@@ -201,7 +201,7 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 		ret = region_fill(r, 0, sb.data_pg);
 		if (ret)
 			return errmsg(err, ret, "cannot format %s: %s", r->path,
-				    strerror(-ret));
+				      strerror(-ret));
 	}
 
 	if (!fresh) {
@@ -214,10 +214,11 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 					 (uint64_t)sb.extent_count *
 						 sb.extent_size);
 		if (!ret)
-			ret = media_zero(&r->media, sb.bitmap_off, sb.bitmap_size);
+			ret = media_zero(&r->media, sb.bitmap_off,
+					 sb.bitmap_size);
 		if (ret)
 			return errmsg(err, ret, "cannot format %s: %s", r->path,
-				    strerror(-ret));
+				      strerror(-ret));
 	}
 	ret = journal_init(&r->journal, &r->media, sb.journal_off,
 			   sb.journal_size);
@@ -226,14 +227,14 @@ format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 	journal_fini(&r->journal);
 	if (ret)
 		return errmsg(err, ret, "cannot format the journal of %s: %s",
-			    r->path, strerror(-ret));
+			      r->path, strerror(-ret));
 	/* Last: only now does the file become a region. */
 	ret = media_write(&r->media, 0, &sb, sizeof(sb));
 	if (!ret)
 		ret = r->media.persist(&r->media, 0, sizeof(sb));
 	if (ret)
 		return errmsg(err, ret, "cannot write the superblock of %s: %s",
-			    r->path, strerror(-ret));
+			      r->path, strerror(-ret));
 	return 0;
 }
 
@@ -259,24 +260,25 @@ recover(struct region *r, uint64_t file_size, char *err)
 			ret = journal_recover(&r->journal);
 			if (ret == -EUCLEAN)
 				return errmsg(err, ret,
-					    "%s: the journal names writes "
-					    "outside the region", r->path);
+					      "%s: the journal names writes "
+					      "outside the region", r->path);
 			if (ret < 0)
 				return errmsg(err, -EIO,
-					    "%s: journal replay failed: %s",
-					    r->path, strerror(-ret));
+					      "%s: journal replay failed: %s",
+					      r->path, strerror(-ret));
 		}
 	}
 	ret = layout_super_check(sb, file_size, &why);
 	if (ret)
 		return errmsg(err, ret, "%s: %s", r->path,
-			    why ? why : "bad superblock");
+			      why ? why : "bad superblock");
 	if (sb->region_size > r->media.size)
 		return errmsg(err, -EINVAL, "%s: region is larger than the "
-			    "mapping", r->path);
+			      "mapping", r->path);
 	if (!r->journal.buf || r->journal.off != joff ||
 	    r->journal.size != jsize)
-		return errmsg(err, -EINVAL, "%s: bad journal geometry", r->path);
+		return errmsg(err, -EINVAL, "%s: bad journal geometry",
+			      r->path);
 	return 0;
 }
 
@@ -490,18 +492,13 @@ region_info(const struct region *r, struct region_info *ret)
 		[REGION_DEVDAX] = "devdax",
 	};
 	const struct pm_super *sb = r->sb;
-	const uint8_t *u = sb->uuid;
 	uint64_t free_pages = alloc_free_pages(r->alloc);
 
 	memset(ret, 0, sizeof(*ret));
 	snprintf(ret->name, sizeof(ret->name), "%s", r->name);
 	snprintf(ret->path, sizeof(ret->path), "%s", r->path);
 	ret->kind = kinds[r->kind];
-	snprintf(ret->uuid, sizeof(ret->uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-		 u[10], u[11], u[12], u[13], u[14], u[15]);
+	layout_uuid_str(sb->uuid, ret->uuid);
 	ret->state = r->detaching ? "detaching" : "attached";
 	ret->size = sb->region_size;
 	ret->data_size = sb->data_pages << PM_PAGE_SHIFT;
@@ -558,7 +555,7 @@ region_read_super(const char *path, struct pm_super *ret, char *err)
 		if (rc == -ENOENT)
 			return errmsg(err, rc, "no such region file %s", path);
 		return errmsg(err, rc, "cannot open %s: %s", path,
-			    strerror(-rc));
+			      strerror(-rc));
 	}
 	rc = media_source_size(fd, path, &size, err);
 	if (rc)
@@ -566,7 +563,7 @@ region_read_super(const char *path, struct pm_super *ret, char *err)
 	got = pread(fd, buf.page, sizeof(buf.page), 0);
 	if (got < 0) {
 		rc = errmsg(err, -errno, "cannot read %s: %s", path,
-			  strerror(errno));
+			    strerror(errno));
 		goto out;
 	}
 	if ((size_t)got < sizeof(buf.sb)) {
