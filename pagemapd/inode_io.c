@@ -510,7 +510,8 @@ out:
 
 /* trim -- stage freeing every page of @map at or past file page
  * @new_pages: whole extents lose their record, the one straddling the end
- * is shortened. The map itself changes after the commit, in trim_map(). */
+ * is shortened. The map itself changes once the operation has ended
+ * (tx_commit()), in trim_map(). */
 static int
 trim(struct tx *t, uint32_t owner, const struct extent_map *map,
      uint64_t new_pages)
