@@ -840,6 +840,42 @@ unlink_too_big_for_one_transaction_goes_through_the_orphan_list(void **state)
 	assert_fsck_clean(f->path);
 }
 
+/* Under group commit an operation that fails takes back only what it
+ * staged: the batch's earlier operations still commit. */
+static void
+a_failed_operation_keeps_the_rest_of_its_batch(void **state)
+{
+	struct fx *f = *state;
+	struct region *r = attach(f->path, true);
+	struct inode *grow;
+	uint64_t size = 0;
+	int rc = 0;
+
+	r->files.group_commit = true;
+	create(r, "keep", PG);
+	grow = create(r, "grow", 0);
+	/* Grow a page at a time, all in one batch, until the journal
+	 * cannot stage more. */
+	while (rc == 0) {
+		rc = inode_resize(r, grow, size + PG);
+		if (rc == 0)
+			size += PG;
+	}
+	assert_int_equal(rc, -E2BIG);
+	assert_true(size > 0);
+	assert_int_equal(grow->size, size);
+	assert_int_equal(region_commit(r), 0);
+	region_detach(r);
+
+	r = attach(f->path, false);
+	assert_non_null(inode_lookup(r, "keep"));
+	assert_non_null(inode_lookup(r, "grow"));
+	assert_int_equal(inode_lookup(r, "grow")->size, size);
+	assert_backed(inode_lookup(r, "grow"));
+	region_detach(r);
+	assert_fsck_clean(f->path);
+}
+
 /* ---- corruption --------------------------------------------------------- */
 
 static void
@@ -1366,6 +1402,7 @@ main(void)
 		T(reattach_shows_the_same_state),
 		T(many_files_reattach),
 		T(unlink_too_big_for_one_transaction_goes_through_the_orphan_list),
+		T(a_failed_operation_keeps_the_rest_of_its_batch),
 		T(corrupt_superblock_is_refused),
 		T(corrupt_inode_record_is_refused),
 		T(the_last_transaction_is_replayed_at_attach),
