@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "media.h"
+
 /*
  * Protocol (a redo log of whole transactions, checkpointed):
  *
@@ -27,47 +29,6 @@
  * All metadata writes go through here, so the on-media state is always the
  * state after some whole number of transactions.
  */
-
-struct pm_media {
-	uint8_t *base; /* mapping of the whole region */
-	uint64_t size; /* bytes */
-	/* Make [off, off + len) durable. Returns 0 or -errno. The crash-point
-	 * hook of test builds lives behind this function. */
-	int (*persist)(struct pm_media *m, uint64_t off, uint64_t len);
-	/* Store @len bytes of @src (NULL: zeroes) at @off, or NULL to store
-	 * through base. A plain-file region writes with pwrite(): on ext4 a
-	 * store through a shared mapping into a hole costs the whole file
-	 * its large page-cache folios (docs/performance.md). */
-	int (*write)(struct pm_media *m, uint64_t off, const void *src,
-		     uint64_t len);
-	void *ctx; /* for persist */
-};
-
-/* media_write -- store through @m's write function or its mapping. */
-static inline int
-media_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
-{
-	if (m->write)
-		return m->write(m, off, src, len);
-	if (src)
-		memcpy(m->base + off, src, len);
-	else
-		memset(m->base + off, 0, len);
-	return 0;
-}
-
-/* media_store_durable -- store, then persist. (O_DIRECT | O_DSYNC for a
- * plain file's journal would save a cache flush per commit, but on ext4
- * with kernel 6.18 it cost the whole file its large page-cache folios:
- * see docs/performance.md.) */
-static inline int
-media_store_durable(struct pm_media *m, uint64_t off, const void *src,
-		    uint64_t len)
-{
-	int ret = media_write(m, off, src, len);
-
-	return ret ? ret : m->persist(m, off, len);
-}
 
 struct journal {
 	struct pm_media *media;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * Everything here is pure: the checks look only at the bytes they are given
@@ -315,15 +316,37 @@ layout_extent_seal(struct pm_extent *ext)
 	ext->crc = crc32c(0, ext, sizeof(*ext));
 }
 
-static bool
-all_zero(const void *p, size_t len)
+bool
+layout_all_zero(const void *p, size_t len)
 {
 	const uint8_t *b = p;
 
-	for (size_t i = 0; i < len; i++)
-		if (b[i])
-			return false;
-	return true;
+	/* Zero if the first byte is and every byte equals the next. */
+	return len == 0 || (b[0] == 0 && memcmp(b, b + 1, len - 1) == 0);
+}
+
+void
+layout_uuid_str(const uint8_t uuid[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[uuid[i] >> 4];
+		out[o++] = hex[uuid[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+uint64_t
+layout_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int
@@ -334,7 +357,7 @@ layout_inode_check(const struct pm_super *sb, const struct pm_inode *ino)
 
 	/* Never used since format: format need not write the whole table
 	 * (a sparse file reads as zeroes). Like a free slot of gen 0. */
-	if (all_zero(ino, sizeof(*ino)))
+	if (layout_all_zero(ino, sizeof(*ino)))
 		return 0;
 	tmp.crc = 0;
 	if (crc32c(0, &tmp, sizeof(tmp)) != ino->crc)
@@ -359,7 +382,7 @@ layout_inode_check(const struct pm_super *sb, const struct pm_inode *ino)
 		return -EUCLEAN;
 	/* NUL padded: the name ends exactly at name_len. */
 	if (memchr(ino->name, 0, ino->name_len) ||
-	    !all_zero(ino->name + ino->name_len,
+	    !layout_all_zero(ino->name + ino->name_len,
 		      sizeof(ino->name) - ino->name_len))
 		return -EUCLEAN;
 	return layout_name_valid(ino->name) ? -EUCLEAN : 0;
@@ -371,7 +394,7 @@ layout_extent_check(const struct pm_super *sb, const struct pm_extent *e)
 	struct pm_extent tmp = *e;
 
 	if (e->slot == 0)
-		return all_zero(e, sizeof(*e)) ? 0 : -EUCLEAN;
+		return layout_all_zero(e, sizeof(*e)) ? 0 : -EUCLEAN;
 	tmp.crc = 0;
 	if (crc32c(0, &tmp, sizeof(tmp)) != e->crc)
 		return -EUCLEAN;

@@ -157,6 +157,24 @@ void layout_extent_seal(struct pm_extent *ext);
 int layout_inode_check(const struct pm_super *sb, const struct pm_inode *ino);
 int layout_extent_check(const struct pm_super *sb, const struct pm_extent *e);
 
+/* layout_pages -- the pages that hold @bytes (the last one partly). */
+static inline uint64_t
+layout_pages(uint64_t bytes)
+{
+	return (bytes >> PM_PAGE_SHIFT) + !!(bytes & (PM_PAGE_SIZE - 1));
+}
+
+/* layout_all_zero -- whether the @len bytes at @p are all zero (a record
+ * never written since format, a page never formatted). */
+bool layout_all_zero(const void *p, size_t len);
+
+/* layout_uuid_str -- @uuid as 36 characters and a NUL in @out (RFC 4122
+ * text form). */
+void layout_uuid_str(const uint8_t uuid[16], char out[37]);
+
+/* layout_now_ns -- the clock of on-media times (CLOCK_REALTIME, ns). */
+uint64_t layout_now_ns(void);
+
 /* layout_name_valid -- 0 if @name is a valid file name (1..PM_NAME_MAX
  * bytes, no '/', no NUL inside, not "." or "..", printable), else -EINVAL
  * or -ENAMETOOLONG. */

@@ -19,6 +19,7 @@
 
 #include "client.h"
 #include "inode.h"
+#include "inode_io.h"
 #include "log.h"
 #include "notify.h"
 #include "region.h"
@@ -106,7 +107,7 @@ lease_end(struct server *srv, struct lease *l)
 		int rv;
 
 		recall_inode_gone(&srv->recall, ino);
-		rv = inode_unlink(r, ino);
+		rv = inode_unlink(&r->files, ino);
 		if (rv < 0)
 			log_error("region '%s': cannot free an orphan: %s; the "
 				  "next attach will",
@@ -148,9 +149,9 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 	uint64_t room;
 	int k, nfill;
 
-	room = srv->cfg->max_grants > c->grants ? srv->cfg->max_grants -
-							  c->grants
-						: 0;
+	room = srv->cfg->max_grants > c->grants
+		       ? srv->cfg->max_grants - c->grants
+		       : 0;
 	if (room == 0)
 		return -EDQUOT;
 	if (srv->scratch == NULL) {
@@ -175,8 +176,8 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 		const struct grant *g = &srv->scratch[i];
 		uint64_t np = 1ull << g->order;
 
-		for (j = i + 1; j < nfill && srv->scratch[j].region_pg ==
-						 g->region_pg + np;
+		for (j = i + 1; j < nfill &&
+				srv->scratch[j].region_pg == g->region_pg + np;
 		     j++)
 			np += 1ull << srv->scratch[j].order;
 		if (region_fill(l->region, g->region_pg, np) < 0)
@@ -219,7 +220,7 @@ ops_truncate(struct server *srv, struct region *r, struct inode *ino,
 		arm(srv);
 		return OPS_WAITING;
 	}
-	return inode_resize(r, ino, size);
+	return inode_resize(&r->files, ino, size);
 }
 
 int
@@ -228,7 +229,8 @@ ops_remove(struct server *srv, struct region *r, struct inode *ino)
 	(void)srv;
 	/* I3: the name goes at once; a file still leased becomes an orphan,
 	 * freed at the end of its last lease. */
-	return ino->nleases ? inode_orphan(r, ino) : inode_unlink(r, ino);
+	return ino->nleases ? inode_orphan(&r->files, ino)
+			    : inode_unlink(&r->files, ino);
 }
 
 /* ---- operations that wait --------------------------------------------- */
@@ -312,7 +314,7 @@ on_ready(void *ctx, struct recall_op *op)
 		return;
 	case RECALL_TRUNCATE:
 		/* recall_finish() lets grants past the end in again. */
-		rv = inode_resize(r, op->ino, op->size);
+		rv = inode_resize(&r->files, op->ino, op->size);
 		if (rv < 0) {
 			recall_finish(&srv->recall, op, -rv,
 				      "the resize failed after the recall");
@@ -327,7 +329,7 @@ on_ready(void *ctx, struct recall_op *op)
 	case RECALL_DETACH:
 		/* No pins are left; leases without grants end with it. */
 		for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
-			struct inode *ino = r->inodes[slot];
+			struct inode *ino = r->files.inodes[slot];
 
 			while (ino && ino->leases) {
 				bool last = ino->orphan && ino->nleases == 1;

@@ -24,7 +24,7 @@ query_files(const struct region *r, uint64_t cursor, struct file_info *out,
 	size_t n = 0;
 
 	for (slot = cursor; slot < r->sb->inode_count; slot++) {
-		struct inode *ino = inode_at(r, (uint32_t)slot);
+		struct inode *ino = inode_slot(&r->files, (uint32_t)slot);
 
 		if (ino == NULL || ino->orphan)
 			continue;
@@ -121,8 +121,8 @@ query_leases(const struct server *srv, const char *region, const char *name,
 
 ssize_t
 query_grants(const struct server *srv, uint64_t lease_id, uint32_t pid,
-	     uint64_t after_lease, uint64_t after_offset,
-	     struct grant_row *out, size_t max, size_t slack, bool *ret_more)
+	     uint64_t after_lease, uint64_t after_offset, struct grant_row *out,
+	     size_t max, size_t slack, bool *ret_more)
 {
 	struct lease **v;
 	ssize_t n = collect(srv, "", "", lease_id, pid,

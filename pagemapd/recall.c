@@ -40,9 +40,12 @@ const char *
 recall_op_name(const struct recall_op *op)
 {
 	switch (op->kind) {
-	case RECALL_REVOKE: return "revoke";
-	case RECALL_TRUNCATE: return "truncate";
-	case RECALL_DETACH: return op->shutdown ? "shutdown" : "detach";
+	case RECALL_REVOKE:
+		return "revoke";
+	case RECALL_TRUNCATE:
+		return "truncate";
+	case RECALL_DETACH:
+		return op->shutdown ? "shutdown" : "detach";
 	}
 	return "?";
 }
@@ -66,8 +69,7 @@ in_scope(const struct recall_op *op, const struct lease *l)
 /* send_scope -- send @op's event to every holder in scope (only to leases
  * of @owner when it is not NULL). */
 static void
-send_scope(struct recall_set *rs, const struct recall_op *op,
-	   const void *owner)
+send_scope(struct recall_set *rs, const struct recall_op *op, const void *owner)
 {
 	struct region *r = op->region;
 	uint64_t len = 0, off = 0;
@@ -79,7 +81,7 @@ send_scope(struct recall_set *rs, const struct recall_op *op,
 		len = (pages_of(op->ino->size) - op->from_pg) << PM_PAGE_SHIFT;
 	}
 	for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
-		struct inode *ino = r->inodes[slot];
+		struct inode *ino = r->files.inodes[slot];
 
 		if (ino == NULL || (op->ino && ino != op->ino))
 			continue;
@@ -152,7 +154,8 @@ recall_check(struct recall_set *rs)
 	rs->running = true;
 	do {
 		rs->again = false;
-		list_for_each(pos, n, &rs->ops) {
+		list_for_each(pos, n, &rs->ops)
+		{
 			struct recall_op *op = op_of(pos);
 
 			if (satisfied(op)) {
@@ -245,7 +248,8 @@ recall_lease_gone(struct recall_set *rs, const struct lease *l)
 {
 	struct list_node *pos, *n;
 
-	list_for_each(pos, n, &rs->ops) {
+	list_for_each(pos, n, &rs->ops)
+	{
 		struct recall_op *op = op_of(pos);
 
 		if (op->kind == RECALL_REVOKE && op->lease == l)
@@ -258,7 +262,8 @@ recall_inode_gone(struct recall_set *rs, const struct inode *ino)
 {
 	struct list_node *pos, *n;
 
-	list_for_each(pos, n, &rs->ops) {
+	list_for_each(pos, n, &rs->ops)
+	{
 		struct recall_op *op = op_of(pos);
 
 		if (op->kind == RECALL_TRUNCATE && op->ino == ino)
@@ -273,7 +278,8 @@ recall_region_gone(struct recall_set *rs, const struct region *r)
 {
 	struct list_node *pos, *n;
 
-	list_for_each(pos, n, &rs->ops) {
+	list_for_each(pos, n, &rs->ops)
+	{
 		struct recall_op *op = op_of(pos);
 
 		if (op->region == r)
@@ -287,9 +293,8 @@ recall_forget(struct recall_set *rs, const void *arg)
 {
 	struct list_node *pos, *n;
 
-	list_for_each(pos, n, &rs->ops)
-		if (op_of(pos)->w.arg == arg)
-			op_of(pos)->w.cb = NULL;
+	list_for_each(pos, n, &rs->ops) if (op_of(pos)->w.arg == arg) op_of(pos)
+		->w.cb = NULL;
 }
 
 void
@@ -297,8 +302,7 @@ recall_resend(struct recall_set *rs, const void *owner)
 {
 	struct list_node *pos, *n;
 
-	list_for_each(pos, n, &rs->ops)
-		send_scope(rs, op_of(pos), owner);
+	list_for_each(pos, n, &rs->ops) send_scope(rs, op_of(pos), owner);
 }
 
 uint64_t
@@ -329,20 +333,19 @@ describe(const struct recall_set *rs, const struct recall_op *op, char *buf,
 
 	n = recall_blockers(rs, op->region->name,
 			    op->ino ? op->ino->name : NULL, b, DESCRIBE_MAX);
-	off = (size_t)snprintf(buf, len, "timed out; the %s stays pending "
-					 "until these grants are returned:",
+	off = (size_t)snprintf(buf, len,
+			       "timed out; the %s stays pending "
+			       "until these grants are returned:",
 			       name);
-	for (size_t i = 0, k = 0; i < n && i < DESCRIBE_MAX && off < len;
-	     i++) {
+	for (size_t i = 0, k = 0; i < n && i < DESCRIBE_MAX && off < len; i++) {
 		if (strcmp(b[i].op, name) != 0)
 			continue;
-		off += (size_t)snprintf(buf + off, len - off,
-					"%s lease %llu (pid %u %s, %llu "
-					"grants)",
-					k++ ? "," : "",
-					(unsigned long long)b[i].lease_id,
-					b[i].pid, b[i].comm,
-					(unsigned long long)b[i].grants);
+		off += (size_t)snprintf(
+			buf + off, len - off,
+			"%s lease %llu (pid %u %s, %llu "
+			"grants)",
+			k++ ? "," : "", (unsigned long long)b[i].lease_id,
+			b[i].pid, b[i].comm, (unsigned long long)b[i].grants);
 	}
 }
 
@@ -353,7 +356,8 @@ recall_expire(struct recall_set *rs, uint64_t now)
 	unsigned k = 0;
 	char msg[1024];
 
-	list_for_each(pos, n, &rs->ops) {
+	list_for_each(pos, n, &rs->ops)
+	{
 		struct recall_op *op = op_of(pos);
 		recall_cb cb = op->w.cb;
 
@@ -409,7 +413,7 @@ recall_blockers(const struct recall_set *rs, const char *region,
 		if (!matches(op, region, name))
 			continue;
 		for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
-			const struct inode *ino = r->inodes[slot];
+			const struct inode *ino = r->files.inodes[slot];
 
 			if (ino == NULL || (op->ino && ino != op->ino) ||
 			    (name && strcmp(ino->name, name) != 0))

@@ -7,20 +7,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "errmsg.h"
+#include "inode.h"
 #include "journal.h"
 #include "layout.h"
+#include "media.h"
 
 struct alloc;
-struct inode;
-
-/* A run of region pages (freed, waiting for the batch to commit). */
-struct region_run {
-	uint64_t pg;
-	uint64_t n;
-};
 
 #define REGION_NAME_MAX 63u
-#define REGION_ERR_MAX 256u /* size of an error message buffer */
+#define REGION_ERR_MAX ERRMSG_MAX /* size of an error message buffer */
 
 enum region_kind {
 	REGION_FILE, /* plain file, page-granular persist (msync) */
@@ -62,54 +58,34 @@ struct region {
 	uid_t uid; /* backing file owner, group, mode: the region's */
 	gid_t gid;
 	mode_t mode;
-	void *map; /* struct pmem2_map *, private to region.c */
-	struct pm_media media; /* base/size of the mapping, persist */
+	struct pm_media media; /* the mapping (media_open()) */
 	struct pm_super *sb; /* in the mapping */
 	struct journal journal;
 	struct alloc *alloc;
-	struct inode **inodes; /* by slot, NULL = free; sb->inode_count long */
-	struct inode **names; /* name hash buckets, private to inode.c */
-	uint32_t nbuckets;
-	uint32_t nfiles; /* named files */
-	uint32_t norphans;
-	uint32_t free_extents; /* free extent-table slots */
-	uint32_t extent_hint; /* where to start looking for a free slot */
-	uint32_t inode_hint;
 	uint64_t pins; /* outstanding folio references: the pgmap counter */
 	uint64_t nleases; /* leases on files of this region */
 	int ro_fd; /* O_RDONLY on the backing file, for read-only clients */
 	uint64_t serial; /* unique per attach in this daemon (server.c) */
 	bool detaching; /* a detach is pending: no new leases or grants */
-	/* Group commit (see region_commit()): with group_commit set, file
-	 * operations stage their records in one shared journal transaction
-	 * and the owner commits it once per batch. */
-	bool group_commit;
-	bool failed; /* a commit failed: DRAM is ahead of the media */
-	bool zero_sync; /* holes punched since the last commit */
-	uint32_t batch_ops; /* operations staged and not yet committed */
-	struct region_run *pending_free; /* freed by the batch: reusable */
-	size_t npending_free, pending_cap; /* only once it is durable */
-	uint32_t orphan_head; /* DRAM mirror of sb->orphan_head */
-	uint32_t *gens; /* generation of every inode slot, used or free */
-	uint8_t *ext_used; /* bit per extent slot: in use */
-	uint64_t *filled; /* bit per page known not to be a hole (plain file) */
-	void *crash; /* crash-point state of test builds, private */
+	struct inode_table files; /* the files; group commit: see there */
 };
 
 /* region_attach -- map the region file at @path with libpmem2 and load it.
  * With @o->create and no file at @path, create it (sparse, @o->size bytes)
  * and format it; an existing file is attached as it is, never reformatted.
- * A committed journal transaction is replayed, the superblock and every
- * inode and extent record are validated, and the free-space bitmap is
- * checked against the extents; orphans left by a crash are reclaimed.
+ * Attach runs in phases (region.c): open, replay the committed journal
+ * transactions, verify the superblock, every record and the bitmap
+ * against the extents, load the files, reclaim the orphans a crash left.
  * Returns 0 or -errno with a one-line reason in @err (REGION_ERR_MAX
  * bytes): -ENOENT (no file and no create), -EINVAL/-EUCLEAN (not a region
  * or corrupt), -ENOMEM, -EIO; *ret untouched on failure. */
 int region_attach(const char *name, const char *path,
 		  const struct region_opts *o, struct region **ret, char *err);
 
-/* region_detach -- unmap and free @r (NULL is fine). The caller has already
- * waited for every grant (issue 3); nothing is written here. */
+/* region_detach -- checkpoint the journal (unless a commit failed: the next
+ * attach replays it), so that the file needs no replay, then unmap and
+ * free @r (NULL and a half-attached @r are fine). The caller has already
+ * waited for every grant. */
 void region_detach(struct region *r);
 
 /* region_info -- describe @r. */
@@ -120,10 +96,11 @@ void region_info(const struct region *r, struct region_info *ret);
 int region_name_valid(const char *name);
 
 /* region_zero -- make region pages [pg, pg + npages) read as zeroes,
- * durably (punch a hole in a plain file, memset + persist on DAX). Called
- * on pages about to be handed to a file, before the transaction that hands
- * them over commits, so no file ever sees another file's old bytes.
- * Returns 0 or -errno. */
+ * durably by the next region_commit() under group commit, at once
+ * otherwise (a plain file's holes stay holes, other pages are overwritten
+ * with zeroes; DAX: stored and persisted). Pages about to be handed to a
+ * file are zeroed before the transaction that hands them over commits, so
+ * no file ever sees another file's old bytes. Returns 0 or -errno. */
 int region_zero(struct region *r, uint64_t pg, uint64_t npages);
 
 /* region_fill -- write zeroes into whatever of region pages [pg, pg +
@@ -134,10 +111,11 @@ int region_zero(struct region *r, uint64_t pg, uint64_t npages);
 int region_fill(struct region *r, uint64_t pg, uint64_t npages);
 
 /* region_commit -- make every operation staged since the last commit
- * durable in one journal transaction (group commit): punched holes are
- * synced first, then the journal is committed, then pages the batch freed
- * become allocatable. Returns 0 (also when nothing was staged) or -EIO,
- * after which the region is failed (r->failed) and refuses changes. */
+ * durable in one journal transaction (group commit): zeroes stored for
+ * the batch are synced first, then the journal is committed, then pages
+ * the batch freed become allocatable. Returns 0 (also when nothing was
+ * staged) or -EIO, after which the region is failed (r->files.failed) and
+ * refuses changes. */
 int region_commit(struct region *r);
 
 /* region_read_super -- read and check the superblock of the region file

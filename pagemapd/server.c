@@ -63,12 +63,12 @@ server_attach(struct server *srv, const char *name, const char *path,
 	if (rv < 0)
 		return rv;
 	r->serial = ++srv->next_region_serial;
-	r->group_commit = true;
+	r->files.group_commit = true;
 	srv->regions[srv->nregions++] = r;
 	log_info("region '%s' attached: %s (%s, %llu bytes, %u files)", name,
 		 r->path, r->kind == REGION_FILE ? "file"
 			  : r->kind == REGION_FSDAX ? "fsdax" : "devdax",
-		 (unsigned long long)r->media.size, r->nfiles);
+		 (unsigned long long)r->media.size, r->files.nfiles);
 	return 0;
 }
 

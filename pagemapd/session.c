@@ -20,6 +20,7 @@
 #include "access.h"
 #include "client.h"
 #include "inode.h"
+#include "inode_io.h"
 #include "lease.h"
 #include "log.h"
 #include "ops.h"
@@ -29,12 +30,12 @@
 #include "server.h"
 #include "wire.h"
 
-#define FILES_PER_PAGE 200u /* FileInfo <= ~300 bytes: fits 64 KiB */
-#define LEASES_PER_PAGE 200u /* LeaseInfo <= ~250 bytes */
+#define FILES_PER_PAGE 200u   /* FileInfo <= ~300 bytes: fits 64 KiB */
+#define LEASES_PER_PAGE 200u  /* LeaseInfo <= ~250 bytes */
 #define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
 #define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
-#define GRANTS_SLACK 64u /* rows of one (lease, offset) kept together */
-#define BLOCKERS_MAX 200u /* Blocker <= ~260 bytes */
+#define GRANTS_SLACK 64u      /* rows of one (lease, offset) kept together */
+#define BLOCKERS_MAX 200u     /* Blocker <= ~260 bytes */
 #define MAX_FOLIOS_PER_REPLY 8192u
 
 /* send_packet -- send (or, while a group commit is open, hold back) one
@@ -53,8 +54,8 @@ send_packet(struct session *s, uint64_t id, ssize_t n, int fd)
 	 * one that waits for that: while a batch is staged, replies queue
 	 * until server_commit() has committed it. */
 	if (server_deferring(s->srv))
-		rv = server_defer(s->srv, &s->conn, id, s->obuf, (size_t)n,
-				  fd, mutated);
+		rv = server_defer(s->srv, &s->conn, id, s->obuf, (size_t)n, fd,
+				  mutated);
 	else
 		rv = ipc_send(&s->conn, s->obuf, (size_t)n, fd);
 	if (rv == -ENOMEM || rv == -EMSGSIZE) {
@@ -90,10 +91,11 @@ reply_error_id(struct session *s, uint64_t id, int err, const char *fmt, ...)
 	 * a client cannot flood it (and the reply does not wait for it). */
 	log_debug("client %llu (pid %d %s): request %llu: %s (%s)",
 		  (unsigned long long)s->id, (int)s->conn.peer.pid,
-		  s->conn.peer.comm, (unsigned long long)id, msg, strerror(err));
+		  s->conn.peer.comm, (unsigned long long)id, msg,
+		  strerror(err));
 }
 
-#define reply_error(s, rq, err, ...)                                         \
+#define reply_error(s, rq, err, ...)                                           \
 	reply_error_id((s), (rq)->id, (err), __VA_ARGS__)
 
 static void
@@ -188,10 +190,10 @@ find_region(struct session *s, const struct wire_request *rq, unsigned want)
 			    rq->region);
 		return NULL;
 	}
-	if (want &&
-	    !access_may(&s->conn.peer, r->uid, r->gid, r->mode, want)) {
+	if (want && !access_may(&s->conn.peer, r->uid, r->gid, r->mode, want)) {
 		reply_error(s, rq, EACCES, "region '%s' does not allow %s",
-			    rq->region, want & MAY_WRITE ? "writing" : "reading");
+			    rq->region,
+			    want & MAY_WRITE ? "writing" : "reading");
 		return NULL;
 	}
 	return r;
@@ -200,7 +202,7 @@ find_region(struct session *s, const struct wire_request *rq, unsigned want)
 static struct inode *
 find_file(struct session *s, const struct wire_request *rq, struct region *r)
 {
-	struct inode *ino = inode_lookup(r, rq->name);
+	struct inode *ino = inode_find(&r->files, rq->name);
 
 	if (ino == NULL)
 		reply_error(s, rq, ENOENT, "no file '%s' in region '%s'",
@@ -212,13 +214,20 @@ static const char *
 file_error(int err)
 {
 	switch (err) {
-	case -EINVAL: return "invalid file name";
-	case -ENAMETOOLONG: return "file name too long";
-	case -EEXIST: return "file exists";
-	case -ENOSPC: return "no space left in region";
-	case -E2BIG: return "operation too large for one transaction";
-	case -EIO: return "region I/O failure";
-	default: return strerror(-err);
+	case -EINVAL:
+		return "invalid file name";
+	case -ENAMETOOLONG:
+		return "file name too long";
+	case -EEXIST:
+		return "file exists";
+	case -ENOSPC:
+		return "no space left in region";
+	case -E2BIG:
+		return "operation too large for one transaction";
+	case -EIO:
+		return "region I/O failure";
+	default:
+		return strerror(-err);
 	}
 }
 
@@ -355,8 +364,8 @@ do_region_attach(struct session *s, const struct wire_request *rq)
 			    o.max_order, PM_MAX_ORDER_LIMIT);
 		return;
 	}
-	if (rq->create && (rq->size < PM_MIN_REGION_SIZE ||
-			   rq->size % PM_PAGE_SIZE)) {
+	if (rq->create &&
+	    (rq->size < PM_MIN_REGION_SIZE || rq->size % PM_PAGE_SIZE)) {
 		reply_error(s, rq, EINVAL,
 			    "create needs a size of at least 8M, a multiple "
 			    "of 4K");
@@ -416,7 +425,7 @@ do_file_create(struct session *s, const struct wire_request *rq)
 			    rq->mode);
 		return;
 	}
-	rv = inode_create(r, rq->name, rq->size,
+	rv = inode_create(&r->files, rq->name, rq->size,
 			  rq->mode_set ? rq->mode : 0644, s->conn.peer.uid,
 			  s->conn.peer.gid, &ino);
 	s->mutated = r;
@@ -458,8 +467,8 @@ do_file_stat(struct session *s, const struct wire_request *rq)
 		return;
 	inode_info(ino, &fi);
 	send_reply(s, rq->id,
-		   wire_file(s->obuf, SERVER_MAX_PACKET, rq->id,
-			     WIRE_FILE_STAT, r->name, &fi));
+		   wire_file(s->obuf, SERVER_MAX_PACKET, rq->id, WIRE_FILE_STAT,
+			     r->name, &fi));
 }
 
 static void
@@ -485,8 +494,10 @@ do_file_truncate(struct session *s, const struct wire_request *rq)
 		return; /* on_op_done() answers at the final unpin */
 	s->mutated = r;
 	if (rv == -EBUSY) {
-		reply_error(s, rq, EBUSY, "a truncate of '%s' is already "
-			    "pending", rq->name);
+		reply_error(s, rq, EBUSY,
+			    "a truncate of '%s' is already "
+			    "pending",
+			    rq->name);
 		return;
 	}
 	if (rv < 0) {
@@ -547,13 +558,15 @@ own_lease(struct session *s, const struct wire_request *rq)
 	struct lease *l = client_lease_find(s->srv, rq->lease_id);
 
 	if (l == NULL) {
-		reply_error(s, rq, ENOENT, "no lease %llu (ended, revoked or "
+		reply_error(s, rq, ENOENT,
+			    "no lease %llu (ended, revoked or "
 			    "never taken)",
 			    (unsigned long long)rq->lease_id);
 		return NULL;
 	}
 	if (client_owner(l) != s->client) {
-		reply_error(s, rq, EPERM, "lease %llu belongs to another "
+		reply_error(s, rq, EPERM,
+			    "lease %llu belongs to another "
 			    "client",
 			    (unsigned long long)rq->lease_id);
 		return NULL;
@@ -576,7 +589,8 @@ fd_to_send(struct session *s, const struct region *r, bool rw)
 		return -1;
 	if (i == s->nfds) {
 		if (s->nfds == sizeof(s->fds) / sizeof(s->fds[0]))
-			i = 0; /* forget the oldest: the client may get it twice */
+			i = 0; /* forget the oldest: the client may get it twice
+				*/
 		else
 			s->nfds++;
 	}
@@ -608,17 +622,17 @@ do_lease_acquire(struct session *s, const struct wire_request *rq)
 	r = find_region(s, rq, want);
 	if (r == NULL || (ino = find_file(s, rq, r)) == NULL)
 		return;
-	if (!access_may(&s->conn.peer, ino->uid, ino->gid, ino->mode,
-			want)) {
+	if (!access_may(&s->conn.peer, ino->uid, ino->gid, ino->mode, want)) {
 		reply_error(s, rq, EACCES, "file '%s' is not %s by you",
 			    rq->name, rw ? "writable" : "readable");
 		return;
 	}
-	rv = client_lease_acquire(s->client, r, ino, (enum lease_access)rq->access,
-				  &l);
+	rv = client_lease_acquire(s->client, r, ino,
+				  (enum lease_access)rq->access, &l);
 	if (rv < 0) {
 		if (rv == -EDQUOT)
-			reply_error(s, rq, EDQUOT, "lease limit (%u per "
+			reply_error(s, rq, EDQUOT,
+				    "lease limit (%u per "
 				    "client) reached",
 				    s->srv->cfg->max_leases);
 		else if (rv == -EBUSY)
@@ -648,7 +662,8 @@ do_lease_release(struct session *s, const struct wire_request *rq)
 	if (l == NULL)
 		return;
 	if (ops_lease_release(s->srv, l) == -EBUSY) {
-		reply_error(s, rq, EBUSY, "lease %llu still has %zu grant(s); "
+		reply_error(s, rq, EBUSY,
+			    "lease %llu still has %zu grant(s); "
 			    "return them first",
 			    (unsigned long long)l->id, l->ngrants);
 		return;
@@ -696,7 +711,8 @@ do_map(struct session *s, const struct wire_request *rq)
 		    &v, &next_pg);
 	switch (k) {
 	case -EDQUOT:
-		reply_error(s, rq, EDQUOT, "grant limit (%llu per client) "
+		reply_error(s, rq, EDQUOT,
+			    "grant limit (%llu per client) "
 			    "reached",
 			    (unsigned long long)srv->cfg->max_grants);
 		return;
@@ -704,7 +720,8 @@ do_map(struct session *s, const struct wire_request *rq)
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
 	case -EBUSY:
-		reply_error(s, rq, EBUSY, "a recall is pending over this range "
+		reply_error(s, rq, EBUSY,
+			    "a recall is pending over this range "
 			    "of '%s' (%s)",
 			    l->ino->name,
 			    l->revoking ? "the lease is being revoked"
@@ -712,7 +729,8 @@ do_map(struct session *s, const struct wire_request *rq)
 						   : "a truncate waits");
 		return;
 	case -ENXIO:
-		reply_error(s, rq, ENXIO, "range past the end of '%s' (%llu "
+		reply_error(s, rq, ENXIO,
+			    "range past the end of '%s' (%llu "
 			    "bytes allocated)",
 			    l->ino->name,
 			    (unsigned long long)(pages_of(l->ino->size)
@@ -730,8 +748,7 @@ do_map(struct session *s, const struct wire_request *rq)
 	}
 	send_reply(s, rq->id,
 		   wire_map(s->srv->wire, s->obuf, SERVER_MAX_PACKET, rq->id, v,
-			    (size_t)k,
-			    next_pg << PM_PAGE_SHIFT));
+			    (size_t)k, next_pg << PM_PAGE_SHIFT));
 }
 
 static void
@@ -755,8 +772,8 @@ static void
 do_lease_list(struct session *s, const struct wire_request *rq)
 {
 	struct lease_info info[LEASES_PER_PAGE];
-	ssize_t n = query_leases(s->srv, rq->region, rq->name, rq->cursor,
-				 info, LEASES_PER_PAGE);
+	ssize_t n = query_leases(s->srv, rq->region, rq->name, rq->cursor, info,
+				 LEASES_PER_PAGE);
 	size_t k = n < LEASES_PER_PAGE ? (size_t)n : LEASES_PER_PAGE;
 
 	if (n < 0) {
@@ -784,7 +801,8 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 	/* The holder, the file's owner and administrators may revoke. */
 	if (!access_admin(p) && p->uid != client_owner(l)->uid &&
 	    p->uid != l->ino->uid) {
-		reply_error(s, rq, EPERM, "lease %llu is neither yours nor on "
+		reply_error(s, rq, EPERM,
+			    "lease %llu is neither yours nor on "
 			    "a file you own",
 			    (unsigned long long)l->id);
 		return;
@@ -793,7 +811,8 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 	w = waiter(s, rq);
 	rv = ops_revoke(s->srv, l, &w);
 	if (rv == -EBUSY)
-		reply_error(s, rq, EBUSY, "a revoke of lease %llu is already "
+		reply_error(s, rq, EBUSY,
+			    "a revoke of lease %llu is already "
 			    "pending",
 			    (unsigned long long)rq->lease_id);
 	else if (rv < 0)
@@ -803,8 +822,8 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 static void
 do_grant_list(struct session *s, const struct wire_request *rq)
 {
-	struct grant_row *rows = malloc((GRANTS_PER_PAGE + GRANTS_SLACK) *
-					sizeof(*rows));
+	struct grant_row *rows =
+		malloc((GRANTS_PER_PAGE + GRANTS_SLACK) * sizeof(*rows));
 	ssize_t k = -ENOMEM;
 	bool more = false;
 
@@ -901,8 +920,10 @@ session_dispatch(struct session *s, const struct wire_request *rq)
 	if ((unsigned)rq->kind < WIRE_KIND_END)
 		h = handlers[rq->kind];
 	if (h == NULL) {
-		reply_error(s, rq, EPROTO, "request kind %u is not served by "
-			    "this daemon", (unsigned)rq->kind);
+		reply_error(s, rq, EPROTO,
+			    "request kind %u is not served by "
+			    "this daemon",
+			    (unsigned)rq->kind);
 		return;
 	}
 	h(s, rq);
@@ -969,8 +990,8 @@ session_open(struct server *srv, int fd)
 	s->conn.on_packet = on_packet;
 	s->conn.on_error = on_error;
 	s->conn.on_close = on_close;
-	rv = ipc_conn_open(srv->loop, &s->conn, srv->rx, fd,
-			   SERVER_MAX_PACKET, srv->cfg->max_pending);
+	rv = ipc_conn_open(srv->loop, &s->conn, srv->rx, fd, SERVER_MAX_PACKET,
+			   srv->cfg->max_pending);
 	if (rv < 0) {
 		free(s->obuf);
 		free(s);

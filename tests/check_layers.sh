@@ -7,9 +7,6 @@
 # usage: check_layers.sh [DIR]   (default: the pagemapd/ of this checkout)
 set -eu
 dir=${1:-$(dirname "$0")/../pagemapd}
-# The storage layer's region <-> inode pair is being taken apart in its own
-# branch; until then that one edge pair is tolerated, nothing else.
-tolerated="inode region"
 
 edges=$(mktemp)
 trap 'rm -f "$edges"' EXIT
@@ -20,10 +17,6 @@ for f in "$dir"/*.c "$dir"/*.h; do
 		"$f" | while read -r y; do
 		[ -f "$dir/$y.h" ] || continue
 		[ "$x" = "$y" ] && continue
-		case " $x $y " in
-		" ${tolerated% *} ${tolerated#* } " | \
-		" ${tolerated#* } ${tolerated% *} ") continue ;;
-		esac
 		echo "$x $y"
 	done
 done | sort -u >"$edges"

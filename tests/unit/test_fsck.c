@@ -18,6 +18,7 @@
 #include "fsck.h"
 #include "journal.h"
 #include "layout.h"
+#include "verify.h"
 
 #include "fdcheck.h"
 #include "rng.h"
@@ -728,6 +729,92 @@ random_committed_transactions_never_crash(void **state)
 	free(orig);
 }
 
+/* ---- the verifier, as attach and fsck use it ---------------------------- */
+
+/* Faults as verify_tables() reports them. */
+struct faults {
+	unsigned n;
+	char line[8][256];
+};
+
+static void
+note_fault(void *ctx, const char *line)
+{
+	struct faults *f = ctx;
+
+	if (f->n < 8)
+		snprintf(f->line[f->n], sizeof(f->line[0]), "%s", line);
+	f->n++;
+}
+
+/* three_faults -- a duplicate name, a page marked used in no extent and
+ * an extent of a free inode, each in a different check. */
+static void
+three_faults(struct img *im)
+{
+	dup_name(im);
+	bit_without_extent(im);
+	extent_owner_free(im);
+}
+
+static void
+verifier_finds_nothing_on_a_valid_image(void **state)
+{
+	struct img *im = *state;
+	struct verify_result res;
+	struct faults f = {0};
+
+	for (int mode = VERIFY_FIRST; mode <= VERIFY_ALL; mode++) {
+		assert_int_equal(verify_tables(im->sb, im->buf, mode,
+					       note_fault, &f, &res),
+				 0);
+		assert_int_equal(res.faults, 0);
+		assert_int_equal(f.n, 0);
+		assert_int_equal(res.files, 3);
+		assert_int_equal(res.orphans, 2);
+	}
+}
+
+static void
+verifier_stops_at_the_first_fault_for_attach(void **state)
+{
+	struct img *im = *state;
+	struct verify_result res;
+	struct faults f = {0};
+
+	three_faults(im);
+	assert_int_equal(verify_tables(im->sb, im->buf, VERIFY_FIRST,
+				       note_fault, &f, &res),
+			 0);
+	assert_int_equal(res.faults, 1);
+	assert_int_equal(f.n, 1);
+	/* Names are checked before extents and the bitmap. */
+	assert_non_null(strstr(f.line[0], "also used"));
+}
+
+static void
+verifier_collects_every_fault_for_fsck(void **state)
+{
+	struct img *im = *state;
+	struct verify_result res;
+	struct faults f = {0};
+
+	three_faults(im);
+	assert_int_equal(verify_tables(im->sb, im->buf, VERIFY_ALL,
+				       note_fault, &f, &res),
+			 0);
+	assert_int_equal(res.faults, 3);
+	assert_int_equal(f.n, 3);
+	assert_non_null(strstr(f.line[0], "also used"));
+	assert_non_null(strstr(f.line[1], "not in use"));
+	assert_non_null(strstr(f.line[2], "in no extent"));
+	/* Without a callback the faults are still counted. */
+	assert_int_equal(verify_tables(im->sb, im->buf, VERIFY_ALL, NULL,
+				       NULL, &res),
+			 0);
+	assert_int_equal(res.faults, 3);
+}
+
 int
 main(void)
 {
@@ -742,6 +829,9 @@ main(void)
 		T(random_bytes_never_crash),
 		T(random_flips_of_a_valid_image_never_crash),
 		T(random_committed_transactions_never_crash),
+		T(verifier_finds_nothing_on_a_valid_image),
+		T(verifier_stops_at_the_first_fault_for_attach),
+		T(verifier_collects_every_fault_for_fsck),
 	};
 #undef T
 

@@ -148,7 +148,7 @@ region_init(struct region *r, struct pm_super *sb, struct inode **slots,
 	sb->max_order = 9;
 	sb->inode_count = NSLOTS;
 	r->sb = sb;
-	r->inodes = slots;
+	r->files.inodes = slots;
 	r->fd = -1;
 	r->ro_fd = -1;
 	snprintf(r->name, sizeof(r->name), "%s", name);

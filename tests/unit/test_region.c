@@ -18,15 +18,14 @@
 #include "alloc.h"
 #include "fsck.h"
 #include "inode.h"
+#include "inode_io.h"
 #include "layout.h"
+#include "media_crash.h"
 #include "region.h"
 
 #include "fdcheck.h"
 #include "rng.h"
 #include "tmpdir.h"
-
-/* Test builds of region.c count persists (crash points). */
-uint64_t region_crash_persists(void);
 
 #define MiB (1ull << 20)
 #define PG PM_PAGE_SIZE
@@ -83,8 +82,8 @@ attach(const char *path, bool create)
 {
 	struct region *r = NULL;
 	char err[REGION_ERR_MAX];
-	int rc = try_attach(path, create, REGION_SIZE, PM_DEFAULT_MAX_ORDER,
-			    &r, err);
+	int rc = try_attach(path, create, REGION_SIZE, PM_DEFAULT_MAX_ORDER, &r,
+			    err);
 
 	if (rc)
 		print_error("attach %s: %d %s\n", path, rc, err);
@@ -112,7 +111,7 @@ static struct inode *
 create(struct region *r, const char *name, uint64_t size)
 {
 	struct inode *ino = NULL;
-	int rc = inode_create(r, name, size, 0640, 1000, 1001, &ino);
+	int rc = inode_create(&r->files, name, size, 0640, 1000, 1001, &ino);
 
 	assert_int_equal(rc, 0);
 	assert_non_null(ino);
@@ -205,7 +204,8 @@ create_formats_a_sparse_region_file(void **state)
 	assert_int_equal(ri.mode, 0600);
 	assert_int_equal(ri.uid, getuid());
 	assert_int_equal(strlen(ri.uuid), 36);
-	assert_string_not_equal(ri.uuid, "00000000-0000-0000-0000-000000000000");
+	assert_string_not_equal(ri.uuid,
+				"00000000-0000-0000-0000-000000000000");
 	assert_true(ri.max_files > 0);
 	region_detach(r);
 
@@ -300,15 +300,14 @@ max_order_zero_is_a_valid_order(void **state)
 	struct inode *ino;
 	char err[REGION_ERR_MAX];
 
-	assert_int_equal(try_attach(f->path, true, REGION_SIZE, 0, &r, err),
-			 0);
+	assert_int_equal(try_attach(f->path, true, REGION_SIZE, 0, &r, err), 0);
 	assert_int_equal(r->sb->max_order, 0);
 	ino = create(r, "x", 3 * PG);
 	assert_backed(ino);
 	region_detach(r);
 	r = attach(f->path, false);
 	assert_int_equal(r->sb->max_order, 0);
-	assert_non_null(inode_lookup(r, "x"));
+	assert_non_null(inode_find(&r->files, "x"));
 	region_detach(r);
 }
 
@@ -327,8 +326,8 @@ create_on_an_existing_region_does_not_reformat(void **state)
 	region_info(r, &b);
 	assert_string_equal(a.uuid, b.uuid);
 	assert_int_equal(b.files, 1);
-	assert_non_null(inode_lookup(r, "keep"));
-	assert_int_equal(inode_lookup(r, "keep")->size, 10000);
+	assert_non_null(inode_find(&r->files, "keep"));
+	assert_int_equal(inode_find(&r->files, "keep")->size, 10000);
 	region_detach(r);
 }
 
@@ -352,7 +351,7 @@ create_formats_an_all_zero_file_but_never_a_used_one(void **state)
 	create(r, "a", PG);
 	region_detach(r);
 	r = attach(f->path, false);
-	assert_non_null(inode_lookup(r, "a"));
+	assert_non_null(inode_find(&r->files, "a"));
 	region_detach(r);
 
 	/* ...one with anything in its first page is not. */
@@ -424,7 +423,7 @@ files_of_any_size_are_backed_and_zeroed(void **state)
 	a = create(r, "empty", 0);
 	b = create(r, "odd", 5000);
 	c = create(r, "big", 4 * MiB);
-	assert_int_equal(r->nfiles, 3);
+	assert_int_equal(r->files.nfiles, 3);
 
 	inode_info(a, &fi);
 	assert_string_equal(fi.name, "empty");
@@ -455,9 +454,9 @@ files_of_any_size_are_backed_and_zeroed(void **state)
 	assert_int_equal(free_pages(r), free0 - 2 - 1024);
 	for (uint64_t off = 0; off < 4 * MiB; off += 997)
 		assert_int_equal(*file_byte(r, c, off), 0);
-	assert_ptr_equal(inode_lookup(r, "odd"), b);
-	assert_null(inode_lookup(r, "nope"));
-	assert_ptr_equal(inode_at(r, b->slot), b);
+	assert_ptr_equal(inode_find(&r->files, "odd"), b);
+	assert_null(inode_find(&r->files, "nope"));
+	assert_ptr_equal(inode_slot(&r->files, b->slot), b);
 	region_detach(r);
 }
 
@@ -472,23 +471,30 @@ names_are_unique_and_checked(void **state)
 
 	create(r, "a", PG);
 	free0 = free_pages(r);
-	assert_int_equal(inode_create(r, "a", PG, 0600, 0, 0, &ino), -EEXIST);
-	assert_int_equal(inode_create(r, "", PG, 0600, 0, 0, &ino), -EINVAL);
-	assert_int_equal(inode_create(r, ".", PG, 0600, 0, 0, &ino), -EINVAL);
-	assert_int_equal(inode_create(r, "..", PG, 0600, 0, 0, &ino), -EINVAL);
-	assert_int_equal(inode_create(r, "a/b", PG, 0600, 0, 0, &ino),
+	assert_int_equal(inode_create(&r->files, "a", PG, 0600, 0, 0, &ino),
+			 -EEXIST);
+	assert_int_equal(inode_create(&r->files, "", PG, 0600, 0, 0, &ino),
 			 -EINVAL);
-	assert_int_equal(inode_create(r, "tab\there", PG, 0600, 0, 0, &ino),
+	assert_int_equal(inode_create(&r->files, ".", PG, 0600, 0, 0, &ino),
 			 -EINVAL);
+	assert_int_equal(inode_create(&r->files, "..", PG, 0600, 0, 0, &ino),
+			 -EINVAL);
+	assert_int_equal(inode_create(&r->files, "a/b", PG, 0600, 0, 0, &ino),
+			 -EINVAL);
+	assert_int_equal(
+		inode_create(&r->files, "tab\there", PG, 0600, 0, 0, &ino),
+		-EINVAL);
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = 0;
-	assert_int_equal(inode_create(r, longname, PG, 0600, 0, 0, &ino),
-			 -ENAMETOOLONG);
+	assert_int_equal(
+		inode_create(&r->files, longname, PG, 0600, 0, 0, &ino),
+		-ENAMETOOLONG);
 	longname[PM_NAME_MAX] = 0;
-	assert_int_equal(inode_create(r, longname, PG, 0600, 0, 0, &ino), 0);
+	assert_int_equal(
+		inode_create(&r->files, longname, PG, 0600, 0, 0, &ino), 0);
 	assert_non_null(ino);
 	assert_int_equal(free_pages(r), free0 - 1);
-	assert_int_equal(r->nfiles, 2);
+	assert_int_equal(r->files.nfiles, 2);
 	region_detach(r);
 }
 
@@ -499,31 +505,32 @@ no_space_changes_nothing(void **state)
 	struct region *r = attach(f->path, true);
 	struct inode *a = create(r, "a", 3 * PG), *ino = NULL;
 	uint64_t free0 = free_pages(r);
-	uint32_t nfiles = r->nfiles, fext = r->free_extents;
+	uint32_t nfiles = r->files.nfiles, fext = r->files.free_extents;
 
-	assert_int_equal(inode_create(r, "huge", (free0 + 1) * PG, 0600, 0, 0,
-				      &ino),
+	assert_int_equal(inode_create(&r->files, "huge", (free0 + 1) * PG, 0600,
+				      0, 0, &ino),
 			 -ENOSPC);
 	assert_null(ino);
-	assert_null(inode_lookup(r, "huge"));
+	assert_null(inode_find(&r->files, "huge"));
 	assert_int_equal(free_pages(r), free0);
-	assert_int_equal(r->nfiles, nfiles);
-	assert_int_equal(r->free_extents, fext);
+	assert_int_equal(r->files.nfiles, nfiles);
+	assert_int_equal(r->files.free_extents, fext);
 
-	assert_int_equal(inode_resize(r, a, (3 + free0 + 1) * PG), -ENOSPC);
+	assert_int_equal(inode_resize(&r->files, a, (3 + free0 + 1) * PG),
+			 -ENOSPC);
 	assert_int_equal(a->size, 3 * PG);
 	assert_backed(a);
 	assert_int_equal(free_pages(r), free0);
 
 	/* Exactly all of it fits. */
-	assert_int_equal(inode_resize(r, a, (3 + free0) * PG), 0);
+	assert_int_equal(inode_resize(&r->files, a, (3 + free0) * PG), 0);
 	assert_int_equal(free_pages(r), 0);
 	assert_backed(a);
 	region_detach(r);
 
 	r = attach(f->path, false);
 	assert_int_equal(free_pages(r), 0);
-	assert_int_equal(inode_lookup(r, "a")->size, (3 + free0) * PG);
+	assert_int_equal(inode_find(&r->files, "a")->size, (3 + free0) * PG);
 	region_detach(r);
 }
 
@@ -547,10 +554,12 @@ no_inode_slot_is_enospc(void **state)
 	create(r, "2", 0);
 	create(r, "3", PG);
 	free0 = free_pages(r);
-	assert_int_equal(inode_create(r, "4", PG, 0600, 0, 0, &ino), -ENOSPC);
+	assert_int_equal(inode_create(&r->files, "4", PG, 0600, 0, 0, &ino),
+			 -ENOSPC);
 	assert_null(ino);
 	assert_int_equal(free_pages(r), free0);
-	assert_int_equal(inode_unlink(r, inode_lookup(r, "2")), 0);
+	assert_int_equal(inode_unlink(&r->files, inode_find(&r->files, "2")),
+			 0);
 	create(r, "4", PG);
 	region_detach(r);
 }
@@ -564,7 +573,7 @@ resize_grows_and_shrinks_in_place(void **state)
 	struct inode *c = create(r, "c", 2 * MiB);
 	struct file_info fi;
 
-	assert_int_equal(inode_resize(r, c, 6 * MiB), 0);
+	assert_int_equal(inode_resize(&r->files, c, 6 * MiB), 0);
 	assert_int_equal(c->size, 6 * MiB);
 	assert_backed(c);
 	for (size_t i = 0; i < c->map.n; i++)
@@ -572,7 +581,7 @@ resize_grows_and_shrinks_in_place(void **state)
 				 c->map.v[i].file_pg % 512);
 	assert_int_equal(free_pages(r), free0 - 1536);
 
-	assert_int_equal(inode_resize(r, c, 1 * MiB + 100), 0);
+	assert_int_equal(inode_resize(&r->files, c, 1 * MiB + 100), 0);
 	assert_int_equal(c->size, 1 * MiB + 100);
 	assert_backed(c);
 	inode_info(c, &fi);
@@ -580,23 +589,23 @@ resize_grows_and_shrinks_in_place(void **state)
 	assert_int_equal(free_pages(r), free0 - 257);
 
 	/* Same page count: only the size changes. */
-	assert_int_equal(inode_resize(r, c, 1 * MiB + 4000), 0);
+	assert_int_equal(inode_resize(&r->files, c, 1 * MiB + 4000), 0);
 	assert_int_equal(free_pages(r), free0 - 257);
 	assert_backed(c);
 
-	assert_int_equal(inode_resize(r, c, 0), 0);
+	assert_int_equal(inode_resize(&r->files, c, 0), 0);
 	inode_info(c, &fi);
 	assert_int_equal(fi.allocated, 0);
 	assert_int_equal(fi.extents, 0);
 	assert_int_equal(free_pages(r), free0);
 
-	assert_int_equal(inode_resize(r, c, 3 * PG + 1), 0);
+	assert_int_equal(inode_resize(&r->files, c, 3 * PG + 1), 0);
 	assert_backed(c);
 	assert_int_equal(free_pages(r), free0 - 4);
 	region_detach(r);
 
 	r = attach(f->path, false);
-	c = inode_lookup(r, "c");
+	c = inode_find(&r->files, "c");
 	assert_non_null(c);
 	assert_int_equal(c->size, 3 * PG + 1);
 	assert_backed(c);
@@ -610,13 +619,14 @@ growth_appends_merge_into_one_extent(void **state)
 	struct fx *f = *state;
 	struct region *r = attach(f->path, true);
 	struct inode *a = create(r, "log", PG);
-	uint32_t fext = r->free_extents;
+	uint32_t fext = r->files.free_extents;
 
 	for (int i = 2; i <= 64; i++)
-		assert_int_equal(inode_resize(r, a, (uint64_t)i * PG), 0);
+		assert_int_equal(inode_resize(&r->files, a, (uint64_t)i * PG),
+				 0);
 	assert_backed(a);
 	assert_int_equal(a->map.n, 1);
-	assert_int_equal(r->free_extents, fext);
+	assert_int_equal(r->files.free_extents, fext);
 	region_detach(r);
 }
 
@@ -630,8 +640,8 @@ grow_exposes_zeroes_not_old_data(void **state)
 	/* Fill all three pages, past the end of file too. */
 	for (uint64_t off = 0; off < 3 * PG; off++)
 		*file_byte(r, z, off) = 0xab;
-	assert_int_equal(inode_resize(r, z, 100), 0);
-	assert_int_equal(inode_resize(r, z, 200), 0);
+	assert_int_equal(inode_resize(&r->files, z, 100), 0);
+	assert_int_equal(inode_resize(&r->files, z, 200), 0);
 	for (uint64_t off = 0; off < 100; off++)
 		assert_int_equal(*file_byte(r, z, off), 0xab);
 	for (uint64_t off = 100; off < PG; off++)
@@ -639,14 +649,14 @@ grow_exposes_zeroes_not_old_data(void **state)
 
 	for (uint64_t off = 0; off < PG; off++)
 		*file_byte(r, z, off) = 0xcd;
-	assert_int_equal(inode_resize(r, z, 3 * PG), 0);
+	assert_int_equal(inode_resize(&r->files, z, 3 * PG), 0);
 	for (uint64_t off = 200; off < 3 * PG; off++)
 		assert_int_equal(*file_byte(r, z, off), 0);
 
 	/* Freed pages handed to another file read zero as well. */
 	for (uint64_t off = 0; off < 3 * PG; off++)
 		*file_byte(r, z, off) = 0xef;
-	assert_int_equal(inode_unlink(r, z), 0);
+	assert_int_equal(inode_unlink(&r->files, z), 0);
 	z = create(r, "y", 3 * PG);
 	for (uint64_t off = 0; off < 3 * PG; off++)
 		assert_int_equal(*file_byte(r, z, off), 0);
@@ -659,18 +669,18 @@ unlink_frees_everything(void **state)
 	struct fx *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r), ino1;
-	uint32_t fext = r->free_extents, slot;
+	uint32_t fext = r->files.free_extents, slot;
 	struct inode *a = create(r, "a", 3 * MiB + 5);
 	struct pm_inode rec;
 
 	ino1 = inode_ino(a);
 	slot = a->slot;
-	assert_int_equal(inode_unlink(r, a), 0);
-	assert_null(inode_lookup(r, "a"));
-	assert_null(inode_at(r, slot));
+	assert_int_equal(inode_unlink(&r->files, a), 0);
+	assert_null(inode_find(&r->files, "a"));
+	assert_null(inode_slot(&r->files, slot));
 	assert_int_equal(free_pages(r), free0);
-	assert_int_equal(r->free_extents, fext);
-	assert_int_equal(r->nfiles, 0);
+	assert_int_equal(r->files.free_extents, fext);
+	assert_int_equal(r->files.nfiles, 0);
 
 	/* Slots are handed out round robin; a reused one comes back with a
 	 * new generation, so its ino is new. */
@@ -679,12 +689,12 @@ unlink_frees_everything(void **state)
 		if (a->slot == slot)
 			break;
 		assert_int_equal(a->gen, 1);
-		assert_int_equal(inode_unlink(r, a), 0);
+		assert_int_equal(inode_unlink(&r->files, a), 0);
 	}
 	assert_int_equal(a->slot, slot);
 	assert_int_not_equal(inode_ino(a), ino1);
 	assert_int_equal(a->gen, 2);
-	assert_int_equal(inode_unlink(r, a), 0);
+	assert_int_equal(inode_unlink(&r->files, a), 0);
 	region_detach(r);
 
 	peek(f->path, super_of(f->path).inode_off + slot * sizeof(rec), &rec,
@@ -692,7 +702,7 @@ unlink_frees_everything(void **state)
 	assert_int_equal(rec.flags, 0);
 	assert_int_equal(rec.gen, 2);
 	r = attach(f->path, false);
-	assert_int_equal(r->nfiles, 0);
+	assert_int_equal(r->files.nfiles, 0);
 	assert_int_equal(free_pages(r), free0);
 	a = create(r, "b", 0);
 	assert_int_equal(a->gen, 3);
@@ -711,11 +721,14 @@ reattach_shows_the_same_state(void **state)
 
 	for (int i = 0; i < 5; i++)
 		create(r, names[i], sizes[i]);
-	assert_int_equal(inode_resize(r, inode_lookup(r, "more"), 3 * MiB), 0);
-	assert_int_equal(inode_unlink(r, inode_lookup(r, "one")), 0);
+	assert_int_equal(
+		inode_resize(&r->files, inode_find(&r->files, "more"), 3 * MiB),
+		0);
+	assert_int_equal(inode_unlink(&r->files, inode_find(&r->files, "one")),
+			 0);
 	create(r, "one", 3 * PG);
 	for (int i = 0; i < 5; i++)
-		inode_info(inode_lookup(r, names[i]), &before[i]);
+		inode_info(inode_find(&r->files, names[i]), &before[i]);
 	region_info(r, &a);
 	region_detach(r);
 	assert_fsck_clean(f->path);
@@ -728,7 +741,7 @@ reattach_shows_the_same_state(void **state)
 	assert_int_equal(a.used, b.used);
 	assert_int_equal(b.orphans, 0);
 	for (int i = 0; i < 5; i++) {
-		struct inode *ino = inode_lookup(r, names[i]);
+		struct inode *ino = inode_find(&r->files, names[i]);
 
 		assert_non_null(ino);
 		inode_info(ino, &after[i]);
@@ -758,10 +771,10 @@ many_files_reattach(void **state)
 	}
 	region_detach(r);
 	r = attach(f->path, false);
-	assert_int_equal(r->nfiles, 4000);
+	assert_int_equal(r->files.nfiles, 4000);
 	for (int i = 0; i < 4000; i += 7) {
 		snprintf(name, sizeof(name), "file-%d", i);
-		assert_non_null(inode_lookup(r, name));
+		assert_non_null(inode_find(&r->files, name));
 	}
 	region_detach(r);
 }
@@ -789,24 +802,61 @@ unlink_too_big_for_one_transaction_goes_through_the_orphan_list(void **state)
 	 * of x is an extent of its own, in extent slots that are not
 	 * adjacent either, more than one transaction can free. */
 	for (uint64_t i = 1; free_pages(r) >= 2; i++) {
-		assert_int_equal(inode_resize(r, x, i * PG), 0);
-		assert_int_equal(inode_resize(r, y, i * PG), 0);
+		assert_int_equal(inode_resize(&r->files, x, i * PG), 0);
+		assert_int_equal(inode_resize(&r->files, y, i * PG), 0);
 	}
 	room = journal_room(&r->journal);
 	assert_true(x->map.n * (sizeof(struct pm_journal_rec) +
-				sizeof(struct pm_extent)) > room);
+				sizeof(struct pm_extent)) >
+		    room);
 
-	assert_int_equal(inode_unlink(r, x), 0);
-	assert_null(inode_lookup(r, "x"));
-	assert_int_equal(r->norphans, 0);
-	assert_int_equal(r->nfiles, 1);
+	assert_int_equal(inode_unlink(&r->files, x), 0);
+	assert_null(inode_find(&r->files, "x"));
+	assert_int_equal(r->files.norphans, 0);
+	assert_int_equal(r->files.nfiles, 1);
 	assert_int_equal(r->sb->orphan_head, 0);
 	ysize = y->size;
 	assert_int_equal(free_pages(r), free0 - pages_of(ysize));
 	region_detach(r);
 	r = attach(f->path, false);
 	assert_int_equal(free_pages(r), free0 - pages_of(ysize));
-	assert_int_equal(r->nfiles, 1);
+	assert_int_equal(r->files.nfiles, 1);
+	region_detach(r);
+	assert_fsck_clean(f->path);
+}
+
+/* Under group commit an operation that fails takes back only what it
+ * staged: the batch's earlier operations still commit. */
+static void
+a_failed_operation_keeps_the_rest_of_its_batch(void **state)
+{
+	struct fx *f = *state;
+	struct region *r = attach(f->path, true);
+	struct inode *grow;
+	uint64_t size = 0;
+	int rc = 0;
+
+	r->files.group_commit = true;
+	create(r, "keep", PG);
+	grow = create(r, "grow", 0);
+	/* Grow a page at a time, all in one batch, until the journal
+	 * cannot stage more. */
+	while (rc == 0) {
+		rc = inode_resize(&r->files, grow, size + PG);
+		if (rc == 0)
+			size += PG;
+	}
+	assert_int_equal(rc, -E2BIG);
+	assert_true(size > 0);
+	assert_int_equal(grow->size, size);
+	assert_int_equal(region_commit(r), 0);
+	region_detach(r);
+
+	r = attach(f->path, false);
+	assert_non_null(inode_find(&r->files, "keep"));
+	assert_non_null(inode_find(&r->files, "grow"));
+	assert_int_equal(inode_find(&r->files, "grow")->size, size);
+	assert_backed(inode_find(&r->files, "grow"));
 	region_detach(r);
 	assert_fsck_clean(f->path);
 }
@@ -853,9 +903,9 @@ corrupt_superblock_is_refused(void **state)
 		struct region *r2 = NULL;
 		char err[REGION_ERR_MAX];
 
-		assert_int_equal(try_attach(f->path, true, REGION_SIZE, 9, &r2,
-					    err),
-				 -EINVAL);
+		assert_int_equal(
+			try_attach(f->path, true, REGION_SIZE, 9, &r2, err),
+			-EINVAL);
 	}
 }
 
@@ -879,7 +929,7 @@ corrupt_inode_record_is_refused(void **state)
 	peek(f->path, off, &b, 1);
 	b ^= 1;
 	poke(f->path, off, &b, 1);
-	expect_refused(f->path, -EUCLEAN, "bad checksum");
+	expect_refused(f->path, -EUCLEAN, "crc mismatch");
 }
 
 static void
@@ -901,8 +951,8 @@ the_last_transaction_is_replayed_at_attach(void **state)
 	if (pid == 0) {
 		r = attach(f->path, true);
 		slot = create(r, "last", 3 * PG)->slot;
-		_exit(write(fds[1], &slot, sizeof(slot)) == sizeof(slot) ? 0 :
-									   1);
+		_exit(write(fds[1], &slot, sizeof(slot)) == sizeof(slot) ? 0
+									 : 1);
 	}
 	close(fds[1]);
 	assert_int_equal(read(fds[0], &slot, sizeof(slot)), sizeof(slot));
@@ -914,8 +964,8 @@ the_last_transaction_is_replayed_at_attach(void **state)
 	memset(junk, 0x77, sizeof(junk));
 	poke(f->path, sb.inode_off + slot * sizeof(junk), junk, sizeof(junk));
 	r = attach(f->path, false);
-	assert_non_null(inode_lookup(r, "last"));
-	assert_int_equal(inode_lookup(r, "last")->size, 3 * PG);
+	assert_non_null(inode_find(&r->files, "last"));
+	assert_int_equal(inode_find(&r->files, "last")->size, 3 * PG);
 	region_detach(r);
 }
 
@@ -935,7 +985,7 @@ corrupt_bitmap_is_refused(void **state)
 	peek(f->path, sb.bitmap_off + pg / 8, &b, 1);
 	b |= (uint8_t)(1u << pg % 8);
 	poke(f->path, sb.bitmap_off + pg / 8, &b, 1);
-	expect_refused(f->path, -EUCLEAN, "marked used but no extent");
+	expect_refused(f->path, -EUCLEAN, "marked used but in no extent");
 }
 
 static void
@@ -956,7 +1006,7 @@ overlapping_extents_are_refused(void **state)
 	layout_extent_seal(&e);
 	poke(f->path, sb.extent_off + (sb.extent_count - 1) * sizeof(e), &e,
 	     sizeof(e));
-	expect_refused(f->path, -EUCLEAN, "overlaps extent");
+	expect_refused(f->path, -EUCLEAN, "overlap in the region");
 }
 
 static void
@@ -977,7 +1027,7 @@ duplicate_names_are_refused(void **state)
 	layout_inode_seal(&rec);
 	poke(f->path, sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
 	(void)s1;
-	expect_refused(f->path, -EUCLEAN, "both named");
+	expect_refused(f->path, -EUCLEAN, "is also used by");
 }
 
 static void
@@ -1014,7 +1064,7 @@ orphans_found_at_attach_are_reclaimed(void **state)
 	struct fx *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r);
-	uint32_t fext = r->free_extents;
+	uint32_t fext = r->files.free_extents;
 	struct inode *o1 = create(r, "o1", 3 * PG);
 	struct inode *o2 = create(r, "o2", 2 * MiB + 1);
 	uint32_t s1 = o1->slot, s2 = o2->slot;
@@ -1051,12 +1101,12 @@ orphans_found_at_attach_are_reclaimed(void **state)
 	assert_int_equal(ri.orphans, 0);
 	assert_int_equal(ri.files, 1);
 	assert_int_equal(r->sb->orphan_head, 0);
-	assert_null(inode_at(r, s1));
-	assert_null(inode_at(r, s2));
-	assert_null(inode_lookup(r, "o1"));
-	assert_non_null(inode_lookup(r, "keep"));
+	assert_null(inode_slot(&r->files, s1));
+	assert_null(inode_slot(&r->files, s2));
+	assert_null(inode_find(&r->files, "o1"));
+	assert_non_null(inode_find(&r->files, "keep"));
 	assert_int_equal(free_pages(r), free0 - 1);
-	assert_int_equal(r->free_extents, fext - 1);
+	assert_int_equal(r->files.free_extents, fext - 1);
 	region_detach(r);
 	r = attach(f->path, false);
 	assert_int_equal(free_pages(r), free0 - 1);
@@ -1090,7 +1140,7 @@ an_orphan_off_the_list_is_refused(void **state)
 	sb.orphan_head = s + 1;
 	layout_super_seal(&sb);
 	poke(f->path, 0, &sb, sizeof(sb));
-	expect_refused(f->path, -EUCLEAN, "loops");
+	expect_refused(f->path, -EUCLEAN, "cycle");
 }
 
 /* ---- crash points ------------------------------------------------------- */
@@ -1116,15 +1166,16 @@ static const struct op ops[] = {
 static int
 run_op(struct region *r, const struct op *op)
 {
-	struct inode *ino = inode_lookup(r, op->name);
+	struct inode *ino = inode_find(&r->files, op->name);
 
 	switch (op->kind) {
 	case CREATE:
-		return inode_create(r, op->name, op->size, 0600, 0, 0, &ino);
+		return inode_create(&r->files, op->name, op->size, 0600, 0, 0,
+				    &ino);
 	case RESIZE:
-		return ino ? inode_resize(r, ino, op->size) : -ENOENT;
+		return ino ? inode_resize(&r->files, ino, op->size) : -ENOENT;
 	case UNLINK:
-		return ino ? inode_unlink(r, ino) : -ENOENT;
+		return ino ? inode_unlink(&r->files, ino) : -ENOENT;
 	}
 	return -EINVAL;
 }
@@ -1153,7 +1204,7 @@ matches(struct region *r, size_t k)
 
 	for (size_t i = 0; i < 3; i++) {
 		int64_t want = expected_size(k, names[i]);
-		struct inode *ino = inode_lookup(r, names[i]);
+		struct inode *ino = inode_find(&r->files, names[i]);
 
 		if (want < 0) {
 			if (ino)
@@ -1166,7 +1217,7 @@ matches(struct region *r, size_t k)
 		used += pages_of(ino->size);
 		files++;
 	}
-	return r->nfiles == files && r->norphans == 0 &&
+	return r->files.nfiles == files && r->files.norphans == 0 &&
 	       free_pages(r) == r->sb->data_pages - used;
 }
 
@@ -1216,7 +1267,7 @@ child(const char *path, uint64_t after, bool torn, int fd)
 	/* Detach checkpoints the journal: its persists count too. */
 	region_detach(r);
 	if (after == 0) {
-		uint64_t n = region_crash_persists();
+		uint64_t n = media_crash_persists();
 
 		if (write(fd, &n, sizeof(n)) != sizeof(n))
 			_exit(4);
@@ -1286,8 +1337,9 @@ every_crash_point_leaves_a_whole_state(void **state)
 			status = run_child(f->path, n, torn, &done, NULL);
 			if (status != 86)
 				print_error("crash point %llu torn %d: exit "
-					    "%d\n", (unsigned long long)n,
-					    torn, status);
+					    "%d\n",
+					    (unsigned long long)n, torn,
+					    status);
 			assert_int_equal(status, 86);
 			assert_fsck_clean(durable);
 			r = attach(durable, false);
@@ -1298,8 +1350,9 @@ every_crash_point_leaves_a_whole_state(void **state)
 					    (unsigned long long)n, torn, done);
 			assert_true(matches(r, done) || matches(r, done + 1));
 			/* And it keeps working. */
-			assert_int_equal(inode_create(r, "after", PG, 0600, 0,
-						      0, &(struct inode *){0}),
+			assert_int_equal(inode_create(&r->files, "after", PG,
+						      0600, 0, 0,
+						      &(struct inode *){0}),
 					 0);
 			region_detach(r);
 			unlink(durable);
@@ -1337,6 +1390,7 @@ main(void)
 		T(reattach_shows_the_same_state),
 		T(many_files_reattach),
 		T(unlink_too_big_for_one_transaction_goes_through_the_orphan_list),
+		T(a_failed_operation_keeps_the_rest_of_its_batch),
 		T(corrupt_superblock_is_refused),
 		T(corrupt_inode_record_is_refused),
 		T(the_last_transaction_is_replayed_at_attach),
