@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -143,6 +144,16 @@ parse_mode(const char *s, unsigned *ret)
 	}
 	*ret = v;
 	return 0;
+}
+
+/* api_timeout -- a --timeout (0: for ever) as libpagemap's timeout_ms
+ * (< 0: for ever). */
+static int
+api_timeout(uint32_t ms)
+{
+	if (ms == 0)
+		return -1;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 /* parse_timeout -- seconds, optionally with up to three decimals ("2",
@@ -815,15 +826,16 @@ static int
 cmd_status(struct ctx *c, const struct args *a)
 {
 	const struct pagemap_limits *l;
-	struct pagemap_status s;
+	struct pagemap_status *sp;
 	const char *sock = c->socket ? c->socket : pagemap_default_socket();
 	int err;
 
 	(void)a;
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_status(c->pm, &s)))
+	if ((err = pagemap_status(c->pm, &sp)))
 		return fail_with(c, err, "status");
+	struct pagemap_status s = *sp; /* the strings stay in *sp */
 	l = pagemap_get_limits(c->pm);
 	if (c->json) {
 		json_object *o = json_object_new_object(), *lo;
@@ -847,6 +859,7 @@ cmd_status(struct ctx *c, const struct args *a)
 		ju64(lo, "max_folios_per_reply", l->max_folios_per_reply);
 		ju64(lo, "max_name", l->max_name);
 		json_object_object_add(o, "limits", lo);
+		pagemap_free(sp);
 		return print_json(o);
 	}
 	printf("server: %s\nsocket: %s\npid: %" PRIu32 "\nuptime_ms: %" PRIu64
@@ -859,6 +872,7 @@ cmd_status(struct ctx *c, const struct args *a)
 	       s.leases, s.grants, s.pending_ops, l->max_packet, l->max_leases,
 	       l->max_grants, l->max_pending, l->max_folios_per_reply,
 	       l->max_name);
+	pagemap_free(sp);
 	return EXIT_OK;
 }
 
@@ -866,7 +880,10 @@ cmd_status(struct ctx *c, const struct args *a)
 static int
 cmp_region(const void *x, const void *y)
 {
-	const struct pagemap_region_info *a = x, *b = y;
+	const struct pagemap_region_info *a =
+		*(const struct pagemap_region_info *const *)x;
+	const struct pagemap_region_info *b =
+		*(const struct pagemap_region_info *const *)y;
 
 	return strcmp(a->name, b->name);
 }
@@ -878,7 +895,7 @@ cmd_region_ls(struct ctx *c, const struct args *a)
 	static const char *const head[] = {"NAME", "KIND",  "SIZE", "USED",
 					   "FREE", "FILES", "PATH"};
 	struct table t = {head, "llrrrrl", ARRAY_SIZE(head), 0, 0, NULL};
-	struct pagemap_region_info *r;
+	struct pagemap_region_info **r;
 	size_t n;
 	int err;
 
@@ -895,19 +912,19 @@ cmd_region_ls(struct ctx *c, const struct args *a)
 		if (!o || !arr)
 			die_oom();
 		for (size_t i = 0; i < n; i++)
-			json_object_array_add(arr, region_json(&r[i]));
+			json_object_array_add(arr, region_json(r[i]));
 		json_object_object_add(o, "regions", arr);
 		pagemap_free(r);
 		return print_json(o);
 	}
 	for (size_t i = 0; i < n; i++) {
-		table_add(&t, "%s", r[i].name);
-		table_add(&t, "%s", r[i].kind);
-		table_add(&t, "%" PRIu64, r[i].size);
-		table_add(&t, "%" PRIu64, r[i].used);
-		table_add(&t, "%" PRIu64, r[i].free);
-		table_add(&t, "%" PRIu32, r[i].files);
-		table_add(&t, "%s", r[i].path);
+		table_add(&t, "%s", r[i]->name);
+		table_add(&t, "%s", r[i]->kind);
+		table_add(&t, "%" PRIu64, r[i]->size);
+		table_add(&t, "%" PRIu64, r[i]->used);
+		table_add(&t, "%" PRIu64, r[i]->free);
+		table_add(&t, "%" PRIu32, r[i]->files);
+		table_add(&t, "%s", r[i]->path);
 	}
 	pagemap_free(r);
 	table_print(&t);
@@ -928,14 +945,16 @@ show_region(struct ctx *c, const struct pagemap_region_info *r)
 static int
 cmd_region_info(struct ctx *c, const struct args *a)
 {
-	struct pagemap_region_info r;
+	struct pagemap_region_info *r;
 	int err;
 
 	if ((err = connect_daemon(c)))
 		return err;
 	if ((err = pagemap_region_info(c->pm, a->pos[0], &r)))
 		return fail_with(c, err, "region info %s", a->pos[0]);
-	return show_region(c, &r);
+	err = show_region(c, r);
+	pagemap_free(r);
+	return err;
 }
 
 /* cmd_region_attach -- `region attach R PATH [--size S] [--create]
@@ -943,7 +962,7 @@ cmd_region_info(struct ctx *c, const struct args *a)
 static int
 cmd_region_attach(struct ctx *c, const struct args *a)
 {
-	struct pagemap_region_info r;
+	struct pagemap_region_info *r = NULL;
 	uint64_t size = 0, order;
 	int max_order = -1, err, status;
 	char *path;
@@ -966,8 +985,9 @@ cmd_region_attach(struct ctx *c, const struct args *a)
 			a->create ? PAGEMAP_ATTACH_CREATE : 0, &r);
 		status = err ? fail_with(c, err, "region attach %s %s",
 					 a->pos[0], path)
-			     : show_region(c, &r);
+			     : show_region(c, r);
 	}
+	pagemap_free(r);
 	free(path);
 	return status;
 }
@@ -983,7 +1003,8 @@ cmd_region_detach(struct ctx *c, const struct args *a)
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_region_detach(c->pm, a->pos[0], timeout_ms)))
+	if ((err = pagemap_region_detach(c->pm, a->pos[0],
+					 api_timeout(timeout_ms))))
 		return fail_with(c, err, "region detach %s", a->pos[0]);
 	if (c->json) {
 		json_object *o = json_object_new_object();
@@ -1029,7 +1050,7 @@ static int
 file_create(struct ctx *c, const struct args *a, const char *region,
 	    const char *name)
 {
-	struct pagemap_file_info f;
+	struct pagemap_file_info *f;
 	uint64_t size;
 	unsigned mode = 0644;
 	int err;
@@ -1045,7 +1066,9 @@ file_create(struct ctx *c, const struct args *a, const char *region,
 	err = pagemap_file_create(c->pm, region, name, size, (int)mode, &f);
 	if (err)
 		return fail_with(c, err, "file create %s", a->pos[0]);
-	return show_file(c, &f);
+	err = show_file(c, f);
+	pagemap_free(f);
+	return err;
 }
 
 /* cmd_file_create -- see file_create(). */
@@ -1059,7 +1082,10 @@ cmd_file_create(struct ctx *c, const struct args *a)
 static int
 cmp_file(const void *x, const void *y)
 {
-	const struct pagemap_file_info *a = x, *b = y;
+	const struct pagemap_file_info *a =
+		*(const struct pagemap_file_info *const *)x;
+	const struct pagemap_file_info *b =
+		*(const struct pagemap_file_info *const *)y;
 	int r = strcmp(a->name, b->name);
 
 	if (r)
@@ -1074,7 +1100,7 @@ cmd_file_ls(struct ctx *c, const struct args *a)
 	static const char *const head[] = {"NAME", "SIZE", "ALLOCATED", "MODE",
 					   "UID",  "GID",  "EXTENTS"};
 	struct table t = {head, "lrrrrrr", ARRAY_SIZE(head), 0, 0, NULL};
-	struct pagemap_file_info *f;
+	struct pagemap_file_info **f;
 	size_t n;
 	int err;
 
@@ -1091,23 +1117,23 @@ cmd_file_ls(struct ctx *c, const struct args *a)
 			die_oom();
 		jstr(o, "region", a->pos[0]);
 		for (size_t i = 0; i < n; i++)
-			json_object_array_add(arr, file_json(&f[i]));
+			json_object_array_add(arr, file_json(f[i]));
 		json_object_object_add(o, "files", arr);
 		pagemap_free(f);
 		return print_json(o);
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* An orphan has no name; show it by inode number. */
-		if (f[i].orphan && !f[i].name[0])
-			table_add(&t, "<orphan:%" PRIu64 ">", f[i].ino);
+		if (f[i]->orphan && !f[i]->name[0])
+			table_add(&t, "<orphan:%" PRIu64 ">", f[i]->ino);
 		else
-			table_add(&t, "%s", f[i].name);
-		table_add(&t, "%" PRIu64, f[i].size);
-		table_add(&t, "%" PRIu64, f[i].allocated);
-		table_add(&t, "%04o", f[i].mode);
-		table_add(&t, "%" PRIu32, f[i].uid);
-		table_add(&t, "%" PRIu32, f[i].gid);
-		table_add(&t, "%" PRIu32, f[i].extents);
+			table_add(&t, "%s", f[i]->name);
+		table_add(&t, "%" PRIu64, f[i]->size);
+		table_add(&t, "%" PRIu64, f[i]->allocated);
+		table_add(&t, "%04o", f[i]->mode);
+		table_add(&t, "%" PRIu32, f[i]->uid);
+		table_add(&t, "%" PRIu32, f[i]->gid);
+		table_add(&t, "%" PRIu32, f[i]->extents);
 	}
 	pagemap_free(f);
 	table_print(&t);
@@ -1119,14 +1145,16 @@ static int
 file_stat(struct ctx *c, const struct args *a, const char *region,
 	  const char *name)
 {
-	struct pagemap_file_info f;
+	struct pagemap_file_info *f;
 	int err;
 
 	if ((err = connect_daemon(c)))
 		return err;
 	if ((err = pagemap_file_stat(c->pm, region, name, &f)))
 		return fail_with(c, err, "file stat %s", a->pos[0]);
-	return show_file(c, &f);
+	err = show_file(c, f);
+	pagemap_free(f);
+	return err;
 }
 
 /* cmd_file_stat -- see file_stat(). */
@@ -1141,7 +1169,7 @@ static int
 file_truncate(struct ctx *c, const struct args *a, const char *region,
 	      const char *name)
 {
-	struct pagemap_file_info f;
+	struct pagemap_file_info *f;
 	uint32_t timeout_ms = 0;
 	uint64_t size;
 	int err;
@@ -1152,10 +1180,13 @@ file_truncate(struct ctx *c, const struct args *a, const char *region,
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	err = pagemap_file_truncate(c->pm, region, name, size, timeout_ms, &f);
+	err = pagemap_file_truncate(c->pm, region, name, size,
+				    api_timeout(timeout_ms), &f);
 	if (err)
 		return fail_with(c, err, "file truncate %s", a->pos[0]);
-	return show_file(c, &f);
+	err = show_file(c, f);
+	pagemap_free(f);
+	return err;
 }
 
 /* cmd_file_truncate -- see file_truncate(). */
@@ -1617,8 +1648,10 @@ struct hold {
  * recall is ignored. Recalls of other leases are not ours. */
 static void
 hold_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
-	    uint64_t offset, uint64_t length, const char *reason, void *arg)
+	    uint64_t offset, uint64_t length, enum pagemap_recall_reason why,
+	    void *arg)
 {
+	const char *reason = pagemap_recall_reason_name(why);
 	struct hold *h = arg;
 
 	(void)pm;
@@ -1840,7 +1873,10 @@ parse_scope(struct ctx *c, const char *s, char **ret_region, char **ret_name)
 static int
 cmp_lease(const void *x, const void *y)
 {
-	const struct pagemap_lease_info *a = x, *b = y;
+	const struct pagemap_lease_info *a =
+		*(const struct pagemap_lease_info *const *)x;
+	const struct pagemap_lease_info *b =
+		*(const struct pagemap_lease_info *const *)y;
 
 	return a->id < b->id ? -1 : a->id > b->id;
 }
@@ -1876,7 +1912,7 @@ cmd_lease_ls(struct ctx *c, const struct args *a)
 					   "ACCESS", "PID", "COMM",
 					   "GRANTS", "BYTES", "RECALLED"};
 	struct table t = {head, "rlllrlrrl", ARRAY_SIZE(head), 0, 0, NULL};
-	struct pagemap_lease_info *v;
+	struct pagemap_lease_info **v;
 	char *region = NULL, *name = NULL;
 	size_t n;
 	int err, status;
@@ -1898,24 +1934,24 @@ cmd_lease_ls(struct ctx *c, const struct args *a)
 		if (!o || !arr)
 			die_oom();
 		for (size_t i = 0; i < n; i++)
-			json_object_array_add(arr, lease_json(&v[i]));
+			json_object_array_add(arr, lease_json(v[i]));
 		json_object_object_add(o, "leases", arr);
 		status = print_json(o);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			table_add(&t, "%" PRIu64, v[i].id);
-			table_add(&t, "%s", v[i].region);
-			if (v[i].name[0])
-				table_add(&t, "%s", v[i].name);
+			table_add(&t, "%" PRIu64, v[i]->id);
+			table_add(&t, "%s", v[i]->region);
+			if (v[i]->name[0])
+				table_add(&t, "%s", v[i]->name);
 			else
 				table_add(&t, "<orphan:%" PRIu64 ">",
-					  v[i].ino);
-			table_add(&t, "%s", access_name(v[i].access));
-			table_add(&t, "%" PRIu32, v[i].pid);
-			table_add(&t, "%s", v[i].comm);
-			table_add(&t, "%" PRIu64, v[i].grants);
-			table_add(&t, "%" PRIu64, v[i].bytes);
-			table_add(&t, "%s", v[i].recalled ? "yes" : "no");
+					  v[i]->ino);
+			table_add(&t, "%s", access_name(v[i]->access));
+			table_add(&t, "%" PRIu32, v[i]->pid);
+			table_add(&t, "%s", v[i]->comm);
+			table_add(&t, "%" PRIu64, v[i]->grants);
+			table_add(&t, "%" PRIu64, v[i]->bytes);
+			table_add(&t, "%s", v[i]->recalled ? "yes" : "no");
 		}
 		table_print(&t);
 		status = EXIT_OK;
@@ -1941,7 +1977,7 @@ cmd_lease_revoke(struct ctx *c, const struct args *a)
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_lease_revoke(c->pm, id, timeout_ms)))
+	if ((err = pagemap_lease_revoke(c->pm, id, api_timeout(timeout_ms))))
 		return fail_with(c, err, "lease revoke %" PRIu64, id);
 	if (c->json) {
 		json_object *o = json_object_new_object();
@@ -1958,7 +1994,10 @@ cmd_lease_revoke(struct ctx *c, const struct args *a)
 static int
 cmp_grant(const void *x, const void *y)
 {
-	const struct pagemap_grant_info *a = x, *b = y;
+	const struct pagemap_grant_info *a =
+		*(const struct pagemap_grant_info *const *)x;
+	const struct pagemap_grant_info *b =
+		*(const struct pagemap_grant_info *const *)y;
 
 	if (a->lease_id != b->lease_id)
 		return a->lease_id < b->lease_id ? -1 : 1;
@@ -1976,7 +2015,7 @@ cmd_grant_ls(struct ctx *c, const struct args *a)
 	static const char *const head[] = {"LEASE", "OFFSET", "REGION_OFFSET",
 					   "ORDER", "SIZE",   "ACCESS"};
 	struct table t = {head, "rrrrrl", ARRAY_SIZE(head), 0, 0, NULL};
-	struct pagemap_grant_info *v;
+	struct pagemap_grant_info **v;
 	uint64_t lease = 0, pid = 0;
 	size_t n;
 	int err;
@@ -2001,12 +2040,12 @@ cmd_grant_ls(struct ctx *c, const struct args *a)
 
 			if (!g)
 				die_oom();
-			ju64(g, "lease_id", v[i].lease_id);
-			ju64(g, "file_offset", v[i].file_offset);
-			ju64(g, "region_offset", v[i].region_offset);
-			ju64(g, "order", v[i].order);
-			ju64(g, "size", 4096ull << v[i].order);
-			jstr(g, "access", access_name(v[i].access));
+			ju64(g, "lease_id", v[i]->lease_id);
+			ju64(g, "file_offset", v[i]->file_offset);
+			ju64(g, "region_offset", v[i]->region_offset);
+			ju64(g, "order", v[i]->order);
+			ju64(g, "size", 4096ull << v[i]->order);
+			jstr(g, "access", access_name(v[i]->access));
 			json_object_array_add(arr, g);
 		}
 		json_object_object_add(o, "grants", arr);
@@ -2014,12 +2053,12 @@ cmd_grant_ls(struct ctx *c, const struct args *a)
 		return print_json(o);
 	}
 	for (size_t i = 0; i < n; i++) {
-		table_add(&t, "%" PRIu64, v[i].lease_id);
-		table_add(&t, "%" PRIu64, v[i].file_offset);
-		table_add(&t, "%" PRIu64, v[i].region_offset);
-		table_add(&t, "%" PRIu32, v[i].order);
-		table_add(&t, "%llu", 4096ull << v[i].order);
-		table_add(&t, "%s", access_name(v[i].access));
+		table_add(&t, "%" PRIu64, v[i]->lease_id);
+		table_add(&t, "%" PRIu64, v[i]->file_offset);
+		table_add(&t, "%" PRIu64, v[i]->region_offset);
+		table_add(&t, "%" PRIu32, v[i]->order);
+		table_add(&t, "%llu", 4096ull << v[i]->order);
+		table_add(&t, "%s", access_name(v[i]->access));
 	}
 	pagemap_free(v);
 	table_print(&t);
@@ -2030,7 +2069,10 @@ cmd_grant_ls(struct ctx *c, const struct args *a)
 static int
 cmp_client(const void *x, const void *y)
 {
-	const struct pagemap_client_info *a = x, *b = y;
+	const struct pagemap_client_info *a =
+		*(const struct pagemap_client_info *const *)x;
+	const struct pagemap_client_info *b =
+		*(const struct pagemap_client_info *const *)y;
 
 	return a->id < b->id ? -1 : a->id > b->id;
 }
@@ -2043,7 +2085,7 @@ cmd_client_ls(struct ctx *c, const struct args *a)
 					   "COMM", "NAME",	"CONNECTED",
 					   "LEASES", "GRANTS"};
 	struct table t = {head, "rrrlllrr", ARRAY_SIZE(head), 0, 0, NULL};
-	struct pagemap_client_info *v;
+	struct pagemap_client_info **v;
 	size_t n;
 	int err;
 
@@ -2064,16 +2106,16 @@ cmd_client_ls(struct ctx *c, const struct args *a)
 
 			if (!e)
 				die_oom();
-			ju64(e, "id", v[i].id);
-			ju64(e, "pid", v[i].pid);
-			ju64(e, "uid", v[i].uid);
-			ju64(e, "gid", v[i].gid);
-			jstr(e, "comm", v[i].comm);
-			jstr(e, "name", v[i].name);
-			jbool(e, "connected", v[i].connected);
-			ju64(e, "leases", v[i].leases);
-			ju64(e, "grants", v[i].grants);
-			ju64(e, "pending", v[i].pending);
+			ju64(e, "id", v[i]->id);
+			ju64(e, "pid", v[i]->pid);
+			ju64(e, "uid", v[i]->uid);
+			ju64(e, "gid", v[i]->gid);
+			jstr(e, "comm", v[i]->comm);
+			jstr(e, "name", v[i]->name);
+			jbool(e, "connected", v[i]->connected);
+			ju64(e, "leases", v[i]->leases);
+			ju64(e, "grants", v[i]->grants);
+			ju64(e, "pending", v[i]->pending);
 			json_object_array_add(arr, e);
 		}
 		json_object_object_add(o, "clients", arr);
@@ -2081,14 +2123,14 @@ cmd_client_ls(struct ctx *c, const struct args *a)
 		return print_json(o);
 	}
 	for (size_t i = 0; i < n; i++) {
-		table_add(&t, "%" PRIu64, v[i].id);
-		table_add(&t, "%" PRIu32, v[i].pid);
-		table_add(&t, "%" PRIu32, v[i].uid);
-		table_add(&t, "%s", v[i].comm[0] ? v[i].comm : "-");
-		table_add(&t, "%s", v[i].name[0] ? v[i].name : "-");
-		table_add(&t, "%s", v[i].connected ? "yes" : "no");
-		table_add(&t, "%" PRIu32, v[i].leases);
-		table_add(&t, "%" PRIu64, v[i].grants);
+		table_add(&t, "%" PRIu64, v[i]->id);
+		table_add(&t, "%" PRIu32, v[i]->pid);
+		table_add(&t, "%" PRIu32, v[i]->uid);
+		table_add(&t, "%s", v[i]->comm[0] ? v[i]->comm : "-");
+		table_add(&t, "%s", v[i]->name[0] ? v[i]->name : "-");
+		table_add(&t, "%s", v[i]->connected ? "yes" : "no");
+		table_add(&t, "%" PRIu32, v[i]->leases);
+		table_add(&t, "%" PRIu64, v[i]->grants);
 	}
 	pagemap_free(v);
 	table_print(&t);
@@ -2103,7 +2145,7 @@ cmd_blockers(struct ctx *c, const struct args *a)
 	static const char *const head[] = {"OP",  "TARGET", "LEASE",
 					   "PID", "COMM",   "GRANTS"};
 	struct table t = {head, "llrrlr", ARRAY_SIZE(head), 0, 0, NULL};
-	struct pagemap_blocker *v;
+	struct pagemap_blocker **v;
 	char *region, *name;
 	size_t n;
 	int err, status;
@@ -2127,25 +2169,25 @@ cmd_blockers(struct ctx *c, const struct args *a)
 
 			if (!e)
 				die_oom();
-			jstr(e, "op", v[i].op);
-			jstr(e, "target", v[i].target);
-			ju64(e, "lease_id", v[i].lease_id);
-			ju64(e, "client_id", v[i].client_id);
-			ju64(e, "pid", v[i].pid);
-			jstr(e, "comm", v[i].comm);
-			ju64(e, "grants", v[i].grants);
+			jstr(e, "op", v[i]->op);
+			jstr(e, "target", v[i]->target);
+			ju64(e, "lease_id", v[i]->lease_id);
+			ju64(e, "client_id", v[i]->client_id);
+			ju64(e, "pid", v[i]->pid);
+			jstr(e, "comm", v[i]->comm);
+			ju64(e, "grants", v[i]->grants);
 			json_object_array_add(arr, e);
 		}
 		json_object_object_add(o, "blockers", arr);
 		status = print_json(o);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			table_add(&t, "%s", v[i].op);
-			table_add(&t, "%s", v[i].target);
-			table_add(&t, "%" PRIu64, v[i].lease_id);
-			table_add(&t, "%" PRIu32, v[i].pid);
-			table_add(&t, "%s", v[i].comm[0] ? v[i].comm : "-");
-			table_add(&t, "%" PRIu64, v[i].grants);
+			table_add(&t, "%s", v[i]->op);
+			table_add(&t, "%s", v[i]->target);
+			table_add(&t, "%" PRIu64, v[i]->lease_id);
+			table_add(&t, "%" PRIu32, v[i]->pid);
+			table_add(&t, "%s", v[i]->comm[0] ? v[i]->comm : "-");
+			table_add(&t, "%" PRIu64, v[i]->grants);
 		}
 		table_print(&t);
 		status = EXIT_OK;
@@ -2177,14 +2219,14 @@ out:
 
 /* One snapshot of the daemon. */
 struct top_view {
-	struct pagemap_status st;
-	struct pagemap_region_info *regions;
+	struct pagemap_status *st;
+	struct pagemap_region_info **regions;
 	size_t nregions;
-	struct pagemap_lease_info *leases;
+	struct pagemap_lease_info **leases;
 	size_t nleases;
-	struct pagemap_grant_info *grants; /* NULL when too many to list */
+	struct pagemap_grant_info **grants; /* NULL when too many to list */
 	size_t ngrants;
-	struct pagemap_blocker *blockers;
+	struct pagemap_blocker **blockers;
 	size_t nblockers;
 };
 
@@ -2231,6 +2273,7 @@ on_top_signal(int sig)
 static void
 top_view_free(struct top_view *v)
 {
+	pagemap_free(v->st);
 	pagemap_free(v->regions);
 	pagemap_free(v->leases);
 	pagemap_free(v->grants);
@@ -2257,7 +2300,7 @@ top_fetch(struct pagemap *pm, struct top_view *v, const char **ret_what)
 	} else if ((err = pagemap_lease_list(pm, NULL, NULL, &v->leases,
 					     &v->nleases))) {
 		*ret_what = "lease ls";
-	} else if (v->st.grants <= TOP_MAX_GRANTS &&
+	} else if (v->st->grants <= TOP_MAX_GRANTS &&
 		   (err = pagemap_grant_list(pm, 0, 0, &v->grants,
 					     &v->ngrants))) {
 		*ret_what = "grant ls";
@@ -2326,7 +2369,7 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 	struct table bt = {bhead, "llrrlr", ARRAY_SIZE(bhead), 0, 0, NULL};
 	struct table lt = {lhead, "rllrlrrl", ARRAY_SIZE(lhead), 0, 0, NULL};
 	struct table gt = {ghead, "rrrrl", ARRAY_SIZE(ghead), 0, 0, NULL};
-	uint64_t up = v->st.uptime_ms / 1000;
+	uint64_t up;
 
 	if (err) {
 		fprintf(out, "pagemapctl top: %s: %s: %s%s\n", sock, what,
@@ -2334,9 +2377,10 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 			live ? " (retrying; q quits)" : "");
 		return;
 	}
+	up = v->st->uptime_ms / 1000;
 	fprintf(out, "%s  pid %" PRIu32 "  up %" PRIu64 "d %02" PRIu64
 		     ":%02" PRIu64 ":%02" PRIu64 "  %s",
-		v->st.server, v->st.pid, up / 86400, up / 3600 % 24,
+		v->st->server, v->st->pid, up / 86400, up / 3600 % 24,
 		up / 60 % 60, up % 60, sock);
 	if (live)
 		fprintf(out, "  every %" PRIu32 ".%01" PRIu32 "s, q quits",
@@ -2344,11 +2388,11 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 	fprintf(out, "\nregions %" PRIu32 "  clients %" PRIu32
 		     "  leases %" PRIu64 "  grants %" PRIu64
 		     "  waiting %" PRIu32 "\n\n",
-		v->st.regions, v->st.clients, v->st.leases, v->st.grants,
-		v->st.pending_ops);
+		v->st->regions, v->st->clients, v->st->leases, v->st->grants,
+		v->st->pending_ops);
 
 	for (size_t i = 0; i < v->nregions; i++) {
-		const struct pagemap_region_info *r = &v->regions[i];
+		const struct pagemap_region_info *r = v->regions[i];
 
 		table_add(&rt, "%s", r->name);
 		table_add(&rt, "%s", r->state);
@@ -2366,7 +2410,7 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 		v->nblockers == 1 ? "" : "s");
 	if (v->nblockers) {
 		for (size_t i = 0; i < v->nblockers; i++) {
-			const struct pagemap_blocker *b = &v->blockers[i];
+			const struct pagemap_blocker *b = v->blockers[i];
 
 			table_add(&bt, "%s", b->op);
 			table_add(&bt, "%s", b->target);
@@ -2381,7 +2425,7 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 	fprintf(out, "\nLEASES (%zu)\n", v->nleases);
 	if (v->nleases) {
 		for (size_t i = 0; i < v->nleases; i++) {
-			const struct pagemap_lease_info *l = &v->leases[i];
+			const struct pagemap_lease_info *l = v->leases[i];
 
 			table_add(&lt, "%" PRIu64, l->id);
 			if (l->name[0])
@@ -2402,14 +2446,14 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 	if (!v->grants) {
 		fprintf(out, "\nGRANTS (%" PRIu64 ", more than %u: not listed; "
 			     "see grant ls --lease ID)\n",
-			v->st.grants, TOP_MAX_GRANTS);
+			v->st->grants, TOP_MAX_GRANTS);
 		return;
 	}
 	fprintf(out, "\nGRANTS (%zu)\n", v->ngrants);
 	if (!v->ngrants)
 		return;
 	for (size_t i = 0; i < v->ngrants; i++) {
-		const struct pagemap_grant_info *g = &v->grants[i];
+		const struct pagemap_grant_info *g = v->grants[i];
 
 		table_add(&gt, "%" PRIu64, g->lease_id);
 		table_add(&gt, "%" PRIu64, g->file_offset);
@@ -2785,7 +2829,7 @@ parse_global(struct ctx *c, int argc, char **argv)
 			print_usage(stdout);
 			return -EXIT_OK;
 		case OPT_VERSION:
-			printf(PROG " %s\n", PAGEMAP_VERSION);
+			printf(PROG " %s\n", PAGEMAPD_VERSION_STRING);
 			return -EXIT_OK;
 		case OPT_SOCKET:
 			c->socket = optarg;

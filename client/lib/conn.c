@@ -19,6 +19,17 @@
 
 #define CMSG_FDS 8 /* room for stray fds; the kernel drops more */
 
+/* Why this thread's last pagemap_connect() failed, or "": there is no
+ * handle to keep it in. */
+static _Thread_local char connect_message[512];
+
+/* pagemap_version -- the version the library was built as. */
+const char *
+pagemap_version(void)
+{
+	return PAGEMAPD_VERSION_STRING;
+}
+
 /* pagemap_default_socket -- $PAGEMAP_SOCKET when set and non-empty, else the
  * compile-time default. */
 const char *
@@ -48,11 +59,12 @@ pagemap_strerror(int err)
 	return s ? s : "Unknown error";
 }
 
-/* pagemap_last_message -- the daemon's text for the last failure on @pm. */
+/* pagemap_last_message -- the daemon's text for the last failure on @pm,
+ * or this thread's last connect failure. */
 const char *
 pagemap_last_message(const struct pagemap *pm)
 {
-	return pm ? pm->message : "";
+	return pm ? pm->message : connect_message;
 }
 
 /* pagemap_get_limits -- the limits of the handshake (or the pre-handshake
@@ -276,8 +288,8 @@ nowait_take(struct pagemap *pm, uint64_t id)
  * message in *ret and, when @ret_fd is not NULL, the one fd that came
  * with it (or -1) in *ret_fd. Every other fd is closed. */
 static int
-handle_packet(struct pagemap *pm, struct rx *rx, uint64_t id,
-	      enum wire_op op, struct wire_msg *ret, int *ret_fd)
+handle_packet(struct pagemap *pm, struct rx *rx, uint64_t id, enum wire_op op,
+	      struct wire_msg *ret, int *ret_fd)
 {
 	struct wire_msg m;
 	const char *why;
@@ -475,6 +487,7 @@ handshake(struct pagemap *pm, const char *client_name)
 	}
 	pm->client_id = h.client_id;
 	pm->limits = h.limits;
+	pm->limits.struct_size = sizeof(pm->limits);
 	wire_msg_free(&m);
 	buf = realloc(pm->rbuf, (size_t)pm->limits.max_packet + 1);
 	if (!buf)
@@ -517,35 +530,61 @@ connect_socket(const char *path, int *ret_fd)
 	return 0;
 }
 
+/* connect_failed -- keep "@what @path: reason@hint" for
+ * pagemap_last_message(NULL); a daemon's message (@hint) is quoted. */
+static void
+connect_failed(const char *path, const char *what, int err, const char *hint)
+{
+	bool quote = *hint && hint[0] != ' ';
+
+	snprintf(connect_message, sizeof(connect_message), "%s %s: %s%s%s",
+		 what, path, pagemap_strerror(err), quote ? ": " : "", hint);
+}
+
 /* pagemap_connect -- connect and handshake; *ret untouched on failure. */
 int
 pagemap_connect(const char *socket_path, const char *client_name,
 		struct pagemap **ret)
 {
+
+	const char *path = socket_path ? socket_path : pagemap_default_socket();
 	struct pagemap *pm;
 	int err;
 
-	if (!ret)
+	connect_message[0] = '\0';
+	if (!ret) {
+		connect_failed(path, "connect", -EINVAL, "");
 		return -EINVAL;
+	}
 	pm = calloc(1, sizeof(*pm));
-	if (!pm)
+	if (!pm) {
+		connect_failed(path, "connect", -ENOMEM, "");
 		return -ENOMEM;
+	}
 	pm->fd = -1;
 	pm->next_id = 1;
 	pm->limits.max_packet = HANDSHAKE_MAX_PACKET;
+	pm->limits.struct_size = sizeof(pm->limits);
 	pm->rbuf = malloc(HANDSHAKE_MAX_PACKET + 1);
 	if (!pm->rbuf) {
 		err = -ENOMEM;
+		connect_failed(path, "connect", err, "");
 		goto fail;
 	}
-	err = connect_socket(
-		socket_path ? socket_path : pagemap_default_socket(), &pm->fd);
-	if (err)
+	err = connect_socket(path, &pm->fd);
+	if (err) {
+		connect_failed(path, "connect", err,
+			       err == -ENOENT || err == -ECONNREFUSED
+				       ? " (is pagemapd running?)"
+				       : "");
 		goto fail;
+	}
 	err = handshake(pm, client_name ? client_name
 					: program_invocation_short_name);
-	if (err)
+	if (err) {
+		connect_failed(path, "handshake with", err, pm->message);
 		goto fail;
+	}
 	*ret = pm;
 	return 0;
 fail:

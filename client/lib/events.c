@@ -49,7 +49,39 @@ merge_recall(struct recall *q, const struct recall *r)
 		q->length = (qe > re ? qe : re) - lo;
 	}
 	/* The latest reason is the one that still stands. */
-	memcpy(q->reason, r->reason, sizeof(q->reason));
+	q->reason = r->reason;
+}
+
+/* The wire's reason strings (the protocol keeps strings), by enum. */
+static const char *const reason_names[] = {
+	[PAGEMAP_RECALL_OTHER] = "other",
+	[PAGEMAP_RECALL_REVOKE] = "revoke",
+	[PAGEMAP_RECALL_TRUNCATE] = "truncate",
+	[PAGEMAP_RECALL_UNLINK] = "unlink",
+	[PAGEMAP_RECALL_DETACH] = "detach",
+	[PAGEMAP_RECALL_SHUTDOWN] = "shutdown",
+};
+
+#define NREASONS (sizeof(reason_names) / sizeof(reason_names[0]))
+
+/* pagemap_recall_reason_name -- static text; "other" for unknown values. */
+const char *
+pagemap_recall_reason_name(enum pagemap_recall_reason reason)
+{
+	if ((unsigned)reason >= NREASONS)
+		reason = PAGEMAP_RECALL_OTHER;
+	return reason_names[reason];
+}
+
+/* reason_from_wire -- the enum of a wire reason; a reason a newer daemon
+ * may send is PAGEMAP_RECALL_OTHER, still a recall to answer. */
+static enum pagemap_recall_reason
+reason_from_wire(const char *s)
+{
+	for (size_t i = 1; i < NREASONS; i++)
+		if (!strcmp(s, reason_names[i]))
+			return (enum pagemap_recall_reason)i;
+	return PAGEMAP_RECALL_OTHER;
 }
 
 /* events_queue_recall -- validate a recall and queue it. */
@@ -63,8 +95,7 @@ events_queue_recall(struct pagemap *pm, uint64_t lease_id, uint64_t offset,
 		return proto_error(pm, "recall without a lease id");
 	if (length && offset > UINT64_MAX - length)
 		return proto_error(pm, "recall range overflows");
-	if (copy_str(r.reason, sizeof(r.reason), reason))
-		return proto_error(pm, "recall reason too long");
+	r.reason = reason_from_wire(reason);
 	r.lease_id = lease_id;
 	r.offset = length ? offset : 0;
 	r.length = length;
@@ -101,8 +132,7 @@ events_queue_recall(struct pagemap *pm, uint64_t lease_id, uint64_t offset,
 
 /* pagemap_set_recall_handler -- set or clear the recall handler. */
 void
-pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn,
-			   void *arg)
+pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn, void *arg)
 {
 	if (!pm)
 		return;

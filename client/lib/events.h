@@ -6,7 +6,7 @@
 
 /* events_queue_recall -- check a recall the daemon sent and queue it for
  * pagemap_dispatch(); a bad one is a protocol error (-EPROTO). */
-int events_queue_recall(struct pagemap *pm, uint64_t lease_id,
-			uint64_t offset, uint64_t length, const char *reason);
+int events_queue_recall(struct pagemap *pm, uint64_t lease_id, uint64_t offset,
+			uint64_t length, const char *reason);
 
 #endif

@@ -48,11 +48,10 @@
 #define MAX_ERRNO 4095u /* largest code we accept as an errno value */
 #define PG_SIZE 4096u	/* the protocol's page */
 #define PG_MASK ((uint64_t)PG_SIZE - 1)
-#define MAX_ORDER 18u		/* 1 GiB folios, the largest there are */
-#define MAX_ALIGN (1ull << 30)	/* PUD size: never align more than this */
-#define NOWAIT_MAX 32 /* returns in flight before one is waited for */
-#define REASON_MAX 32 /* bytes of a recall reason, with the NUL */
-#define REGION_MAX 64 /* bytes of a region name, with the NUL */
+#define MAX_ORDER 18u	       /* 1 GiB folios, the largest there are */
+#define MAX_ALIGN (1ull << 30) /* PUD size: never align more than this */
+#define NOWAIT_MAX 32	       /* returns in flight before one is waited for */
+#define REGION_MAX 64	       /* bytes of a region name, with the NUL */
 
 struct pmem2_vm_reservation;
 
@@ -68,7 +67,7 @@ struct recall {
 	uint64_t lease_id;
 	uint64_t offset;
 	uint64_t length; /* 0: the whole lease */
-	char reason[REASON_MAX];
+	enum pagemap_recall_reason reason;
 };
 
 /* A region fd the daemon passed. */
@@ -94,7 +93,7 @@ struct pagemap {
 	struct pagemap_limits limits;
 	uint8_t *rbuf; /* receive buffer, limits.max_packet + 1 bytes */
 	char server[64];
-	char message[512]; /* text for the last failure, or "" */
+	char message[512];	      /* text for the last failure, or "" */
 	struct pagemap_lease *leases; /* doubly linked */
 	struct rfd *rfds;	      /* current and retired region fds */
 	struct recall *q;	      /* queued recalls: q[qhead .. qn) */
@@ -147,6 +146,7 @@ struct pagemap_mapping {
 	char *addr;	 /* first byte of the rounded range */
 	uint64_t offset; /* rounded range, file offsets */
 	uint64_t length;
+	uint64_t data; /* the offset pagemap_map() was given */
 	size_t folios;
 	uint64_t max_folio; /* bytes of the largest folio */
 	enum pagemap_access access;

@@ -194,8 +194,8 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 	if (m->length > SIZE_MAX - align)
 		return -ENOMEM;
 	if (pm->spare && pm->spare_len == m->length &&
-	    (!align || (((uintptr_t)pm->spare_addr ^ m->offset) &
-			(align - 1)) == 0)) {
+	    (!align ||
+	     (((uintptr_t)pm->spare_addr ^ m->offset) & (align - 1)) == 0)) {
 		guess_drop(pm);
 		take_spare(pm, m);
 		return 0;
@@ -211,8 +211,8 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 		tail = align - head;
 		/* Shrinking fails only on arguments it does not like; the
 		 * spare address space is then simply kept. */
-		if (head && !pmem2_vm_reservation_shrink(m->rsv, 0,
-							 (size_t)head)) {
+		if (head &&
+		    !pmem2_vm_reservation_shrink(m->rsv, 0, (size_t)head)) {
 			base += head;
 			head = 0;
 		}
@@ -432,6 +432,7 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	m->rfd = rfd;
 	m->offset = start;
 	m->length = end - start;
+	m->data = offset;
 	m->access = access;
 	sp = (struct spec){.pm = pm, .m = m, .rfd = rfd};
 	spec = can_speculate(pm, m, rfd);
@@ -485,6 +486,23 @@ void *
 pagemap_mapping_addr(const struct pagemap_mapping *m)
 {
 	return m ? m->addr : NULL;
+}
+
+/* pagemap_mapping_data -- the offset passed to pagemap_map(), mapped. */
+void *
+pagemap_mapping_data(const struct pagemap_mapping *m)
+{
+	return m ? m->addr + (m->data - m->offset) : NULL;
+}
+
+/* pagemap_mapping_at -- @file_offset's address inside the rounded range. */
+void *
+pagemap_mapping_at(const struct pagemap_mapping *m, uint64_t file_offset)
+{
+	if (!m || file_offset < m->offset ||
+	    file_offset - m->offset >= m->length)
+		return NULL;
+	return m->addr + (file_offset - m->offset);
 }
 
 /* pagemap_mapping_offset -- file offset of the first mapped byte. */

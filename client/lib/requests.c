@@ -13,32 +13,41 @@
 #include "conn.h"
 #include "mapping.h"
 
-/* reply_file -- deliver the FileInfo of a reply to an optional @ret. */
+/* reply_record -- deliver the record of a reply (consumed) as one
+ * allocation to an optional @ret; a missing or invalid one is a protocol
+ * error named by @what. */
 static int
-reply_file(struct pagemap *pm, const struct wire_msg *m,
-	   struct pagemap_file_info *ret)
+reply_record(struct pagemap *pm, struct wire_msg *m, void **ret,
+	     const char *what)
 {
-	struct pagemap_file_info v;
+	size_t n = wire_record(m, 0, NULL);
+	void *v = NULL;
 
-	if (wire_file(m, 0, &v))
-		return proto_error(pm, "bad file record");
-	if (ret)
+	if (!n) {
+		wire_msg_free(m);
+		return proto_error(pm, what);
+	}
+	if (ret && !(v = malloc(n))) {
+		wire_msg_free(m);
+		return -ENOMEM;
+	}
+	if (ret) {
+		wire_record(m, 0, v);
 		*ret = v;
+	}
+	wire_msg_free(m);
 	return 0;
 }
 
-/* reply_region -- deliver the RegionInfo of a reply to an optional @ret. */
-static int
-reply_region(struct pagemap *pm, const struct wire_msg *m,
-	     struct pagemap_region_info *ret)
+/* wire_timeout -- the API's timeout as the wire's: < 0 (for ever) is 0
+ * there; 0 (do not wait) is 1 ms, the least the daemon waits, since 0
+ * would mean for ever. */
+static uint32_t
+wire_timeout(int timeout_ms)
 {
-	struct pagemap_region_info v;
-
-	if (wire_region(m, 0, &v))
-		return proto_error(pm, "bad region record");
-	if (ret)
-		*ret = v;
-	return 0;
+	if (timeout_ms < 0)
+		return 0;
+	return timeout_ms == 0 ? 1 : (uint32_t)timeout_ms;
 }
 
 /* simple -- a request whose reply has no body worth reading. */
@@ -55,10 +64,9 @@ simple(struct pagemap *pm, const struct wire_request *req)
 
 /* pagemap_status -- the daemon's StatusReply. */
 int
-pagemap_status(struct pagemap *pm, struct pagemap_status *ret)
+pagemap_status(struct pagemap *pm, struct pagemap_status **ret)
 {
 	struct wire_request req = {.op = WIRE_STATUS};
-	struct pagemap_status v;
 	struct wire_msg m;
 	int err;
 
@@ -67,18 +75,13 @@ pagemap_status(struct pagemap *pm, struct pagemap_status *ret)
 	err = conn_transact(pm, &req, &m);
 	if (err)
 		return err;
-	err = wire_status(&m, &v);
-	wire_msg_free(&m);
-	if (err)
-		return proto_error(pm, "server name too long");
-	*ret = v;
-	return 0;
+	return reply_record(pm, &m, (void **)ret, "bad status");
 }
 
 /* pagemap_region_info -- one region by name. */
 int
 pagemap_region_info(struct pagemap *pm, const char *region,
-		    struct pagemap_region_info *ret)
+		    struct pagemap_region_info **ret)
 {
 	struct wire_request req = {.op = WIRE_REGION_INFO, .region = region};
 	struct wire_msg m;
@@ -89,9 +92,7 @@ pagemap_region_info(struct pagemap *pm, const char *region,
 	err = conn_transact(pm, &req, &m);
 	if (err)
 		return err;
-	err = reply_region(pm, &m, ret);
-	wire_msg_free(&m);
-	return err;
+	return reply_record(pm, &m, (void **)ret, "bad region record");
 }
 
 /* pagemap_region_attach -- attach (and with PAGEMAP_ATTACH_CREATE create)
@@ -99,7 +100,7 @@ pagemap_region_info(struct pagemap *pm, const char *region,
 int
 pagemap_region_attach(struct pagemap *pm, const char *region, const char *path,
 		      uint64_t size, int max_order, unsigned flags,
-		      struct pagemap_region_info *ret)
+		      struct pagemap_region_info **ret)
 {
 	struct wire_request req = {
 		.op = WIRE_REGION_ATTACH,
@@ -120,20 +121,17 @@ pagemap_region_attach(struct pagemap *pm, const char *region, const char *path,
 	err = conn_transact(pm, &req, &m);
 	if (err)
 		return err;
-	err = reply_region(pm, &m, ret);
-	wire_msg_free(&m);
-	return err;
+	return reply_record(pm, &m, (void **)ret, "bad region record");
 }
 
-/* pagemap_region_detach -- detach, waiting up to @timeout_ms (0: for ever). */
+/* pagemap_region_detach -- detach, waiting as @timeout_ms says. */
 int
-pagemap_region_detach(struct pagemap *pm, const char *region,
-		      uint32_t timeout_ms)
+pagemap_region_detach(struct pagemap *pm, const char *region, int timeout_ms)
 {
 	struct wire_request req = {
 		.op = WIRE_REGION_DETACH,
 		.region = region,
-		.timeout_ms = timeout_ms,
+		.timeout_ms = wire_timeout(timeout_ms),
 	};
 
 	if (!pm || !region)
@@ -144,7 +142,7 @@ pagemap_region_detach(struct pagemap *pm, const char *region,
 /* pagemap_file_create -- create a file; @mode < 0 means the daemon's 0644. */
 int
 pagemap_file_create(struct pagemap *pm, const char *region, const char *name,
-		    uint64_t size, int mode, struct pagemap_file_info *ret)
+		    uint64_t size, int mode, struct pagemap_file_info **ret)
 {
 	struct wire_request req = {
 		.op = WIRE_FILE_CREATE,
@@ -164,15 +162,13 @@ pagemap_file_create(struct pagemap *pm, const char *region, const char *name,
 	err = conn_transact(pm, &req, &m);
 	if (err)
 		return err;
-	err = reply_file(pm, &m, ret);
-	wire_msg_free(&m);
-	return err;
+	return reply_record(pm, &m, (void **)ret, "bad file record");
 }
 
 /* pagemap_file_stat -- one file by name. */
 int
 pagemap_file_stat(struct pagemap *pm, const char *region, const char *name,
-		  struct pagemap_file_info *ret)
+		  struct pagemap_file_info **ret)
 {
 	struct wire_request req = {
 		.op = WIRE_FILE_STAT,
@@ -187,24 +183,22 @@ pagemap_file_stat(struct pagemap *pm, const char *region, const char *name,
 	err = conn_transact(pm, &req, &m);
 	if (err)
 		return err;
-	err = reply_file(pm, &m, ret);
-	wire_msg_free(&m);
-	return err;
+	return reply_record(pm, &m, (void **)ret, "bad file record");
 }
 
-/* pagemap_file_truncate -- resize a file, waiting up to @timeout_ms for
+/* pagemap_file_truncate -- resize a file, waiting as @timeout_ms says for
  * grants past the new end. */
 int
 pagemap_file_truncate(struct pagemap *pm, const char *region, const char *name,
-		      uint64_t size, uint32_t timeout_ms,
-		      struct pagemap_file_info *ret)
+		      uint64_t size, int timeout_ms,
+		      struct pagemap_file_info **ret)
 {
 	struct wire_request req = {
 		.op = WIRE_FILE_TRUNCATE,
 		.region = region,
 		.name = name,
 		.size = size,
-		.timeout_ms = timeout_ms,
+		.timeout_ms = wire_timeout(timeout_ms),
 	};
 	struct wire_msg m;
 	int err;
@@ -214,9 +208,7 @@ pagemap_file_truncate(struct pagemap *pm, const char *region, const char *name,
 	err = conn_transact(pm, &req, &m);
 	if (err)
 		return err;
-	err = reply_file(pm, &m, ret);
-	wire_msg_free(&m);
-	return err;
+	return reply_record(pm, &m, (void **)ret, "bad file record");
 }
 
 /* pagemap_file_remove -- unlink a file name. */
@@ -235,14 +227,14 @@ pagemap_file_remove(struct pagemap *pm, const char *region, const char *name)
 }
 
 /* pagemap_lease_revoke -- LeaseRevoke; answered at the final return of the
- * lease's grants or when @timeout_ms (0: never) expires. */
+ * lease's grants or when @timeout_ms runs out. */
 int
-pagemap_lease_revoke(struct pagemap *pm, uint64_t id, uint32_t timeout_ms)
+pagemap_lease_revoke(struct pagemap *pm, uint64_t id, int timeout_ms)
 {
 	struct wire_request req = {
 		.op = WIRE_LEASE_REVOKE,
 		.lease_id = id,
-		.timeout_ms = timeout_ms,
+		.timeout_ms = wire_timeout(timeout_ms),
 	};
 
 	if (!pm)
@@ -373,9 +365,8 @@ fail:
 /* pagemap_lease_acquire -- LeaseAcquire; keeps the region fd that comes
  * with the first lease on a region (or a read-write one later). */
 int
-pagemap_lease_acquire(struct pagemap *pm, const char *region,
-		      const char *name, enum pagemap_access access,
-		      struct pagemap_lease **ret)
+pagemap_lease_acquire(struct pagemap *pm, const char *region, const char *name,
+		      enum pagemap_access access, struct pagemap_lease **ret)
 {
 	struct wire_request req = {
 		.op = WIRE_LEASE_ACQUIRE,
@@ -573,8 +564,8 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
  * tiling can split into more than @max folios. */
 int
 pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
-	      enum pagemap_access access, struct pagemap_folio *out,
-	      size_t max, size_t *ret_n, uint64_t *ret_next)
+	      enum pagemap_access access, struct pagemap_folio *out, size_t max,
+	      size_t *ret_n, uint64_t *ret_next)
 {
 	struct wire_msg m;
 	struct wire_map r;

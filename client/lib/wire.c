@@ -115,7 +115,8 @@ wire_request_pack(const struct wire_request *r, uint64_t id, size_t max,
 		req.hello = &b.hello;
 		break;
 	case WIRE_STATUS:
-		b.status = (Pagemap__StatusRequest)PAGEMAP__STATUS_REQUEST__INIT;
+		b.status =
+			(Pagemap__StatusRequest)PAGEMAP__STATUS_REQUEST__INIT;
 		req.status = &b.status;
 		break;
 	case WIRE_REGION_LIST:
@@ -512,15 +513,57 @@ copy_str(char *dst, size_t size, const char *src)
 	return 0;
 }
 
-/* wire_status -- the StatusReply. */
-int
-wire_status(const struct wire_msg *m, struct pagemap_status *ret)
-{
-	const Pagemap__StatusReply *s = response(m)->status;
-	struct pagemap_status v = {0};
+/* ---- records ---------------------------------------------------------- */
 
-	if (copy_str(v.server, sizeof(v.server), s->server))
-		return -EPROTO;
+/* Where a record's strings go: after the struct, in the same allocation.
+ * With @base NULL only the bytes are counted. */
+struct strs {
+	char *base;
+	size_t used;
+};
+
+/* put -- append @s (NULL: "") and return where it went (NULL when only
+ * counting). */
+static const char *
+put(struct strs *p, const char *s)
+{
+	size_t n = strlen(s ? s : "") + 1;
+	char *at = NULL;
+
+	if (p->base) {
+		at = p->base + p->used;
+		memcpy(at, s ? s : "", n);
+	}
+	p->used += n;
+	return at;
+}
+
+/* done -- copy the built struct @v of @size bytes to @dst (if any) and
+ * return the record's bytes, rounded up so that the next record of an
+ * array is aligned. */
+static size_t
+done(void *dst, const void *v, size_t size, const struct strs *p)
+{
+	size_t n = size + p->used;
+
+	if (dst)
+		memcpy(dst, v, size);
+	return (n + WIRE_ALIGN - 1) & ~(size_t)(WIRE_ALIGN - 1);
+}
+
+/* STRS -- the string area of a record of type @T built at @dst. */
+#define STRS(dst, T)                                                           \
+	{                                                                      \
+		(dst) ? (char *)(dst) + sizeof(T) : NULL, 0                    \
+	}
+
+static size_t
+build_status(const Pagemap__StatusReply *s, void *dst)
+{
+	struct pagemap_status v = {.struct_size = sizeof(v)};
+	struct strs p = STRS(dst, v);
+
+	v.server = put(&p, s->server);
 	v.pid = s->pid;
 	v.uptime_ms = s->uptime_ms;
 	v.regions = s->regions;
@@ -528,47 +571,20 @@ wire_status(const struct wire_msg *m, struct pagemap_status *ret)
 	v.leases = s->leases;
 	v.grants = s->grants;
 	v.pending_ops = s->pending_ops;
-	*ret = v;
-	return 0;
+	return done(dst, &v, sizeof(v), &p);
 }
 
-/* region_record -- the RegionInfo @i of @m, or NULL. */
-static const Pagemap__RegionInfo *
-region_record(const struct wire_msg *m, size_t i)
+static size_t
+build_region(const Pagemap__RegionInfo *r, void *dst)
 {
-	const Pagemap__Response *r = response(m);
+	struct pagemap_region_info v = {.struct_size = sizeof(v)};
+	struct strs p = STRS(dst, v);
 
-	switch (m->op) {
-	case WIRE_REGION_LIST:
-		return i < r->region_list->n_regions
-			       ? r->region_list->regions[i]
-			       : NULL;
-	case WIRE_REGION_INFO:
-		return i == 0 ? r->region_info->region : NULL;
-	case WIRE_REGION_ATTACH:
-		return i == 0 ? r->region_attach->region : NULL;
-	default:
-		return NULL;
-	}
-}
-
-/* wire_region -- copy a RegionInfo into the public struct. */
-int
-wire_region(const struct wire_msg *m, size_t i,
-	    struct pagemap_region_info *ret)
-{
-	const Pagemap__RegionInfo *r = region_record(m, i);
-	struct pagemap_region_info v = {0};
-	int err;
-
-	if (!r)
-		return -EPROTO;
-	if ((err = copy_str(v.name, sizeof(v.name), r->name)) ||
-	    (err = copy_str(v.path, sizeof(v.path), r->path)) ||
-	    (err = copy_str(v.kind, sizeof(v.kind), r->kind)) ||
-	    (err = copy_str(v.uuid, sizeof(v.uuid), r->uuid)) ||
-	    (err = copy_str(v.state, sizeof(v.state), r->state)))
-		return err;
+	v.name = put(&p, r->name);
+	v.path = put(&p, r->path);
+	v.kind = put(&p, r->kind);
+	v.uuid = put(&p, r->uuid);
+	v.state = put(&p, r->state);
 	v.size = r->size;
 	v.data_size = r->data_size;
 	v.used = r->used;
@@ -581,44 +597,17 @@ wire_region(const struct wire_msg *m, size_t i,
 	v.mode = r->mode;
 	v.pins = r->pins;
 	v.orphans = r->orphans;
-	*ret = v;
-	return 0;
+	return done(dst, &v, sizeof(v), &p);
 }
 
-/* file_record -- the FileInfo @i of @m, or NULL. */
-static const Pagemap__FileInfo *
-file_record(const struct wire_msg *m, size_t i)
+static size_t
+build_file(const Pagemap__FileInfo *f, void *dst)
 {
-	const Pagemap__Response *r = response(m);
+	struct pagemap_file_info v = {.struct_size = sizeof(v)};
+	struct strs p = STRS(dst, v);
 
-	switch (m->op) {
-	case WIRE_FILE_LIST:
-		return i < r->file_list->n_files ? r->file_list->files[i]
-						 : NULL;
-	case WIRE_FILE_CREATE:
-		return i == 0 ? r->file_create->file : NULL;
-	case WIRE_FILE_STAT:
-		return i == 0 ? r->file_stat->file : NULL;
-	case WIRE_FILE_TRUNCATE:
-		return i == 0 ? r->file_truncate->file : NULL;
-	default:
-		return NULL;
-	}
-}
-
-/* wire_file -- copy a FileInfo into the public struct. */
-int
-wire_file(const struct wire_msg *m, size_t i, struct pagemap_file_info *ret)
-{
-	const Pagemap__FileInfo *f = file_record(m, i);
-	struct pagemap_file_info v = {0};
-	int err;
-
-	if (!f)
-		return -EPROTO;
-	if ((err = copy_str(v.region, sizeof(v.region), f->region)) ||
-	    (err = copy_str(v.name, sizeof(v.name), f->name)))
-		return err;
+	v.region = put(&p, f->region);
+	v.name = put(&p, f->name);
 	v.ino = f->ino;
 	v.size = f->size;
 	v.allocated = f->allocated;
@@ -630,30 +619,21 @@ wire_file(const struct wire_msg *m, size_t i, struct pagemap_file_info *ret)
 	v.grants = f->grants;
 	v.orphan = f->orphan;
 	v.mtime_ns = f->mtime_ns;
-	*ret = v;
-	return 0;
+	return done(dst, &v, sizeof(v), &p);
 }
 
-/* wire_lease_info -- copy a LeaseInfo into the public struct. */
-int
-wire_lease_info(const struct wire_msg *m, size_t i,
-		struct pagemap_lease_info *ret)
+static size_t
+build_lease(const Pagemap__LeaseInfo *l, void *dst)
 {
-	const Pagemap__LeaseListReply *r = response(m)->lease_list;
-	const Pagemap__LeaseInfo *l;
-	struct pagemap_lease_info v = {0};
-	int err;
+	struct pagemap_lease_info v = {.struct_size = sizeof(v)};
+	struct strs p = STRS(dst, v);
 
-	if (m->op != WIRE_LEASE_LIST || i >= r->n_leases || !r->leases[i])
-		return -EPROTO;
-	l = r->leases[i];
-	if ((err = copy_str(v.region, sizeof(v.region), l->region)) ||
-	    (err = copy_str(v.name, sizeof(v.name), l->name)) ||
-	    (err = copy_str(v.comm, sizeof(v.comm), l->comm)))
-		return err;
 	v.access = access_from_wire(l->access);
 	if (!v.access)
-		return -EPROTO;
+		return 0;
+	v.region = put(&p, l->region);
+	v.name = put(&p, l->name);
+	v.comm = put(&p, l->comm);
 	v.id = l->id;
 	v.ino = l->ino;
 	v.client_id = l->client_id;
@@ -662,49 +642,35 @@ wire_lease_info(const struct wire_msg *m, size_t i,
 	v.grants = l->grants;
 	v.bytes = l->bytes;
 	v.recalled = l->recalled;
-	*ret = v;
-	return 0;
+	return done(dst, &v, sizeof(v), &p);
 }
 
-/* wire_grant -- grant @i of a GrantListReply (wire_page() checked the
+/* build_grant -- grant @i of a GrantListReply (wire_page() checked the
  * arrays' lengths). */
-int
-wire_grant(const struct wire_msg *m, size_t i, struct pagemap_grant_info *ret)
+static size_t
+build_grant(const Pagemap__GrantListReply *r, size_t i, void *dst)
 {
-	const Pagemap__GrantListReply *r = response(m)->grant_list;
-	enum pagemap_access a;
+	struct pagemap_grant_info v = {.struct_size = sizeof(v)};
+	struct strs p = STRS(dst, v);
 
-	if (m->op != WIRE_GRANT_LIST || i >= r->n_lease_id)
-		return -EPROTO;
-	a = access_from_wire(r->access[i]);
-	if (!a || r->order[i] > MAX_ORDER || r->lease_id[i] == 0)
-		return -EPROTO;
-	*ret = (struct pagemap_grant_info){
-		.lease_id = r->lease_id[i],
-		.file_offset = r->file_offset[i],
-		.region_offset = r->region_offset[i],
-		.order = r->order[i],
-		.access = a,
-	};
-	return 0;
+	v.access = access_from_wire(r->access[i]);
+	if (!v.access || r->order[i] > MAX_ORDER || r->lease_id[i] == 0)
+		return 0;
+	v.lease_id = r->lease_id[i];
+	v.file_offset = r->file_offset[i];
+	v.region_offset = r->region_offset[i];
+	v.order = r->order[i];
+	return done(dst, &v, sizeof(v), &p);
 }
 
-/* wire_client -- copy a ClientInfo into the public struct. */
-int
-wire_client(const struct wire_msg *m, size_t i,
-	    struct pagemap_client_info *ret)
+static size_t
+build_client(const Pagemap__ClientInfo *c, void *dst)
 {
-	const Pagemap__ClientListReply *r = response(m)->client_list;
-	const Pagemap__ClientInfo *c;
-	struct pagemap_client_info v = {0};
-	int err;
+	struct pagemap_client_info v = {.struct_size = sizeof(v)};
+	struct strs p = STRS(dst, v);
 
-	if (m->op != WIRE_CLIENT_LIST || i >= r->n_clients || !r->clients[i])
-		return -EPROTO;
-	c = r->clients[i];
-	if ((err = copy_str(v.comm, sizeof(v.comm), c->comm)) ||
-	    (err = copy_str(v.name, sizeof(v.name), c->name)))
-		return err;
+	v.comm = put(&p, c->comm);
+	v.name = put(&p, c->name);
 	v.id = c->id;
 	v.pid = c->pid;
 	v.uid = c->uid;
@@ -713,30 +679,102 @@ wire_client(const struct wire_msg *m, size_t i,
 	v.leases = c->leases;
 	v.grants = c->grants;
 	v.pending = c->pending;
-	*ret = v;
-	return 0;
+	return done(dst, &v, sizeof(v), &p);
 }
 
-/* wire_blocker -- copy a Blocker into the public struct. */
-int
-wire_blocker(const struct wire_msg *m, size_t i, struct pagemap_blocker *ret)
+static size_t
+build_blocker(const Pagemap__Blocker *b, void *dst)
 {
-	const Pagemap__BlockersReply *r = response(m)->blockers;
-	const Pagemap__Blocker *b;
-	struct pagemap_blocker v = {0};
-	int err;
+	struct pagemap_blocker v = {.struct_size = sizeof(v)};
+	struct strs p = STRS(dst, v);
 
-	if (m->op != WIRE_BLOCKERS || i >= r->n_blockers || !r->blockers[i])
-		return -EPROTO;
-	b = r->blockers[i];
-	if ((err = copy_str(v.op, sizeof(v.op), b->op)) ||
-	    (err = copy_str(v.target, sizeof(v.target), b->target)) ||
-	    (err = copy_str(v.comm, sizeof(v.comm), b->comm)))
-		return err;
+	v.op = put(&p, b->op);
+	v.target = put(&p, b->target);
+	v.comm = put(&p, b->comm);
 	v.lease_id = b->lease_id;
 	v.client_id = b->client_id;
 	v.pid = b->pid;
 	v.grants = b->grants;
-	*ret = v;
-	return 0;
+	return done(dst, &v, sizeof(v), &p);
+}
+
+/* wire_record -- dispatch on the reply's kind; a missing record is 0. */
+size_t
+wire_record(const struct wire_msg *m, size_t i, void *dst)
+{
+	const Pagemap__Response *r = response(m);
+	const void *rec = NULL;
+
+	switch (m->op) {
+	case WIRE_STATUS:
+		return i == 0 ? build_status(r->status, dst) : 0;
+	case WIRE_REGION_LIST:
+		if (i < r->region_list->n_regions)
+			rec = r->region_list->regions[i];
+		return rec ? build_region(rec, dst) : 0;
+	case WIRE_REGION_INFO:
+	case WIRE_REGION_ATTACH:
+		rec = m->op == WIRE_REGION_INFO ? r->region_info->region
+						: r->region_attach->region;
+		return i == 0 && rec ? build_region(rec, dst) : 0;
+	case WIRE_FILE_LIST:
+		if (i < r->file_list->n_files)
+			rec = r->file_list->files[i];
+		return rec ? build_file(rec, dst) : 0;
+	case WIRE_FILE_CREATE:
+		rec = r->file_create->file;
+		return i == 0 && rec ? build_file(rec, dst) : 0;
+	case WIRE_FILE_STAT:
+		rec = r->file_stat->file;
+		return i == 0 && rec ? build_file(rec, dst) : 0;
+	case WIRE_FILE_TRUNCATE:
+		rec = r->file_truncate->file;
+		return i == 0 && rec ? build_file(rec, dst) : 0;
+	case WIRE_LEASE_LIST:
+		if (i < r->lease_list->n_leases)
+			rec = r->lease_list->leases[i];
+		return rec ? build_lease(rec, dst) : 0;
+	case WIRE_GRANT_LIST:
+		return i < r->grant_list->n_lease_id
+			       ? build_grant(r->grant_list, i, dst)
+			       : 0;
+	case WIRE_CLIENT_LIST:
+		if (i < r->client_list->n_clients)
+			rec = r->client_list->clients[i];
+		return rec ? build_client(rec, dst) : 0;
+	case WIRE_BLOCKERS:
+		if (i < r->blockers->n_blockers)
+			rec = r->blockers->blockers[i];
+		return rec ? build_blocker(rec, dst) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* wire_record_key -- the paging key of record @i. */
+void
+wire_record_key(const struct wire_msg *m, size_t i, uint64_t *ret_a,
+		uint64_t *ret_b)
+{
+	const Pagemap__Response *r = response(m);
+
+	*ret_a = *ret_b = 0;
+	switch (m->op) {
+	case WIRE_LEASE_LIST:
+		if (i < r->lease_list->n_leases && r->lease_list->leases[i])
+			*ret_a = r->lease_list->leases[i]->id;
+		break;
+	case WIRE_CLIENT_LIST:
+		if (i < r->client_list->n_clients && r->client_list->clients[i])
+			*ret_a = r->client_list->clients[i]->id;
+		break;
+	case WIRE_GRANT_LIST:
+		if (i < r->grant_list->n_lease_id) {
+			*ret_a = r->grant_list->lease_id[i];
+			*ret_b = r->grant_list->file_offset[i];
+		}
+		break;
+	default:
+		break;
+	}
 }

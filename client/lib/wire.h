@@ -134,21 +134,20 @@ struct wire_page {
  * parallel arrays differ in length. */
 int wire_page(const struct wire_msg *m, struct wire_page *ret);
 
-/* Record @i of a reply as the public struct; -EPROTO when it is missing
- * or a string does not fit. */
-int wire_status(const struct wire_msg *m, struct pagemap_status *ret);
-int wire_region(const struct wire_msg *m, size_t i,
-		struct pagemap_region_info *ret);
-int wire_file(const struct wire_msg *m, size_t i,
-	      struct pagemap_file_info *ret);
-int wire_lease_info(const struct wire_msg *m, size_t i,
-		    struct pagemap_lease_info *ret);
-int wire_grant(const struct wire_msg *m, size_t i,
-	       struct pagemap_grant_info *ret);
-int wire_client(const struct wire_msg *m, size_t i,
-		struct pagemap_client_info *ret);
-int wire_blocker(const struct wire_msg *m, size_t i,
-		 struct pagemap_blocker *ret);
+/* Records are built as the public structs, each followed by its
+ * strings, at offsets that keep the next one aligned. */
+#define WIRE_ALIGN 16u
+
+/* wire_record -- build record @i of the reply @m (the public struct its
+ * kind carries, e.g. struct pagemap_file_info for a FileList) at @dst, or
+ * with @dst NULL only measure it. Returns its bytes (a multiple of
+ * WIRE_ALIGN), or 0 when the record is missing or invalid. */
+size_t wire_record(const struct wire_msg *m, size_t i, void *dst);
+
+/* wire_record_key -- the paging key of record @i: a lease's or client's
+ * id in *ret_a, a grant's (lease id, file offset) in both. */
+void wire_record_key(const struct wire_msg *m, size_t i, uint64_t *ret_a,
+		     uint64_t *ret_b);
 
 /* copy_str -- copy @src (NULL: "") into a field of @size bytes; -EPROTO
  * when it does not fit (never truncated silently). */
