@@ -447,25 +447,10 @@ wire_page(const struct wire_msg *m, struct wire_page *ret)
 	case WIRE_REGION_LIST:
 		ret->n = r->region_list->n_regions;
 		break;
-	case WIRE_REGION_INFO:
-		ret->n = r->region_info->region != NULL;
-		break;
-	case WIRE_REGION_ATTACH:
-		ret->n = r->region_attach->region != NULL;
-		break;
 	case WIRE_FILE_LIST:
 		ret->n = r->file_list->n_files;
 		ret->more = r->file_list->more;
 		ret->next_cursor = r->file_list->next_cursor;
-		break;
-	case WIRE_FILE_CREATE:
-		ret->n = r->file_create->file != NULL;
-		break;
-	case WIRE_FILE_STAT:
-		ret->n = r->file_stat->file != NULL;
-		break;
-	case WIRE_FILE_TRUNCATE:
-		ret->n = r->file_truncate->file != NULL;
 		break;
 	case WIRE_LEASE_LIST:
 		ret->n = r->lease_list->n_leases;
@@ -489,9 +474,6 @@ wire_page(const struct wire_msg *m, struct wire_page *ret)
 		break;
 	case WIRE_BLOCKERS:
 		ret->n = r->blockers->n_blockers;
-		break;
-	case WIRE_STATUS:
-		ret->n = 1;
 		break;
 	default:
 		break;

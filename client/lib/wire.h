@@ -123,8 +123,7 @@ void wire_map(const struct wire_msg *m, struct wire_map *ret);
 /* wire_unmap_returned -- grants an UnmapReply says were returned. */
 uint64_t wire_unmap_returned(const struct wire_msg *m);
 
-/* One page of a listing (or the records of a single-record reply: n is
- * 1, or 0 when the record is missing). */
+/* One page of a listing. */
 struct wire_page {
 	size_t n;
 	bool more;
