@@ -287,6 +287,22 @@ build_region(const struct bench_opts *o, const char *dir, unsigned files,
 
 /* attach_once -- start a daemon over @spec (timed into @s) and, when
  * @files is not 0, check that the region holds that many. */
+/* region_info -- pagemap_region_info() into @ret (numbers only: the
+ * strings are freed). */
+static int
+region_info(struct pagemap *pm, const char *region,
+	    struct pagemap_region_info *ret)
+{
+	struct pagemap_region_info *r;
+	int err = pagemap_region_info(pm, region, &r);
+
+	if (!err) {
+		*ret = *r;
+		pagemap_free(r);
+	}
+	return err;
+}
+
 static int
 attach_once(const struct bench_opts *o, const char *spec, unsigned files,
 	    struct samples *s)
@@ -306,7 +322,7 @@ attach_once(const struct bench_opts *o, const char *spec, unsigned files,
 	if (files) {
 		if (daemon_connect(&d, "pagemap-bench", &pm))
 			goto out;
-		err = pagemap_region_info(pm, "attach", &info);
+		err = region_info(pm, "attach", &info);
 		if (err || info.files != files) {
 			say("attach: region holds %u files, not %u (%s)",
 			    err ? 0 : info.files, files, pagemap_strerror(err));
@@ -432,13 +448,13 @@ churn_remove(struct churn *c)
 static int
 churn_create(struct churn *c)
 {
-	struct pagemap_file_info info;
+	struct pagemap_file_info *fi = NULL;
 	struct hfile h = {.big = rnd(c) % 2 == 0};
 	int err;
 
 	h.size = h.big ? (1 + rnd(c) % 8) * 2 * MIB : (1 + rnd(c) % 64) * PAGE;
 	snprintf(h.name, sizeof(h.name), "%c%u", h.big ? 'b' : 's', c->next++);
-	err = pagemap_file_create(c->pm, "huge", h.name, h.size, 0644, &info);
+	err = pagemap_file_create(c->pm, "huge", h.name, h.size, 0644, &fi);
 	if (err == -ENOSPC) {
 		c->nospc++;
 		return churn_remove(c);
@@ -448,7 +464,8 @@ churn_create(struct churn *c)
 		    pagemap_last_message(c->pm));
 		return -1;
 	}
-	h.alloc = info.allocated;
+	h.alloc = fi->allocated;
+	pagemap_free(fi);
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct hfile *v = realloc(c->v, cap * sizeof(*v));
@@ -517,7 +534,7 @@ fig_huge_share(const struct bench_opts *o, struct figure *tab)
 	if (rig_start(&r, o, o->dir, "huge", size, -1, 0))
 		return -1;
 	c.pm = r.pm;
-	err = pagemap_region_info(r.pm, "huge", &info);
+	err = region_info(r.pm, "huge", &info);
 	if (err) {
 		say("region info: %s", pagemap_strerror(err));
 		goto out;
@@ -535,7 +552,7 @@ fig_huge_share(const struct bench_opts *o, struct figure *tab)
 			if (churn_create(&c))
 				goto out;
 	}
-	err = pagemap_region_info(r.pm, "huge", &info);
+	err = region_info(r.pm, "huge", &info);
 	if (err || info.used != c.used) {
 		say("region says %llu bytes used, we count %llu",
 		    (unsigned long long)info.used, (unsigned long long)c.used);

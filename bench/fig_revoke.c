@@ -29,7 +29,8 @@ struct holder {
 /* on_recall -- return at once: unmap, which hands the grant back. */
 static void
 on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
-	  uint64_t offset, uint64_t length, const char *reason, void *arg)
+	  uint64_t offset, uint64_t length, enum pagemap_recall_reason reason,
+	  void *arg)
 {
 	struct holder *h = arg;
 	int err;
@@ -149,7 +150,7 @@ revoke_run(struct pagemap *pm, int ids, size_t n, struct samples *s)
 			return -1;
 		}
 		t0 = now_ns();
-		err = pagemap_lease_revoke(pm, id, 0);
+		err = pagemap_lease_revoke(pm, id, -1);
 		t1 = now_ns();
 		if (err) {
 			say("revoke lease %llu: %s (%s)",

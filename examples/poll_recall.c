@@ -37,7 +37,8 @@ struct app {
  * program that wants to keep working would remap what is still its own. */
 static void
 on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
-	  uint64_t offset, uint64_t length, const char *reason, void *arg)
+	  uint64_t offset, uint64_t length, enum pagemap_recall_reason reason,
+	  void *arg)
 {
 	struct app *app = arg;
 
@@ -45,7 +46,7 @@ on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 	(void)l;
 	printf("recall of lease %" PRIu64 " (%s, offset %" PRIu64
 	       " length %" PRIu64 ")\n",
-	       lease_id, reason, offset, length);
+	       lease_id, pagemap_recall_reason_name(reason), offset, length);
 	if (app->map) {
 		/* Stores already persisted; unmapping returns the grants and
 		 * lets the daemon's truncate/revoke/detach complete. */
@@ -59,7 +60,7 @@ on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 static int
 fail(struct pagemap *pm, const char *what, int err)
 {
-	const char *msg = pm ? pagemap_last_message(pm) : "";
+	const char *msg = pagemap_last_message(pm);
 
 	fprintf(stderr, "poll_recall: %s: %s%s%s%s\n", what,
 		pagemap_strerror(err), *msg ? " (" : "", msg, *msg ? ")" : "");
@@ -95,8 +96,12 @@ main(int argc, char **argv)
 	snprintf(region, sizeof(region), "%.*s", (int)(slash - target), target);
 
 	/* NULL socket: $PAGEMAP_SOCKET, else the installed default. */
-	if ((err = pagemap_connect(socket, "poll_recall", &pm)))
-		return fail(NULL, "connect", err);
+	if ((err = pagemap_connect(socket, "poll_recall", &pm))) {
+		/* Says which socket failed, and why. */
+		fprintf(stderr, "poll_recall: %s\n",
+			pagemap_last_message(NULL));
+		return 1;
+	}
 	pagemap_set_recall_handler(pm, on_recall, &app);
 
 	if ((err = pagemap_lease_acquire(pm, region, slash + 1, PAGEMAP_WRITE,
@@ -119,8 +124,8 @@ main(int argc, char **argv)
 		status = fail(pm, "map", err);
 		goto out_release;
 	}
-	memcpy(pagemap_mapping_addr(app.map), message, strlen(message));
-	if ((err = pagemap_persist(app.map, pagemap_mapping_addr(app.map),
+	memcpy(pagemap_mapping_data(app.map), message, strlen(message));
+	if ((err = pagemap_persist(app.map, pagemap_mapping_data(app.map),
 				   strlen(message)))) {
 		status = fail(pm, "persist", err);
 		goto out_release;

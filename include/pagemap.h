@@ -17,16 +17,38 @@ extern "C" {
  * pagemap_last_message() returns the daemon's own one-line explanation of
  * the last failed request on that connection ("" when there is none).
  *
- * Threading: a struct pagemap is not thread-safe; use one per thread or
- * serialize calls on it. Calls block until their reply arrives.
+ * Threading: a struct pagemap, and every lease and mapping made through
+ * it, is used by one thread at a time (serialize calls on it, or use one
+ * handle per thread); different handles are independent of each other.
+ * pagemap_last_message(NULL) is per thread. Calls block until their reply
+ * arrives.
+ *
+ * Timeouts: every call that waits takes `int timeout_ms`: < 0 waits for
+ * ever, 0 does not wait, > 0 waits at most that long.
+ *
+ * Records: every info struct starts with `uint32_t struct_size`, the size
+ * of the struct the library filled in; a field at or past it is absent
+ * (an older library). Strings point into the same allocation. The library
+ * allocates results: a single record (struct pagemap_file_info **ret) or
+ * a listing (an array of *ret_n pointers, struct pagemap_file_info ***ret)
+ * is one allocation, released with pagemap_free().
  */
 
 #define PAGEMAP_PROTOCOL_VERSION 1u
 #define PAGEMAP_DEFAULT_SOCKET_ENV "PAGEMAP_SOCKET"
 
+/* The version of this header; pagemap_version() is the library's. */
+#define PAGEMAP_VERSION_MAJOR 0
+#define PAGEMAP_VERSION_MINOR 1
+#define PAGEMAP_VERSION_PATCH 0
+
 struct pagemap;
 
+/* pagemap_version -- the library's version, "MAJOR.MINOR.PATCH". */
+const char *pagemap_version(void);
+
 struct pagemap_limits {
+	uint32_t struct_size;
 	uint32_t max_packet;
 	uint32_t max_leases;
 	uint64_t max_grants;
@@ -36,8 +58,9 @@ struct pagemap_limits {
 };
 
 struct pagemap_status {
-	char server[64];
+	uint32_t struct_size;
 	uint32_t pid;
+	const char *server; /* "pagemapd X.Y.Z" */
 	uint64_t uptime_ms;
 	uint32_t regions;
 	uint32_t clients;
@@ -47,11 +70,12 @@ struct pagemap_status {
 };
 
 struct pagemap_region_info {
-	char name[64];
-	char path[4096];
-	char kind[16]; /* "file", "fsdax", "devdax" */
-	char uuid[40];
-	char state[16]; /* "attached", "detaching" */
+	uint32_t struct_size;
+	const char *name;
+	const char *path;
+	const char *kind; /* "file", "fsdax", "devdax" */
+	const char *uuid;
+	const char *state; /* "attached", "detaching" */
 	uint64_t size;
 	uint64_t data_size;
 	uint64_t used;
@@ -65,8 +89,9 @@ struct pagemap_region_info {
 };
 
 struct pagemap_file_info {
-	char region[64];
-	char name[128];
+	uint32_t struct_size;
+	const char *region;
+	const char *name; /* "" for an orphan */
 	uint64_t ino;
 	uint64_t size;
 	uint64_t allocated;
@@ -84,69 +109,93 @@ const char *pagemap_default_socket(void);
 
 /* pagemap_connect -- connect to the daemon at @socket_path (NULL: the
  * default) and do the version handshake, naming the client @client_name
- * (NULL: the program name). Returns 0 and *ret, or -errno. */
+ * (NULL: the program name). Returns 0 and *ret, or -errno; on failure
+ * pagemap_last_message(NULL) says which path failed and why. */
 int pagemap_connect(const char *socket_path, const char *client_name,
 		    struct pagemap **ret);
 
 /* pagemap_close -- close the connection and free @pm (NULL is fine). */
 void pagemap_close(struct pagemap *pm);
 
-/* pagemap_limits -- the limits the daemon announced at the handshake. */
+/* pagemap_get_limits -- the limits the daemon announced at the
+ * handshake; owned by @pm (not freed by the caller). */
 const struct pagemap_limits *pagemap_get_limits(const struct pagemap *pm);
 
 /* pagemap_strerror -- text for a (negative or positive) error code. */
 const char *pagemap_strerror(int err);
 
 /* pagemap_last_message -- the daemon's message for the last failure on
- * @pm, or "". Valid until the next call on @pm. */
+ * @pm, or "". Valid until the next call on @pm. With @pm NULL: the
+ * calling thread's last pagemap_connect() failure (thread-local), e.g.
+ * "connect /run/pagemapd/pagemapd.sock: No such file or directory (is
+ * pagemapd running?)", or "" when its last connect succeeded. */
 const char *pagemap_last_message(const struct pagemap *pm);
 
-int pagemap_status(struct pagemap *pm, struct pagemap_status *ret);
+/* pagemap_status -- the daemon's status; *ret freed with pagemap_free(). */
+int pagemap_status(struct pagemap *pm, struct pagemap_status **ret);
 
-/* pagemap_region_list -- all attached regions; *ret is an array of *ret_n
- * entries to release with pagemap_free(). */
-int pagemap_region_list(struct pagemap *pm, struct pagemap_region_info **ret,
-			size_t *ret_n);
+/* pagemap_region_list -- all attached regions: *ret is an array of *ret_n
+ * pointers, one allocation released with pagemap_free(). */
+int pagemap_region_list(struct pagemap *pm,
+			struct pagemap_region_info ***ret, size_t *ret_n);
+
+/* pagemap_region_info -- one region; *ret freed with pagemap_free(). */
 int pagemap_region_info(struct pagemap *pm, const char *region,
-			struct pagemap_region_info *ret);
+			struct pagemap_region_info **ret);
 
 #define PAGEMAP_ATTACH_CREATE 0x1u /* create + format if absent */
 
 /* pagemap_region_attach -- attach the region file @path as @region.
  * @size is needed with PAGEMAP_ATTACH_CREATE; @max_order < 0 means the
- * default. @ret may be NULL. */
+ * default. @ret may be NULL; else *ret is freed with pagemap_free(). */
 int pagemap_region_attach(struct pagemap *pm, const char *region,
 			  const char *path, uint64_t size, int max_order,
-			  unsigned flags, struct pagemap_region_info *ret);
+			  unsigned flags, struct pagemap_region_info **ret);
 
-/* pagemap_region_detach -- detach @region, waiting at most @timeout_ms
- * (0: for ever) for outstanding grants. */
+/*
+ * The administrative calls that wait for grants to come back (detach,
+ * truncate, revoke) start the operation and wait at most @timeout_ms for
+ * its final unpin: < 0 for ever; 0 returns -ETIMEDOUT at once if it
+ * cannot complete (the daemon is asked to wait 1 ms, the least it
+ * accepts); > 0 at most that long. On -ETIMEDOUT the recall stays in
+ * force and the operation completes at the final unpin.
+ */
+
+/* pagemap_region_detach -- detach @region, waiting as @timeout_ms says
+ * for outstanding grants. */
 int pagemap_region_detach(struct pagemap *pm, const char *region,
-			  uint32_t timeout_ms);
+			  int timeout_ms);
 
 /* pagemap_file_create -- create @region/@name of @size bytes with @mode
- * (< 0: 0644). @ret may be NULL. */
+ * (< 0: 0644). @ret may be NULL; else *ret is freed with pagemap_free(). */
 int pagemap_file_create(struct pagemap *pm, const char *region,
 			const char *name, uint64_t size, int mode,
-			struct pagemap_file_info *ret);
+			struct pagemap_file_info **ret);
 
-/* pagemap_file_list -- every file of @region (all pages fetched);
- * release *ret with pagemap_free(). */
+/* pagemap_file_list -- every file of @region (all pages fetched): *ret
+ * is an array of *ret_n pointers, one allocation freed with
+ * pagemap_free(). */
 int pagemap_file_list(struct pagemap *pm, const char *region,
-		      struct pagemap_file_info **ret, size_t *ret_n);
-int pagemap_file_stat(struct pagemap *pm, const char *region,
-		      const char *name, struct pagemap_file_info *ret);
+		      struct pagemap_file_info ***ret, size_t *ret_n);
 
-/* pagemap_file_truncate -- set the size of @region/@name, waiting at most
- * @timeout_ms (0: for ever) for grants past the new end. @ret may be
- * NULL. */
+/* pagemap_file_stat -- one file; *ret freed with pagemap_free(). */
+int pagemap_file_stat(struct pagemap *pm, const char *region,
+		      const char *name, struct pagemap_file_info **ret);
+
+/* pagemap_file_truncate -- set the size of @region/@name, waiting as
+ * @timeout_ms says for grants past the new end. @ret may be NULL; else
+ * *ret is freed with pagemap_free(). */
 int pagemap_file_truncate(struct pagemap *pm, const char *region,
-			  const char *name, uint64_t size, uint32_t timeout_ms,
-			  struct pagemap_file_info *ret);
+			  const char *name, uint64_t size, int timeout_ms,
+			  struct pagemap_file_info **ret);
+
+/* pagemap_file_remove -- remove the name @region/@name; a leased file
+ * lives on as an orphan until its last lease ends. */
 int pagemap_file_remove(struct pagemap *pm, const char *region,
 			const char *name);
 
-/* pagemap_free -- release an array returned by a list call. */
+/* pagemap_free -- release a record or listing the library returned
+ * (NULL is fine). */
 void pagemap_free(void *p);
 
 /* ---- leases, grants and mappings ------------------------------------ */
@@ -187,9 +236,11 @@ int pagemap_lease_acquire(struct pagemap *pm, const char *region,
  * daemon already ended (revoked, region detached) is freed with 0. */
 int pagemap_lease_release(struct pagemap_lease *l);
 
+/* pagemap_lease_id -- the daemon's id of @l (as in the listings). */
 uint64_t pagemap_lease_id(const struct pagemap_lease *l);
 /* pagemap_lease_size -- the file size when the lease was taken. */
 uint64_t pagemap_lease_size(const struct pagemap_lease *l);
+/* pagemap_lease_access -- PAGEMAP_READ or PAGEMAP_WRITE. */
 enum pagemap_access pagemap_lease_access(const struct pagemap_lease *l);
 
 /* pagemap_map -- grant [offset, offset + length) (rounded out to 4 KiB
@@ -204,7 +255,16 @@ int pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 /* pagemap_mapping_addr -- the address of the first byte of the rounded
  * range; pagemap_mapping_offset/length describe that range. */
 void *pagemap_mapping_addr(const struct pagemap_mapping *m);
+/* pagemap_mapping_data -- the address of the offset that was passed to
+ * pagemap_map() (the rounded range may start before it). */
+void *pagemap_mapping_data(const struct pagemap_mapping *m);
+/* pagemap_mapping_at -- the address of @file_offset in @m, or NULL when
+ * the mapping does not cover it. */
+void *pagemap_mapping_at(const struct pagemap_mapping *m,
+			 uint64_t file_offset);
+/* pagemap_mapping_offset -- the file offset of the rounded range. */
 uint64_t pagemap_mapping_offset(const struct pagemap_mapping *m);
+/* pagemap_mapping_length -- its bytes (whole pages). */
 uint64_t pagemap_mapping_length(const struct pagemap_mapping *m);
 /* pagemap_mapping_folios -- grants (folios) behind the mapping. */
 size_t pagemap_mapping_folios(const struct pagemap_mapping *m);
@@ -257,13 +317,27 @@ int pagemap_region_fd(const struct pagemap_lease *l);
 
 /* ---- events ----------------------------------------------------------- */
 
+/* Why the daemon recalls grants. */
+enum pagemap_recall_reason {
+	PAGEMAP_RECALL_OTHER = 0, /* a reason this library does not know */
+	PAGEMAP_RECALL_REVOKE,	  /* pagemap_lease_revoke() */
+	PAGEMAP_RECALL_TRUNCATE,  /* pagemap_file_truncate() past grants */
+	PAGEMAP_RECALL_UNLINK,	  /* the file was removed */
+	PAGEMAP_RECALL_DETACH,	  /* pagemap_region_detach() */
+	PAGEMAP_RECALL_SHUTDOWN,  /* the daemon is stopping */
+};
+
+/* pagemap_recall_reason_name -- "revoke", "truncate", "unlink",
+ * "detach", "shutdown" or "other", for display. */
+const char *pagemap_recall_reason_name(enum pagemap_recall_reason reason);
+
 /* A recall: return the grants of @l in [offset, offset + length)
  * (length 0: all of them). @l is NULL if the lease is unknown to this
  * handle (taken over from an earlier connection); @lease_id names it. */
 typedef void (*pagemap_recall_fn)(struct pagemap *pm, struct pagemap_lease *l,
 				  uint64_t lease_id, uint64_t offset,
-				  uint64_t length, const char *reason,
-				  void *arg);
+				  uint64_t length,
+				  enum pagemap_recall_reason reason, void *arg);
 
 /* pagemap_set_recall_handler -- set (or with NULL clear) the handler. */
 void pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn,
@@ -277,28 +351,30 @@ int pagemap_get_fd(const struct pagemap *pm);
  * handled, or -errno (-ECONNRESET once the daemon is gone). */
 int pagemap_dispatch(struct pagemap *pm);
 
-/* pagemap_wait -- wait up to @timeout_ms (< 0: for ever) for an event,
- * then dispatch. Returns as pagemap_dispatch(), 0 on timeout. */
+/* pagemap_wait -- wait up to @timeout_ms (< 0: for ever, 0: poll) for
+ * an event, then dispatch. Returns as pagemap_dispatch(), 0 on timeout. */
 int pagemap_wait(struct pagemap *pm, int timeout_ms);
 
 /* ---- inspection --------------------------------------------------- */
 
 struct pagemap_lease_info {
+	uint32_t struct_size;
 	uint64_t id;
-	char region[64];
-	char name[128];
+	const char *region;
+	const char *name;
 	uint64_t ino;
 	enum pagemap_access access;
 	uint64_t client_id;
 	uint32_t pid;
 	uint32_t uid;
-	char comm[16];
+	const char *comm;
 	uint64_t grants;
 	uint64_t bytes;
 	bool recalled;
 };
 
 struct pagemap_grant_info {
+	uint32_t struct_size;
 	uint64_t lease_id;
 	uint64_t file_offset;
 	uint64_t region_offset;
@@ -307,12 +383,13 @@ struct pagemap_grant_info {
 };
 
 struct pagemap_client_info {
+	uint32_t struct_size;
 	uint64_t id;
 	uint32_t pid;
 	uint32_t uid;
 	uint32_t gid;
-	char comm[16];
-	char name[64];
+	const char *comm;
+	const char *name; /* the name it gave pagemap_connect() */
 	bool connected;
 	uint32_t leases;
 	uint64_t grants;
@@ -320,30 +397,38 @@ struct pagemap_client_info {
 };
 
 struct pagemap_blocker {
-	char op[16];
-	char target[200];
+	uint32_t struct_size;
+	const char *op;	    /* "truncate", "revoke", "detach", ... */
+	const char *target; /* region[/name] or lease id */
 	uint64_t lease_id;
 	uint64_t client_id;
 	uint32_t pid;
-	char comm[16];
+	const char *comm;
 	uint64_t grants;
 };
 
-/* Listings: *ret is an array of *ret_n entries, freed with
- * pagemap_free(). NULL/0 filters mean "all". */
-int pagemap_lease_list(struct pagemap *pm, const char *region,
-		       const char *name, struct pagemap_lease_info **ret,
-		       size_t *ret_n);
-int pagemap_grant_list(struct pagemap *pm, uint64_t lease_id, uint32_t pid,
-		       struct pagemap_grant_info **ret, size_t *ret_n);
-int pagemap_client_list(struct pagemap *pm, struct pagemap_client_info **ret,
-			size_t *ret_n);
-int pagemap_blockers(struct pagemap *pm, const char *region, const char *name,
-		     struct pagemap_blocker **ret, size_t *ret_n);
+/* Listings: *ret is an array of *ret_n pointers, one allocation freed
+ * with pagemap_free(). NULL/0 filters mean "all". */
 
-/* pagemap_lease_revoke -- recall every grant of lease @id and end it;
- * waits at most @timeout_ms (0: for ever). */
-int pagemap_lease_revoke(struct pagemap *pm, uint64_t id, uint32_t timeout_ms);
+/* pagemap_lease_list -- leases, of @region (and @name) when given. */
+int pagemap_lease_list(struct pagemap *pm, const char *region,
+		       const char *name, struct pagemap_lease_info ***ret,
+		       size_t *ret_n);
+/* pagemap_grant_list -- grants, of lease @lease_id and process @pid when
+ * not 0, in (lease, file offset) order. */
+int pagemap_grant_list(struct pagemap *pm, uint64_t lease_id, uint32_t pid,
+		       struct pagemap_grant_info ***ret, size_t *ret_n);
+/* pagemap_client_list -- client processes, connected or not. */
+int pagemap_client_list(struct pagemap *pm,
+			struct pagemap_client_info ***ret, size_t *ret_n);
+/* pagemap_blockers -- who holds up pending operations on @region (and
+ * @name); at most one reply's worth. */
+int pagemap_blockers(struct pagemap *pm, const char *region, const char *name,
+		     struct pagemap_blocker ***ret, size_t *ret_n);
+
+/* pagemap_lease_revoke -- recall every grant of lease @id and end it,
+ * waiting as @timeout_ms says (see the administrative calls above). */
+int pagemap_lease_revoke(struct pagemap *pm, uint64_t id, int timeout_ms);
 
 #ifdef __cplusplus
 }

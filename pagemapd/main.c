@@ -68,7 +68,7 @@ parse_args(int argc, char **argv, struct config *c)
 		case 'r': specs[nspecs++] = optarg; break;
 		case 'l': level = optarg; break;
 		case 'V':
-			printf("pagemapd %s\n", PAGEMAP_VERSION);
+			printf("pagemapd %s\n", PAGEMAPD_VERSION_STRING);
 			rv = 1;
 			goto out;
 		case 'h':

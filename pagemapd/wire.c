@@ -378,7 +378,7 @@ wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 	lim.max_name = l->max_name;
 	hr.version = 1;
 	hr.limits = &lim;
-	hr.server = (char *)"pagemapd " PAGEMAP_VERSION;
+	hr.server = (char *)"pagemapd " PAGEMAPD_VERSION_STRING;
 	hr.client_id = client_id;
 	resp.id = id;
 	set_body(&resp, WIRE_HELLO, &hr);
@@ -391,7 +391,7 @@ wire_status(uint8_t *out, size_t cap, uint64_t id, const struct wire_status *s)
 	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__StatusReply sr = PAGEMAP__STATUS_REPLY__INIT;
 
-	sr.server = (char *)"pagemapd " PAGEMAP_VERSION;
+	sr.server = (char *)"pagemapd " PAGEMAPD_VERSION_STRING;
 	sr.pid = s->pid;
 	sr.uptime_ms = s->uptime_ms;
 	sr.regions = s->regions;

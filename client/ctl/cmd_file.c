@@ -119,21 +119,24 @@ cmp_file(const void *x, const void *y)
 static int
 file_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_file_info *v = NULL;
+	struct pagemap_file_info **v = NULL;
 	size_t n = 0;
 	int err = pagemap_file_list(pm, f->region, &v, &n);
 
-	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_file);
+	return rows_adopt(ret, err, v, n, cmp_file);
 }
 
-/* file_result -- the file a command yields, or its failure @err. */
+/* file_result -- the file a command yields (freed here), or its failure
+ * @err. */
 static int
 file_result(struct ctx *c, const struct args *a, int err,
-	    const struct pagemap_file_info *f)
+	    struct pagemap_file_info *f)
 {
 	if (err)
 		return fail_with(c, err, "%s %s", c->cmd->name, a->pos[0]);
-	return print_record(c->json, &file_listing, f);
+	err = print_record(c->json, &file_listing, f);
+	pagemap_free(f);
+	return err;
 }
 
 /* file_create -- see cmd_file_create(). */
@@ -141,7 +144,7 @@ static int
 file_create(struct ctx *c, const struct args *a, const char *region,
 	    const char *name)
 {
-	struct pagemap_file_info f;
+	struct pagemap_file_info *f = NULL;
 	uint64_t size;
 	unsigned mode = 0644;
 	int err;
@@ -155,7 +158,7 @@ file_create(struct ctx *c, const struct args *a, const char *region,
 	if ((err = connect_daemon(c)))
 		return err;
 	err = pagemap_file_create(c->pm, region, name, size, (int)mode, &f);
-	return file_result(c, a, err, &f);
+	return file_result(c, a, err, f);
 }
 
 int
@@ -177,13 +180,13 @@ static int
 file_stat(struct ctx *c, const struct args *a, const char *region,
 	  const char *name)
 {
-	struct pagemap_file_info f;
+	struct pagemap_file_info *f = NULL;
 	int err;
 
 	if ((err = connect_daemon(c)))
 		return err;
 	err = pagemap_file_stat(c->pm, region, name, &f);
-	return file_result(c, a, err, &f);
+	return file_result(c, a, err, f);
 }
 
 int
@@ -197,7 +200,7 @@ static int
 file_truncate(struct ctx *c, const struct args *a, const char *region,
 	      const char *name)
 {
-	struct pagemap_file_info f;
+	struct pagemap_file_info *f = NULL;
 	uint32_t timeout_ms = 0;
 	uint64_t size;
 	int err;
@@ -208,8 +211,9 @@ file_truncate(struct ctx *c, const struct args *a, const char *region,
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	err = pagemap_file_truncate(c->pm, region, name, size, timeout_ms, &f);
-	return file_result(c, a, err, &f);
+	err = pagemap_file_truncate(c->pm, region, name, size,
+				    api_timeout(timeout_ms), &f);
+	return file_result(c, a, err, f);
 }
 
 int

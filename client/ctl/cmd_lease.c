@@ -105,11 +105,11 @@ cmp_lease(const void *x, const void *y)
 int
 lease_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_lease_info *v = NULL;
+	struct pagemap_lease_info **v = NULL;
 	size_t n = 0;
 	int err = pagemap_lease_list(pm, f->region, f->name, &v, &n);
 
-	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_lease);
+	return rows_adopt(ret, err, v, n, cmp_lease);
 }
 
 int
@@ -131,7 +131,7 @@ cmd_lease_revoke(struct ctx *c, const struct args *a)
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_lease_revoke(c->pm, id, timeout_ms)))
+	if ((err = pagemap_lease_revoke(c->pm, id, api_timeout(timeout_ms))))
 		return fail_with(c, err, "lease revoke %" PRIu64, id);
 	if (c->json) {
 		json_object *o = json_doc();
@@ -201,11 +201,11 @@ cmp_grant(const void *x, const void *y)
 int
 grant_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_grant_info *v = NULL;
+	struct pagemap_grant_info **v = NULL;
 	size_t n = 0;
 	int err = pagemap_grant_list(pm, f->lease, f->pid, &v, &n);
 
-	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_grant);
+	return rows_adopt(ret, err, v, n, cmp_grant);
 }
 
 int
@@ -286,12 +286,12 @@ cmp_client(const void *x, const void *y)
 static int
 client_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_client_info *v = NULL;
+	struct pagemap_client_info **v = NULL;
 	size_t n = 0;
 	int err = pagemap_client_list(pm, &v, &n);
 
 	(void)f;
-	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_client);
+	return rows_adopt(ret, err, v, n, cmp_client);
 }
 
 int
@@ -344,11 +344,11 @@ const struct view blocker_view = VIEW(&blocker_listing, blocker_show);
 int
 blocker_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_blocker *v = NULL;
+	struct pagemap_blocker **v = NULL;
 	size_t n = 0;
 	int err = pagemap_blockers(pm, f->region, f->name, &v, &n);
 
-	return rows_adopt(ret, err, v, n, sizeof(*v), NULL);
+	return rows_adopt(ret, err, v, n, NULL);
 }
 
 int

@@ -71,12 +71,12 @@ cmp_region(const void *x, const void *y)
 int
 region_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 {
-	struct pagemap_region_info *v = NULL;
+	struct pagemap_region_info **v = NULL;
 	size_t n = 0;
 	int err = pagemap_region_list(pm, &v, &n);
 
 	(void)f;
-	return rows_adopt(ret, err, v, n, sizeof(*v), cmp_region);
+	return rows_adopt(ret, err, v, n, cmp_region);
 }
 
 int
@@ -89,20 +89,22 @@ cmd_region_ls(struct ctx *c, const struct args *a)
 int
 cmd_region_info(struct ctx *c, const struct args *a)
 {
-	struct pagemap_region_info r;
+	struct pagemap_region_info *r;
 	int err;
 
 	if ((err = connect_daemon(c)))
 		return err;
 	if ((err = pagemap_region_info(c->pm, a->pos[0], &r)))
 		return fail_with(c, err, "region info %s", a->pos[0]);
-	return print_record(c->json, &region_listing, &r);
+	err = print_record(c->json, &region_listing, r);
+	pagemap_free(r);
+	return err;
 }
 
 int
 cmd_region_attach(struct ctx *c, const struct args *a)
 {
-	struct pagemap_region_info r;
+	struct pagemap_region_info *r = NULL;
 	uint64_t size = 0, order;
 	int max_order = -1, err, status;
 	char *path;
@@ -125,8 +127,9 @@ cmd_region_attach(struct ctx *c, const struct args *a)
 			a->create ? PAGEMAP_ATTACH_CREATE : 0, &r);
 		status = err ? fail_with(c, err, "region attach %s %s",
 					 a->pos[0], path)
-			     : print_record(c->json, &region_listing, &r);
+			     : print_record(c->json, &region_listing, r);
 	}
+	pagemap_free(r);
 	free(path);
 	return status;
 }
@@ -141,7 +144,8 @@ cmd_region_detach(struct ctx *c, const struct args *a)
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_region_detach(c->pm, a->pos[0], timeout_ms)))
+	if ((err = pagemap_region_detach(c->pm, a->pos[0],
+					 api_timeout(timeout_ms))))
 		return fail_with(c, err, "region detach %s", a->pos[0]);
 	if (c->json) {
 		json_object *o = json_doc();

@@ -61,8 +61,8 @@ let_go(struct ctx *c, const char *what, const char *target,
 
 	if (err) {
 		if (status == EXIT_OK)
-			status = fail_with(c, err, "%s %s: unmap", what,
-					   target);
+			status =
+				fail_with(c, err, "%s %s: unmap", what, target);
 		/* The lease keeps whatever could not be returned; the
 		 * daemon ends it when this process exits. */
 		return status;
@@ -117,9 +117,9 @@ read_full(int fd, char *buf, size_t n, size_t *ret_got)
  * measured) before the first byte is written, so data that would run past
  * the end of the file is refused without writing any of it. */
 struct input {
-	bool buffered;	/* else stdin is a regular file, read per window */
-	uint64_t len;	/* bytes in all */
-	char **win;	/* buffered: WINDOW bytes each, the last shorter */
+	bool buffered; /* else stdin is a regular file, read per window */
+	uint64_t len;  /* bytes in all */
+	char **win;    /* buffered: WINDOW bytes each, the last shorter */
 	size_t nwin;
 };
 
@@ -192,7 +192,8 @@ write_windows(struct ctx *c, const char *target, struct pagemap_lease *l,
 
 		err = pagemap_map(l, offset + pos, n, PAGEMAP_WRITE, &m);
 		if (err)
-			return fail_with(c, err, "write %s: map %" PRIu64
+			return fail_with(c, err,
+					 "write %s: map %" PRIu64
 					 " bytes at offset %" PRIu64,
 					 target, n, offset + pos);
 		dst = (char *)pagemap_mapping_addr(m) +
@@ -236,15 +237,14 @@ write_file(struct ctx *c, const struct args *a, const char *region,
 
 	if ((status = parse_offset_length(c, a, &offset, &len, &has_len)))
 		return status;
-	if ((status = take_lease(c, "write", region, name, PAGEMAP_WRITE,
-				 &l)))
+	if ((status = take_lease(c, "write", region, name, PAGEMAP_WRITE, &l)))
 		return status;
 	if ((status = refuse_offset(c, "write", a->pos[0], l, offset, false)))
 		return status;
 	size = pagemap_lease_size(l);
 	if ((err = input_read(&in, size - offset))) {
-		status = fail_local(err, "reading stdin", "write %s",
-				    a->pos[0]);
+		status =
+			fail_local(err, "reading stdin", "write %s", a->pos[0]);
 		return let_go(c, "write", a->pos[0], NULL, l, status);
 	}
 	if (in.len > size - offset) {
@@ -316,8 +316,7 @@ read_file(struct ctx *c, const struct args *a, const char *region,
 			status = fail_local(errno ? -errno : -EIO, "stdout",
 					    "read %s", a->pos[0]);
 		if ((err = pagemap_unmap(m)) && status == EXIT_OK)
-			status = fail_with(c, err, "read %s: unmap",
-					   a->pos[0]);
+			status = fail_with(c, err, "read %s: unmap", a->pos[0]);
 		pos += n;
 	}
 	return let_go(c, "read", a->pos[0], NULL, l, status);
@@ -345,7 +344,8 @@ struct hold {
  * recall is ignored. Recalls of other leases are not ours. */
 static void
 hold_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
-	    uint64_t offset, uint64_t length, const char *reason, void *arg)
+	    uint64_t offset, uint64_t length, enum pagemap_recall_reason why,
+	    void *arg)
 {
 	struct hold *h = arg;
 
@@ -355,7 +355,7 @@ hold_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 		return;
 	if (!h->ignore_recall) {
 		h->recalled = true;
-		if (!strcmp(reason, "shutdown"))
+		if (why == PAGEMAP_RECALL_SHUTDOWN)
 			h->shutdown = true;
 		return;
 	}
@@ -364,12 +364,13 @@ hold_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 			PROG ": hold %s: recall of lease %" PRIu64
 			     " (%s, offset %" PRIu64 " length %" PRIu64
 			     ") ignored\n",
-			h->target, lease_id, reason, offset, length);
+			h->target, lease_id, pagemap_recall_reason_name(why),
+			offset, length);
 	else
 		fprintf(stderr,
 			PROG ": hold %s: recall of lease %" PRIu64
 			     " (%s) ignored\n",
-			h->target, lease_id, reason);
+			h->target, lease_id, pagemap_recall_reason_name(why));
 }
 
 /* held_line -- the one line `hold` prints once the range is mapped. */
@@ -433,8 +434,7 @@ hold_wait(struct ctx *c, struct hold *h, int sfd)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return fail_local(-errno, "poll", "hold %s",
-					  h->target);
+			return fail_local(-errno, "poll", "hold %s", h->target);
 		if (p[2].revents)
 			return EXIT_OK; /* SIGINT or SIGTERM */
 		if (p[0].revents & POLLNVAL)
@@ -442,8 +442,8 @@ hold_wait(struct ctx *c, struct hold *h, int sfd)
 		if (p[0].revents) {
 			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
-			if (n == 0 || (n < 0 && errno != EINTR &&
-				       errno != EAGAIN))
+			if (n == 0 ||
+			    (n < 0 && errno != EINTR && errno != EAGAIN))
 				return EXIT_OK;
 		}
 	}
@@ -454,9 +454,8 @@ hold_wait(struct ctx *c, struct hold *h, int sfd)
  * right after answering the final return: a release it can no longer
  * answer finds the lease already over, as after a completed revoke. */
 static int
-let_go_at_shutdown(struct ctx *c, const char *target,
-		   struct pagemap_mapping *m, struct pagemap_lease *l,
-		   int status)
+let_go_at_shutdown(struct ctx *c, const char *target, struct pagemap_mapping *m,
+		   struct pagemap_lease *l, int status)
 {
 	int err = pagemap_unmap(m);
 
@@ -499,8 +498,7 @@ hold_file(struct ctx *c, const struct args *a, const char *region,
 		return fail_local(-errno, "signalfd", "hold %s", a->pos[0]);
 	if ((status = take_lease(c, "hold", region, name, access, &l)))
 		goto out;
-	if ((status = refuse_offset(c, "hold", a->pos[0], l, offset,
-				    !has_len)))
+	if ((status = refuse_offset(c, "hold", a->pos[0], l, offset, !has_len)))
 		goto out;
 	size = pagemap_lease_size(l);
 	if (!has_len)

@@ -56,8 +56,8 @@ int
 cmd_status(struct ctx *c, const struct args *a)
 {
 	const struct pagemap_limits *l;
-	struct pagemap_status s;
-	struct status_row row = {ctx_socket(c), &s};
+	struct pagemap_status *s;
+	struct status_row row = {ctx_socket(c), NULL};
 	int err;
 
 	(void)a;
@@ -65,15 +65,18 @@ cmd_status(struct ctx *c, const struct args *a)
 		return err;
 	if ((err = pagemap_status(c->pm, &s)))
 		return fail_with(c, err, "status");
+	row.st = s;
 	l = pagemap_get_limits(c->pm);
 	if (c->json) {
 		json_object *o = record_json(&status_listing, &row);
 
 		json_object_object_add(o, "limits",
 				       record_json(&limits_listing, l));
+		pagemap_free(s);
 		return print_json(o);
 	}
 	details_print(&status_listing, &row);
 	details_print(&limits_listing, l);
+	pagemap_free(s);
 	return EXIT_OK;
 }

@@ -292,7 +292,7 @@ parse_global(struct ctx *c, int argc, char **argv)
 			print_usage(stdout);
 			return -EXIT_OK;
 		case OPT_VERSION:
-			printf(PROG " %s\n", PAGEMAP_VERSION);
+			printf(PROG " %s\n", PAGEMAPD_VERSION_STRING);
 			return -EXIT_OK;
 		case OPT_SOCKET:
 			c->socket = optarg;

@@ -188,16 +188,13 @@ cell_json(const struct cell *c)
 /* ---- rows ------------------------------------------------------------- */
 
 int
-rows_adopt(struct rows *r, int err, void *array, size_t n, size_t size,
+rows_adopt(struct rows *r, int err, void *records, size_t n,
 	   int (*cmp)(const void *, const void *))
 {
 	if (err)
 		return err;
-	*r = (struct rows){.lib = array, .n = n, .own_index = true};
-	if (!(r->row = calloc(n ? n : 1, sizeof(*r->row))))
-		die_oom();
-	for (size_t i = 0; i < n; i++)
-		r->row[i] = (const char *)array + i * size;
+	/* The library's array of pointers is the index: sorted in place. */
+	*r = (struct rows){.row = records, .n = n, .lib = records};
 	if (cmp && n)
 		qsort(r->row, n, sizeof(*r->row), cmp);
 	return 0;

@@ -124,11 +124,10 @@ void cell_free(struct cell *c);
 	}
 
 /* rows_adopt -- the library's answer as rows: unless @err (returned as
- * it is), @n info structs of @size bytes at @array, sorted with @cmp
+ * it is), the array of @n record pointers @records, sorted with @cmp
  * (NULL: kept in the library's order), which compares two rows as qsort()
- * passes them (pointers to the pointers: see ROW). Dies on malloc
- * failure. */
-int rows_adopt(struct rows *r, int err, void *array, size_t n, size_t size,
+ * passes them (pointers to the pointers: see ROW). */
+int rows_adopt(struct rows *r, int err, void *records, size_t n,
 	       int (*cmp)(const void *, const void *));
 
 /* rows_free -- release @r and what the library returned; @r may be

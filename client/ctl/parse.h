@@ -3,6 +3,7 @@
 #ifndef PAGEMAPCTL_PARSE_H
 #define PAGEMAPCTL_PARSE_H
 
+#include <limits.h>
 #include <stdint.h>
 
 /* parse_size -- "4096", "64K", "2M", "1G", "1T" (powers of 1024, either
@@ -22,5 +23,13 @@ int parse_mode(const char *s, unsigned *ret);
  * "0.5"), into milliseconds that fit the protocol's uint32; -EINVAL or
  * -ERANGE. */
 int parse_timeout(const char *s, uint32_t *ret_ms);
+
+/* api_timeout -- a parsed --timeout as the library's timeout: 0 (absent,
+ * or "0") waits for ever (-1); anything else at most that long. */
+static inline int
+api_timeout(uint32_t ms)
+{
+	return ms == 0 ? -1 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
 
 #endif

@@ -37,7 +37,7 @@
 
 /* One snapshot of the daemon. */
 struct top_view {
-	struct pagemap_status st;
+	struct pagemap_status *st; /* NULL until fetched */
 	struct rows regions;
 	struct rows blockers;
 	struct rows leases;
@@ -45,11 +45,11 @@ struct top_view {
 	bool grants_listed; /* else there were too many to list */
 };
 
-static volatile sig_atomic_t top_quit;	 /* SIGINT or SIGTERM seen */
-static volatile sig_atomic_t top_busy;	 /* inside a daemon request */
-static volatile sig_atomic_t top_raw;	 /* top_saved must be restored */
-static int top_pipe[2] = {-1, -1};	 /* the handler wakes poll() */
-static struct termios top_saved;	 /* the terminal as we found it */
+static volatile sig_atomic_t top_quit; /* SIGINT or SIGTERM seen */
+static volatile sig_atomic_t top_busy; /* inside a daemon request */
+static volatile sig_atomic_t top_raw;  /* top_saved must be restored */
+static int top_pipe[2] = {-1, -1};     /* the handler wakes poll() */
+static struct termios top_saved;       /* the terminal as we found it */
 
 /* top_restore -- leave the alternate screen and restore the terminal;
  * only async-signal-safe calls, the signal handler uses it. */
@@ -84,10 +84,12 @@ on_top_signal(int sig)
 	errno = saved;
 }
 
-/* top_view_free -- release the rows of @v. */
+/* top_view_free -- release the status and rows of @v. */
 static void
 top_view_free(struct top_view *v)
 {
+	pagemap_free(v->st);
+	v->st = NULL;
 	rows_free(&v->regions);
 	rows_free(&v->blockers);
 	rows_free(&v->leases);
@@ -111,7 +113,7 @@ top_fetch(struct pagemap *pm, struct top_view *v, const char **ret_what)
 		*ret_what = "blockers";
 	else if ((err = lease_rows(pm, &all, &v->leases)))
 		*ret_what = "lease ls";
-	else if (v->st.grants <= TOP_MAX_GRANTS &&
+	else if (v->st->grants <= TOP_MAX_GRANTS &&
 		 !(err = grant_rows(pm, &all, &v->grants)))
 		v->grants_listed = true;
 	else if (err)
@@ -131,9 +133,9 @@ static const struct show region_show[] = {
 static const struct view region_view = VIEW(&region_listing, region_show);
 
 static const struct show lease_show[] = {
-	{LEASE_ID, 0, "LEASE"},		{LEASE_FILE, 0, NULL},
-	{LEASE_ACCESS, 0, NULL},	{LEASE_PID, 0, NULL},
-	{LEASE_COMM, SHOW_DASH, NULL},	{LEASE_GRANTS, 0, NULL},
+	{LEASE_ID, 0, "LEASE"},		 {LEASE_FILE, 0, NULL},
+	{LEASE_ACCESS, 0, NULL},	 {LEASE_PID, 0, NULL},
+	{LEASE_COMM, SHOW_DASH, NULL},	 {LEASE_GRANTS, 0, NULL},
 	{LEASE_BYTES, SHOW_HUMAN, NULL}, {LEASE_RECALLED, 0, NULL},
 };
 static const struct view lease_view = VIEW(&lease_listing, lease_show);
@@ -159,7 +161,7 @@ static void
 top_render(FILE *out, const char *sock, uint32_t interval_ms,
 	   const struct top_view *v, int err, const char *what, bool live)
 {
-	uint64_t up = v->st.uptime_ms / 1000;
+	uint64_t up;
 
 	if (err) {
 		fprintf(out, "pagemapctl top: %s: %s: %s%s\n", sock, what,
@@ -167,18 +169,20 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 			live ? " (retrying; q quits)" : "");
 		return;
 	}
-	fprintf(out, "%s  pid %" PRIu32 "  up %" PRIu64 "d %02" PRIu64
-		     ":%02" PRIu64 ":%02" PRIu64 "  %s",
-		v->st.server, v->st.pid, up / 86400, up / 3600 % 24,
+	up = v->st->uptime_ms / 1000;
+	fprintf(out,
+		"%s  pid %" PRIu32 "  up %" PRIu64 "d %02" PRIu64 ":%02" PRIu64
+		":%02" PRIu64 "  %s",
+		v->st->server, v->st->pid, up / 86400, up / 3600 % 24,
 		up / 60 % 60, up % 60, sock);
 	if (live)
 		fprintf(out, "  every %" PRIu32 ".%01" PRIu32 "s, q quits",
 			interval_ms / 1000, interval_ms % 1000 / 100);
-	fprintf(out, "\nregions %" PRIu32 "  clients %" PRIu32
-		     "  leases %" PRIu64 "  grants %" PRIu64
-		     "  waiting %" PRIu32 "\n\n",
-		v->st.regions, v->st.clients, v->st.leases, v->st.grants,
-		v->st.pending_ops);
+	fprintf(out,
+		"\nregions %" PRIu32 "  clients %" PRIu32 "  leases %" PRIu64
+		"  grants %" PRIu64 "  waiting %" PRIu32 "\n\n",
+		v->st->regions, v->st->clients, v->st->leases, v->st->grants,
+		v->st->pending_ops);
 	table_fprint(out, &region_view, &v->regions);
 	fprintf(out, "\nWAITING (%zu blocker%s)\n", v->blockers.n,
 		v->blockers.n == 1 ? "" : "s");
@@ -186,9 +190,10 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 	fprintf(out, "\nLEASES (%zu)\n", v->leases.n);
 	top_table(out, &lease_view, &v->leases);
 	if (!v->grants_listed) {
-		fprintf(out, "\nGRANTS (%" PRIu64 ", more than %u: not listed; "
-			     "see grant ls --lease ID)\n",
-			v->st.grants, TOP_MAX_GRANTS);
+		fprintf(out,
+			"\nGRANTS (%" PRIu64 ", more than %u: not listed; "
+			"see grant ls --lease ID)\n",
+			v->st->grants, TOP_MAX_GRANTS);
 		return;
 	}
 	fprintf(out, "\nGRANTS (%zu)\n", v->grants.n);
@@ -313,7 +318,8 @@ top_wait(uint64_t deadline)
 		if (top_quit)
 			return true;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		ms = (uint64_t)now.tv_sec * 1000 +
+		     (uint64_t)now.tv_nsec / 1000000;
 		if (ms >= deadline)
 			return false;
 		if (deadline - ms > INT32_MAX)

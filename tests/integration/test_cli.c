@@ -452,7 +452,7 @@ kill9_mid_workload_loses_no_acknowledged_operation(void **state)
 				rv = pagemap_file_truncate(pm, "r", nm,
 							   (uint64_t)(i % 7 + 1)
 								   << 14,
-							   0, NULL);
+							   -1, NULL);
 			if (rv == 0 && i % 3 == 0)
 				rv = pagemap_file_remove(pm, "r", nm);
 			if (rv < 0)
@@ -619,7 +619,7 @@ library_reports_daemon_messages(void **state)
 {
 	struct fixture *f = *state;
 	struct pagemap *pm;
-	struct pagemap_file_info fi;
+	struct pagemap_file_info *fi = NULL;
 
 	assert_int_equal(pagemap_connect(f->d.socket, "lib", &pm), 0);
 	assert_int_equal(pagemap_file_stat(pm, "r", "missing", &fi), -ENOENT);
@@ -628,7 +628,8 @@ library_reports_daemon_messages(void **state)
 	assert_int_equal(pagemap_file_create(pm, "r", "libfile", 4096, 0600,
 					     &fi),
 			 0);
-	assert_int_equal(fi.mode, 0600);
+	assert_int_equal(fi->mode, 0600);
+	pagemap_free(fi);
 	assert_int_equal(pagemap_file_remove(pm, "r", "libfile"), 0);
 	pagemap_close(pm);
 	assert_int_equal(pagemap_connect("/nonexistent/sock", NULL, &pm),

@@ -125,7 +125,7 @@ do_op(struct pagemap *pm, const struct op *op)
 		return pagemap_file_create(pm, "r", op->name, op->size, 0600,
 					   NULL);
 	case OP_RESIZE:
-		return pagemap_file_truncate(pm, "r", op->name, op->size, 0,
+		return pagemap_file_truncate(pm, "r", op->name, op->size, -1,
 					     NULL);
 	case OP_REMOVE:
 		return pagemap_file_remove(pm, "r", op->name);
@@ -135,7 +135,7 @@ do_op(struct pagemap *pm, const struct op *op)
 
 /* matches -- the region's files are exactly the model's. */
 static bool
-matches(const struct model *m, const struct pagemap_file_info *v, size_t n)
+matches(const struct model *m, struct pagemap_file_info *const *v, size_t n)
 {
 	size_t live = 0;
 
@@ -144,11 +144,11 @@ matches(const struct model *m, const struct pagemap_file_info *v, size_t n)
 	if (live != n)
 		return false;
 	for (size_t k = 0; k < n; k++) {
-		int i = model_find(m, v[k].name);
+		int i = model_find(m, v[k]->name);
 		uint64_t pages = (m->size[i < 0 ? 0 : i] + 4095) / 4096;
 
-		if (i < 0 || v[k].size != m->size[i] ||
-		    v[k].allocated != pages * 4096)
+		if (i < 0 || v[k]->size != m->size[i] ||
+		    v[k]->allocated != pages * 4096)
 			return false;
 	}
 	return true;
@@ -224,7 +224,7 @@ crash_run(unsigned n, bool torn)
 	const char *env[] = {env_after, env_torn, NULL};
 	struct model before = {0}, after;
 	struct pagemap *pm;
-	struct pagemap_file_info *files;
+	struct pagemap_file_info **files;
 	struct fsck_report rep;
 	size_t nfiles;
 	size_t done = 0;

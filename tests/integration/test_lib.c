@@ -101,13 +101,23 @@ create(struct fixture *f, const char *region, const char *name, uint64_t size)
 	OK(pagemap_file_create(f->pm, region, name, size, -1, NULL));
 }
 
+/* status_of -- @pm's status, numbers only (the strings are freed). */
+static struct pagemap_status
+status_of(struct fixture *f, struct pagemap *pm)
+{
+	struct pagemap_status *sp, st;
+
+	OK(pagemap_status(pm, &sp));
+	st = *sp;
+	st.server = NULL;
+	pagemap_free(sp);
+	return st;
+}
+
 static struct pagemap_status
 status(struct fixture *f)
 {
-	struct pagemap_status st;
-
-	OK(pagemap_status(f->pm, &st));
-	return st;
+	return status_of(f, f->pm);
 }
 
 /* counts_become -- poll the daemon's status, bounded, until it counts
@@ -234,7 +244,8 @@ struct recall_log {
 
 static void
 on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
-	  uint64_t offset, uint64_t length, const char *reason, void *arg)
+	  uint64_t offset, uint64_t length, enum pagemap_recall_reason reason,
+	  void *arg)
 {
 	struct recall_log *r = arg;
 
@@ -244,7 +255,8 @@ on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 	r->lease_id = lease_id;
 	r->offset = offset;
 	r->length = length;
-	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	snprintf(r->reason, sizeof(r->reason), "%s",
+		 pagemap_recall_reason_name(reason));
 	if (r->m) {
 		r->unmap_rv = pagemap_unmap(r->m);
 		r->m = NULL;
@@ -295,7 +307,7 @@ large_map_is_one_contiguous_mapping_of_the_files_bytes(void **state)
 	unsigned char *want = malloc(len), *chunk = malloc(2 * MiB);
 	struct pagemap_lease *l;
 	struct pagemap_mapping *m;
-	struct pagemap_grant_info *g;
+	struct pagemap_grant_info **g;
 	struct expect e = {"big", want, len};
 	struct child c;
 	size_t n;
@@ -324,14 +336,14 @@ large_map_is_one_contiguous_mapping_of_the_files_bytes(void **state)
 	rfd = open(f->region, O_RDONLY | O_CLOEXEC);
 	assert_true(rfd >= 0);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t sz = 4096ull << g[i].order;
+		uint64_t sz = 4096ull << g[i]->order;
 
-		assert_int_equal(g[i].file_offset, i * 2 * MiB);
+		assert_int_equal(g[i]->file_offset, i * 2 * MiB);
 		assert_int_equal(sz, 2 * MiB);
 		assert_int_equal(
-			pread(rfd, chunk, sz, (off_t)g[i].region_offset),
+			pread(rfd, chunk, sz, (off_t)g[i]->region_offset),
 			(ssize_t)sz);
-		assert_memory_equal(chunk, want + g[i].file_offset, sz);
+		assert_memory_equal(chunk, want + g[i]->file_offset, sz);
 	}
 	close(rfd);
 	pagemap_free(g);
@@ -351,7 +363,7 @@ mapping_is_huge_page_aligned_where_the_folio_is(void **state)
 	struct fixture *f = *state;
 	struct pagemap_lease *l;
 	struct pagemap_mapping *m;
-	struct pagemap_grant_info *g;
+	struct pagemap_grant_info **g;
 	uintptr_t a;
 	size_t n, big = 0;
 
@@ -372,9 +384,9 @@ mapping_is_huge_page_aligned_where_the_folio_is(void **state)
 	OK(pagemap_grant_list(f->pm, pagemap_lease_id(l), 0, &g, &n));
 	assert_int_equal(n, pagemap_mapping_folios(m));
 	for (size_t i = 0; i < n; i++) {
-		uint64_t sz = 4096ull << g[i].order;
+		uint64_t sz = 4096ull << g[i]->order;
 
-		assert_int_equal((a + (g[i].file_offset - 12288)) % sz, 0);
+		assert_int_equal((a + (g[i]->file_offset - 12288)) % sz, 0);
 		big += sz == 2 * MiB;
 	}
 	assert_int_equal(big, 2);
@@ -476,7 +488,7 @@ unmap_nowait_returns_in_order_without_waiting(void **state)
 	OK(pagemap_flush(f->pm)); /* nothing outstanding: at once */
 	/* After flush, every other connection sees them back too. */
 	OK(pagemap_connect(f->d.socket, "libtest-other", &other));
-	OK(pagemap_status(other, &st));
+	st = status_of(f, other);
 	assert_int_equal(st.grants, 0);
 	pagemap_close(other);
 	/* And the data went through. */
@@ -496,7 +508,7 @@ static int
 truncate_t(struct pagemap *pm, void *arg)
 {
 	(void)arg;
-	return pagemap_file_truncate(pm, "r", "t", 2 * MiB, 0, NULL);
+	return pagemap_file_truncate(pm, "r", "t", 2 * MiB, -1, NULL);
 }
 
 static void
@@ -504,10 +516,9 @@ truncate_by_another_process_recalls_through_dispatch(void **state)
 {
 	struct fixture *f = *state;
 	struct pagemap_lease *l;
-	struct pagemap_file_info fi;
+	struct pagemap_file_info *fi;
 	struct recall_log rec = {0};
 	struct pagemap_mapping *m;
-	struct pagemap_status st;
 	struct pollfd p;
 	struct child c;
 
@@ -520,11 +531,12 @@ truncate_by_another_process_recalls_through_dispatch(void **state)
 	p = (struct pollfd){.fd = pagemap_get_fd(f->pm), .events = POLLIN};
 	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
 	/* another call reads it, but only queues it */
-	OK(pagemap_status(f->pm, &st));
+	(void)status(f);
 	assert_int_equal(rec.calls, 0);
 	assert_false(child_done(&c, 0));
 	OK(pagemap_file_stat(f->pm, "r", "t", &fi));
-	assert_int_equal(fi.size, 8 * MiB);
+	assert_int_equal(fi->size, 8 * MiB);
+	pagemap_free(fi);
 	/* no new grants past the new end meanwhile; before it, fine */
 	assert_int_equal(pagemap_map(l, 4 * MiB, 4096, PAGEMAP_READ, &m),
 			 -EBUSY);
@@ -542,8 +554,9 @@ truncate_by_another_process_recalls_through_dispatch(void **state)
 	/* and the truncate completes */
 	child_exits_with(&c, 0);
 	OK(pagemap_file_stat(f->pm, "r", "t", &fi));
-	assert_int_equal(fi.size, 2 * MiB);
-	assert_int_equal(fi.allocated, 2 * MiB);
+	assert_int_equal(fi->size, 2 * MiB);
+	assert_int_equal(fi->allocated, 2 * MiB);
+	pagemap_free(fi);
 	assert_int_equal(pagemap_dispatch(f->pm), 0);
 	assert_int_equal(rec.calls, 1);
 	OK(pagemap_lease_release(l));
@@ -553,7 +566,7 @@ truncate_by_another_process_recalls_through_dispatch(void **state)
 static int
 revoke_id(struct pagemap *pm, void *arg)
 {
-	return pagemap_lease_revoke(pm, *(uint64_t *)arg, 0);
+	return pagemap_lease_revoke(pm, *(uint64_t *)arg, -1);
 }
 
 static void
@@ -561,7 +574,7 @@ revoke_recall_is_handled_from_a_poll_loop(void **state)
 {
 	struct fixture *f = *state;
 	struct pagemap_lease *l;
-	struct pagemap_lease_info *li;
+	struct pagemap_lease_info **li;
 	struct recall_log rec = {0};
 	struct child c;
 	uint64_t id;
@@ -620,7 +633,8 @@ struct closer {
 
 static void
 close_on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
-		uint64_t offset, uint64_t length, const char *reason, void *arg)
+		uint64_t offset, uint64_t length,
+		enum pagemap_recall_reason reason, void *arg)
 {
 	struct closer *c = arg;
 
@@ -690,7 +704,7 @@ release_with_mappings_is_busy(void **state)
 	struct fixture *f = *state;
 	struct pagemap_lease *l;
 	struct pagemap_mapping *m;
-	struct pagemap_lease_info *li;
+	struct pagemap_lease_info **li;
 	size_t n;
 
 	create(f, "r", "b", 2 * MiB);
@@ -700,8 +714,8 @@ release_with_mappings_is_busy(void **state)
 	/* the lease and its grant are still there */
 	OK(pagemap_lease_list(f->pm, "r", "b", &li, &n));
 	assert_int_equal(n, 1);
-	assert_int_equal(li[0].id, pagemap_lease_id(l));
-	assert_int_equal(li[0].grants, 1);
+	assert_int_equal(li[0]->id, pagemap_lease_id(l));
+	assert_int_equal(li[0]->grants, 1);
 	pagemap_free(li);
 	OK(pagemap_unmap(m));
 	OK(pagemap_lease_release(l));
@@ -768,7 +782,7 @@ close_with_mappings_and_leases_releases_everything(void **state)
 	struct pagemap_lease *a, *b;
 	struct pagemap_mapping *m;
 	struct pagemap_folio fo[8];
-	struct pagemap_client_info *ci;
+	struct pagemap_client_info **ci;
 	uint64_t next;
 	size_t n;
 	int fds = fd_count(0);
@@ -798,7 +812,7 @@ close_with_mappings_and_leases_releases_everything(void **state)
 
 		OK(pagemap_client_list(f->pm, &ci, &n));
 		for (size_t i = 0; i < n; i++)
-			gone &= strcmp(ci[i].name, "closer") != 0;
+			gone &= strcmp(ci[i]->name, "closer") != 0;
 		pagemap_free(ci);
 		if (gone)
 			break;
@@ -814,7 +828,7 @@ static int
 truncate_b(struct pagemap *pm, void *arg)
 {
 	(void)arg;
-	return pagemap_file_truncate(pm, "r", "b", 0, 0, NULL);
+	return pagemap_file_truncate(pm, "r", "b", 0, -1, NULL);
 }
 
 static void
@@ -823,10 +837,10 @@ listings_tell_what_is_true(void **state)
 	struct fixture *f = *state;
 	struct pagemap_lease *la, *lb;
 	struct pagemap_mapping *ma, *mb;
-	struct pagemap_lease_info *li;
-	struct pagemap_grant_info *g;
-	struct pagemap_client_info *ci, *me = NULL;
-	struct pagemap_blocker *bl;
+	struct pagemap_lease_info **li;
+	struct pagemap_grant_info **g;
+	struct pagemap_client_info **ci, *me = NULL;
+	struct pagemap_blocker **bl;
 	struct child c;
 	char comm[32];
 	long long end;
@@ -842,8 +856,8 @@ listings_tell_what_is_true(void **state)
 
 	OK(pagemap_client_list(f->pm, &ci, &n));
 	for (size_t i = 0; i < n; i++)
-		if (ci[i].pid == (uint32_t)getpid())
-			me = &ci[i];
+		if (ci[i]->pid == (uint32_t)getpid())
+			me = ci[i];
 	assert_non_null(me);
 	assert_string_equal(me->name, "libtest");
 	assert_string_equal(me->comm, comm);
@@ -856,26 +870,26 @@ listings_tell_what_is_true(void **state)
 	OK(pagemap_lease_list(f->pm, NULL, NULL, &li, &n));
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
-		bool isa = li[i].id == pagemap_lease_id(la);
+		bool isa = li[i]->id == pagemap_lease_id(la);
 
-		assert_true(isa || li[i].id == pagemap_lease_id(lb));
-		assert_string_equal(li[i].region, "r");
-		assert_string_equal(li[i].name, isa ? "a" : "b");
-		assert_int_equal(li[i].access,
+		assert_true(isa || li[i]->id == pagemap_lease_id(lb));
+		assert_string_equal(li[i]->region, "r");
+		assert_string_equal(li[i]->name, isa ? "a" : "b");
+		assert_int_equal(li[i]->access,
 				 isa ? PAGEMAP_WRITE : PAGEMAP_READ);
-		assert_int_equal(li[i].client_id, me->id);
-		assert_int_equal(li[i].pid, getpid());
-		assert_int_equal(li[i].uid, getuid());
-		assert_string_equal(li[i].comm, comm);
-		assert_int_equal(li[i].grants, isa ? 2 : 1);
-		assert_int_equal(li[i].bytes, isa ? 4 * MiB : MiB);
-		assert_false(li[i].recalled);
+		assert_int_equal(li[i]->client_id, me->id);
+		assert_int_equal(li[i]->pid, getpid());
+		assert_int_equal(li[i]->uid, getuid());
+		assert_string_equal(li[i]->comm, comm);
+		assert_int_equal(li[i]->grants, isa ? 2 : 1);
+		assert_int_equal(li[i]->bytes, isa ? 4 * MiB : MiB);
+		assert_false(li[i]->recalled);
 	}
-	assert_true(li[0].id < li[1].id);
+	assert_true(li[0]->id < li[1]->id);
 	pagemap_free(li);
 	OK(pagemap_lease_list(f->pm, "r", "b", &li, &n));
 	assert_int_equal(n, 1);
-	assert_int_equal(li[0].id, pagemap_lease_id(lb));
+	assert_int_equal(li[0]->id, pagemap_lease_id(lb));
 	pagemap_free(li);
 	OK(pagemap_lease_list(f->pm, "r", "nosuch", &li, &n));
 	assert_int_equal(n, 0);
@@ -884,18 +898,18 @@ listings_tell_what_is_true(void **state)
 	OK(pagemap_grant_list(f->pm, pagemap_lease_id(la), 0, &g, &n));
 	assert_int_equal(n, 2);
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(g[i].lease_id, pagemap_lease_id(la));
-		assert_int_equal(g[i].file_offset, i * 2 * MiB);
-		assert_int_equal(g[i].order, 9);
-		assert_int_equal(g[i].region_offset % (2 * MiB), 0);
-		assert_int_equal(g[i].access, PAGEMAP_WRITE);
+		assert_int_equal(g[i]->lease_id, pagemap_lease_id(la));
+		assert_int_equal(g[i]->file_offset, i * 2 * MiB);
+		assert_int_equal(g[i]->order, 9);
+		assert_int_equal(g[i]->region_offset % (2 * MiB), 0);
+		assert_int_equal(g[i]->access, PAGEMAP_WRITE);
 	}
 	pagemap_free(g);
 	OK(pagemap_grant_list(f->pm, 0, (uint32_t)getpid(), &g, &n));
 	assert_int_equal(n, 3);
-	assert_int_equal(g[2].lease_id, pagemap_lease_id(lb));
-	assert_int_equal(g[2].order, 8);
-	assert_int_equal(g[2].access, PAGEMAP_READ);
+	assert_int_equal(g[2]->lease_id, pagemap_lease_id(lb));
+	assert_int_equal(g[2]->order, 8);
+	assert_int_equal(g[2]->access, PAGEMAP_READ);
 	pagemap_free(g);
 	OK(pagemap_grant_list(f->pm, 0, 1, &g, &n));
 	assert_int_equal(n, 0);
@@ -916,13 +930,13 @@ listings_tell_what_is_true(void **state)
 		poll(NULL, 0, 1);
 	}
 	assert_int_equal(n, 1);
-	assert_string_equal(bl[0].op, "truncate");
-	assert_non_null(strstr(bl[0].target, "r/b"));
-	assert_int_equal(bl[0].lease_id, pagemap_lease_id(lb));
-	assert_int_equal(bl[0].client_id, me->id);
-	assert_int_equal(bl[0].pid, getpid());
-	assert_string_equal(bl[0].comm, comm);
-	assert_int_equal(bl[0].grants, 1);
+	assert_string_equal(bl[0]->op, "truncate");
+	assert_non_null(strstr(bl[0]->target, "r/b"));
+	assert_int_equal(bl[0]->lease_id, pagemap_lease_id(lb));
+	assert_int_equal(bl[0]->client_id, me->id);
+	assert_int_equal(bl[0]->pid, getpid());
+	assert_string_equal(bl[0]->comm, comm);
+	assert_int_equal(bl[0]->grants, 1);
 	pagemap_free(bl);
 	/* a's grants hold up nothing */
 	OK(pagemap_blockers(f->pm, "r", "a", &bl, &n));
@@ -1091,7 +1105,7 @@ map_of_many_replies_of_4k_folios_is_one_mapping(void **state)
 	unsigned char *want = malloc(len), page[4096];
 	struct pagemap_lease *l;
 	struct pagemap_mapping *m;
-	struct pagemap_grant_info *g;
+	struct pagemap_grant_info **g;
 	char path[PATH_MAX];
 	size_t n;
 	int rfd;
@@ -1114,9 +1128,9 @@ map_of_many_replies_of_4k_folios_is_one_mapping(void **state)
 	rfd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(rfd >= 0);
 	for (size_t i = 0; i < n; i += 997) {
-		assert_int_equal(g[i].file_offset, off + i * 4096);
+		assert_int_equal(g[i]->file_offset, off + i * 4096);
 		assert_int_equal(
-			pread(rfd, page, 4096, (off_t)g[i].region_offset),
+			pread(rfd, page, 4096, (off_t)g[i]->region_offset),
 			4096);
 		assert_memory_equal(page, want + i * 4096, 4096);
 	}
