@@ -19,12 +19,6 @@
 #define TILE_BATCH 256 /* folios tiled per folio_tile() call */
 
 static uint64_t
-pages_of(uint64_t size)
-{
-	return (size + PM_PAGE_SIZE - 1) >> PM_PAGE_SHIFT;
-}
-
-static uint64_t
 grant_end(const struct grant *g)
 {
 	return g->file_pg + (1ull << g->order);
@@ -188,7 +182,7 @@ mapped(const struct inode *ino, uint64_t pg, uint64_t end)
 {
 	size_t i;
 
-	if (end > pages_of(ino->size))
+	if (end > layout_pages(ino->size))
 		return false;
 	for (i = extent_map_find(&ino->map, pg); pg < end; i++) {
 		if (i >= ino->map.n || ino->map.v[i].file_pg > pg)

@@ -27,12 +27,6 @@
 
 #define MAP_FOLIOS_MAX 8192u /* folios in one map reply, at most */
 
-static uint64_t
-pages_of(uint64_t bytes)
-{
-	return (bytes + PM_PAGE_SIZE - 1) >> PM_PAGE_SHIFT;
-}
-
 /* check -- let every operation whose grants are back complete, and let a
  * stop see its progress. */
 static void
@@ -212,7 +206,7 @@ ops_truncate(struct server *srv, struct region *r, struct inode *ino,
 		return -EBUSY;
 	/* Shrinking over grants recalls them and resizes at the final
 	 * unpin (I4). */
-	if (size < ino->size && inode_grants_from(ino, pages_of(size))) {
+	if (size < ino->size && inode_grants_from(ino, layout_pages(size))) {
 		rw = waiter_of(srv, w);
 		rv = recall_truncate(&srv->recall, r, ino, size, &rw);
 		if (rv < 0)

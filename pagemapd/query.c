@@ -1,4 +1,4 @@
-/* query.c -- read-only listings of the daemon's state.
+/* query.c -- read-only listings of the daemon's state, and their reply pages.
  *
  * Each listing is sorted by the key its cursor pages (inode slots, lease
  * ids, (lease, offset), client ids), so a page boundary never depends on the
@@ -13,8 +13,16 @@
 #include "client.h"
 #include "inode.h"
 #include "lease.h"
+#include "recall.h"
 #include "region.h"
 #include "server.h"
+
+/* Rows per reply page, so that a page fits in one packet. */
+#define LEASES_PER_PAGE 200u  /* LeaseInfo <= ~250 bytes */
+#define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
+#define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
+#define GRANTS_SLACK 64u      /* rows of one (lease, offset) kept together */
+#define BLOCKERS_MAX 200u     /* Blocker <= ~260 bytes */
 
 size_t
 query_files(const struct region *r, uint64_t cursor, struct file_info *out,
@@ -189,4 +197,75 @@ query_clients(const struct server *srv, uint64_t after,
 	qsort(v, n, sizeof(*v), client_by_id);
 	*ret = v;
 	return (ssize_t)n;
+}
+
+/* ---- reply pages -------------------------------------------------------- */
+
+ssize_t
+query_lease_page(const struct server *srv, const struct wire_request *rq,
+		 uint8_t *out, size_t cap)
+{
+	struct lease_info info[LEASES_PER_PAGE];
+	ssize_t n = query_leases(srv, rq->region, rq->name, rq->cursor, info,
+				 LEASES_PER_PAGE);
+	size_t k = n < LEASES_PER_PAGE ? (size_t)n : LEASES_PER_PAGE;
+
+	if (n < 0)
+		return n;
+	return wire_lease_list(out, cap, rq->id, info, k, (size_t)n > k);
+}
+
+ssize_t
+query_grant_page(const struct server *srv, const struct wire_request *rq,
+		 uint8_t *out, size_t cap)
+{
+	struct grant_row *rows =
+		malloc((GRANTS_PER_PAGE + GRANTS_SLACK) * sizeof(*rows));
+	ssize_t k = -ENOMEM;
+	bool more = false;
+
+	if (rows)
+		k = query_grants(srv, rq->lease_id, rq->pid, rq->cursor,
+				 rq->offset, rows, GRANTS_PER_PAGE,
+				 GRANTS_SLACK, &more);
+	if (k >= 0)
+		k = wire_grant_list(out, cap, rq->id, rows, (size_t)k, more);
+	free(rows);
+	return k;
+}
+
+ssize_t
+query_client_page(const struct server *srv, const struct wire_request *rq,
+		  uint32_t (*pending)(const struct client *c), uint8_t *out,
+		  size_t cap)
+{
+	struct client_info *v;
+	ssize_t n = query_clients(srv, rq->cursor, pending, &v);
+	size_t k;
+
+	if (n < 0)
+		return n;
+	k = n < CLIENTS_PER_PAGE ? (size_t)n : CLIENTS_PER_PAGE;
+	n = wire_client_list(out, cap, rq->id, v, k, (size_t)n > k);
+	free(v);
+	return n;
+}
+
+ssize_t
+query_blocker_page(const struct server *srv, const struct wire_request *rq,
+		   uint8_t *out, size_t cap)
+{
+	struct blocker *v = malloc(BLOCKERS_MAX * sizeof(*v));
+	ssize_t r;
+	size_t n;
+
+	if (v == NULL)
+		return -ENOMEM;
+	n = recall_blockers(&srv->recall, rq->region[0] ? rq->region : NULL,
+			    rq->name[0] ? rq->name : NULL, v, BLOCKERS_MAX);
+	r = wire_blockers(out, cap, rq->id, v,
+			  n < BLOCKERS_MAX ? n : BLOCKERS_MAX,
+			  n > BLOCKERS_MAX);
+	free(v);
+	return r;
 }

@@ -32,8 +32,8 @@ ssize_t query_leases(const struct server *srv, const char *region,
  * @after_offset): @max rows into @out, and up to @slack more so that rows
  * equal in both keys are never split across pages. Returns the count or
  * -ENOMEM; *ret_more tells whether rows are left. */
-ssize_t query_grants(const struct server *srv, uint64_t lease_id,
-		     uint32_t pid, uint64_t after_lease, uint64_t after_offset,
+ssize_t query_grants(const struct server *srv, uint64_t lease_id, uint32_t pid,
+		     uint64_t after_lease, uint64_t after_offset,
 		     struct grant_row *out, size_t max, size_t slack,
 		     bool *ret_more);
 
@@ -43,5 +43,23 @@ ssize_t query_grants(const struct server *srv, uint64_t lease_id,
 ssize_t query_clients(const struct server *srv, uint64_t after,
 		      uint32_t (*pending)(const struct client *c),
 		      struct client_info **ret);
+
+/* query_lease_page, query_grant_page, query_client_page,
+ * query_blocker_page -- one reply page of the listing @rq asks for, packed
+ * into @out (@cap bytes): its length, -ENOMEM, or a negative length when
+ * it does not fit (see wire.h). @pending as for query_clients(). */
+ssize_t query_lease_page(const struct server *srv,
+			 const struct wire_request *rq, uint8_t *out,
+			 size_t cap);
+ssize_t query_grant_page(const struct server *srv,
+			 const struct wire_request *rq, uint8_t *out,
+			 size_t cap);
+ssize_t query_client_page(const struct server *srv,
+			  const struct wire_request *rq,
+			  uint32_t (*pending)(const struct client *c),
+			  uint8_t *out, size_t cap);
+ssize_t query_blocker_page(const struct server *srv,
+			   const struct wire_request *rq, uint8_t *out,
+			   size_t cap);
 
 #endif

@@ -24,12 +24,6 @@
 
 #define DESCRIBE_MAX 8 /* blockers named in a timeout message */
 
-static uint64_t
-pages_of(uint64_t size)
-{
-	return (size + PM_PAGE_SIZE - 1) >> PM_PAGE_SHIFT;
-}
-
 static struct recall_op *
 op_of(struct list_node *n)
 {
@@ -78,7 +72,7 @@ send_scope(struct recall_set *rs, const struct recall_op *op, const void *owner)
 		return;
 	if (op->kind == RECALL_TRUNCATE) {
 		off = op->from_pg << PM_PAGE_SHIFT;
-		len = (pages_of(op->ino->size) - op->from_pg) << PM_PAGE_SHIFT;
+		len = (layout_pages(op->ino->size) - op->from_pg) << PM_PAGE_SHIFT;
 	}
 	for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
 		struct inode *ino = r->files.inodes[slot];
@@ -218,7 +212,7 @@ recall_truncate(struct recall_set *rs, struct region *r, struct inode *ino,
 		return -ENOMEM;
 	op->ino = ino;
 	op->size = size;
-	op->from_pg = pages_of(size);
+	op->from_pg = layout_pages(size);
 	ino->trunc_pg = op->from_pg;
 	send_scope(rs, op, NULL);
 	recall_check(rs);

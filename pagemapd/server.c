@@ -25,6 +25,12 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t
+server_uptime_ms(const struct server *srv)
+{
+	return now_ms() - srv->start_ms;
+}
+
 struct region *
 server_region(const struct server *srv, const char *name)
 {

@@ -106,4 +106,7 @@ void server_forget(struct server *srv, struct ipc_conn *c);
 /* server_pins -- outstanding grants over every region. */
 uint64_t server_pins(const struct server *srv);
 
+/* server_uptime_ms -- milliseconds since @srv started. */
+uint64_t server_uptime_ms(const struct server *srv);
+
 #endif

@@ -30,12 +30,7 @@
 #include "server.h"
 #include "wire.h"
 
-#define FILES_PER_PAGE 200u   /* FileInfo <= ~300 bytes: fits 64 KiB */
-#define LEASES_PER_PAGE 200u  /* LeaseInfo <= ~250 bytes */
-#define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
-#define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
-#define GRANTS_SLACK 64u      /* rows of one (lease, offset) kept together */
-#define BLOCKERS_MAX 200u     /* Blocker <= ~260 bytes */
+#define FILES_PER_PAGE 200u /* FileInfo <= ~300 bytes: fits 64 KiB */
 #define MAX_FOLIOS_PER_REPLY 8192u
 
 /* send_packet -- send (or, while a group commit is open, hold back) one
@@ -102,6 +97,18 @@ static void
 reply_empty(struct session *s, uint64_t id, enum wire_kind k)
 {
 	send_reply(s, id, wire_empty(s->obuf, SERVER_MAX_PACKET, id, k));
+}
+
+/* send_page -- send a listing page of @n bytes, or say why there is none
+ * (-ENOMEM; a page too large for a packet becomes EMSGSIZE in
+ * send_packet()). */
+static void
+send_page(struct session *s, const struct wire_request *rq, ssize_t n)
+{
+	if (n == -ENOMEM)
+		reply_error(s, rq, ENOMEM, "out of memory");
+	else
+		send_reply(s, rq->id, n);
 }
 
 /* on_op_done -- an operation that waited (ops.c) is done for this
@@ -231,15 +238,6 @@ file_error(int err)
 	}
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- handlers ---------------------------------------------------------- */
 
 static void
@@ -289,7 +287,7 @@ do_status(struct session *s, const struct wire_request *rq)
 	struct server *srv = s->srv;
 	struct wire_status st = {
 		.pid = (uint32_t)getpid(),
-		.uptime_ms = now_ms() - srv->start_ms,
+		.uptime_ms = server_uptime_ms(srv),
 		.regions = (uint32_t)srv->nregions,
 		.clients = srv->nclients,
 		.leases = srv->nleases,
@@ -544,12 +542,6 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 
 /* ---- leases and grants ------------------------------------------------- */
 
-static uint64_t
-pages_of(uint64_t bytes)
-{
-	return (bytes + PM_PAGE_SIZE - 1) >> PM_PAGE_SHIFT;
-}
-
 /* own_lease -- the lease @rq names, if it is this client's; NULL after
  * replying otherwise. */
 static struct lease *
@@ -706,7 +698,7 @@ do_map(struct session *s, const struct wire_request *rq)
 		return;
 	}
 	pg = rq->offset >> PM_PAGE_SHIFT;
-	k = ops_map(srv, l, pg, pages_of(rq->offset + rq->length) - pg,
+	k = ops_map(srv, l, pg, layout_pages(rq->offset + rq->length) - pg,
 		    (enum lease_access)rq->access, folios_per_reply(l->region),
 		    &v, &next_pg);
 	switch (k) {
@@ -733,7 +725,7 @@ do_map(struct session *s, const struct wire_request *rq)
 			    "range past the end of '%s' (%llu "
 			    "bytes allocated)",
 			    l->ino->name,
-			    (unsigned long long)(pages_of(l->ino->size)
+			    (unsigned long long)(layout_pages(l->ino->size)
 						 << PM_PAGE_SHIFT));
 		return;
 	case -EACCES:
@@ -762,7 +754,7 @@ do_unmap(struct session *s, const struct wire_request *rq)
 	/* Length 0 returns everything; the range is rounded out to pages. */
 	pg = rq->offset >> PM_PAGE_SHIFT;
 	n = rq->length == 0 ? UINT64_MAX - pg
-			    : pages_of(rq->offset + rq->length) - pg;
+			    : layout_pages(rq->offset + rq->length) - pg;
 	returned = ops_unmap(s->srv, l, pg, n);
 	send_reply(s, rq->id,
 		   wire_unmap(s->obuf, SERVER_MAX_PACKET, rq->id, returned));
@@ -771,18 +763,8 @@ do_unmap(struct session *s, const struct wire_request *rq)
 static void
 do_lease_list(struct session *s, const struct wire_request *rq)
 {
-	struct lease_info info[LEASES_PER_PAGE];
-	ssize_t n = query_leases(s->srv, rq->region, rq->name, rq->cursor, info,
-				 LEASES_PER_PAGE);
-	size_t k = n < LEASES_PER_PAGE ? (size_t)n : LEASES_PER_PAGE;
-
-	if (n < 0) {
-		reply_error(s, rq, ENOMEM, "out of memory");
-		return;
-	}
-	send_reply(s, rq->id,
-		   wire_lease_list(s->obuf, SERVER_MAX_PACKET, rq->id, info, k,
-				   (size_t)n > k));
+	send_page(s, rq,
+		  query_lease_page(s->srv, rq, s->obuf, SERVER_MAX_PACKET));
 }
 
 static void
@@ -822,24 +804,8 @@ do_lease_revoke(struct session *s, const struct wire_request *rq)
 static void
 do_grant_list(struct session *s, const struct wire_request *rq)
 {
-	struct grant_row *rows =
-		malloc((GRANTS_PER_PAGE + GRANTS_SLACK) * sizeof(*rows));
-	ssize_t k = -ENOMEM;
-	bool more = false;
-
-	if (rows)
-		k = query_grants(s->srv, rq->lease_id, rq->pid, rq->cursor,
-				 rq->offset, rows, GRANTS_PER_PAGE,
-				 GRANTS_SLACK, &more);
-	if (k < 0) {
-		free(rows);
-		reply_error(s, rq, ENOMEM, "out of memory");
-		return;
-	}
-	send_reply(s, rq->id,
-		   wire_grant_list(s->obuf, SERVER_MAX_PACKET, rq->id, rows,
-				   (size_t)k, more));
-	free(rows);
+	send_page(s, rq,
+		  query_grant_page(s->srv, rq, s->obuf, SERVER_MAX_PACKET));
 }
 
 static uint32_t
@@ -851,38 +817,16 @@ pending_of(const struct client *c)
 static void
 do_client_list(struct session *s, const struct wire_request *rq)
 {
-	struct client_info *v;
-	ssize_t n = query_clients(s->srv, rq->cursor, pending_of, &v);
-	size_t k;
-
-	if (n < 0) {
-		reply_error(s, rq, ENOMEM, "out of memory");
-		return;
-	}
-	k = n < CLIENTS_PER_PAGE ? (size_t)n : CLIENTS_PER_PAGE;
-	send_reply(s, rq->id,
-		   wire_client_list(s->obuf, SERVER_MAX_PACKET, rq->id, v, k,
-				    (size_t)n > k));
-	free(v);
+	send_page(s, rq,
+		  query_client_page(s->srv, rq, pending_of, s->obuf,
+				    SERVER_MAX_PACKET));
 }
 
 static void
 do_blockers(struct session *s, const struct wire_request *rq)
 {
-	struct blocker *v = malloc(BLOCKERS_MAX * sizeof(*v));
-	size_t n;
-
-	if (v == NULL) {
-		reply_error(s, rq, ENOMEM, "out of memory");
-		return;
-	}
-	n = recall_blockers(&s->srv->recall, rq->region[0] ? rq->region : NULL,
-			    rq->name[0] ? rq->name : NULL, v, BLOCKERS_MAX);
-	send_reply(s, rq->id,
-		   wire_blockers(s->obuf, SERVER_MAX_PACKET, rq->id, v,
-				 n < BLOCKERS_MAX ? n : BLOCKERS_MAX,
-				 n > BLOCKERS_MAX));
-	free(v);
+	send_page(s, rq,
+		  query_blocker_page(s->srv, rq, s->obuf, SERVER_MAX_PACKET));
 }
 
 typedef void (*handler_fn)(struct session *s, const struct wire_request *rq);
