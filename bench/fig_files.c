@@ -152,13 +152,8 @@ fig_creates(const struct bench_opts *o, struct figure *tab)
 		      region_size_for(files * PAGE, files + 64), -1,
 		      (unsigned)files + 64))
 		return -1;
-	for (unsigned i = 0; i < warm; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "w%u", i);
-		if (client_create(r.pm, "create", name, PAGE))
-			goto out;
-	}
+	if (client_create_n(r.pm, "create", "w%u", warm, PAGE))
+		goto out;
 	pagemap_close(r.pm);
 	r.pm = NULL;
 	c.socket = r.d.socket;
