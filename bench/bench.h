@@ -108,6 +108,10 @@ double samples_quantile(struct samples *s, double q);
 /* samples_median -- samples_quantile(s, 0.5). */
 double samples_median(struct samples *s);
 
+/* figure_times -- @f's median and p99 from @s, its baseline the median of
+ * @base (NULL: none). */
+void figure_times(struct figure *f, struct samples *s, struct samples *base);
+
 /* samples_fini -- free the samples; the struct may be reused after
  * samples_init(). */
 void samples_fini(struct samples *s);

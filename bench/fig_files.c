@@ -165,8 +165,7 @@ fig_creates(const struct bench_opts *o, struct figure *tab)
 		    (unsigned long long)made,
 		    (unsigned long long)CREATORS * count);
 	f->value = (double)made / ((double)wall / 1e9);
-	fmt_time(f->median, sizeof(f->median), samples_median(&lat));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&lat, 0.99));
+	figure_times(f, &lat, NULL);
 	note(o, "creates: %llu files in %.3f s", (unsigned long long)made,
 	     (double)wall / 1e9);
 	f->done = true;
@@ -376,8 +375,7 @@ fig_attach(const struct bench_opts *o, struct figure *tab)
 	/* The figure is a restart: the daemon stopped, the file still in
 	 * the page cache. The cold attach is shown with --verbose. */
 	f->value = samples_median(&warm) / 1e9;
-	fmt_time(f->median, sizeof(f->median), samples_median(&warm));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&warm, 0.99));
+	figure_times(f, &warm, NULL);
 	note(o, "attach: cold median %.3f s, warm median %.3f s",
 	     samples_median(&cold) / 1e9, samples_median(&warm) / 1e9);
 	f->done = true;

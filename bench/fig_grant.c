@@ -68,9 +68,7 @@ fig_grant_rtt(const struct bench_opts *o, struct figure *tab)
 		    pingpong_run(&pp, iters / BLOCKS, &p))
 			goto out;
 	f->value = samples_median(&g) / samples_median(&p);
-	fmt_time(f->median, sizeof(f->median), samples_median(&g));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&g, 0.99));
-	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&p));
+	figure_times(f, &g, &p);
 	note(o, "grant_rtt: ping-pong p99 %.0f ns", samples_quantile(&p, 0.99));
 	f->done = true;
 	rc = 0;
@@ -135,9 +133,7 @@ fig_per_folio(const struct bench_opts *o, struct figure *tab)
 	}
 	f->value =
 		(samples_median(&big) - samples_median(&one)) / (double)folios;
-	fmt_time(f->median, sizeof(f->median), samples_median(&big));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&big, 0.99));
-	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&one));
+	figure_times(f, &big, &one);
 	note(o, "per_folio: %llu folios in %zu-folio replies",
 	     (unsigned long long)folios, max);
 	f->done = true;

@@ -169,3 +169,13 @@ samples_fini(struct samples *s)
 	s->v = NULL;
 	s->n = s->cap = 0;
 }
+
+void
+figure_times(struct figure *f, struct samples *s, struct samples *base)
+{
+	fmt_time(f->median, sizeof(f->median), samples_median(s));
+	fmt_time(f->p99, sizeof(f->p99), samples_quantile(s, 0.99));
+	if (base)
+		fmt_time(f->baseline, sizeof(f->baseline),
+			 samples_median(base));
+}
