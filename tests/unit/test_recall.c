@@ -18,6 +18,8 @@
 #include "recall.h"
 #include "region.h"
 
+#include "inodes.h"
+
 /*
  * Two regions built by hand, as in test_lease.c: r holds files a and b,
  * each 1024 pages in one extent aligned to 2 MiB (so a map of a whole file
@@ -126,19 +128,9 @@ static void
 file_init(struct inode *ino, uint32_t slot, const char *name,
 	  uint64_t region_pg)
 {
-	struct extent e = {
-		.file_pg = 0,
-		.region_pg = region_pg,
-		.npages = FILE_PAGES,
-		.slot = UINT32_MAX,
-	};
-
-	ino->slot = slot;
-	ino->size = (uint64_t)FILE_PAGES * PM_PAGE_SIZE;
-	ino->trunc_pg = UINT64_MAX;
+	test_inode_init(ino, slot, (uint64_t)FILE_PAGES * PM_PAGE_SIZE);
 	snprintf(ino->name, sizeof(ino->name), "%s", name);
-	extent_map_init(&ino->map);
-	assert_int_equal(extent_map_insert(&ino->map, &e), 0);
+	test_inode_extent(ino, 0, region_pg, FILE_PAGES);
 }
 
 static void
@@ -185,10 +177,7 @@ setup(void **state)
 static void
 end_all(struct inode *ino)
 {
-	while (ino->leases) {
-		lease_unmap_all(ino->leases);
-		lease_free(ino->leases);
-	}
+	test_inode_end_leases(ino);
 	extent_map_fini(&ino->map);
 }
 
