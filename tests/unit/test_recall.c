@@ -233,6 +233,19 @@ give_back(struct world *w, struct lease *l, uint64_t pg, uint64_t n)
 	recall_check(&w->rs);
 }
 
+/* truncate_between -- a lease of p1 on pages [0, 512) of a and one of p2
+ * on [512, 1024), then a truncate of a to 512 pages for @rw. */
+static void
+truncate_between(struct world *w, struct recall_waiter *rw,
+		 struct lease **ret_low, struct lease **ret_high)
+{
+	*ret_low = hold(w, &w->r, &w->a, &w->p1, 0, 512);
+	*ret_high = hold(w, &w->r, &w->a, &w->p2, 512, 512);
+	assert_int_equal(recall_truncate(&w->rs, &w->r, &w->a,
+					 512ull * PM_PAGE_SIZE, rw),
+			 0);
+}
+
 /* ---- scope ------------------------------------------------------------ */
 
 static void
@@ -258,13 +271,10 @@ static void
 a_truncate_recalls_only_grants_past_the_new_end(void **state)
 {
 	struct world *w = *state;
-	struct lease *low = hold(w, &w->r, &w->a, &w->p1, 0, 512);
-	struct lease *high = hold(w, &w->r, &w->a, &w->p2, 512, 512);
 	struct recall_waiter rw = waiter(w, 7, 0);
+	struct lease *low, *high;
 
-	assert_int_equal(recall_truncate(&w->rs, &w->r, &w->a,
-					 512ull * PM_PAGE_SIZE, &rw),
-			 0);
+	truncate_between(w, &rw, &low, &high);
 	assert_int_equal(w->nev, 1);
 	assert_int_equal(w->ev[0].lease_id, high->id);
 	assert_int_equal(w->ev[0].off, 512ull * PM_PAGE_SIZE);
@@ -354,13 +364,10 @@ a_truncate_waits_for_grants_past_the_end_but_not_for_those_before(
 	void **state)
 {
 	struct world *w = *state;
-	struct lease *low = hold(w, &w->r, &w->a, &w->p1, 0, 512);
-	struct lease *high = hold(w, &w->r, &w->a, &w->p2, 512, 512);
 	struct recall_waiter rw = waiter(w, 7, 0);
+	struct lease *low, *high;
 
-	assert_int_equal(recall_truncate(&w->rs, &w->r, &w->a,
-					 512ull * PM_PAGE_SIZE, &rw),
-			 0);
+	truncate_between(w, &rw, &low, &high);
 	recall_check(&w->rs);
 	assert_int_equal(w->ndone, 0);
 	give_back(w, high, 512, 512);
