@@ -16,6 +16,10 @@
 #define GIB (1024ull * MIB)
 #define PAGE 4096ull
 
+/* A figure and its baseline are measured in turns, in this many blocks,
+ * so that whatever else the machine does meanwhile is shared out. */
+#define BLOCKS 10
+
 struct bench_opts {
 	const char *daemon; /* the pagemapd binary */
 	char dir[PATH_MAX]; /* region files and the kernel baseline file */

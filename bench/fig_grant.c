@@ -10,8 +10,6 @@
 #include "client.h"
 #include "daemon.h"
 
-#define BLOCKS 10 /* alternate pagemap and raw in this many blocks */
-
 /* grant_one -- @n times: grant the folio at 0 of @l (timed into @s, NULL:
  * untimed) and return it (untimed). */
 static int

@@ -15,7 +15,6 @@
 #include "daemon.h"
 
 #define MAP_LEN (2 * MIB)
-#define BLOCKS 10
 
 /* The three parts of a timed map_run iteration, for --verbose. */
 struct split {

@@ -15,7 +15,6 @@
 #include "daemon.h"
 #include "proc.h"
 
-#define BLOCKS 10
 #define WAIT_MS 30000
 
 struct holder {
