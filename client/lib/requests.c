@@ -17,8 +17,8 @@
  * allocation to an optional @ret; a missing or invalid one is a protocol
  * error named by @what. */
 static int
-transact_record(struct pagemap *pm, const struct wire_request *req,
-		void **ret, const char *what)
+transact_record(struct pagemap *pm, const struct wire_request *req, void **ret,
+		const char *what)
 {
 	struct wire_msg m;
 	void *v = NULL;
