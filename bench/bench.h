@@ -16,6 +16,10 @@
 #define GIB (1024ull * MIB)
 #define PAGE 4096ull
 
+/* A figure and its baseline are measured in turns, in this many blocks,
+ * so that whatever else the machine does meanwhile is shared out. */
+#define BLOCKS 10
+
 struct bench_opts {
 	const char *daemon; /* the pagemapd binary */
 	char dir[PATH_MAX]; /* region files and the kernel baseline file */
@@ -107,6 +111,10 @@ double samples_quantile(struct samples *s, double q);
 
 /* samples_median -- samples_quantile(s, 0.5). */
 double samples_median(struct samples *s);
+
+/* figure_times -- @f's median and p99 from @s, its baseline the median of
+ * @base (NULL: none). */
+void figure_times(struct figure *f, struct samples *s, struct samples *base);
 
 /* samples_fini -- free the samples; the struct may be reused after
  * samples_init(). */

@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "bench.h"
 
@@ -50,6 +51,22 @@ client_create(struct pagemap *pm, const char *region, const char *name,
 		    (unsigned long long)size, pagemap_strerror(err),
 		    pagemap_last_message(pm));
 	return err;
+}
+
+int
+client_create_n(struct pagemap *pm, const char *region, const char *fmt,
+		unsigned n, uint64_t size)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char name[64];
+		int err;
+
+		snprintf(name, sizeof(name), fmt, i);
+		err = client_create(pm, region, name, size);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int

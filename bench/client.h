@@ -22,6 +22,12 @@ int client_grant_range(struct pagemap_lease *l, uint64_t offset,
 int client_create(struct pagemap *pm, const char *region, const char *name,
 		  uint64_t size);
 
+/* client_create_n -- create @n files of @size bytes in @region, the i-th
+ * named by @fmt (one %u) with i, saying why on failure. 0 or -errno. */
+int client_create_n(struct pagemap *pm, const char *region, const char *fmt,
+		    unsigned n, uint64_t size)
+	__attribute__((format(printf, 3, 0)));
+
 /* client_lease -- a lease on @region/@name, saying why on failure. */
 int client_lease(struct pagemap *pm, const char *region, const char *name,
 		 enum pagemap_access access, struct pagemap_lease **ret);

@@ -152,13 +152,8 @@ fig_creates(const struct bench_opts *o, struct figure *tab)
 		      region_size_for(files * PAGE, files + 64), -1,
 		      (unsigned)files + 64))
 		return -1;
-	for (unsigned i = 0; i < warm; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "w%u", i);
-		if (client_create(r.pm, "create", name, PAGE))
-			goto out;
-	}
+	if (client_create_n(r.pm, "create", "w%u", warm, PAGE))
+		goto out;
 	pagemap_close(r.pm);
 	r.pm = NULL;
 	c.socket = r.d.socket;
@@ -170,8 +165,7 @@ fig_creates(const struct bench_opts *o, struct figure *tab)
 		    (unsigned long long)made,
 		    (unsigned long long)CREATORS * count);
 	f->value = (double)made / ((double)wall / 1e9);
-	fmt_time(f->median, sizeof(f->median), samples_median(&lat));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&lat, 0.99));
+	figure_times(f, &lat, NULL);
 	note(o, "creates: %llu files in %.3f s", (unsigned long long)made,
 	     (double)wall / 1e9);
 	f->done = true;
@@ -381,8 +375,7 @@ fig_attach(const struct bench_opts *o, struct figure *tab)
 	/* The figure is a restart: the daemon stopped, the file still in
 	 * the page cache. The cold attach is shown with --verbose. */
 	f->value = samples_median(&warm) / 1e9;
-	fmt_time(f->median, sizeof(f->median), samples_median(&warm));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&warm, 0.99));
+	figure_times(f, &warm, NULL);
 	note(o, "attach: cold median %.3f s, warm median %.3f s",
 	     samples_median(&cold) / 1e9, samples_median(&warm) / 1e9);
 	f->done = true;

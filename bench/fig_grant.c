@@ -10,8 +10,6 @@
 #include "client.h"
 #include "daemon.h"
 
-#define BLOCKS 10 /* alternate pagemap and raw in this many blocks */
-
 /* grant_one -- @n times: grant the folio at 0 of @l (timed into @s, NULL:
  * untimed) and return it (untimed). */
 static int
@@ -68,9 +66,7 @@ fig_grant_rtt(const struct bench_opts *o, struct figure *tab)
 		    pingpong_run(&pp, iters / BLOCKS, &p))
 			goto out;
 	f->value = samples_median(&g) / samples_median(&p);
-	fmt_time(f->median, sizeof(f->median), samples_median(&g));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&g, 0.99));
-	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&p));
+	figure_times(f, &g, &p);
 	note(o, "grant_rtt: ping-pong p99 %.0f ns", samples_quantile(&p, 0.99));
 	f->done = true;
 	rc = 0;
@@ -135,9 +131,7 @@ fig_per_folio(const struct bench_opts *o, struct figure *tab)
 	}
 	f->value =
 		(samples_median(&big) - samples_median(&one)) / (double)folios;
-	fmt_time(f->median, sizeof(f->median), samples_median(&big));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&big, 0.99));
-	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&one));
+	figure_times(f, &big, &one);
 	note(o, "per_folio: %llu folios in %zu-folio replies",
 	     (unsigned long long)folios, max);
 	f->done = true;

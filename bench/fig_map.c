@@ -15,7 +15,6 @@
 #include "daemon.h"
 
 #define MAP_LEN (2 * MIB)
-#define BLOCKS 10
 
 /* The three parts of a timed map_run iteration, for --verbose. */
 struct split {
@@ -157,9 +156,7 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 			goto out;
 	}
 	f->value = samples_median(&pm) / samples_median(&k);
-	fmt_time(f->median, sizeof(f->median), samples_median(&pm));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&pm, 0.99));
-	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&k));
+	figure_times(f, &pm, &k);
 	note(o,
 	     "map_vs_kernel: kernel p99 %.0f ns; page faults per 2 MiB: "
 	     "pagemap %.1f, kernel %.1f",

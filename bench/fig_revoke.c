@@ -15,7 +15,6 @@
 #include "daemon.h"
 #include "proc.h"
 
-#define BLOCKS 10
 #define WAIT_MS 30000
 
 struct holder {
@@ -209,9 +208,7 @@ fig_revoke_rtt(const struct bench_opts *o, struct figure *tab)
 		    pingpong_run(&pp, iters / BLOCKS, &p))
 			goto out;
 	f->value = samples_median(&rv) / samples_median(&p);
-	fmt_time(f->median, sizeof(f->median), samples_median(&rv));
-	fmt_time(f->p99, sizeof(f->p99), samples_quantile(&rv, 0.99));
-	fmt_time(f->baseline, sizeof(f->baseline), samples_median(&p));
+	figure_times(f, &rv, &p);
 	f->done = true;
 	rc = 0;
 out:

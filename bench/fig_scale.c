@@ -155,14 +155,8 @@ fig_scale(const struct bench_opts *o, struct figure *tab)
 		free(pid);
 		return -1;
 	}
-	for (unsigned i = 0; i < nh; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "s%03u", i);
-		if (client_create(r.pm, "scale", name, many * PAGE))
-			goto out;
-	}
-	if (client_create(r.pm, "scale", "x", MIB) || samples_init(&a, iters) ||
+	if (client_create_n(r.pm, "scale", "s%03u", nh, many * PAGE) ||
+	    client_create(r.pm, "scale", "x", MIB) || samples_init(&a, iters) ||
 	    samples_init(&b, iters))
 		goto out;
 	/* Holders must not inherit our connection. */

@@ -181,13 +181,9 @@ fig_throughput(const struct bench_opts *o, struct figure *tab)
 
 	if (rig_start(&r, o, o->dir, "tput", 64 * MIB, -1, 0))
 		return -1;
-	for (unsigned i = 0; i < PIPELINE_CLIENTS; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "t%u", i);
-		if (client_create(r.pm, "tput", name, FILE_PAGES * PAGE))
-			goto out;
-	}
+	if (client_create_n(r.pm, "tput", "t%u", PIPELINE_CLIENTS,
+			    FILE_PAGES * PAGE))
+		goto out;
 	/* The children must not inherit our connection. */
 	pagemap_close(r.pm);
 	r.pm = NULL;

@@ -23,16 +23,23 @@ pin_cpu(int cpu)
 		say("cannot run on cpu %d: %s", cpu, strerror(errno));
 }
 
+/* vsay -- one line on stderr, named as the program's. */
+static void __attribute__((format(printf, 1, 0)))
+vsay(const char *fmt, va_list ap)
+{
+	fputs("pagemap-bench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pagemap-bench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -42,11 +49,9 @@ note(const struct bench_opts *o, const char *fmt, ...)
 
 	if (!o->verbose)
 		return;
-	fputs("pagemap-bench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -163,4 +168,14 @@ samples_fini(struct samples *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = s->cap = 0;
+}
+
+void
+figure_times(struct figure *f, struct samples *s, struct samples *base)
+{
+	fmt_time(f->median, sizeof(f->median), samples_median(s));
+	fmt_time(f->p99, sizeof(f->p99), samples_quantile(s, 0.99));
+	if (base)
+		fmt_time(f->baseline, sizeof(f->baseline),
+			 samples_median(base));
 }

@@ -44,21 +44,11 @@ erec(const struct inode_table *tab, uint32_t slot)
 
 /* ---- name index --------------------------------------------------------- */
 
-/* FNV-1a: names are short, and the bucket count is a power of two. */
-static uint32_t
-name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
-}
-
+/* bucket -- @name's chain; the bucket count is a power of two. */
 static struct inode **
 bucket(const struct inode_table *tab, const char *name)
 {
-	return &tab->names[name_hash(name) & (tab->nbuckets - 1)];
+	return &tab->names[layout_name_hash(name) & (tab->nbuckets - 1)];
 }
 
 void

@@ -385,6 +385,19 @@ tx_commit(struct tx *t)
 	return 0;
 }
 
+/* tx_end -- end @t: abort it if building it failed (@rc, returned), else
+ * commit it (tx_commit's result); frees it either way. */
+static int
+tx_end(struct tx *t, int rc)
+{
+	if (rc)
+		tx_abort(t);
+	else
+		rc = tx_commit(t);
+	tx_fini(t);
+	return rc;
+}
+
 /* ---- slots -------------------------------------------------------------- */
 
 static int
@@ -629,14 +642,9 @@ create(struct inode_table *tab, const char *name, uint64_t size, uint32_t mode,
 	}
 	if (!rc)
 		rc = tx_stage(&t);
-	if (rc) {
-		tx_abort(&t);
-		goto fail;
-	}
-	rc = tx_commit(&t);
+	rc = tx_end(&t, rc);
 	if (rc)
 		goto fail;
-	tx_fini(&t);
 	tab->inodes[slot] = ino;
 	tab->gens[slot] = ino->gen;
 	inode_name_add(tab, ino);
@@ -645,7 +653,6 @@ create(struct inode_table *tab, const char *name, uint64_t size, uint32_t mode,
 	*ret = ino;
 	return 0;
 fail:
-	tx_fini(&t);
 	extent_map_fini(&ino->map);
 	free(ino);
 	return rc;
@@ -684,19 +691,13 @@ resize(struct inode_table *tab, struct inode *ino, uint64_t size)
 	 * commit itself, and zeroes past the old end harm nobody then. */
 	if (!rc && size > ino->size)
 		rc = zero_tail(tab, ino);
-	if (rc) {
-		tx_abort(&t);
-		goto out;
-	}
-	rc = tx_commit(&t);
+	rc = tx_end(&t, rc);
 	if (rc)
-		goto out;
+		return rc;
 	trim_map(&ino->map, new_pages);
 	ino->size = size;
 	ino->mtime_ns = tmp.mtime_ns;
-out:
-	tx_fini(&t);
-	return rc;
+	return 0;
 }
 
 /* orphan_pred -- the orphan whose orphan_next is @ino, or NULL when @ino
@@ -763,13 +764,7 @@ free_tx(struct inode_table *tab, struct inode *ino)
 	}
 	if (!rc)
 		rc = tx_stage(&t);
-	if (rc) {
-		tx_abort(&t);
-		tx_fini(&t);
-		return rc;
-	}
-	rc = tx_commit(&t);
-	tx_fini(&t);
+	rc = tx_end(&t, rc);
 	if (rc)
 		return rc;
 	if (ino->orphan) {
@@ -805,13 +800,7 @@ orphan_tx(struct inode_table *tab, struct inode *ino)
 	rc = tx_inode(&t, ino->slot, &rec);
 	if (!rc)
 		rc = tx_super(&t, ino->slot + 1);
-	if (rc) {
-		tx_abort(&t);
-		tx_fini(&t);
-		return rc;
-	}
-	rc = tx_commit(&t);
-	tx_fini(&t);
+	rc = tx_end(&t, rc);
 	if (rc)
 		return rc;
 	inode_name_remove(tab, ino);

@@ -484,3 +484,13 @@ layout_journal_usable(const struct pm_super *sb, uint64_t file_size)
 	       joff % PM_PAGE_SIZE == 0 && jsize % PM_PAGE_SIZE == 0 &&
 	       jsize > 0 && joff < file_size && jsize <= file_size - joff;
 }
+
+uint32_t
+layout_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	while (*name)
+		h = (h ^ (uint8_t)*name++) * 16777619u;
+	return h;
+}

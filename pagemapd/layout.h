@@ -180,4 +180,8 @@ uint64_t layout_now_ns(void);
  * or -ENAMETOOLONG. */
 int layout_name_valid(const char *name);
 
+/* layout_name_hash -- FNV-1a of a file name, for the name indexes of the
+ * file table and the verifier (names are short). */
+uint32_t layout_name_hash(const char *name);
+
 #endif

@@ -102,17 +102,6 @@ check_inodes(struct verify *v)
 	}
 }
 
-/* FNV-1a */
-static uint64_t
-name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
-	return h;
-}
-
 /* check_names -- every named file's name is unique. */
 static int
 check_names(struct verify *v)
@@ -132,7 +121,7 @@ check_names(struct verify *v)
 
 		if (v->state[i] != SLOT_FILE)
 			continue;
-		for (h = name_hash(name) & mask; tab[h]; h = (h + 1) & mask) {
+		for (h = layout_name_hash(name) & mask; tab[h]; h = (h + 1) & mask) {
 			if (strcmp(v->inodes[tab[h] - 1].name, name) == 0) {
 				fault(v, "inode %u: name \"%s\" is also used "
 					 "by inode %u",

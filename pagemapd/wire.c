@@ -304,27 +304,59 @@ wire_request_free(struct wire_request *w)
 
 /* ---- encoding ------------------------------------------------------ */
 
+/* pack -- @sm into @out, or -EMSGSIZE if it does not fit in @cap. */
+static ssize_t
+pack(uint8_t *out, size_t cap, const Pagemap__ServerMessage *sm)
+{
+	size_t n = pagemap__server_message__get_packed_size(sm);
+
+	if (n > cap)
+		return -EMSGSIZE;
+	return (ssize_t)pagemap__server_message__pack(sm, out);
+}
+
 static ssize_t
 pack_response(uint8_t *out, size_t cap, Pagemap__Response *resp)
 {
 	Pagemap__ServerMessage sm = PAGEMAP__SERVER_MESSAGE__INIT;
-	size_t n;
 
 	sm.msg_case = PAGEMAP__SERVER_MESSAGE__MSG_RESPONSE;
 	sm.response = resp;
-	n = pagemap__server_message__get_packed_size(&sm);
-	if (n > cap)
-		return -EMSGSIZE;
-	return (ssize_t)pagemap__server_message__pack(&sm, out);
+	return pack(out, cap, &sm);
 }
 
-/* set_body -- every body member of the Response union is a message
- * pointer at the same offset, so one store serves every kind. */
-static void
-set_body(Pagemap__Response *resp, enum wire_kind k, void *body)
+/* reply -- pack the Response to request @id whose body of kind @k is
+ * @body. Every body member of the Response union is a message pointer at
+ * the same offset, so one store serves every kind. */
+static ssize_t
+reply(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k, void *body)
 {
-	resp->body_case = (Pagemap__Response__BodyCase)k;
-	resp->hello = body;
+	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
+
+	resp.id = id;
+	resp.body_case = (Pagemap__Response__BodyCase)k;
+	resp.hello = body;
+	return pack_response(out, cap, &resp);
+}
+
+/* rows_new -- @n pointers to @n zeroed messages of @size bytes each, in
+ * one allocation that free() gives back; NULL without memory. The rows
+ * of a listing reply are referenced through such a pointer array. */
+static void **
+rows_new(size_t n, size_t size)
+{
+	const size_t align = sizeof(max_align_t);
+	size_t head = ((n ? n : 1) * sizeof(void *) + align - 1) & ~(align - 1);
+	void **rows;
+
+	if (n > (SIZE_MAX - align) / (size + sizeof(void *)))
+		return NULL;
+	rows = calloc(1, head + n * size);
+	if (rows == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		rows[i] = (char *)rows + head + i * size;
+	return rows;
 }
 
 ssize_t
@@ -341,7 +373,6 @@ wire_error(uint8_t *out, size_t cap, uint64_t id, int err, const char *message)
 ssize_t
 wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	const ProtobufCFieldDescriptor *f;
 	union {
 		max_align_t align;
@@ -357,16 +388,13 @@ wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k)
 	if (d->sizeof_message > sizeof(body.buf))
 		return -EINVAL;
 	protobuf_c_message_init(d, body.buf);
-	resp.id = id;
-	set_body(&resp, k, body.buf);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, k, body.buf);
 }
 
 ssize_t
 wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 	   uint64_t client_id)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__HelloReply hr = PAGEMAP__HELLO_REPLY__INIT;
 	Pagemap__Limits lim = PAGEMAP__LIMITS__INIT;
 
@@ -380,15 +408,12 @@ wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 	hr.limits = &lim;
 	hr.server = (char *)"pagemapd " PAGEMAPD_VERSION_STRING;
 	hr.client_id = client_id;
-	resp.id = id;
-	set_body(&resp, WIRE_HELLO, &hr);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, WIRE_HELLO, &hr);
 }
 
 ssize_t
 wire_status(uint8_t *out, size_t cap, uint64_t id, const struct wire_status *s)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__StatusReply sr = PAGEMAP__STATUS_REPLY__INIT;
 
 	sr.server = (char *)"pagemapd " PAGEMAPD_VERSION_STRING;
@@ -399,9 +424,7 @@ wire_status(uint8_t *out, size_t cap, uint64_t id, const struct wire_status *s)
 	sr.leases = s->leases;
 	sr.grants = s->grants;
 	sr.pending_ops = s->pending_ops;
-	resp.id = id;
-	set_body(&resp, WIRE_STATUS, &sr);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, WIRE_STATUS, &sr);
 }
 
 static void
@@ -431,29 +454,18 @@ ssize_t
 wire_region_list(uint8_t *out, size_t cap, uint64_t id,
 		 const struct region_info *v, size_t n)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
-	Pagemap__RegionListReply rl = PAGEMAP__REGION_LIST_REPLY__INIT;
-	Pagemap__RegionInfo *infos = NULL, **ptrs = NULL;
-	ssize_t rv = -ENOMEM;
+	Pagemap__RegionListReply m = PAGEMAP__REGION_LIST_REPLY__INIT;
+	void **rows = rows_new(n, sizeof(Pagemap__RegionInfo));
+	ssize_t rv;
 
-	if (n) {
-		infos = calloc(n, sizeof(*infos));
-		ptrs = calloc(n, sizeof(*ptrs));
-		if (infos == NULL || ptrs == NULL)
-			goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		to_region_info(&infos[i], &v[i]);
-		ptrs[i] = &infos[i];
-	}
-	rl.n_regions = n;
-	rl.regions = ptrs;
-	resp.id = id;
-	set_body(&resp, WIRE_REGION_LIST, &rl);
-	rv = pack_response(out, cap, &resp);
-out:
-	free(ptrs);
-	free(infos);
+	if (rows == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		to_region_info(rows[i], &v[i]);
+	m.n_regions = n;
+	m.regions = (Pagemap__RegionInfo **)rows;
+	rv = reply(out, cap, id, WIRE_REGION_LIST, &m);
+	free(rows);
 	return rv;
 }
 
@@ -461,7 +473,6 @@ ssize_t
 wire_region(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
 	    const struct region_info *ri)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__RegionInfoReply rr = PAGEMAP__REGION_INFO_REPLY__INIT;
 	Pagemap__RegionAttachReply ar = PAGEMAP__REGION_ATTACH_REPLY__INIT;
 	Pagemap__RegionInfo m;
@@ -469,9 +480,8 @@ wire_region(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
 	to_region_info(&m, ri);
 	rr.region = &m;
 	ar.region = &m;
-	resp.id = id;
-	set_body(&resp, k, k == WIRE_REGION_ATTACH ? (void *)&ar : (void *)&rr);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, k,
+		     k == WIRE_REGION_ATTACH ? (void *)&ar : (void *)&rr);
 }
 
 static void
@@ -498,7 +508,6 @@ ssize_t
 wire_file(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
 	  const char *region, const struct file_info *fi)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__FileCreateReply cr = PAGEMAP__FILE_CREATE_REPLY__INIT;
 	Pagemap__FileStatReply sr = PAGEMAP__FILE_STAT_REPLY__INIT;
 	Pagemap__FileTruncateReply tr = PAGEMAP__FILE_TRUNCATE_REPLY__INIT;
@@ -513,9 +522,7 @@ wire_file(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
 	case WIRE_FILE_TRUNCATE: body = &tr; break;
 	default: return -EINVAL;
 	}
-	resp.id = id;
-	set_body(&resp, k, body);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, k, body);
 }
 
 ssize_t
@@ -523,31 +530,20 @@ wire_file_list(uint8_t *out, size_t cap, uint64_t id, const char *region,
 	       const struct file_info *v, size_t n, bool more,
 	       uint64_t next_cursor)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
-	Pagemap__FileListReply fl = PAGEMAP__FILE_LIST_REPLY__INIT;
-	Pagemap__FileInfo *infos = NULL, **ptrs = NULL;
-	ssize_t rv = -ENOMEM;
+	Pagemap__FileListReply m = PAGEMAP__FILE_LIST_REPLY__INIT;
+	void **rows = rows_new(n, sizeof(Pagemap__FileInfo));
+	ssize_t rv;
 
-	if (n) {
-		infos = calloc(n, sizeof(*infos));
-		ptrs = calloc(n, sizeof(*ptrs));
-		if (infos == NULL || ptrs == NULL)
-			goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		to_file_info(&infos[i], region, &v[i]);
-		ptrs[i] = &infos[i];
-	}
-	fl.n_files = n;
-	fl.files = ptrs;
-	fl.more = more;
-	fl.next_cursor = next_cursor;
-	resp.id = id;
-	set_body(&resp, WIRE_FILE_LIST, &fl);
-	rv = pack_response(out, cap, &resp);
-out:
-	free(ptrs);
-	free(infos);
+	if (rows == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		to_file_info(rows[i], region, &v[i]);
+	m.n_files = n;
+	m.files = (Pagemap__FileInfo **)rows;
+	m.more = more;
+	m.next_cursor = next_cursor;
+	rv = reply(out, cap, id, WIRE_FILE_LIST, &m);
+	free(rows);
 	return rv;
 }
 
@@ -555,7 +551,6 @@ ssize_t
 wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
 		   const struct wire_lease_acquired *a)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__LeaseAcquireReply m = PAGEMAP__LEASE_ACQUIRE_REPLY__INIT;
 
 	m.lease_id = a->lease_id;
@@ -564,9 +559,7 @@ wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
 	m.max_order = a->max_order;
 	m.region_size = a->region_size;
 	m.fd_attached = a->fd_attached;
-	resp.id = id;
-	set_body(&resp, WIRE_LEASE_ACQUIRE, &m);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, WIRE_LEASE_ACQUIRE, &m);
 }
 
 /* grow -- a scratch array of at least @n elements of @size bytes, kept
@@ -588,7 +581,6 @@ ssize_t
 wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
 	 const struct grant *v, size_t n, uint64_t next_offset)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__MapReply m = PAGEMAP__MAP_REPLY__INIT;
 	uint64_t *ro = grow(&ctx->offs, &ctx->noffs, n, sizeof(uint64_t));
 	uint32_t *ord = grow(&ctx->orders, &ctx->norders, n, sizeof(uint32_t));
@@ -605,62 +597,53 @@ wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
 	m.n_order = n;
 	m.order = ord;
 	m.next_offset = next_offset;
-	resp.id = id;
-	set_body(&resp, WIRE_MAP, &m);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, WIRE_MAP, &m);
 }
 
 ssize_t
 wire_unmap(uint8_t *out, size_t cap, uint64_t id, uint64_t returned)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__UnmapReply m = PAGEMAP__UNMAP_REPLY__INIT;
 
 	m.returned = returned;
-	resp.id = id;
-	set_body(&resp, WIRE_UNMAP, &m);
-	return pack_response(out, cap, &resp);
+	return reply(out, cap, id, WIRE_UNMAP, &m);
+}
+
+static void
+to_lease_info(Pagemap__LeaseInfo *li, const struct lease_info *v)
+{
+	pagemap__lease_info__init(li);
+	li->id = v->id;
+	li->region = (char *)v->region;
+	li->name = (char *)v->name;
+	li->ino = v->ino;
+	li->access = (Pagemap__Access)v->access;
+	li->client_id = v->client_id;
+	li->pid = v->pid;
+	li->uid = v->uid;
+	li->comm = (char *)v->comm;
+	li->grants = v->grants;
+	li->bytes = v->bytes;
+	li->recalled = v->recalled;
 }
 
 ssize_t
 wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
 		const struct lease_info *v, size_t n, bool more)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__LeaseListReply m = PAGEMAP__LEASE_LIST_REPLY__INIT;
-	Pagemap__LeaseInfo *infos = calloc(n ? n : 1, sizeof(*infos));
-	Pagemap__LeaseInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-	ssize_t rv = -ENOMEM;
+	void **rows = rows_new(n, sizeof(Pagemap__LeaseInfo));
+	ssize_t rv;
 
-	if (infos == NULL || ptrs == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		Pagemap__LeaseInfo *li = &infos[i];
-
-		pagemap__lease_info__init(li);
-		li->id = v[i].id;
-		li->region = (char *)v[i].region;
-		li->name = (char *)v[i].name;
-		li->ino = v[i].ino;
-		li->access = (Pagemap__Access)v[i].access;
-		li->client_id = v[i].client_id;
-		li->pid = v[i].pid;
-		li->uid = v[i].uid;
-		li->comm = (char *)v[i].comm;
-		li->grants = v[i].grants;
-		li->bytes = v[i].bytes;
-		li->recalled = v[i].recalled;
-		ptrs[i] = li;
-	}
+	if (rows == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		to_lease_info(rows[i], &v[i]);
 	m.n_leases = n;
-	m.leases = ptrs;
+	m.leases = (Pagemap__LeaseInfo **)rows;
 	m.more = more;
-	resp.id = id;
-	set_body(&resp, WIRE_LEASE_LIST, &m);
-	rv = pack_response(out, cap, &resp);
-out:
-	free(ptrs);
-	free(infos);
+	rv = reply(out, cap, id, WIRE_LEASE_LIST, &m);
+	free(rows);
 	return rv;
 }
 
@@ -668,7 +651,6 @@ ssize_t
 wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 		const struct grant_row *v, size_t n, bool more)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__GrantListReply m = PAGEMAP__GRANT_LIST_REPLY__INIT;
 	uint64_t *u64 = calloc(3 * (n ? n : 1), sizeof(*u64));
 	uint32_t *u32 = calloc(3 * (n ? n : 1), sizeof(*u32));
@@ -693,89 +675,79 @@ wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 		m.pins[i] = 1;
 	}
 	m.more = more;
-	resp.id = id;
-	set_body(&resp, WIRE_GRANT_LIST, &m);
-	rv = pack_response(out, cap, &resp);
+	rv = reply(out, cap, id, WIRE_GRANT_LIST, &m);
 out:
 	free(u64);
 	free(u32);
 	return rv;
 }
 
+static void
+to_client_info(Pagemap__ClientInfo *ci, const struct client_info *v)
+{
+	pagemap__client_info__init(ci);
+	ci->id = v->id;
+	ci->pid = v->pid;
+	ci->uid = v->uid;
+	ci->gid = v->gid;
+	ci->comm = (char *)v->comm;
+	ci->name = (char *)v->name;
+	ci->connected = v->connected;
+	ci->leases = v->leases;
+	ci->grants = v->grants;
+	ci->pending = v->pending;
+}
+
 ssize_t
 wire_client_list(uint8_t *out, size_t cap, uint64_t id,
 		 const struct client_info *v, size_t n, bool more)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__ClientListReply m = PAGEMAP__CLIENT_LIST_REPLY__INIT;
-	Pagemap__ClientInfo *infos = calloc(n ? n : 1, sizeof(*infos));
-	Pagemap__ClientInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-	ssize_t rv = -ENOMEM;
+	void **rows = rows_new(n, sizeof(Pagemap__ClientInfo));
+	ssize_t rv;
 
-	if (infos == NULL || ptrs == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		Pagemap__ClientInfo *ci = &infos[i];
-
-		pagemap__client_info__init(ci);
-		ci->id = v[i].id;
-		ci->pid = v[i].pid;
-		ci->uid = v[i].uid;
-		ci->gid = v[i].gid;
-		ci->comm = (char *)v[i].comm;
-		ci->name = (char *)v[i].name;
-		ci->connected = v[i].connected;
-		ci->leases = v[i].leases;
-		ci->grants = v[i].grants;
-		ci->pending = v[i].pending;
-		ptrs[i] = ci;
-	}
+	if (rows == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		to_client_info(rows[i], &v[i]);
 	m.n_clients = n;
-	m.clients = ptrs;
+	m.clients = (Pagemap__ClientInfo **)rows;
 	m.more = more;
-	resp.id = id;
-	set_body(&resp, WIRE_CLIENT_LIST, &m);
-	rv = pack_response(out, cap, &resp);
-out:
-	free(ptrs);
-	free(infos);
+	rv = reply(out, cap, id, WIRE_CLIENT_LIST, &m);
+	free(rows);
 	return rv;
+}
+
+static void
+to_blocker(Pagemap__Blocker *b, const struct blocker *v)
+{
+	pagemap__blocker__init(b);
+	b->op = (char *)v->op;
+	b->target = (char *)v->target;
+	b->lease_id = v->lease_id;
+	b->client_id = v->client_id;
+	b->pid = v->pid;
+	b->comm = (char *)v->comm;
+	b->grants = v->grants;
 }
 
 ssize_t
 wire_blockers(uint8_t *out, size_t cap, uint64_t id, const struct blocker *v,
 	      size_t n, bool truncated)
 {
-	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 	Pagemap__BlockersReply m = PAGEMAP__BLOCKERS_REPLY__INIT;
-	Pagemap__Blocker *bs = calloc(n ? n : 1, sizeof(*bs));
-	Pagemap__Blocker **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-	ssize_t rv = -ENOMEM;
+	void **rows = rows_new(n, sizeof(Pagemap__Blocker));
+	ssize_t rv;
 
-	if (bs == NULL || ptrs == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		Pagemap__Blocker *b = &bs[i];
-
-		pagemap__blocker__init(b);
-		b->op = (char *)v[i].op;
-		b->target = (char *)v[i].target;
-		b->lease_id = v[i].lease_id;
-		b->client_id = v[i].client_id;
-		b->pid = v[i].pid;
-		b->comm = (char *)v[i].comm;
-		b->grants = v[i].grants;
-		ptrs[i] = b;
-	}
+	if (rows == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		to_blocker(rows[i], &v[i]);
 	m.n_blockers = n;
-	m.blockers = ptrs;
+	m.blockers = (Pagemap__Blocker **)rows;
 	m.truncated = truncated;
-	resp.id = id;
-	set_body(&resp, WIRE_BLOCKERS, &m);
-	rv = pack_response(out, cap, &resp);
-out:
-	free(ptrs);
-	free(bs);
+	rv = reply(out, cap, id, WIRE_BLOCKERS, &m);
+	free(rows);
 	return rv;
 }
 
@@ -786,7 +758,6 @@ wire_recall(uint8_t *out, size_t cap, uint64_t lease_id, uint64_t off,
 	Pagemap__ServerMessage sm = PAGEMAP__SERVER_MESSAGE__INIT;
 	Pagemap__Event ev = PAGEMAP__EVENT__INIT;
 	Pagemap__RecallEvent rc = PAGEMAP__RECALL_EVENT__INIT;
-	size_t n;
 
 	rc.lease_id = lease_id;
 	rc.offset = off;
@@ -796,8 +767,5 @@ wire_recall(uint8_t *out, size_t cap, uint64_t lease_id, uint64_t off,
 	ev.recall = &rc;
 	sm.msg_case = PAGEMAP__SERVER_MESSAGE__MSG_EVENT;
 	sm.event = &ev;
-	n = pagemap__server_message__get_packed_size(&sm);
-	if (n > cap)
-		return -EMSGSIZE;
-	return (ssize_t)pagemap__server_message__pack(&sm, out);
+	return pack(out, cap, &sm);
 }

@@ -13,29 +13,35 @@
 #include "conn.h"
 #include "mapping.h"
 
-/* reply_record -- deliver the record of a reply (consumed) as one
+/* transact_record -- send @req and deliver the record of its reply as one
  * allocation to an optional @ret; a missing or invalid one is a protocol
  * error named by @what. */
 static int
-reply_record(struct pagemap *pm, struct wire_msg *m, void **ret,
-	     const char *what)
+transact_record(struct pagemap *pm, const struct wire_request *req, void **ret,
+		const char *what)
 {
-	size_t n = wire_record(m, 0, NULL);
+	struct wire_msg m;
 	void *v = NULL;
+	size_t n;
+	int err;
 
+	err = conn_transact(pm, req, &m);
+	if (err)
+		return err;
+	n = wire_record(&m, 0, NULL);
 	if (!n) {
-		wire_msg_free(m);
+		wire_msg_free(&m);
 		return proto_error(pm, what);
 	}
 	if (ret && !(v = malloc(n))) {
-		wire_msg_free(m);
+		wire_msg_free(&m);
 		return -ENOMEM;
 	}
 	if (ret) {
-		wire_record(m, 0, v);
+		wire_record(&m, 0, v);
 		*ret = v;
 	}
-	wire_msg_free(m);
+	wire_msg_free(&m);
 	return 0;
 }
 
@@ -67,15 +73,10 @@ int
 pagemap_status(struct pagemap *pm, struct pagemap_status **ret)
 {
 	struct wire_request req = {.op = WIRE_STATUS};
-	struct wire_msg m;
-	int err;
 
 	if (!pm || !ret)
 		return -EINVAL;
-	err = conn_transact(pm, &req, &m);
-	if (err)
-		return err;
-	return reply_record(pm, &m, (void **)ret, "bad status");
+	return transact_record(pm, &req, (void **)ret, "bad status");
 }
 
 /* pagemap_region_info -- one region by name. */
@@ -84,15 +85,10 @@ pagemap_region_info(struct pagemap *pm, const char *region,
 		    struct pagemap_region_info **ret)
 {
 	struct wire_request req = {.op = WIRE_REGION_INFO, .region = region};
-	struct wire_msg m;
-	int err;
 
 	if (!pm || !region || !ret)
 		return -EINVAL;
-	err = conn_transact(pm, &req, &m);
-	if (err)
-		return err;
-	return reply_record(pm, &m, (void **)ret, "bad region record");
+	return transact_record(pm, &req, (void **)ret, "bad region record");
 }
 
 /* pagemap_region_attach -- attach (and with PAGEMAP_ATTACH_CREATE create)
@@ -109,8 +105,6 @@ pagemap_region_attach(struct pagemap *pm, const char *region, const char *path,
 		.size = size,
 		.create = !!(flags & PAGEMAP_ATTACH_CREATE),
 	};
-	struct wire_msg m;
-	int err;
 
 	if (!pm || !region || !path || (flags & ~PAGEMAP_ATTACH_CREATE))
 		return -EINVAL;
@@ -118,10 +112,7 @@ pagemap_region_attach(struct pagemap *pm, const char *region, const char *path,
 		req.max_order = (uint32_t)max_order;
 		req.max_order_set = true;
 	}
-	err = conn_transact(pm, &req, &m);
-	if (err)
-		return err;
-	return reply_record(pm, &m, (void **)ret, "bad region record");
+	return transact_record(pm, &req, (void **)ret, "bad region record");
 }
 
 /* pagemap_region_detach -- detach, waiting as @timeout_ms says. */
@@ -150,8 +141,6 @@ pagemap_file_create(struct pagemap *pm, const char *region, const char *name,
 		.name = name,
 		.size = size,
 	};
-	struct wire_msg m;
-	int err;
 
 	if (!pm || !region || !name || mode > 07777)
 		return -EINVAL;
@@ -159,10 +148,7 @@ pagemap_file_create(struct pagemap *pm, const char *region, const char *name,
 		req.mode = (uint32_t)mode;
 		req.mode_set = true;
 	}
-	err = conn_transact(pm, &req, &m);
-	if (err)
-		return err;
-	return reply_record(pm, &m, (void **)ret, "bad file record");
+	return transact_record(pm, &req, (void **)ret, "bad file record");
 }
 
 /* pagemap_file_stat -- one file by name. */
@@ -175,15 +161,10 @@ pagemap_file_stat(struct pagemap *pm, const char *region, const char *name,
 		.region = region,
 		.name = name,
 	};
-	struct wire_msg m;
-	int err;
 
 	if (!pm || !region || !name || !ret)
 		return -EINVAL;
-	err = conn_transact(pm, &req, &m);
-	if (err)
-		return err;
-	return reply_record(pm, &m, (void **)ret, "bad file record");
+	return transact_record(pm, &req, (void **)ret, "bad file record");
 }
 
 /* pagemap_file_truncate -- resize a file, waiting as @timeout_ms says for
@@ -200,15 +181,10 @@ pagemap_file_truncate(struct pagemap *pm, const char *region, const char *name,
 		.size = size,
 		.timeout_ms = wire_timeout(timeout_ms),
 	};
-	struct wire_msg m;
-	int err;
 
 	if (!pm || !region || !name)
 		return -EINVAL;
-	err = conn_transact(pm, &req, &m);
-	if (err)
-		return err;
-	return reply_record(pm, &m, (void **)ret, "bad file record");
+	return transact_record(pm, &req, (void **)ret, "bad file record");
 }
 
 /* pagemap_file_remove -- unlink a file name. */

@@ -256,6 +256,20 @@ daemon_finish(struct daemon *d)
 	return daemon_cleanup(d) == 0 ? 0 : -1;
 }
 
+void *
+daemon_setup(void **state, size_t size, const char *const *regions)
+{
+	static const char *const r[] = {"r=r.pmem,size=64M,create", NULL};
+	/* The daemon is the fixture's first member: same address. */
+	struct daemon *d = calloc(1, size);
+
+	fdcheck_begin();
+	*state = d;
+	if (d == NULL || daemon_start_regions(d, regions ? regions : r))
+		return NULL;
+	return d;
+}
+
 int
 daemon_teardown(void **state)
 {

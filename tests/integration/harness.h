@@ -37,6 +37,14 @@ int daemon_start_regions(struct daemon *d, const char *const *regions);
  * fixture's teardown returns it: the daemon must survive every test. */
 int daemon_finish(struct daemon *d);
 
+/* daemon_setup -- a CMocka setup's start, daemon_teardown()'s other half:
+ * a zeroed fixture of @size bytes whose first member is its struct daemon
+ * in *state, fdcheck_begin(), and the daemon started with @regions as
+ * daemon_start_regions() takes them (NULL: the one region most tests use,
+ * "r=r.pmem,size=64M,create"). Returns the fixture, or NULL on failure
+ * (*state is set either way, for the teardown). */
+void *daemon_setup(void **state, size_t size, const char *const *regions);
+
 /* daemon_teardown -- a CMocka teardown for a fixture that is a calloc'ed
  * struct whose first member is its struct daemon: daemon_finish(), free
  * the fixture, and fdcheck_end() (its setup called fdcheck_begin()). */

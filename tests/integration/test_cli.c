@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "ctljson.h"
 #include "fdcheck.h"
 #include "harness.h"
 #include "layout.h"
@@ -33,12 +34,9 @@ struct fixture {
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
+	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	fdcheck_begin();
-	*state = f;
-	if (daemon_start_regions(&f->d, regions))
+	if (f == NULL)
 		return -1;
 	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
 	return 0;
@@ -59,7 +57,6 @@ static json_object *
 json_ctl(struct fixture *f, ...)
 {
 	const char *argv[32] = {"--json"};
-	json_object *j;
 	va_list ap;
 	int n = 1, rv;
 
@@ -71,42 +68,7 @@ json_ctl(struct fixture *f, ...)
 	rv = ctl(&f->d, out, sizeof(out), err, sizeof(err), argv[0], argv[1],
 		 argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8],
 		 argv[9], argv[10], argv[11], argv[12], NULL);
-	if (rv != 0)
-		fail_msg("pagemapctl exited %d: %s", rv, err);
-	j = json_tokener_parse(out);
-	if (j == NULL)
-		fail_msg("not JSON: %s", out);
-	return j;
-}
-
-static int64_t
-jint(json_object *j, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, key, &v))
-		fail_msg("no field %s in %s", key, json_object_to_json_string(j));
-	return json_object_get_int64(v);
-}
-
-static const char *
-jstr(json_object *j, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, key, &v))
-		fail_msg("no field %s", key);
-	return json_object_get_string(v);
-}
-
-static json_object *
-jget(json_object *j, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, key, &v))
-		fail_msg("no field %s", key);
-	return v;
+	return jparse(rv, out, err);
 }
 
 static void

@@ -33,14 +33,11 @@ struct fixture {
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	const char *regions[] = {"r=r.pmem,size=64M,create",
 				 "z=z.pmem,size=1100M,create,max_order=0",
 				 NULL};
 
-	fdcheck_begin();
-	*state = f;
-	return daemon_start_regions(&f->d, regions);
+	return daemon_setup(state, sizeof(struct fixture), regions) ? 0 : -1;
 }
 
 /* ---- request helpers ---------------------------------------------- */

@@ -42,15 +42,13 @@ struct fixture {
 static int
 start(void **state, bool gig)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	const char *regions[] = {
 		"r=r.pmem,size=64M,create",
 		gig ? "z=z.pmem,size=1100M,create,max_order=0" : NULL, NULL};
+	struct fixture *f = daemon_setup(state, sizeof(*f), regions);
 	int err;
 
-	fdcheck_begin();
-	*state = f;
-	if (daemon_start_regions(&f->d, regions))
+	if (f == NULL)
 		return -1;
 	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
 	err = pagemap_connect(f->d.socket, "libtest", &f->pm);

@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "clock.h"
+#include "ctljson.h"
 #include "fdcheck.h"
 #include "harness.h"
 
@@ -71,12 +72,7 @@ static size_t nout;
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
-
-	fdcheck_begin();
-	*state = f;
-	return daemon_start_regions(&f->d, regions);
+	return daemon_setup(state, sizeof(struct fixture), NULL) ? 0 : -1;
 }
 
 static void proc_close(struct proc *p);
@@ -366,43 +362,7 @@ xctl_in(struct fixture *f, const void *in, size_t inlen, ...)
 
 /* jctl -- run pagemapctl --json ARGS..., expect success, parse stdout
  * (release with json_object_put). */
-#define jctl(f, ...) jparse(xctl(f, "--json", __VA_ARGS__))
-
-static json_object *
-jparse(int rv)
-{
-	json_object *j;
-
-	if (rv != 0)
-		fail_msg("pagemapctl exited %d: %s", rv, err);
-	j = json_tokener_parse(out);
-	if (j == NULL)
-		fail_msg("not JSON: %s", out);
-	return j;
-}
-
-static json_object *
-jget(json_object *j, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, key, &v))
-		fail_msg("no field %s in %s", key,
-			 json_object_to_json_string(j));
-	return v;
-}
-
-static int64_t
-jint(json_object *j, const char *key)
-{
-	return json_object_get_int64(jget(j, key));
-}
-
-static const char *
-jstr(json_object *j, const char *key)
-{
-	return json_object_get_string(jget(j, key));
-}
+#define jctl(f, ...) jparse(xctl(f, "--json", __VA_ARGS__), out, err)
 
 static bool
 jbool(json_object *j, const char *key)
@@ -753,7 +713,8 @@ bytes_written_by_one_process_are_read_by_another(void **state)
 
 	/* a write at an odd offset, across folios */
 	j = jparse(xctl_in(f, p2, len2, "--json", "write", "r/d", "--offset",
-			   "1234567", NULL));
+			   "1234567", NULL),
+		   out, err);
 	assert_int_equal(jint(j, "offset"), off2);
 	assert_int_equal(jint(j, "length"), len2);
 	assert_string_equal(jstr(j, "name"), "d");

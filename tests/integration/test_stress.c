@@ -86,6 +86,14 @@ file_name(int file, char *buf, size_t len)
 		 file % FILES_PER_WORKER);
 }
 
+/* own_file_name -- the name of one of this worker's files, at random. */
+static void
+own_file_name(char *buf, size_t len)
+{
+	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER), buf,
+		  len);
+}
+
 static void
 stamp_of(const struct wmap *m, uint64_t page, char *buf)
 {
@@ -182,8 +190,7 @@ op_create(void)
 	Pagemap__FileCreateRequest m = PAGEMAP__FILE_CREATE_REQUEST__INIT;
 	char name[32];
 
-	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER),
-		  name, sizeof(name));
+	own_file_name(name, sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
 	m.size = (1 + rnd_below(2048)) << 12;
@@ -231,15 +238,35 @@ op_lease(void)
 	raw_free(r);
 }
 
+/* pick -- one of the @n slots that are @used, each with the same chance
+ * (reservoir sampling); -1 if none is. */
+static int
+pick(int n, bool (*used)(int))
+{
+	int seen = 0, ret = -1;
+
+	for (int i = 0; i < n; i++)
+		if (used(i) && rnd_below((uint64_t)++seen) == 0)
+			ret = i;
+	return ret;
+}
+
+static bool
+lease_used(int i)
+{
+	return leases[i].used;
+}
+
+static bool
+map_used(int i)
+{
+	return maps[i].used;
+}
+
 static int
 pick_lease(void)
 {
-	int n = 0, pick = -1;
-
-	for (int i = 0; i < MAX_LEASES; i++)
-		if (leases[i].used && rnd_below((uint64_t)++n) == 0)
-			pick = i;
-	return pick;
+	return pick(MAX_LEASES, lease_used);
 }
 
 static void
@@ -321,16 +348,12 @@ op_map(void)
 static void
 op_unmap(void)
 {
-	int n = 0, pick = -1;
+	int i = pick(MAX_MAPS, map_used);
 
-	for (int i = 0; i < MAX_MAPS; i++)
-		if (maps[i].used && rnd_below((uint64_t)++n) == 0)
-			pick = i;
-	if (pick < 0)
+	if (i < 0)
 		return;
-	unmap_range(leases[maps[pick].lease].id, maps[pick].pg,
-		    maps[pick].npages);
-	check_and_drop(&maps[pick]);
+	unmap_range(leases[maps[i].lease].id, maps[i].pg, maps[i].npages);
+	check_and_drop(&maps[i]);
 }
 
 static void
@@ -380,8 +403,7 @@ op_remove(void)
 	Pagemap__FileRemoveRequest m = PAGEMAP__FILE_REMOVE_REQUEST__INIT;
 	char name[32];
 
-	file_name(me * FILES_PER_WORKER + (int)rnd_below(FILES_PER_WORKER),
-		  name, sizeof(name));
+	own_file_name(name, sizeof(name));
 	m.region = (char *)"r";
 	m.name = name;
 	rq.body_case = PAGEMAP__REQUEST__BODY_FILE_REMOVE;

@@ -45,12 +45,9 @@ struct term {
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
+	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	fdcheck_begin();
-	*state = f;
-	if (daemon_start_regions(&f->d, regions))
+	if (f == NULL)
 		return -1;
 	return ctl(&f->d, out, BIG, err, BIG, "file", "create", "r/topfile",
 		   "--size", "4M", NULL);

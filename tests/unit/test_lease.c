@@ -17,6 +17,7 @@
 #include "region.h"
 
 #include "fdcheck.h"
+#include "inodes.h"
 #include "rng.h"
 
 /*
@@ -46,29 +47,6 @@ struct world {
 	struct inode orphan;
 };
 
-static void
-add_extent(struct inode *ino, uint64_t file_pg, uint64_t region_pg,
-	   uint64_t npages)
-{
-	struct extent e = {
-		.file_pg = file_pg,
-		.region_pg = region_pg,
-		.npages = npages,
-		.slot = UINT32_MAX,
-	};
-
-	assert_int_equal(extent_map_insert(&ino->map, &e), 0);
-}
-
-static void
-inode_init(struct inode *ino, uint32_t slot, uint64_t size)
-{
-	ino->slot = slot;
-	ino->size = size;
-	ino->trunc_pg = UINT64_MAX;
-	extent_map_init(&ino->map);
-}
-
 static int
 setup(void **state)
 {
@@ -81,30 +59,26 @@ setup(void **state)
 	w->r.fd = -1;
 	w->r.ro_fd = -1;
 
-	inode_init(&w->a, 1, (uint64_t)A_PAGES * PM_PAGE_SIZE);
-	add_extent(&w->a, 0, A_REGION_PG, A_PAGES);
+	test_inode_init(&w->a, 1, (uint64_t)A_PAGES * PM_PAGE_SIZE);
+	test_inode_extent(&w->a, 0, A_REGION_PG, A_PAGES);
 
-	inode_init(&w->b, 2, (uint64_t)B_PAGES * PM_PAGE_SIZE - 100);
-	add_extent(&w->b, 0, 4099, 37);		   /* odd offset: order 0 */
-	add_extent(&w->b, 37, 8192 + 37, 700);	   /* offset 8192: order 9 */
-	add_extent(&w->b, 737, 20004 + 737, 250);  /* offset 4 * odd: order 2 */
-	add_extent(&w->b, 1000, 40960 + 1000, 64); /* offset 2^13 * 5 */
-	add_extent(&w->b, 1064, 50048 + 1064, 36); /* offset 2^7 * 391 */
+	test_inode_init(&w->b, 2, (uint64_t)B_PAGES * PM_PAGE_SIZE - 100);
+	/* odd offset: order 0 */
+	test_inode_extent(&w->b, 0, 4099, 37);
+	/* offset 8192: order 9 */
+	test_inode_extent(&w->b, 37, 8192 + 37, 700);
+	/* offset 4 * odd: order 2 */
+	test_inode_extent(&w->b, 737, 20004 + 737, 250);
+	/* offset 2^13 * 5 */
+	test_inode_extent(&w->b, 1000, 40960 + 1000, 64);
+	/* offset 2^7 * 391 */
+	test_inode_extent(&w->b, 1064, 50048 + 1064, 36);
 
-	inode_init(&w->orphan, 3, 0);
+	test_inode_init(&w->orphan, 3, 0);
 	w->orphan.orphan = true;
 
 	*state = w;
 	return 0;
-}
-
-static void
-end_all(struct inode *ino)
-{
-	while (ino->leases) {
-		lease_unmap_all(ino->leases);
-		lease_free(ino->leases);
-	}
 }
 
 static int
@@ -112,8 +86,8 @@ teardown(void **state)
 {
 	struct world *w = *state;
 
-	end_all(&w->a);
-	end_all(&w->b);
+	test_inode_end_leases(&w->a);
+	test_inode_end_leases(&w->b);
 	assert_int_equal(w->r.pins, 0);
 	assert_int_equal(w->r.nleases, 0);
 	extent_map_fini(&w->a.map);

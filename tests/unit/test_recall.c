@@ -18,6 +18,8 @@
 #include "recall.h"
 #include "region.h"
 
+#include "inodes.h"
+
 /*
  * Two regions built by hand, as in test_lease.c: r holds files a and b,
  * each 1024 pages in one extent aligned to 2 MiB (so a map of a whole file
@@ -126,19 +128,9 @@ static void
 file_init(struct inode *ino, uint32_t slot, const char *name,
 	  uint64_t region_pg)
 {
-	struct extent e = {
-		.file_pg = 0,
-		.region_pg = region_pg,
-		.npages = FILE_PAGES,
-		.slot = UINT32_MAX,
-	};
-
-	ino->slot = slot;
-	ino->size = (uint64_t)FILE_PAGES * PM_PAGE_SIZE;
-	ino->trunc_pg = UINT64_MAX;
+	test_inode_init(ino, slot, (uint64_t)FILE_PAGES * PM_PAGE_SIZE);
 	snprintf(ino->name, sizeof(ino->name), "%s", name);
-	extent_map_init(&ino->map);
-	assert_int_equal(extent_map_insert(&ino->map, &e), 0);
+	test_inode_extent(ino, 0, region_pg, FILE_PAGES);
 }
 
 static void
@@ -185,10 +177,7 @@ setup(void **state)
 static void
 end_all(struct inode *ino)
 {
-	while (ino->leases) {
-		lease_unmap_all(ino->leases);
-		lease_free(ino->leases);
-	}
+	test_inode_end_leases(ino);
 	extent_map_fini(&ino->map);
 }
 
@@ -244,6 +233,19 @@ give_back(struct world *w, struct lease *l, uint64_t pg, uint64_t n)
 	recall_check(&w->rs);
 }
 
+/* truncate_between -- a lease of p1 on pages [0, 512) of a and one of p2
+ * on [512, 1024), then a truncate of a to 512 pages for @rw. */
+static void
+truncate_between(struct world *w, struct recall_waiter *rw,
+		 struct lease **ret_low, struct lease **ret_high)
+{
+	*ret_low = hold(w, &w->r, &w->a, &w->p1, 0, 512);
+	*ret_high = hold(w, &w->r, &w->a, &w->p2, 512, 512);
+	assert_int_equal(recall_truncate(&w->rs, &w->r, &w->a,
+					 512ull * PM_PAGE_SIZE, rw),
+			 0);
+}
+
 /* ---- scope ------------------------------------------------------------ */
 
 static void
@@ -269,13 +271,10 @@ static void
 a_truncate_recalls_only_grants_past_the_new_end(void **state)
 {
 	struct world *w = *state;
-	struct lease *low = hold(w, &w->r, &w->a, &w->p1, 0, 512);
-	struct lease *high = hold(w, &w->r, &w->a, &w->p2, 512, 512);
 	struct recall_waiter rw = waiter(w, 7, 0);
+	struct lease *low, *high;
 
-	assert_int_equal(recall_truncate(&w->rs, &w->r, &w->a,
-					 512ull * PM_PAGE_SIZE, &rw),
-			 0);
+	truncate_between(w, &rw, &low, &high);
 	assert_int_equal(w->nev, 1);
 	assert_int_equal(w->ev[0].lease_id, high->id);
 	assert_int_equal(w->ev[0].off, 512ull * PM_PAGE_SIZE);
@@ -365,13 +364,10 @@ a_truncate_waits_for_grants_past_the_end_but_not_for_those_before(
 	void **state)
 {
 	struct world *w = *state;
-	struct lease *low = hold(w, &w->r, &w->a, &w->p1, 0, 512);
-	struct lease *high = hold(w, &w->r, &w->a, &w->p2, 512, 512);
 	struct recall_waiter rw = waiter(w, 7, 0);
+	struct lease *low, *high;
 
-	assert_int_equal(recall_truncate(&w->rs, &w->r, &w->a,
-					 512ull * PM_PAGE_SIZE, &rw),
-			 0);
+	truncate_between(w, &rw, &low, &high);
 	recall_check(&w->rs);
 	assert_int_equal(w->ndone, 0);
 	give_back(w, high, 512, 512);

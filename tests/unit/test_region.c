@@ -92,6 +92,24 @@ attach(const char *path, bool create)
 	return r;
 }
 
+/* create_slots -- a new region of @size bytes (max order 9) with
+ * @inode_count inode slots, attached. */
+static struct region *
+create_slots(const char *path, uint64_t size, uint32_t inode_count)
+{
+	struct region_opts o = {
+		.size = size,
+		.create = true,
+		.max_order = 9,
+		.inode_count = inode_count,
+	};
+	struct region *r = NULL;
+	char err[REGION_ERR_MAX];
+
+	assert_int_equal(region_attach("t", path, &o, &r, err), 0);
+	return r;
+}
+
 static uint64_t
 free_pages(const struct region *r)
 {
@@ -538,18 +556,11 @@ static void
 no_inode_slot_is_enospc(void **state)
 {
 	struct fx *f = *state;
-	struct region *r = NULL;
-	struct region_opts o = {
-		.size = REGION_SIZE,
-		.create = true,
-		.max_order = 9,
-		.inode_count = 3,
-	};
-	char err[REGION_ERR_MAX];
+	struct region *r;
 	struct inode *ino = NULL;
 	uint64_t free0;
 
-	assert_int_equal(region_attach("t", f->path, &o, &r, err), 0);
+	r = create_slots(f->path, REGION_SIZE, 3);
 	create(r, "1", PG);
 	create(r, "2", 0);
 	create(r, "3", PG);
@@ -755,16 +766,10 @@ static void
 many_files_reattach(void **state)
 {
 	struct fx *f = *state;
-	struct region *r = NULL;
-	struct region_opts o = {
-		.size = REGION_SIZE,
-		.create = true,
-		.max_order = 9,
-		.inode_count = 4000,
-	};
-	char err[REGION_ERR_MAX], name[32];
+	struct region *r;
+	char name[32];
 
-	assert_int_equal(region_attach("t", f->path, &o, &r, err), 0);
+	r = create_slots(f->path, REGION_SIZE, 4000);
 	for (int i = 0; i < 4000; i++) {
 		snprintf(name, sizeof(name), "file-%d", i);
 		create(r, name, i % 3 ? 0 : PG);
@@ -783,18 +788,11 @@ static void
 unlink_too_big_for_one_transaction_goes_through_the_orphan_list(void **state)
 {
 	struct fx *f = *state;
-	struct region *r = NULL;
-	struct region_opts o = {
-		.size = 192 * MiB,
-		.create = true,
-		.max_order = 9,
-		.inode_count = 13000,
-	};
-	char err[REGION_ERR_MAX];
+	struct region *r;
 	struct inode *x, *y;
 	uint64_t free0, room, ysize;
 
-	assert_int_equal(region_attach("t", f->path, &o, &r, err), 0);
+	r = create_slots(f->path, 192 * MiB, 13000);
 	free0 = free_pages(r);
 	x = create(r, "x", 0);
 	y = create(r, "y", 0);
