@@ -270,7 +270,7 @@ do_hello(struct session *s, const struct wire_request *rq)
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
 	client_set_name(s->client, rq->client_name);
 	/* A process that connects again takes its leases back (I5). */
-	if (ops_adopt(s->srv, s->client))
+	if (ops_adopt(s->srv, s->client, 0))
 		log_info("client %llu (pid %d %s) reconnected and took back "
 			 "%u lease(s)",
 			 (unsigned long long)s->client->id,
