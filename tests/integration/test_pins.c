@@ -33,6 +33,7 @@
 #include "harness.h"
 #include "holder.h"
 #include "pintab.h"
+#include "rawclient.h"
 
 #define MiB (1ull << 20)
 #define FILE_SIZE (4 * MiB)
@@ -531,6 +532,93 @@ another_runtime_dir_is_refused_while_pins_may_be_outstanding(void **state)
 	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
 }
 
+/* raw_hello -- Hello announcing CAP_RECONNECT with @token; returns the
+ * reply's token, the leases adopted in *adopted. */
+static uint64_t
+raw_hello(int c, uint64_t token, uint32_t *adopted)
+{
+	Pagemap__Request rq;
+	Pagemap__Hello m;
+	Pagemap__Response *r;
+	uint64_t t;
+
+	raw_req_hello(&rq, &m, 1, "pins-raw");
+	m.capabilities = PAGEMAP__CAPABILITY__CAP_RECONNECT;
+	m.token = token;
+	r = raw_call(c, &rq, NULL, NULL);
+	assert_non_null(r);
+	if (r->error)
+		fail_msg("hello: %s", r->message);
+	assert_int_equal(r->hello->capabilities,
+			 PAGEMAP__CAPABILITY__CAP_RECONNECT);
+	t = r->hello->token;
+	*adopted = r->hello->leases_adopted;
+	raw_free(r);
+	return t;
+}
+
+static void
+a_reconnect_by_token_takes_back_restored_leases_under_their_ids(void **state)
+{
+	struct fixture *f = *state;
+	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
+	Pagemap__LeaseAcquireRequest ml;
+	Pagemap__MapRequest mm;
+	Pagemap__UnmapRequest mu;
+	Pagemap__LeaseReleaseRequest mr = PAGEMAP__LEASE_RELEASE_REQUEST__INIT;
+	Pagemap__Response *r;
+	uint64_t token, id;
+	uint32_t n;
+	int c, c2, rfd = -1;
+
+	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
+	c = raw_connect(f->d.socket, 0);
+	token = raw_hello(c, 0, &n);
+	assert_true(token != 0);
+	assert_int_equal(n, 0);
+	raw_req_lease(&rq, &ml, "r", "a", PAGEMAP__ACCESS__ACCESS_WRITE);
+	r = raw_call(c, &rq, &rfd, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	id = r->lease_acquire->lease_id;
+	raw_free(r);
+	if (rfd >= 0)
+		close(rfd);
+	raw_req_map(&rq, &mm, id, 0, FILE_SIZE, PAGEMAP__ACCESS__ACCESS_WRITE);
+	r = raw_call(c, &rq, NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	raw_free(r);
+
+	restart(f);
+	close(c);
+	assert_true(region_pins(f) > 0);
+	/* Another token takes nothing; the right one takes the lease back
+	 * under its id, and keeps naming the client. */
+	c2 = raw_connect(f->d.socket, 0);
+	assert_true(raw_hello(c2, token + 1, &n) != token);
+	assert_int_equal(n, 0);
+	close(c2);
+	c2 = raw_connect(f->d.socket, 0);
+	assert_int_equal(raw_hello(c2, token, &n), token);
+	assert_int_equal(n, 1);
+	raw_req_unmap(&rq, &mu, id, 0, FILE_SIZE);
+	r = raw_call(c2, &rq, NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	raw_free(r);
+	mr.lease_id = id;
+	rq = (Pagemap__Request)PAGEMAP__REQUEST__INIT;
+	rq.body_case = PAGEMAP__REQUEST__BODY_LEASE_RELEASE;
+	rq.lease_release = &mr;
+	r = raw_call(c2, &rq, NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	raw_free(r);
+	close(c2);
+	assert_int_equal(region_pins(f), 0);
+}
+
 int
 main(void)
 {
@@ -544,6 +632,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			tables_of_a_dead_or_recycled_pid_are_discarded, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			a_reconnect_by_token_takes_back_restored_leases_under_their_ids,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			another_runtime_dir_is_refused_while_pins_may_be_outstanding,
 			setup, teardown),
