@@ -99,8 +99,9 @@ pins_dir_open(const char *dir, struct pin_dir *ret, char *err)
 
 	rc = make_dirs(dir);
 	if (rc < 0)
-		return errmsg(err, rc, "cannot create the runtime directory "
-				       "%s: %s",
+		return errmsg(err, rc,
+			      "cannot create the runtime directory "
+			      "%s: %s",
 			      dir, strerror(-rc));
 	if (realpath(dir, real) == NULL)
 		return errmsg(err, -errno, "%s: %s", dir, strerror(errno));
@@ -117,8 +118,8 @@ pins_dir_open(const char *dir, struct pin_dir *ret, char *err)
 		goto out;
 	}
 	snprintf(pins, sizeof(pins), "%s/pins", real);
-	pfd = openat(fd, "pins", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					 O_CLOEXEC);
+	pfd = openat(fd, "pins",
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0) {
 		rc = errmsg(err, -errno, "cannot open %s: %s", pins,
 			    strerror(errno));
@@ -162,7 +163,8 @@ holder_client(struct server *srv, const struct pintab_holder *h, int pidfd,
 {
 	struct list_node *pos, *n;
 
-	list_for_each(pos, n, &srv->clients) {
+	list_for_each(pos, n, &srv->clients)
+	{
 		struct client *c = client_of(pos);
 
 		if (c->restored && c->session == NULL &&
@@ -174,9 +176,8 @@ holder_client(struct server *srv, const struct pintab_holder *h, int pidfd,
 			return 0;
 		}
 	}
-	return client_restore(srv, (pid_t)h->pid, (uid_t)h->uid,
-			      h->start_time, h->token, pidfd,
-			      ops_client_exited, ret);
+	return client_restore(srv, (pid_t)h->pid, (uid_t)h->uid, h->start_time,
+			      h->token, pidfd, ops_client_exited, ret);
 }
 
 /* restore_records -- the leases of @p's table, then the grants under
@@ -255,8 +256,7 @@ restore_records(struct server *srv, struct client *c, struct client_pins *p,
 
 /* restore_one -- the table @name of @r. */
 static int
-restore_one(struct server *srv, struct region *r, const char *name,
-	    char *err)
+restore_one(struct server *srv, struct region *r, const char *name, char *err)
 {
 	const struct pin_dir *d = &srv->pins;
 	const struct pintab_holder *h;
@@ -383,8 +383,8 @@ nomem:
 static bool
 other_dir(const struct pin_dir *d, const struct region *r)
 {
-	return memcmp(r->sb->pins_boot_id, d->boot_id,
-		      sizeof(d->boot_id)) == 0 &&
+	return memcmp(r->sb->pins_boot_id, d->boot_id, sizeof(d->boot_id)) ==
+		       0 &&
 	       r->sb->pins_dir_crc != d->path_crc &&
 	       (r->files.nfiles || r->files.norphans);
 }

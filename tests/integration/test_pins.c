@@ -88,8 +88,8 @@ teardown(void **state)
 	return daemon_teardown(state);
 }
 
-#define CTL(f, ...) ctl(&(f)->d, (f)->out, OUT_MAX, (f)->err, OUT_MAX, \
-			__VA_ARGS__, NULL)
+#define CTL(f, ...)                                                            \
+	ctl(&(f)->d, (f)->out, OUT_MAX, (f)->err, OUT_MAX, __VA_ARGS__, NULL)
 
 /* ---- the holder process -------------------------------------------------- */
 
@@ -272,7 +272,7 @@ static void
 write_other(struct fixture *f)
 {
 	const char *argv[] = {PAGEMAPCTL_BIN, "--socket", f->d.socket,
-			      "write", "r/b", NULL};
+			      "write",	      "r/b",	  NULL};
 	char *buf = malloc(FILE_SIZE + 1);
 
 	assert_int_equal(CTL(f, "file", "create", "r/b", "--size", "4M"), 0);
@@ -300,8 +300,8 @@ grants_hold_canary(struct fixture *f, uint64_t lease)
 	j = ctl_json(f, "grant", "ls", "--lease", id);
 	n = json_object_array_length(rows(j, "grants"));
 	for (size_t i = 0; i < n; i++) {
-		json_object *g = json_object_array_get_idx(rows(j, "grants"),
-							   i);
+		json_object *g =
+			json_object_array_get_idx(rows(j, "grants"), i);
 		uint64_t off = jget(g, "region_offset");
 		uint64_t size = 4096ull << jget(g, "order");
 
@@ -326,8 +326,7 @@ grants_hold_canary(struct fixture *f, uint64_t lease)
 
 /* wait_until -- poll @cond, bounded. */
 static void
-wait_until(struct fixture *f, bool (*cond)(struct fixture *f),
-	   const char *what)
+wait_until(struct fixture *f, bool (*cond)(struct fixture *f), const char *what)
 {
 	long long end = now_ms() + WAIT_MS;
 
@@ -377,19 +376,18 @@ pins_survive_a_daemon_crash_until_the_holder_exits(void **state)
 	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
 	assert_int_equal(json_object_array_length(rows(j, "leases")), 1);
-	assert_int_equal(jget(json_object_array_get_idx(rows(j, "leases"), 0),
-			      "id"),
-			 h.lease);
-	assert_int_equal(jget(json_object_array_get_idx(rows(j, "leases"), 0),
-			      "pid"),
-			 h.pid);
+	assert_int_equal(
+		jget(json_object_array_get_idx(rows(j, "leases"), 0), "id"),
+		h.lease);
+	assert_int_equal(
+		jget(json_object_array_get_idx(rows(j, "leases"), 0), "pid"),
+		h.pid);
 	json_object_put(j);
 	assert_true(grants_hold_canary(f, h.lease) > 0);
 
 	/* Truncate waits for the holder; blockers names it. */
-	assert_int_not_equal(CTL(f, "file", "truncate", "r/a", "0",
-				 "--timeout", "1"),
-			     0);
+	assert_int_not_equal(
+		CTL(f, "file", "truncate", "r/a", "0", "--timeout", "1"), 0);
 	assert_int_equal(CTL(f, "blockers", "r/a"), 0);
 	if (!strstr(f->out, pid))
 		fail_msg("blockers does not name pid %s:\n%s", pid, f->out);
@@ -435,8 +433,8 @@ an_orphan_held_across_a_crash_survives_until_the_holder_exits(void **state)
 static void
 plant(struct fixture *f, uint32_t pid, uint64_t start)
 {
-	struct pintab_holder hd = {.pid = pid, .uid = getuid(),
-				   .start_time = start, .token = 7};
+	struct pintab_holder hd = {
+		.pid = pid, .uid = getuid(), .start_time = start, .token = 7};
 	json_object *j = ctl_json(f, "region", "info", "r", NULL), *v, *fl;
 	struct pin_rec lease = {.kind = PIN_LEASE, .access = 2, .lease_id = 1};
 	struct pin_rec grant = {.kind = PIN_GRANT, .access = 2, .lease_id = 1};
@@ -476,8 +474,7 @@ tables(struct fixture *f)
 	char cmd[PATH_MAX + 64], out[64] = "";
 	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 
-	snprintf(cmd, sizeof(cmd), "ls %s/run/pins | grep -c pins$",
-		 f->d.dir);
+	snprintf(cmd, sizeof(cmd), "ls %s/run/pins | grep -c pins$", f->d.dir);
 	run(argv, NULL, out, sizeof(out), NULL, 0);
 	return atoi(out);
 }
@@ -505,9 +502,8 @@ tables_of_a_dead_or_recycled_pid_are_discarded(void **state)
 	restart(f);
 	assert_int_equal(region_pins(f), 0);
 	assert_int_equal(tables(f), 0);
-	assert_int_equal(CTL(f, "file", "truncate", "r/a", "0",
-				 "--timeout", "5"),
-			 0);
+	assert_int_equal(
+		CTL(f, "file", "truncate", "r/a", "0", "--timeout", "5"), 0);
 }
 
 static void
