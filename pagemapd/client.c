@@ -2,15 +2,22 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include "holder.h"
+#include "inode.h"
 #include "ipc.h"
+#include "pintab.h"
 #include "server.h"
 #include "wire.h"
+
+#define PINTAB_FIRST_SLOTS 126u /* a new table: 8 KiB, header included */
 
 /* ---- the lease id index (chained hash, grows by doubling) ------------- */
 
@@ -103,19 +110,172 @@ own_unlink(struct client *c, struct lease *l)
 	c->grants -= l->ngrants;
 }
 
+/* ---- pin tables --------------------------------------------------------- */
+
+static struct client_pins *
+pins_of(const struct client *c, const struct region *r)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &c->pins) {
+		struct client_pins *p = list_entry(pos, struct client_pins,
+						   node);
+		if (p->region == r)
+			return p;
+	}
+	return NULL;
+}
+
+static struct client_pins *
+pins_of_tab(const struct client *c, const struct pintab *t)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &c->pins) {
+		struct client_pins *p = list_entry(pos, struct client_pins,
+						   node);
+		if (p->tab == t)
+			return p;
+	}
+	return NULL;
+}
+
+struct client_pins *
+client_add_pins(struct client *c, struct region *r, struct pintab *tab)
+{
+	struct client_pins *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->region = r;
+	p->tab = tab;
+	list_add_head(&c->pins, &p->node);
+	return p;
+}
+
+/* pins_get -- @c's table in @r, made now (its header naming the holder)
+ * if it has none. */
+static int
+pins_get(struct client *c, struct region *r, struct client_pins **ret)
+{
+	const struct pin_dir *d = &c->srv->pins;
+	struct pintab_holder h = {
+		.pid = (uint32_t)c->pid,
+		.uid = (uint32_t)c->uid,
+		.start_time = c->start_time,
+		.token = c->token,
+	};
+	struct client_pins *p = pins_of(c, r);
+	struct pintab *t;
+	int rv;
+
+	if (p) {
+		*ret = p;
+		return 0;
+	}
+	memcpy(h.boot_id, d->boot_id, sizeof(h.boot_id));
+	memcpy(h.region_uuid, r->sb->uuid, sizeof(h.region_uuid));
+	rv = pintab_create(d->dirfd, &h, PINTAB_FIRST_SLOTS, &t);
+	if (rv < 0)
+		return rv;
+	p = client_add_pins(c, r, t);
+	if (p == NULL) {
+		pintab_remove(t);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* pins_put -- one lease less in @p; the table goes with its last. */
+static void
+pins_put(struct client_pins *p, bool remove)
+{
+	if (--p->nleases)
+		return;
+	if (remove)
+		pintab_remove(p->tab);
+	else
+		pintab_close(p->tab);
+	list_del(&p->node);
+	free(p);
+}
+
+/* pin_lease -- record @l in @p's table (before any reply tells of it). */
+static int
+pin_lease(struct client_pins *p, struct lease *l)
+{
+	struct pin_rec rec = {
+		.kind = PIN_LEASE,
+		.access = l->access,
+		.lease_id = l->id,
+		.ino = inode_ino(l->ino),
+	};
+	int64_t s = pintab_add(p->tab, &rec);
+
+	if (s < 0)
+		return (int)s;
+	l->pins = p->tab;
+	l->pin_slot = (uint32_t)s;
+	p->nleases++;
+	return 0;
+}
+
 int
 client_lease_acquire(struct client *c, struct region *r, struct inode *ino,
 		     enum lease_access access, struct lease **ret)
 {
 	struct server *srv = c->srv;
+	struct client_pins *p = NULL;
 	struct lease *l;
 	int rv;
 
 	if (c->nleases >= srv->cfg->max_leases)
 		return -EDQUOT;
-	rv = lease_new(r, ino, c, access, ++srv->next_lease_id, &l);
+	rv = lease_new(r, ino, c, access, srv->next_lease_id + 1, &l);
 	if (rv < 0)
 		return rv;
+	if (srv->pins.dirfd >= 0) {
+		rv = pins_get(c, r, &p);
+		if (rv == 0) {
+			rv = pin_lease(p, l);
+			if (rv < 0 && p->nleases == 0) {
+				p->nleases = 1;
+				pins_put(p, true);
+			}
+		}
+		if (rv < 0) {
+			lease_free(l);
+			return rv;
+		}
+	}
+	srv->next_lease_id++;
+	own_link(c, l);
+	index_add(srv, l);
+	*ret = l;
+	return 0;
+}
+
+int
+client_lease_restore(struct client *c, struct client_pins *p,
+		     struct inode *ino, enum lease_access access, uint64_t id,
+		     uint32_t slot, struct lease **ret)
+{
+	struct server *srv = c->srv;
+	struct lease *l;
+	int rv;
+
+	if (client_lease_find(srv, id))
+		return -EEXIST;
+	rv = lease_restore(p->region, ino, c, access, id, &l);
+	if (rv < 0)
+		return rv;
+	l->pins = p->tab;
+	l->pin_slot = slot;
+	p->nleases++;
+	/* Ids after a restart continue after the largest one restored. */
+	if (srv->next_lease_id < id)
+		srv->next_lease_id = id;
 	own_link(c, l);
 	index_add(srv, l);
 	*ret = l;
@@ -152,6 +312,23 @@ client_first_lease(const struct client *c)
 	return list_empty(&c->leases) ? NULL : lease_of_owner(c->leases.next);
 }
 
+/* unpin_lease -- @l's record leaves its table, and the table with its
+ * last lease (@remove: the file too). */
+static void
+unpin_lease(struct client *c, struct lease *l, bool remove)
+{
+	struct client_pins *p;
+
+	if (l->pins == NULL)
+		return;
+	p = pins_of_tab(c, l->pins);
+	if (remove)
+		pintab_del(l->pins, l->pin_slot);
+	l->pins = NULL;
+	if (p)
+		pins_put(p, remove);
+}
+
 void
 client_lease_drop(struct lease *l)
 {
@@ -159,7 +336,44 @@ client_lease_drop(struct lease *l)
 
 	own_unlink(c, l);
 	index_remove(c->srv, l);
+	unpin_lease(c, l, true);
 	lease_free(l);
+}
+
+void
+client_forget_region(struct server *srv, struct region *r)
+{
+	struct list_node *pos, *n, *lp, *ln;
+
+	list_for_each(pos, n, &srv->clients) {
+		struct client *c = client_of(pos);
+
+		list_for_each(lp, ln, &c->leases) {
+			struct lease *l = lease_of_owner(lp);
+
+			if (l->region != r)
+				continue;
+			/* Not returned: only forgotten by this daemon, so
+			 * the table keeps them for the next attach. */
+			l->pins = NULL;
+			c->grants -= l->ngrants;
+			l->ino->grants -= l->ngrants;
+			r->pins -= l->ngrants;
+			l->ngrants = 0;
+			own_unlink(c, l);
+			index_remove(srv, l);
+			lease_free(l);
+		}
+		while (pins_of(c, r)) {
+			struct client_pins *p = pins_of(c, r);
+
+			pintab_close(p->tab);
+			list_del(&p->node);
+			free(p);
+		}
+		if (client_idle(c))
+			client_free(c);
+	}
 }
 
 bool
@@ -186,6 +400,16 @@ client_free(struct client *c)
 
 	list_del(&c->node);
 	srv->nclients--;
+	/* Tables left here hold pins of a process the daemon lets go of
+	 * without ending them (a stop): the files stay for the next start. */
+	while (!list_empty(&c->pins)) {
+		struct client_pins *p = list_entry(c->pins.next,
+						   struct client_pins, node);
+
+		pintab_close(p->tab);
+		list_del(&p->node);
+		free(p);
+	}
 	if (c->pidfd >= 0) {
 		uv_poll_stop(&c->exit_poll);
 		/* The handle closes from the loop; the pidfd with it. */
@@ -209,35 +433,113 @@ on_process_exit(uv_poll_t *h, int status, int events)
 	c->on_exit(c);
 }
 
-int
-client_new(struct server *srv, struct ipc_peer *p, struct session *s,
-	   void (*on_exit)(struct client *c), struct client **ret)
+/* new_token -- a random 64-bit name for a client's reconnect, never 0. */
+static uint64_t
+new_token(void)
+{
+	uint64_t t = 0;
+
+	while (t == 0)
+		if (getrandom(&t, sizeof(t), 0) != (ssize_t)sizeof(t))
+			t = 0;
+	return t;
+}
+
+/* alloc_client -- a client of @pid/@uid on @srv's list. */
+static struct client *
+alloc_client(struct server *srv, pid_t pid, uid_t uid,
+	     void (*on_exit)(struct client *c))
 {
 	struct client *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
-		return -ENOMEM;
+		return NULL;
 	c->id = ++srv->next_client_id;
 	c->srv = srv;
-	c->session = s;
 	c->on_exit = on_exit;
-	c->pid = p->pid;
-	c->uid = p->uid;
-	c->gid = p->gid;
-	memcpy(c->comm, p->comm, sizeof(c->comm));
+	c->pid = pid;
+	c->uid = uid;
 	c->pidfd = -1;
-	if (p->pidfd >= 0 &&
-	    uv_poll_init(srv->loop, &c->exit_poll, p->pidfd) == 0) {
-		/* The pidfd now belongs to the client: it outlives the
-		 * connection, and on_closed() closes it with the client. */
-		c->pidfd = p->pidfd;
-		p->pidfd = -1;
-		c->exit_poll.data = c;
-		uv_poll_start(&c->exit_poll, UV_READABLE, on_process_exit);
-	}
 	list_init(&c->leases);
+	list_init(&c->pins);
 	list_add_head(&srv->clients, &c->node);
 	srv->nclients++;
+	return c;
+}
+
+/* watch -- @pidfd (owned by @c from now on) tells of the process's exit;
+ * false if it cannot be watched (then it is closed). */
+static bool
+watch(struct client *c, int pidfd)
+{
+	if (pidfd < 0)
+		return false;
+	if (uv_poll_init(c->srv->loop, &c->exit_poll, pidfd) != 0) {
+		close(pidfd);
+		return false;
+	}
+	/* The pidfd now belongs to the client: it outlives the connection,
+	 * and on_closed() closes it with the client. */
+	c->pidfd = pidfd;
+	c->exit_poll.data = c;
+	uv_poll_start(&c->exit_poll, UV_READABLE, on_process_exit);
+	return true;
+}
+
+int
+client_new(struct server *srv, struct ipc_peer *p, struct session *s,
+	   void (*on_exit)(struct client *c), struct client **ret)
+{
+	struct client *c = alloc_client(srv, p->pid, p->uid, on_exit);
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->session = s;
+	c->gid = p->gid;
+	memcpy(c->comm, p->comm, sizeof(c->comm));
+	c->token = new_token();
+	/* Names the holder of its pins for good; unreadable, its pins are
+	 * kept conservatively after a restart (holder_check() UNKNOWN). */
+	if (holder_start_time(p->pid, &c->start_time) < 0)
+		c->start_time = 0;
+	watch(c, p->pidfd); /* takes it, or closes it */
+	p->pidfd = -1;
+	*ret = c;
+	return 0;
+}
+
+int
+client_restore(struct server *srv, pid_t pid, uid_t uid, uint64_t start_time,
+	       uint64_t token, int pidfd, void (*on_exit)(struct client *c),
+	       struct client **ret)
+{
+	struct client *c = alloc_client(srv, pid, uid, on_exit);
+	char path[64], comm[sizeof(c->comm) + 1];
+	ssize_t n = -1;
+	int fd;
+
+	if (c == NULL) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return -ENOMEM;
+	}
+	c->gid = (gid_t)-1;
+	c->start_time = start_time;
+	c->token = token;
+	c->restored = true;
+	snprintf(c->name, sizeof(c->name), "(restored)");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		comm[n] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(c->comm, sizeof(c->comm), "%s", comm);
+	}
+	watch(c, pidfd);
 	*ret = c;
 	return 0;
 }
@@ -254,8 +556,20 @@ client_alive(const struct client *c)
 	return poll(&p, 1, 0) == 0;
 }
 
+/* same_process -- @d (disconnected) is @c's process: same pid and uid,
+ * the same start time where both are known, and still alive. */
+static bool
+same_process(const struct client *c, const struct client *d)
+{
+	if (d == c || d->session || d->pid != c->pid || d->uid != c->uid)
+		return false;
+	if (d->start_time && c->start_time && d->start_time != c->start_time)
+		return false;
+	return client_alive(d);
+}
+
 uint32_t
-client_adopt(struct client *c)
+client_adopt(struct client *c, uint64_t token)
 {
 	struct list_node *pos, *n2;
 	struct client *d;
@@ -263,8 +577,7 @@ client_adopt(struct client *c)
 
 	list_for_each(pos, n2, &c->srv->clients) {
 		d = client_of(pos);
-		if (d == c || d->session || d->pid != c->pid ||
-		    !client_alive(d))
+		if (!same_process(c, d) || (token && d->token != token))
 			continue;
 		while (!list_empty(&d->leases)) {
 			struct lease *l = lease_of_owner(d->leases.next);
@@ -273,6 +586,17 @@ client_adopt(struct client *c)
 			own_link(c, l);
 			n++;
 		}
+		/* Its tables (named after it) come along: they hold the
+		 * leases just taken. */
+		while (!list_empty(&d->pins)) {
+			struct list_node *p = d->pins.next;
+
+			list_del(p);
+			list_add_head(&c->pins, p);
+		}
+		/* The token stays the same across reconnects. */
+		if (token || n)
+			c->token = d->token;
 		client_free(d);
 	}
 	return n;

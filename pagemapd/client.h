@@ -11,6 +11,7 @@
 
 struct client_info;
 struct inode;
+struct pintab;
 struct ipc_peer;
 struct region;
 struct server;
@@ -23,7 +24,22 @@ struct session;
  * readable — or it connects again and returns them. A client object
  * therefore outlives its session; it ends when it has neither a session
  * nor leases, or when its process exits.
+ *
+ * Pins outlive the daemon too (I6): a client has one pin table (pintab.h)
+ * per region it holds leases in, in the runtime directory, created at its
+ * first lease there and removed when its last lease there ends. Every lease
+ * is a PIN_LEASE record in it and every grant a PIN_GRANT (lease.c). After
+ * a crash, pins.c restores from them a disconnected client ("restored")
+ * that is kept exactly like one whose connection closed.
  */
+
+/* One pin table of a client: its leases in one region. */
+struct client_pins {
+	struct list_node node; /* the client's tables */
+	struct region *region;
+	struct pintab *tab;
+	uint32_t nleases; /* its leases here; the table goes with the last */
+};
 struct client {
 	uint64_t id;
 	struct server *srv;
@@ -41,6 +57,10 @@ struct client {
 	struct list_node leases; /* struct lease, by lease->own */
 	uint32_t nleases;
 	uint64_t grants; /* folios under its leases */
+	uint64_t token; /* names it for a reconnect (HelloReply.token) */
+	uint64_t start_time; /* of its process (holder.h); 0: unreadable */
+	bool restored; /* rebuilt from pin tables after a restart */
+	struct list_node pins; /* struct client_pins */
 	struct list_node node; /* server's list of clients */
 };
 
@@ -50,13 +70,42 @@ struct client {
 int client_new(struct server *srv, struct ipc_peer *peer, struct session *s,
 	       void (*on_exit)(struct client *c), struct client **ret);
 
+/* client_restore -- a disconnected client for the holder of a pin table
+ * found at attach: process @pid of @uid started at @start_time, with
+ * @token; @pidfd (-1: none, then it is kept until a restart proves it
+ * gone) is watched for its exit like a connected client's and owned by the
+ * client from now on, even on failure. Returns 0 or -ENOMEM. */
+int client_restore(struct server *srv, pid_t pid, uid_t uid,
+		   uint64_t start_time, uint64_t token, int pidfd,
+		   void (*on_exit)(struct client *c), struct client **ret);
+
+/* client_add_pins -- @c takes @tab, a table of its leases in @r found at
+ * attach. Returns the client's record of it, or NULL (-ENOMEM). */
+struct client_pins *client_add_pins(struct client *c, struct region *r,
+				    struct pintab *tab);
+
+/* client_lease_restore -- the lease @id (its record in @p's table at
+ * @slot) put back under @c as it was before a restart. Returns 0, -EEXIST
+ * (a lease of that id exists) or -ENOMEM. */
+int client_lease_restore(struct client *c, struct client_pins *p,
+			 struct inode *ino, enum lease_access access,
+			 uint64_t id, uint32_t slot, struct lease **ret);
+
+/* client_forget_region -- drop every lease and pin table of @r without
+ * touching the table files (an attach that failed after its pins were
+ * restored); clients left idle are freed. */
+void client_forget_region(struct server *srv, struct region *r);
+
 /* client_free -- unlink and free @c (its pidfd closes from the loop). Its
  * leases must have ended or moved. */
 void client_free(struct client *c);
 
-/* client_adopt -- take over the leases of disconnected clients of the
- * same, still living, process (a reconnect). Returns how many leases. */
-uint32_t client_adopt(struct client *c);
+/* client_adopt -- take over the leases (and pin tables) of disconnected
+ * clients of the same, still living, process (a reconnect): with @token
+ * nonzero only of the one with that token (its pid, uid and start time
+ * matching @c's), which @c then is named by; with 0, of every one of the
+ * same pid, uid and start time. Returns how many leases. */
+uint32_t client_adopt(struct client *c, uint64_t token);
 
 /* client_detach_session -- @c's connection has closed. */
 void client_detach_session(struct client *c);
@@ -69,8 +118,9 @@ bool client_alive(const struct client *c);
  * its leases ended): nothing keeps it. */
 bool client_idle(const struct client *c);
 
-/* client_lease_acquire -- a new lease for @c. Returns 0, -EDQUOT (lease
- * limit), or lease_new()'s errors. */
+/* client_lease_acquire -- a new lease for @c, recorded in its pin table of
+ * @r (made now if it is its first lease there). Returns 0, -EDQUOT (lease
+ * limit), -ENOSPC (no room for the pin table), lease_new()'s errors. */
 int client_lease_acquire(struct client *c, struct region *r,
 			 struct inode *ino, enum lease_access access,
 			 struct lease **ret);

@@ -16,6 +16,8 @@
 void
 config_defaults(struct config *c)
 {
+	const char *env;
+
 	memset(c, 0, sizeof(*c));
 	snprintf(c->socket_path, sizeof(c->socket_path), "%s",
 		 PAGEMAP_DEFAULT_SOCKET);
@@ -25,6 +27,25 @@ config_defaults(struct config *c)
 	c->max_leases = 4096;
 	c->max_grants = 1u << 22;
 	c->max_pending = 256;
+	/* systemd's RuntimeDirectory= (the first, if it names several). */
+	env = getenv("RUNTIME_DIRECTORY");
+	if (env && env[0] == '/')
+		snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%.*s",
+			 (int)strcspn(env, ":"), env);
+	else
+		snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s",
+			 PAGEMAP_DEFAULT_RUNTIME_DIR);
+}
+
+int
+config_set_runtime_dir(struct config *c, const char *dir, const char **why)
+{
+	if (dir[0] != '/' || strlen(dir) >= sizeof(c->runtime_dir) - 64) {
+		*why = "must be an absolute path of fewer than 4032 bytes";
+		return -EINVAL;
+	}
+	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", dir);
+	return 0;
 }
 
 int
@@ -191,6 +212,8 @@ daemon_key(struct config *c, const char *key, const char *value,
 				      "bytes",
 			       -EINVAL;
 		snprintf(c->socket_path, sizeof(c->socket_path), "%s", value);
+	} else if (strcmp(key, "runtime_dir") == 0) {
+		return config_set_runtime_dir(c, value, why);
 	} else if (strcmp(key, "log_level") == 0) {
 		if (log_parse_level(value, &c->log_level) < 0)
 			return *why = "must be error, warn, info or debug",

@@ -23,6 +23,7 @@ struct region_conf {
 
 struct config {
 	char socket_path[108]; /* sizeof(sun_path) */
+	char runtime_dir[PATH_MAX]; /* pin tables in its pins/ (pins.c) */
 	enum log_level log_level;
 	uint32_t socket_mode; /* permission bits of the socket file */
 	uint32_t max_clients;
@@ -33,7 +34,8 @@ struct config {
 	size_t nregions;
 };
 
-/* config_defaults -- the built-in settings, no regions. */
+/* config_defaults -- the built-in settings, no regions; the runtime
+ * directory is $RUNTIME_DIRECTORY (systemd's) when set. */
 void config_defaults(struct config *c);
 
 /* config_load -- read the INI file @path into @c (keys override what is
@@ -51,6 +53,11 @@ int config_add_region_spec(struct config *c, const char *spec, char *err);
  * default (a sparse 1 GiB file under the checkout, created on first
  * start). */
 void config_add_embedded_default(struct config *c);
+
+/* config_set_runtime_dir -- @dir (absolute, below PATH_MAX) as the runtime
+ * directory. Returns 0 or -EINVAL with a reason in *why. */
+int config_set_runtime_dir(struct config *c, const char *dir,
+			   const char **why);
 
 /* parse_size -- "4096", "64K", "2M", "1G", "1T" (powers of 1024) into
  * bytes. Returns 0 or -EINVAL / -ERANGE. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "holder.h"
 #include "journal.h"
 #include "layout.h"
 #include "verify.h"
@@ -109,6 +110,13 @@ check_mapped(struct fsck *f, uint64_t map_len)
 	}
 	f->rep->max_order = f->sb->max_order;
 	layout_uuid_str(f->sb->uuid, f->rep->uuid);
+	{
+		uint8_t boot[16];
+
+		f->rep->pins_this_boot =
+			holder_boot_id(boot) == 0 &&
+			memcmp(boot, f->sb->pins_boot_id, sizeof(boot)) == 0;
+	}
 	ret = verify_tables(f->sb, f->base, VERIFY_ALL, table_fault, f, &res);
 	if (ret)
 		return ret;

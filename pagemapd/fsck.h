@@ -15,6 +15,11 @@ struct fsck_report {
 	uint64_t free_pages;
 	uint32_t errors; /* problems found */
 	int journal_replayed; /* 1 if a committed transaction was pending */
+	/* Information, not a fault: the superblock says pins of this boot
+	 * may be outstanding (a daemon did not detach it cleanly, or still
+	 * has it attached); they are in the pin tables of its runtime
+	 * directory. */
+	int pins_this_boot;
 	char uuid[37];
 	char first_error[256]; /* "" when errors == 0 */
 };

@@ -112,6 +112,12 @@ holder_check(pid_t pid, uint64_t start_time, int *ret_pidfd)
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0 && errno == ESRCH)
 		return HOLDER_GONE;
+	/* A start time that could not be read when the pins were taken
+	 * proves nothing: the process at @pid may be the holder. */
+	if (start_time == 0) {
+		*ret_pidfd = fd;
+		return HOLDER_UNKNOWN;
+	}
 	r = holder_start_time(pid, &now);
 	if (r == -ESRCH || (r == 0 && now != start_time)) {
 		if (fd >= 0)

@@ -25,7 +25,8 @@ int holder_start_time(pid_t pid, uint64_t *ret);
  * On HOLDER_ALIVE (and on HOLDER_UNKNOWN when one could be had) *ret_pidfd
  * gets a pidfd of it to watch for its exit, else -1. Order: pidfd first,
  * then the start time, then the pidfd is polled, so a pid recycled at any
- * point between is never taken for the holder. */
+ * point between is never taken for the holder. A @start_time of 0 (it was
+ * unreadable) gives HOLDER_UNKNOWN while any process has @pid. */
 enum holder_state holder_check(pid_t pid, uint64_t start_time, int *ret_pidfd);
 
 #endif

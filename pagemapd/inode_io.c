@@ -869,8 +869,10 @@ unlink_ino(struct inode_table *tab, struct inode *ino)
 int
 inode_reclaim_orphans(struct inode_table *tab, char *err)
 {
-	while (tab->orphan_head) {
-		uint32_t slot = tab->orphan_head - 1;
+	uint32_t next = tab->orphan_head;
+
+	while (next) {
+		uint32_t slot = next - 1;
 		struct inode *ino = inode_slot(tab, slot);
 		int ret;
 
@@ -879,6 +881,11 @@ inode_reclaim_orphans(struct inode_table *tab, char *err)
 				      "orphan list names inode "
 				      "%u, which is not an orphan",
 				      slot);
+		next = ino->orphan_next;
+		/* Leases restored from pin tables (I6): a holder may still
+		 * map it; it is freed at its final unpin instead. */
+		if (ino->nleases)
+			continue;
 		ret = unlink_ino(tab, ino);
 		if (ret)
 			return errmsg(err, ret,

@@ -35,7 +35,8 @@ int inode_unlink(struct inode_table *t, struct inode *ino);
 int inode_orphan(struct inode_table *t, struct inode *ino);
 
 /* inode_reclaim_orphans -- free every orphan on the persistent list of a
- * loaded @t (what a crash left between an unlink and its final unpin).
+ * loaded @t (what a crash left between an unlink and its final unpin)
+ * that has no lease (one restored from a pin table keeps it).
  * Returns 0, or -EUCLEAN / -errno with a reason in @err. */
 int inode_reclaim_orphans(struct inode_table *t, char *err);
 

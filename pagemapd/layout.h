@@ -55,7 +55,13 @@ struct pm_super {
 	uint32_t orphan_head; /* inode slot + 1 of the first orphan, 0 = none */
 	uint32_t reserved0;
 	uint64_t format_time_ns; /* CLOCK_REALTIME at format */
-	uint8_t reserved[32];
+	/* Pins of this boot may be outstanding in pin tables of the runtime
+	 * directory whose absolute path has CRC32C pins_dir_crc (all zero:
+	 * none). Written through the journal at attach, cleared at a clean
+	 * detach (docs/layout.md). */
+	uint8_t pins_boot_id[16];
+	uint32_t pins_dir_crc;
+	uint8_t reserved[12];
 };
 
 #define PM_INODE_USED 0x1u

@@ -14,6 +14,7 @@
 #include "extent.h"
 #include "folio.h"
 #include "inode.h"
+#include "pintab.h"
 #include "region.h"
 
 #define TILE_BATCH 256 /* folios tiled per folio_tile() call */
@@ -50,17 +51,13 @@ first_reaching(const struct lease *l, uint64_t pg)
 	return lower_bound(l, pg >= span ? pg - span + 1 : 0);
 }
 
-int
-lease_new(struct region *r, struct inode *ino, void *owner,
-	  enum lease_access access, uint64_t id, struct lease **ret)
+/* hang -- a new lease on @ino, no checks. */
+static int
+hang(struct region *r, struct inode *ino, void *owner,
+     enum lease_access access, uint64_t id, struct lease **ret)
 {
-	struct lease *l;
+	struct lease *l = calloc(1, sizeof(*l));
 
-	if (ino->orphan)
-		return -ENOENT;
-	if (r->detaching)
-		return -EBUSY;
-	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return -ENOMEM;
 	l->id = id;
@@ -77,6 +74,26 @@ lease_new(struct region *r, struct inode *ino, void *owner,
 	r->nleases++;
 	*ret = l;
 	return 0;
+}
+
+int
+lease_new(struct region *r, struct inode *ino, void *owner,
+	  enum lease_access access, uint64_t id, struct lease **ret)
+{
+	if (ino->orphan)
+		return -ENOENT;
+	if (r->detaching)
+		return -EBUSY;
+	return hang(r, ino, owner, access, id, ret);
+}
+
+int
+lease_restore(struct region *r, struct inode *ino, void *owner,
+	      enum lease_access access, uint64_t id, struct lease **ret)
+{
+	/* An orphan's lease is restored too: it is what keeps the orphan
+	 * (and its holder's mapping of it) from being reclaimed. */
+	return hang(r, ino, owner, access, id, ret);
 }
 
 void
@@ -192,6 +209,44 @@ mapped(const struct inode *ino, uint64_t pg, uint64_t end)
 	return true;
 }
 
+/* pin -- write the PIN_GRANT records of @v[0..k) into the lease's pin
+ * table, so they outlive this process (I6); all or none. */
+static int
+pin(struct lease *l, struct grant *v, size_t k)
+{
+	if (l->pins == NULL)
+		return 0;
+	for (size_t i = 0; i < k; i++) {
+		struct pin_rec rec = {
+			.kind = PIN_GRANT,
+			.access = v[i].access,
+			.order = v[i].order,
+			.lease_id = l->id,
+			.file_pg = v[i].file_pg,
+			.region_pg = v[i].region_pg,
+		};
+		int64_t s = pintab_add(l->pins, &rec);
+
+		if (s < 0) {
+			while (i > 0)
+				pintab_del(l->pins, v[--i].slot);
+			return (int)s;
+		}
+		v[i].slot = (uint32_t)s;
+	}
+	return 0;
+}
+
+/* unpin -- delete the PIN_GRANT records of @v[0..k). */
+static void
+unpin(struct lease *l, const struct grant *v, size_t k)
+{
+	if (l->pins == NULL)
+		return;
+	for (size_t i = 0; i < k; i++)
+		pintab_del(l->pins, v[i].slot);
+}
+
 int
 lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
 	  struct grant *out, size_t max, uint64_t *ret_next_pg)
@@ -219,6 +274,9 @@ lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
 	k = tile(ino, l->region->sb->max_order, pg, end, access, out, max,
 		 &next);
 	assert(k > 0);
+	rv = pin(l, out, k);
+	if (rv < 0)
+		return rv;
 	insert(l, out, k);
 	for (size_t i = 0; i < k; i++)
 		pages += 1ull << out[i].order;
@@ -227,6 +285,49 @@ lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
 	l->region->pins += k;
 	*ret_next_pg = next;
 	return (int)k;
+}
+
+int
+lease_restore_grant(struct lease *l, const struct grant *g)
+{
+	const struct inode *ino = l->ino;
+	uint64_t n, pg, end;
+	size_t i;
+	int rv;
+
+	if (g->order > l->region->sb->max_order || g->order >= 32)
+		return -EUCLEAN;
+	n = 1ull << g->order;
+	end = g->file_pg + n;
+	/* I8: a folio is naturally aligned in the file and in the region;
+	 * anything else was never granted. */
+	if ((g->file_pg & (n - 1)) || (g->region_pg & (n - 1)) ||
+	    end < g->file_pg || (g->access != LEASE_READ &&
+				 g->access != LEASE_WRITE) ||
+	    g->access > l->access)
+		return -EUCLEAN;
+	if (!mapped(ino, g->file_pg, end))
+		return -EUCLEAN;
+	/* Every page of it must be where the file's extents put it now:
+	 * the region page a holder maps is the one this file owns. */
+	for (pg = g->file_pg, i = extent_map_find(&ino->map, pg); pg < end;
+	     i++) {
+		const struct extent *e = &ino->map.v[i];
+		uint64_t e_end = e->file_pg + e->npages;
+
+		if (e->region_pg + (pg - e->file_pg) !=
+		    g->region_pg + (pg - g->file_pg))
+			return -EUCLEAN;
+		pg = e_end < end ? e_end : end;
+	}
+	rv = reserve(l, 1);
+	if (rv < 0)
+		return rv;
+	insert(l, g, 1);
+	l->pages += n;
+	l->ino->grants++;
+	l->region->pins++;
+	return 0;
 }
 
 /* drop -- account for @k grants of @pages pages leaving @l. */
@@ -262,6 +363,7 @@ lease_unmap(struct lease *l, uint64_t pg, uint64_t n)
 
 		if (grant_end(g) > pg) {
 			pages += 1ull << g->order;
+			unpin(l, g, 1);
 			continue;
 		}
 		l->grants[w++] = *g;
@@ -283,6 +385,7 @@ lease_unmap_all(struct lease *l)
 
 	if (k == 0)
 		return 0;
+	unpin(l, l->grants, l->ngrants);
 	l->ngrants = 0;
 	drop(l, k, l->pages);
 	return k;

@@ -9,6 +9,7 @@
 #include "list.h"
 
 struct inode;
+struct pintab;
 struct region;
 
 /*
@@ -27,6 +28,12 @@ struct region;
  * Grants are records: mapping a range twice grants it twice. A lease keeps
  * its grants in an array sorted by file page, so a map that extends a range
  * appends and an unmap finds its range by binary search.
+ *
+ * Pins outlive the daemon (I6): a lease with a pin table (l->pins, set by
+ * its owner; NULL in unit tests) has every grant written there as a
+ * PIN_GRANT record before lease_map() returns it, so before any reply can
+ * tell of it, and deleted when it is returned. A table that cannot grow
+ * (a full tmpfs) makes the map fail with nothing granted.
  */
 
 enum lease_access {
@@ -39,6 +46,7 @@ struct grant {
 	uint64_t region_pg;
 	uint32_t order; /* 2^order pages */
 	uint32_t access; /* enum lease_access */
+	uint32_t slot; /* its PIN_GRANT record in the lease's pin table */
 };
 
 struct lease {
@@ -56,13 +64,29 @@ struct lease {
 	struct lease *ino_next;
 	struct list_node own; /* the owner's leases (kept by client.c) */
 	struct lease *hnext; /* lease id hash chain (kept by client.c) */
+	struct pintab *pins; /* the owner's pin table here, or NULL */
+	uint32_t pin_slot; /* its PIN_LEASE record there (client.c) */
 };
+
+_Static_assert(sizeof(struct grant) == 32, "a grant is 32 bytes");
 
 /* lease_new -- a lease of @access on @ino of @r for @owner, with id @id.
  * Returns 0, -ENOENT (@ino is an orphan: its name is gone), -EBUSY (the
  * region is detaching) or -ENOMEM; *ret untouched on failure. */
 int lease_new(struct region *r, struct inode *ino, void *owner,
 	      enum lease_access access, uint64_t id, struct lease **ret);
+
+/* lease_restore -- the lease @id of @access on @ino of @r for @owner, as
+ * a pin table kept it across a daemon restart (I6): an orphan's too.
+ * Returns 0 or -ENOMEM; *ret untouched on failure. */
+int lease_restore(struct region *r, struct inode *ino, void *owner,
+		  enum lease_access access, uint64_t id, struct lease **ret);
+
+/* lease_restore_grant -- put back grant @g (its slot included) under @l,
+ * counted as if granted now. Returns 0, -EUCLEAN when @g is not a folio of
+ * @l's file as its extents map it now (not naturally aligned, past the
+ * file, another region page, above the lease's access), or -ENOMEM. */
+int lease_restore_grant(struct lease *l, const struct grant *g);
 
 /* lease_free -- end a lease that has no grants (asserted). The caller frees
  * an orphan inode whose last lease this was. NULL is fine. */
@@ -73,7 +97,8 @@ void lease_free(struct lease *l);
  * *ret_next_pg to the first page not granted (pg + n when done). Returns
  * the count (>= 1), or -EINVAL (n == 0), -EACCES (@access above the
  * lease's), -ENXIO (a page past the file's allocated pages), -EBUSY (a
- * recall covers the range), -ENOMEM; nothing is granted on failure. */
+ * recall covers the range), -ENOSPC (the pin table cannot grow), -ENOMEM;
+ * nothing is granted (nor left in the pin table) on failure. */
 int lease_map(struct lease *l, uint64_t pg, uint64_t n,
 	      enum lease_access access, struct grant *out, size_t max,
 	      uint64_t *ret_next_pg);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "notify.h"
 #include "ops.h"
+#include "pins.h"
 #include "server.h"
 #include "session.h"
 
@@ -18,7 +19,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pagemapd [--config FILE] [--socket PATH]\n"
+		"usage: pagemapd [--config FILE] [--socket PATH] "
+		"[--runtime-dir DIR]\n"
 		"                [--region NAME=PATH[,size=SIZE][,create]"
 		"[,max_order=N][,inodes=N]]...\n"
 		"                [--log-level error|warn|info|debug]\n"
@@ -31,11 +33,15 @@ usage(FILE *f)
 		"\n"
 		"  -c, --config FILE     read settings from an INI file\n"
 		"  -s, --socket PATH     listen on PATH (default %s)\n"
+		"  -R, --runtime-dir DIR pin tables in DIR/pins (default "
+		"$RUNTIME_DIRECTORY,\n"
+		"                        else %s)\n"
 		"  -r, --region SPEC     attach a region; repeatable\n"
 		"  -l, --log-level LEVEL error, warn, info (default) or debug\n"
 		"  -V, --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n",
-		PAGEMAP_DEFAULT_REGION, PAGEMAP_DEFAULT_SOCKET);
+		PAGEMAP_DEFAULT_REGION, PAGEMAP_DEFAULT_SOCKET,
+		PAGEMAP_DEFAULT_RUNTIME_DIR);
 }
 
 /* parse_args -- fill @c from the command line; 0, 1 (done: help or
@@ -46,6 +52,7 @@ parse_args(int argc, char **argv, struct config *c)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"socket", required_argument, NULL, 's'},
+		{"runtime-dir", required_argument, NULL, 'R'},
 		{"region", required_argument, NULL, 'r'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"version", no_argument, NULL, 'V'},
@@ -53,6 +60,7 @@ parse_args(int argc, char **argv, struct config *c)
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *socket_path = NULL, *level = NULL;
+	const char *runtime_dir = NULL, *why = NULL;
 	char err[CONFIG_ERR_MAX];
 	char **specs;
 	size_t nspecs = 0;
@@ -61,10 +69,11 @@ parse_args(int argc, char **argv, struct config *c)
 	specs = calloc((size_t)argc, sizeof(*specs));
 	if (specs == NULL)
 		return -ENOMEM;
-	while ((opt = getopt_long(argc, argv, "c:s:r:l:Vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:R:r:l:Vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 's': socket_path = optarg; break;
+		case 'R': runtime_dir = optarg; break;
 		case 'r': specs[nspecs++] = optarg; break;
 		case 'l': level = optarg; break;
 		case 'V':
@@ -108,6 +117,11 @@ parse_args(int argc, char **argv, struct config *c)
 		snprintf(c->socket_path, sizeof(c->socket_path), "%s",
 			 socket_path);
 	}
+	if (runtime_dir && config_set_runtime_dir(c, runtime_dir, &why)) {
+		fprintf(stderr, "pagemapd: --runtime-dir: %s\n", why);
+		rv = -EINVAL;
+		goto out;
+	}
 	if (level && log_parse_level(level, &c->log_level) < 0) {
 		fprintf(stderr, "pagemapd: --log-level: expected error, warn, "
 				"info or debug\n");
@@ -134,10 +148,15 @@ int
 main(int argc, char **argv)
 {
 	static struct config cfg;
+	static struct pin_dir pins = {.dirfd = -1};
 	struct server_upcalls up = {
 		.accept = session_open,
 		.stop = ops_shutdown,
+		.restore_pins = pins_restore,
+		.forget_pins = pins_forget,
+		.pins = &pins,
 	};
+	char err[REGION_ERR_MAX];
 	struct server srv;
 	uv_loop_t loop;
 	int rv;
@@ -147,18 +166,26 @@ main(int argc, char **argv)
 	if (rv != 0)
 		return rv > 0 ? 0 : 2;
 	log_set_level(cfg.log_level);
+	/* Before any region attaches: its pins phase reads the tables. */
+	if (pins_dir_open(cfg.runtime_dir, &pins, err) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (uv_loop_init(&loop) < 0) {
 		log_error("cannot start the event loop");
+		pins_dir_close(&pins);
 		return 1;
 	}
 	if (server_start(&srv, &loop, &cfg, &up) < 0) {
 		uv_loop_close(&loop);
+		pins_dir_close(&pins);
 		return 1;
 	}
 	ops_init(&srv, session_send_recall);
 	notify_send("READY=1\nSTATUS=serving");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rv = uv_loop_close(&loop);
+	pins_dir_close(&pins);
 	if (rv < 0) {
 		log_error("event loop did not close cleanly: %s", uv_strerror(rv));
 		return 1;

@@ -370,9 +370,9 @@ ops_init(struct server *srv,
 /* ---- clients ---------------------------------------------------------- */
 
 uint32_t
-ops_adopt(struct server *srv, struct client *c)
+ops_adopt(struct server *srv, struct client *c, uint64_t token)
 {
-	uint32_t n = client_adopt(c);
+	uint32_t n = client_adopt(c, token);
 
 	if (n)
 		recall_resend(&srv->recall, c);

@@ -88,9 +88,10 @@ uint64_t ops_unmap(struct server *srv, struct lease *l, uint64_t pg,
 int ops_lease_release(struct server *srv, struct lease *l);
 
 /* ops_adopt -- @c (a new connection) takes back the leases of its
- * process's disconnected clients and is sent the recalls in force for
- * them (I5). Returns how many leases. */
-uint32_t ops_adopt(struct server *srv, struct client *c);
+ * process's disconnected clients (with @token nonzero: of the one it
+ * names; client_adopt()) and is sent the recalls in force for them (I5,
+ * I6). Returns how many leases. */
+uint32_t ops_adopt(struct server *srv, struct client *c, uint64_t token);
 
 /* ops_client_disconnected -- @c's connection closed: a living process
  * keeps its leases and grants (I5); otherwise they end and @c is freed. */

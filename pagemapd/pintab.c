@@ -73,10 +73,11 @@ pintab_file_name(const struct pintab_holder *h, char *buf, size_t len)
 
 	snprintf(buf, len,
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x-%" PRIu32 "-%" PRIu64 ".pins",
+		 "%02x%02x%02x%02x%02x%02x-%" PRIu32 "-%" PRIu64 "-%016" PRIx64
+		 ".pins",
 		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
 		 u[10], u[11], u[12], u[13], u[14], u[15], h->pid,
-		 h->start_time);
+		 h->start_time, h->token);
 }
 
 /* reserve_free -- room in the free stack for every one of @n slots, so a

@@ -102,7 +102,8 @@ bool pintab_get(const struct pintab *t, uint32_t slot, struct pin_rec *ret);
 uint32_t pintab_slots(const struct pintab *t);
 
 /* pintab_file_name -- the file name of a table for @h into @buf (at least
- * 96 bytes): "<region uuid>-<pid>-<start_time>.pins". */
+ * 96 bytes): "<region uuid>-<pid>-<start_time>-<token, 16 hex>.pins". The
+ * token tells apart the tables of two connections of one process. */
 void pintab_file_name(const struct pintab_holder *h, char *buf, size_t len);
 
 #endif

@@ -296,17 +296,19 @@ recover(struct region *r, uint64_t file_size, char *err)
  *                holes of its metadata.
  *  2. replay  -- replay the journal's committed transactions, then check
  *                the superblock (a torn journaled superblock write is
- *                repaired only by the replay). Crash points are armed
- *                after it.
+ *                repaired only by the replay).
  *  3. verify  -- check every record and the cross-references between
  *                them: names, extents, bitmap, orphan list.
  *  4. load    -- build the allocator and the file table from the tables.
- *  5. reclaim -- free the orphans a crash left between an unlink and its
- *                final unpin (I3).
- *
- * A recovery step that must see the loaded files before orphans are
- * freed (pins that survived a daemon crash) is a phase between load and
- * reclaim.
+ *  5. pins    -- the layer above (o->hooks, pins.c) takes back the pins
+ *                a crashed daemon of this boot left in its runtime
+ *                directory (I6): leases and grants on the loaded files,
+ *                orphans included. Storage never calls up by itself.
+ *                Crash points (test builds) are armed after it.
+ *  6. reclaim -- free the orphans a crash left between an unlink and its
+ *                final unpin (I3), except those whose leases phase 5
+ *                restored: their holders may still map them, so they stay
+ *                orphans until their final unpin.
  */
 
 /* phase_open -- open, map, format if asked, fill the metadata's holes. */
@@ -344,7 +346,7 @@ phase_replay(struct region *r, uint64_t file_size, char *err)
 	if (rc)
 		return rc;
 	r->sb = (struct pm_super *)r->media.base;
-	return media_arm_crash(&r->media, r->path, err);
+	return 0;
 }
 
 /* first_fault -- verify_tables()'s report, kept for the caller. */
@@ -394,6 +396,15 @@ phase_load(struct region *r, char *err)
 	return 0;
 }
 
+/* phase_pins -- the hook's restore of surviving pins. */
+static int
+phase_pins(struct region *r, const struct region_opts *o, char *err)
+{
+	if (!o->hooks || !o->hooks->restore_pins)
+		return 0;
+	return o->hooks->restore_pins(r, o->hooks->ctx, err);
+}
+
 /* phase_reclaim -- free the orphans a crash left. */
 static int
 phase_reclaim(struct region *r, char *err)
@@ -414,7 +425,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	static const struct region_opts none;
 	struct region *r;
 	uint64_t file_size = 0;
-	bool created = false;
+	bool created = false, restored = false;
 	int rc;
 
 	if (!o)
@@ -441,6 +452,15 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 		rc = phase_verify(r, err);
 	if (!rc)
 		rc = phase_load(r, err);
+	if (!rc) {
+		rc = phase_pins(r, o, err);
+		restored = rc == 0 && o->hooks;
+	}
+	/* Test builds: power loss from here on (after the pin record, which
+	 * is written once per boot, so that the persist points of what
+	 * follows are the same at every attach). */
+	if (!rc)
+		rc = media_arm_crash(&r->media, r->path, err);
 	if (!rc)
 		rc = phase_reclaim(r, err);
 	if (rc)
@@ -455,6 +475,10 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	*ret = r;
 	return 0;
 fail:
+	if (restored && o->hooks->forget_pins)
+		o->hooks->forget_pins(r, o->hooks->ctx);
+	/* The pins it names are still in their tables. */
+	r->pins_recorded = false;
 	region_detach(r);
 	/* A file this call created holds nothing anyone could want. */
 	if (created)
@@ -462,13 +486,45 @@ fail:
 	return rc;
 }
 
-/* region_detach -- undo region_attach in reverse. The only write is the
- * journal's checkpoint, so that a detached region file needs no replay. */
+int
+region_pins_record(struct region *r, const uint8_t boot_id[16],
+		   uint32_t dir_crc)
+{
+	struct pm_super sb = *r->sb;
+	int rc;
+
+	if (memcmp(sb.pins_boot_id, boot_id, sizeof(sb.pins_boot_id)) == 0 &&
+	    sb.pins_dir_crc == dir_crc)
+		return 0;
+	memcpy(sb.pins_boot_id, boot_id, sizeof(sb.pins_boot_id));
+	sb.pins_dir_crc = dir_crc;
+	layout_super_seal(&sb);
+	/* The superblock changes only through the journal (its orphan list
+	 * head shares it): one transaction of its own. */
+	rc = journal_add(&r->journal, 0, &sb, sizeof(sb));
+	if (!rc)
+		rc = journal_commit(&r->journal);
+	if (rc)
+		journal_abort(&r->journal);
+	return rc;
+}
+
+/* region_detach -- undo region_attach in reverse. The writes are the pin
+ * record's clearing and the journal's checkpoint, so that a detached
+ * region file needs no replay. */
 void
 region_detach(struct region *r)
 {
+	static const uint8_t none[16];
+
 	if (!r)
 		return;
+	/* No lease is left, so no pin of this daemon can be outstanding:
+	 * the record goes (a failure keeps it, which only costs a check). */
+	if (r->pins_recorded && r->nleases == 0 && r->pins == 0 &&
+	    r->journal.buf && !r->files.failed &&
+	    !journal_staged(&r->journal))
+		(void)region_pins_record(r, none, 0);
 	/* A failed checkpoint loses nothing: the next attach replays. */
 	if (r->journal.buf && !r->files.failed)
 		(void)journal_checkpoint(&r->journal);

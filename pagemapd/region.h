@@ -24,11 +24,27 @@ enum region_kind {
 	REGION_DEVDAX, /* /dev/daxX.Y character device */
 };
 
+struct region;
+
+/* What the layer above does inside an attach (storage never calls up into
+ * clients itself). */
+struct attach_hooks {
+	/* restore_pins -- the pins phase: take back the pins that outlived
+	 * a daemon of this boot (I6), after load and before reclaim. 0 or
+	 * -errno with a reason in @err (REGION_ERR_MAX bytes). */
+	int (*restore_pins)(struct region *r, void *ctx, char *err);
+	/* forget_pins -- the attach failed after restore_pins: drop what it
+	 * made, leaving the tables for the next attach. */
+	void (*forget_pins)(struct region *r, void *ctx);
+	void *ctx;
+};
+
 struct region_opts {
 	uint64_t size; /* bytes; required with create for a file */
 	bool create; /* create + format only if the file does not exist */
 	uint32_t max_order; /* used only when formatting */
 	uint32_t inode_count; /* 0: derive; used only when formatting */
+	const struct attach_hooks *hooks; /* NULL: no pins phase */
 };
 
 /* What `region info` shows; filled by region_info(). */
@@ -67,6 +83,7 @@ struct region {
 	int ro_fd; /* O_RDONLY on the backing file, for read-only clients */
 	uint64_t serial; /* unique per attach in this daemon (server.c) */
 	bool detaching; /* a detach is pending: no new leases or grants */
+	bool pins_recorded; /* this attach wrote the superblock's pin record */
 	struct inode_table files; /* the files; group commit: see there */
 };
 
@@ -75,17 +92,26 @@ struct region {
  * and format it; an existing file is attached as it is, never reformatted.
  * Attach runs in phases (region.c): open, replay the committed journal
  * transactions, verify the superblock, every record and the bitmap
- * against the extents, load the files, reclaim the orphans a crash left.
+ * against the extents, load the files, restore the pins a crashed daemon
+ * left (@o->hooks), reclaim the orphans a crash left (not those whose
+ * leases were restored).
  * Returns 0 or -errno with a one-line reason in @err (REGION_ERR_MAX
  * bytes): -ENOENT (no file and no create), -EINVAL/-EUCLEAN (not a region
  * or corrupt), -ENOMEM, -EIO; *ret untouched on failure. */
 int region_attach(const char *name, const char *path,
 		  const struct region_opts *o, struct region **ret, char *err);
 
+/* region_pins_record -- write the superblock's pin record (@boot_id, or
+ * all zeroes to clear it, and @dir_crc) through the journal in one
+ * transaction, unless it already says so. Returns 0 or -errno. */
+int region_pins_record(struct region *r, const uint8_t boot_id[16],
+		       uint32_t dir_crc);
+
 /* region_detach -- checkpoint the journal (unless a commit failed: the next
  * attach replays it), so that the file needs no replay, then unmap and
  * free @r (NULL and a half-attached @r are fine). The caller has already
- * waited for every grant. */
+ * waited for every grant. The pin record this attach wrote is cleared when
+ * no lease is left. */
 void region_detach(struct region *r);
 
 /* region_info -- describe @r. */

@@ -40,10 +40,33 @@ server_region(const struct server *srv, const char *name)
 	return NULL;
 }
 
+/* restore_pins / forget_pins -- the attach's pins phase, done by the
+ * layer above (pins.c) through the server's upcalls. */
+static int
+restore_pins(struct region *r, void *ctx, char *err)
+{
+	struct server *srv = ctx;
+
+	return srv->up.restore_pins(srv, r, err);
+}
+
+static void
+forget_pins(struct region *r, void *ctx)
+{
+	struct server *srv = ctx;
+
+	srv->up.forget_pins(srv, r);
+}
+
 int
 server_attach(struct server *srv, const char *name, const char *path,
 	      const struct region_opts *o, char *err)
 {
+	struct attach_hooks hooks = {
+		.restore_pins = srv->up.restore_pins ? restore_pins : NULL,
+		.forget_pins = srv->up.forget_pins ? forget_pins : NULL,
+	};
+	struct region_opts oo;
 	struct region *r;
 	int rv;
 
@@ -65,7 +88,10 @@ server_attach(struct server *srv, const char *name, const char *path,
 			 CONFIG_MAX_REGIONS);
 		return -E2BIG;
 	}
-	rv = region_attach(name, path, o, &r, err);
+	hooks.ctx = srv;
+	oo = *o;
+	oo.hooks = &hooks;
+	rv = region_attach(name, path, &oo, &r, err);
 	if (rv < 0)
 		return rv;
 	r->serial = ++srv->next_region_serial;
@@ -257,6 +283,10 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	srv->loop = loop;
 	srv->cfg = c;
 	srv->up = *up;
+	if (up->pins)
+		srv->pins = *up->pins;
+	else
+		srv->pins.dirfd = -1;
 	srv->start_ms = now_ms();
 	srv->listener.fd = -1;
 	srv->reported_pins = UINT64_MAX;

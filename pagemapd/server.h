@@ -20,6 +20,15 @@ struct grant;
 struct lease;
 struct server;
 
+/* The runtime directory's pin tables (pins.c opens it before the server
+ * starts). */
+struct pin_dir {
+	int dirfd; /* <runtime_dir>/pins; -1: pins are not kept */
+	uint8_t boot_id[16]; /* this boot's, read once at start */
+	uint32_t path_crc; /* CRC32C of the runtime dir's absolute path */
+	char path[PATH_MAX]; /* the runtime dir */
+};
+
 /* What the layers above the server do for it (set by main.c): the server
  * calls down only, and up through these. */
 struct server_upcalls {
@@ -27,6 +36,13 @@ struct server_upcalls {
 	int (*accept)(struct server *srv, int fd);
 	/* stop -- a stop signal arrived. */
 	void (*stop)(struct server *srv);
+	/* restore_pins -- attach's pins phase for @r (NULL: none); 0 or
+	 * -errno with a reason in @err (REGION_ERR_MAX bytes). */
+	int (*restore_pins)(struct server *srv, struct region *r, char *err);
+	/* forget_pins -- undo restore_pins for an attach that failed. */
+	void (*forget_pins)(struct server *srv, struct region *r);
+	/* pins -- the runtime directory (NULL: pins are not kept). */
+	const struct pin_dir *pins;
 };
 
 struct server {
@@ -35,6 +51,7 @@ struct server {
 	struct region *regions[CONFIG_MAX_REGIONS];
 	size_t nregions;
 	struct server_upcalls up;
+	struct pin_dir pins; /* a copy of up.pins; dirfd -1 without */
 	struct ipc_listener listener;
 	struct list_node conns; /* struct ipc_conn of every session */
 	uint32_t nsessions;

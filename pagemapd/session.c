@@ -252,6 +252,8 @@ do_hello(struct session *s, const struct wire_request *rq)
 		.max_folios_per_reply = MAX_FOLIOS_PER_REPLY,
 		.max_name = PM_NAME_MAX,
 	};
+	uint64_t caps;
+	uint32_t n;
 
 	if (s->hello) {
 		reply_error(s, rq, EINVAL, "handshake already done");
@@ -269,16 +271,19 @@ do_hello(struct session *s, const struct wire_request *rq)
 	s->hello = true;
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
 	client_set_name(s->client, rq->client_name);
-	/* A process that connects again takes its leases back (I5). */
-	if (ops_adopt(s->srv, s->client))
+	caps = rq->capabilities & WIRE_CAP_RECONNECT;
+	/* A process that connects again takes its leases back (I5); with a
+	 * token, exactly those of the client it names, also when they were
+	 * restored after a daemon restart (I6). */
+	n = ops_adopt(s->srv, s->client, caps ? rq->token : 0);
+	if (n)
 		log_info("client %llu (pid %d %s) reconnected and took back "
 			 "%u lease(s)",
 			 (unsigned long long)s->client->id,
-			 (int)s->conn.peer.pid, s->conn.peer.comm,
-			 s->client->nleases);
+			 (int)s->conn.peer.pid, s->conn.peer.comm, n);
 	send_reply(s, rq->id,
 		   wire_hello(s->obuf, SERVER_MAX_PACKET, rq->id, &l,
-			      s->client->id));
+			      s->client->id, caps, s->client->token, n));
 }
 
 static void

@@ -15,6 +15,8 @@
 #include "pagemap.pb-c.h"
 
 _Static_assert((int)WIRE_HELLO == (int)PAGEMAP__REQUEST__BODY_HELLO, "kind values");
+_Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
+	       "capability bits");
 _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__REQUEST__BODY_BLOCKERS,
 	       "kind values");
 _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__RESPONSE__BODY_BLOCKERS,
@@ -151,6 +153,8 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 	case PAGEMAP__REQUEST__BODY_HELLO:
 		w->version = r->hello->version;
 		w->client_name = r->hello->client_name;
+		w->capabilities = r->hello->capabilities;
+		w->token = r->hello->token;
 		break;
 	case PAGEMAP__REQUEST__BODY_REGION_INFO:
 		w->region = r->region_info->region;
@@ -393,7 +397,7 @@ wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k)
 
 ssize_t
 wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
-	   uint64_t client_id)
+	   uint64_t client_id, uint64_t caps, uint64_t token, uint32_t adopted)
 {
 	Pagemap__HelloReply hr = PAGEMAP__HELLO_REPLY__INIT;
 	Pagemap__Limits lim = PAGEMAP__LIMITS__INIT;
@@ -408,6 +412,13 @@ wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 	hr.limits = &lim;
 	hr.server = (char *)"pagemapd " PAGEMAPD_VERSION_STRING;
 	hr.client_id = client_id;
+	/* A client that did not announce a capability never sees its
+	 * fields (proto3 leaves zero fields out). */
+	hr.capabilities = caps;
+	if (caps & WIRE_CAP_RECONNECT) {
+		hr.token = token;
+		hr.leases_adopted = adopted;
+	}
 	return reply(out, cap, id, WIRE_HELLO, &hr);
 }
 

@@ -50,6 +50,8 @@ struct wire_request {
 	enum wire_kind kind;
 	uint32_t version;
 	const char *client_name;
+	uint64_t capabilities; /* Hello: WIRE_CAP_* bits announced */
+	uint64_t token; /* Hello with WIRE_CAP_RECONNECT: 0 or a reconnect's */
 	const char *region;
 	const char *name;
 	const char *path;
@@ -103,6 +105,9 @@ struct wire_limits {
 	uint32_t max_name;
 };
 
+/* Capability bits (proto's Capability). */
+#define WIRE_CAP_RECONNECT 1ull /* reconnect by token after a restart */
+
 struct wire_status {
 	uint32_t pid;
 	uint64_t uptime_ms;
@@ -118,8 +123,11 @@ struct wire_status {
 ssize_t wire_error(uint8_t *out, size_t cap, uint64_t id, int err,
 		   const char *message);
 ssize_t wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k);
+/* wire_hello -- the HelloReply; @caps are the capabilities granted, and
+ * with WIRE_CAP_RECONNECT among them @token and @adopted are sent. */
 ssize_t wire_hello(uint8_t *out, size_t cap, uint64_t id,
-		   const struct wire_limits *l, uint64_t client_id);
+		   const struct wire_limits *l, uint64_t client_id,
+		   uint64_t caps, uint64_t token, uint32_t adopted);
 ssize_t wire_status(uint8_t *out, size_t cap, uint64_t id,
 		    const struct wire_status *s);
 ssize_t wire_region_list(uint8_t *out, size_t cap, uint64_t id,

@@ -30,6 +30,7 @@ fsck_json(const char *path, const struct fsck_report *r, char *log)
 	json_add_u64(o, "used_pages", r->used_pages);
 	json_add_u64(o, "free_pages", r->free_pages);
 	json_add_bool(o, "journal_replayed", r->journal_replayed);
+	json_add_bool(o, "pins_this_boot", r->pins_this_boot);
 	json_add_u64(o, "errors", r->errors);
 	json_add_str(o, "first_error", r->first_error);
 	for (char *save, *line = strtok_r(log, "\n", &save); line;
@@ -77,5 +78,11 @@ cmd_fsck(struct ctx *c, const struct args *a)
 	       r.files, r.orphans, r.extents, r.used_pages,
 	       r.used_pages + r.free_pages,
 	       r.journal_replayed ? ", journal replayed" : "");
+	/* Information only: a daemon restarted with the runtime directory
+	 * it used takes them back (pagemapd(8)). */
+	if (r.pins_this_boot)
+		printf("%s: pins of this boot may be outstanding (in the pin "
+		       "tables of the daemon's runtime directory)\n",
+		       path);
 	return r.errors ? EXIT_FAIL : EXIT_OK;
 }

@@ -112,6 +112,10 @@ daemon_start(struct daemon *d, const char *const *args,
 		/* A test that dies mid-way must not leave daemons behind. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("NOTIFY_SOCKET", notify, 1);
+		/* Pin tables in the test's folder (an --runtime-dir or
+		 * @env given overrides it). */
+		snprintf(notify, sizeof(notify), "%s/run", d->dir);
+		setenv("RUNTIME_DIRECTORY", notify, 1);
 		for (; env && *env; env++)
 			putenv((char *)*env);
 		fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -75,7 +75,7 @@ fi
 
 # --- the installed daemon on the installed example config, moved to $T ---
 S=$T/pagemapd.sock
-sed -e "s|^socket = .*|socket = $S|" \
+sed -e "s|^socket = .*|socket = $S|" -e "s|^#runtime_dir = .*|runtime_dir = $T/run|" \
 	-e "s|^path = /var/lib/pagemapd/|path = $T/|" -e "s|^size = 1G|size = 64M|" \
 	"$D/etc/pagemapd/pagemapd.conf" >"$T/pagemapd.conf"
 start_daemon "$T/daemon.log" "$D/usr/sbin/pagemapd" --config "$T/pagemapd.conf"

@@ -6,14 +6,19 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "extent.h"
 #include "folio.h"
 #include "inode.h"
 #include "layout.h"
 #include "lease.h"
+#include "pintab.h"
 #include "region.h"
 
 #include "fdcheck.h"
@@ -1311,11 +1316,139 @@ random_operations_match_the_model_with_max_order_0(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* ---- pin tables (I6) ------------------------------------------------------ */
+
+/* pin_dir -- a temporary directory for pin tables (tmpfs when @mount and
+ * root: 64 KiB); its fd. */
+static int
+pin_dir(char *dir, size_t len, bool mount_tmpfs, bool *mounted)
+{
+	int fd;
+
+	snprintf(dir, len, "/dev/shm/pm-lease-pins-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	*mounted = mount_tmpfs && geteuid() == 0 &&
+		   mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700") == 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void
+pin_dir_done(const char *dir, int fd, bool mounted)
+{
+	close(fd);
+	if (mounted)
+		umount(dir);
+	rmdir(dir);
+}
+
+static void
+grants_are_pinned_before_they_are_returned_and_unpinned_with_them(void **state)
+{
+	struct world *w = *state;
+	struct pintab_holder h = {.pid = 1, .start_time = 1, .token = 1};
+	static struct grant out[TILE_MAX];
+	struct lease *l = new_lease(w, &w->b, LEASE_WRITE);
+	struct pin_rec rec;
+	struct pintab *t;
+	char dir[64];
+	bool mounted;
+	uint64_t next;
+	int fd = pin_dir(dir, sizeof(dir), false, &mounted), k;
+
+	assert_int_equal(pintab_create(fd, &h, 4, &t), 0);
+	l->pins = t;
+	k = lease_map(l, 0, 737, LEASE_WRITE, out, TILE_MAX, &next);
+	assert_true(k > 4); /* the table grew */
+	assert_int_equal(pintab_count(t), (uint32_t)k);
+	for (int i = 0; i < k; i++) {
+		assert_true(pintab_get(t, out[i].slot, &rec));
+		assert_int_equal(rec.kind, PIN_GRANT);
+		assert_int_equal(rec.lease_id, l->id);
+		assert_int_equal(rec.file_pg, out[i].file_pg);
+		assert_int_equal(rec.region_pg, out[i].region_pg);
+		assert_int_equal(rec.order, out[i].order);
+	}
+	assert_int_equal(lease_unmap(l, 0, 37), 37);
+	assert_int_equal(pintab_count(t), (uint32_t)k - 37);
+	lease_unmap_all(l);
+	assert_int_equal(pintab_count(t), 0);
+
+	/* A restore checks a grant against the extents. */
+	{
+		struct grant g = {.file_pg = 37, .region_pg = 8192 + 37,
+				  .order = 0, .access = LEASE_READ, .slot = 9};
+		uint64_t pins = w->r.pins;
+
+		g.region_pg++;
+		assert_int_equal(lease_restore_grant(l, &g), -EUCLEAN);
+		g.region_pg--;
+		g.order = 9; /* not aligned in the file */
+		assert_int_equal(lease_restore_grant(l, &g), -EUCLEAN);
+		g.order = 0;
+		assert_int_equal(lease_restore_grant(l, &g), 0);
+		assert_int_equal(w->r.pins, pins + 1);
+		assert_int_equal(w->b.grants, 1);
+		assert_int_equal(l->grants[0].slot, 9);
+		l->pins = NULL; /* slot 9 was never written */
+		lease_unmap_all(l);
+	}
+	pintab_remove(t);
+	pin_dir_done(dir, fd, mounted);
+}
+
+static void
+a_full_pin_table_refuses_a_map_with_nothing_granted(void **state)
+{
+	struct world *w = *state;
+	struct pintab_holder h = {.pid = 2, .start_time = 2, .token = 2};
+	struct pin_rec filler = {.kind = PIN_GRANT, .lease_id = 99};
+	static struct grant out[TILE_MAX];
+	struct lease *l = new_lease(w, &w->b, LEASE_WRITE);
+	struct pintab *t;
+	char dir[64];
+	bool mounted;
+	uint64_t next, pins = w->r.pins;
+	uint32_t used;
+	int fd = pin_dir(dir, sizeof(dir), true, &mounted);
+
+	if (!mounted) {
+		pin_dir_done(dir, fd, mounted);
+		skip();
+	}
+	assert_int_equal(pintab_create(fd, &h, 16, &t), 0);
+	while (pintab_add(t, &filler) >= 0)
+		;
+	/* Room for a few: free 3 slots, then ask for many folios. */
+	pintab_del(t, 0);
+	pintab_del(t, 1);
+	pintab_del(t, 2);
+	used = pintab_count(t);
+	l->pins = t;
+	assert_int_equal(lease_map(l, 0, 737, LEASE_WRITE, out, TILE_MAX,
+				   &next),
+			 -ENOSPC);
+	assert_int_equal(l->ngrants, 0);
+	assert_int_equal(w->r.pins, pins);
+	assert_int_equal(w->b.grants, 0);
+	assert_int_equal(pintab_count(t), used);
+	/* A map that fits still works. */
+	assert_int_equal(lease_map(l, 0, 1, LEASE_WRITE, out, TILE_MAX, &next),
+			 1);
+	lease_unmap_all(l);
+	l->pins = NULL;
+	pintab_remove(t);
+	pin_dir_done(dir, fd, mounted);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(lease_on_an_orphan_is_refused_with_enoent),
+		T(grants_are_pinned_before_they_are_returned_and_unpinned_with_them),
+		T(a_full_pin_table_refuses_a_map_with_nothing_granted),
 		T(lease_on_a_detaching_region_is_refused_with_ebusy),
 		T(new_lease_records_its_owner_access_and_id_and_is_counted),
 		T(freeing_leases_unlinks_them_from_the_middle_head_and_tail),

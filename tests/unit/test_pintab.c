@@ -124,7 +124,7 @@ records_written_are_read_back_after_reopen(void **state)
 }
 
 static void
-a_table_is_named_after_region_pid_and_start_time(void **state)
+a_table_is_named_after_region_pid_start_time_and_token(void **state)
 {
 	struct fixture *f = *state;
 	struct pintab_holder h = holder(77, 123456);
@@ -134,7 +134,7 @@ a_table_is_named_after_region_pid_and_start_time(void **state)
 
 	pintab_file_name(&h, name, sizeof(name));
 	assert_string_equal(name, "a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf-77-"
-				  "123456.pins");
+				  "123456-000000000000002a.pins");
 	assert_int_equal(pintab_create(f->dirfd, &h, 1, &t), 0);
 	assert_string_equal(pintab_name(t), name);
 	assert_int_equal(fstatat(f->dirfd, name, &st, 0), 0);
@@ -347,7 +347,7 @@ main(void)
 			records_written_are_read_back_after_reopen, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
-			a_table_is_named_after_region_pid_and_start_time, setup,
+			a_table_is_named_after_region_pid_start_time_and_token, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			freed_slots_are_reused_and_the_table_grows, setup,
