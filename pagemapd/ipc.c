@@ -11,6 +11,10 @@
  * listening socket so that an accepted one has it from its first packet):
  * a connection is inherited across fork(), and only the sender's pid says
  * which process a request came from. ipc.c reports it; session.c decides.
+ * SO_PASSPIDFD (Linux 6.5) is not used: it installs a pidfd in the daemon
+ * with every packet, a close per request on the hot path, while a pid
+ * reused after the opener's exit is covered by refusing everything once
+ * the opener's pidfd has fired (session.c).
  */
 #include "ipc.h"
 

@@ -891,8 +891,7 @@ foreign(const struct session *s, pid_t sender)
  * nothing else: no state changes, and its framing faults do not close the
  * connection its owner still uses. */
 static void
-refuse_foreign(struct session *s, const uint8_t *buf, size_t len,
-	       pid_t sender)
+refuse_foreign(struct session *s, const uint8_t *buf, size_t len, pid_t sender)
 {
 	struct wire_request rq;
 	const char *why = "";

@@ -27,12 +27,14 @@
 
 #include <libpmem2.h>
 
+/* owner_inherited -- @pm was made by another process. */
 bool
 owner_inherited(const struct pagemap *pm)
 {
 	return pm->pid != getpid();
 }
 
+/* owner_check -- 0 in @pm's maker, else -ECHILD with the reason kept. */
 int
 owner_check(struct pagemap *pm)
 {
@@ -72,6 +74,8 @@ forget_reservation(struct pagemap_mapping *m)
 	(void)pmem2_vm_reservation_delete(&m->rsv);
 }
 
+/* owner_forget -- free @pm's memory and nothing else (another process's
+ * handle). */
 void
 owner_forget(struct pagemap *pm)
 {

@@ -85,6 +85,7 @@ static size_t
 count(struct fixture *f, const char *what, const char *a1, const char *a2)
 {
 	json_object *j, *arr;
+	const char *key;
 	size_t n;
 	int rv;
 
@@ -93,10 +94,8 @@ count(struct fixture *f, const char *what, const char *a1, const char *a2)
 	if (rv != 0)
 		fail_msg("%s ls exited %d: %s", what, rv, err);
 	j = json_tokener_parse(out);
-	if (j == NULL || !json_object_object_get_ex(j, what[0] == 'l'
-							       ? "leases"
-							       : "grants",
-						    &arr))
+	key = strcmp(what, "lease") == 0 ? "leases" : "grants";
+	if (j == NULL || !json_object_object_get_ex(j, key, &arr))
 		fail_msg("%s ls: not the JSON expected: %s", what, out);
 	n = json_object_array_length(arr);
 	json_object_put(j);
@@ -281,8 +280,7 @@ child_calls(struct pagemap *pm, struct pagemap_lease *l,
 	memset(mine, 0x5a, len);
 	if (pagemap_status(pm, &st) != -ECHILD)
 		return 2;
-	if (pagemap_lease_acquire(pm, "r", "a", PAGEMAP_WRITE, &l2) !=
-	    -ECHILD)
+	if (pagemap_lease_acquire(pm, "r", "a", PAGEMAP_WRITE, &l2) != -ECHILD)
 		return 3;
 	if (pagemap_map(l, 0, 4096, PAGEMAP_WRITE, &m2) != -ECHILD)
 		return 4;
@@ -343,8 +341,7 @@ lib_child_gets_echild_and_parent_grants_hold(void **state)
 
 	setenv(PAGEMAP_DEFAULT_SOCKET_ENV, f->d.socket, 1);
 	assert_int_equal(pagemap_connect(f->d.socket, "parent", &pm), 0);
-	assert_int_equal(pagemap_lease_acquire(pm, "r", "a", PAGEMAP_WRITE,
-					       &l),
+	assert_int_equal(pagemap_lease_acquire(pm, "r", "a", PAGEMAP_WRITE, &l),
 			 0);
 	assert_int_equal(pagemap_map(l, 0, 2 * MiB, PAGEMAP_WRITE, &m), 0);
 	p = pagemap_mapping_data(m);
@@ -375,9 +372,8 @@ lib_child_gets_echild_and_parent_grants_hold(void **state)
 	assert_int_equal(count(f, "grant", "--pid", pidstr), grants);
 	/* Once the parent unmaps, the truncate completes. */
 	assert_int_equal(pagemap_unmap(m), 0);
-	assert_int_equal(ctl(&f->d, out, sizeof(out), err, sizeof(err),
-			     "file", "truncate", "r/a", "0", "--timeout", "30",
-			     NULL),
+	assert_int_equal(ctl(&f->d, out, sizeof(out), err, sizeof(err), "file",
+			     "truncate", "r/a", "0", "--timeout", "30", NULL),
 			 0);
 	assert_int_equal(pagemap_lease_release(l), 0);
 	pagemap_close(pm);
