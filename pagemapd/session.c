@@ -875,35 +875,33 @@ session_dispatch(struct session *s, const struct wire_request *rq)
 
 /* ---- connection -------------------------------------------------------- */
 
-/* foreign -- whether a packet from @sender may not be served on @s: a
- * connection serves only the process that opened it (I6b). Its leases are
- * keyed to that process (pidfd), and end when it exits: a forked child
- * served on the inherited socket would map grants that end with its
- * parent. Once the opener has exited, no sender can be it, even one that
- * has come to have its pid. */
+/* foreign -- a connection serves only the process that opened it (I6b):
+ * its leases end when that process exits, so a forked child served on it
+ * would map grants that end with its parent. Once the opener has exited,
+ * no sender can be it, even one that has come to have its pid. */
 static bool
 foreign(const struct session *s, pid_t sender)
 {
 	return sender != s->conn.peer.pid || (s->client && s->client->exited);
 }
 
-/* refuse_foreign -- answer a packet of @sender's with EPERM and do
- * nothing else: no state changes, and its framing faults do not close the
- * connection its owner still uses. */
+/* refuse_foreign -- answer @sender's packet with EPERM, nothing else: no
+ * state changes, no framing fault closing the owner's connection. */
 static void
 refuse_foreign(struct session *s, const uint8_t *buf, size_t len, pid_t sender)
 {
 	struct wire_request rq;
 	const char *why = "";
 	uint64_t id;
+	int rv;
 
-	/* Only for the id the answer must carry. */
-	id = wire_request_decode(s->srv->wire, buf, len, &rq, &why) == -EPROTO
-		     ? 0
-		     : rq.id;
+	/* Decoded only for the id; an id-less error would end the owner's
+	 * connection, so what does not decode gets no answer. */
+	rv = wire_request_decode(s->srv->wire, buf, len, &rq, &why);
+	id = rv == -EPROTO ? 0 : rq.id;
 	wire_request_free(&rq);
 	if (id == 0)
-		return; /* an id-less error would tell the owner to give up */
+		return;
 	reply_error_id(s, id, EPERM,
 		       "this connection belongs to pid %d; request sent by "
 		       "pid %d: a forked child must connect anew",
