@@ -23,6 +23,14 @@ extern "C" {
  * pagemap_last_message(NULL) is per thread. Calls block until their reply
  * arrives.
  *
+ * Processes: a handle serves the process that made it. In any other
+ * process (a child made by fork() or clone()) every int-returning call on
+ * the handle, its leases or its mappings fails with -ECHILD, meaning "this
+ * handle was made by another process; connect anew", without sending,
+ * reading or unmapping anything: the daemon keys leases to the process
+ * that connected and ends them when it exits. The library's fds are
+ * close-on-exec.
+ *
  * Timeouts: every call that waits takes `int timeout_ms`: < 0 waits for
  * ever, 0 does not wait, > 0 waits at most that long.
  *
@@ -114,7 +122,9 @@ const char *pagemap_default_socket(void);
 int pagemap_connect(const char *socket_path, const char *client_name,
 		    struct pagemap **ret);
 
-/* pagemap_close -- close the connection and free @pm (NULL is fine). */
+/* pagemap_close -- close the connection and free @pm (NULL is fine). In
+ * a process that did not make @pm (a forked child) it frees the memory
+ * only: nothing is sent, unmapped or closed. */
 void pagemap_close(struct pagemap *pm);
 
 /* pagemap_get_limits -- the limits the daemon announced at the
@@ -210,7 +220,7 @@ void pagemap_free(void *p);
  *
  * Threading: one thread at a time per struct pagemap, including every
  * lease and mapping made through it. Mappings are marked MADV_DONTFORK: a
- * forked child does not inherit them.
+ * forked child does not inherit them (nor may it use the handle: -ECHILD).
  *
  * Driving it from an event loop: poll pagemap_get_fd() for readability
  * and call pagemap_dispatch() when it is readable (or at any time).
@@ -343,7 +353,8 @@ typedef void (*pagemap_recall_fn)(struct pagemap *pm, struct pagemap_lease *l,
 void pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn,
 				void *arg);
 
-/* pagemap_get_fd -- the connection's fd, to poll for readability. */
+/* pagemap_get_fd -- the connection's fd, to poll for readability; -1 in
+ * a process that did not make @pm. */
 int pagemap_get_fd(const struct pagemap *pm);
 
 /* pagemap_dispatch -- without blocking, read what the daemon sent and call

@@ -6,6 +6,15 @@
  * to a batch bound: one packet per wakeup costs a third of the throughput.
  * Any fd a client sends is closed at once (none is ever expected), and a
  * truncated packet or control message is a framing error, never a crash.
+ *
+ * Every packet carries its sender's credentials (SO_PASSCRED, set on the
+ * listening socket so that an accepted one has it from its first packet):
+ * a connection is inherited across fork(), and only the sender's pid says
+ * which process a request came from. ipc.c reports it; session.c decides.
+ * SO_PASSPIDFD (Linux 6.5) is not used: it installs a pidfd in the daemon
+ * with every packet, a close per request on the hot path, while a pid
+ * reused after the opener's exit is covered by refusing everything once
+ * the opener's pidfd has fired (session.c).
  */
 #include "ipc.h"
 
@@ -82,6 +91,20 @@ read_peer(int fd, struct ipc_peer *p)
 		p->ngroups = 0; /* too many groups: judge by primary only */
 	p->pidfd = pidfd_for(fd, cred.pid);
 	read_comm(cred.pid, p->comm, sizeof(p->comm));
+	return 0;
+}
+
+/* pass_creds -- have the kernel attach the sender's credentials
+ * (SCM_CREDENTIALS) to every packet @fd receives. An accepted socket
+ * inherits the option from its listener at accept, before any packet can
+ * be read from it. */
+static int
+pass_creds(int fd)
+{
+	int on = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -204,6 +227,33 @@ close_fds(struct msghdr *msg)
 	}
 }
 
+/* sender_of -- the pid of @msg's sender (0 when the kernel gave none, or
+ * the sender's pid is not visible in our pid namespace); false when the
+ * packet came with anything but credentials (its fds are then closed). */
+static bool
+sender_of(struct msghdr *msg, pid_t *ret_pid)
+{
+	bool only_creds = !(msg->msg_flags & MSG_CTRUNC);
+
+	*ret_pid = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm;
+	     cm = CMSG_NXTHDR(msg, cm)) {
+		struct ucred cred;
+
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+			*ret_pid = cred.pid;
+			continue;
+		}
+		only_creds = false;
+	}
+	if (!only_creds)
+		close_fds(msg);
+	return only_creds;
+}
+
 static bool
 peer_hung_up(int fd)
 {
@@ -223,9 +273,12 @@ framing_error(struct ipc_conn *c, int err, const char *why)
 /* The receive buffers of a loop: its one thread reads, and every packet
  * is handled (and forgotten) before the next read, so all its connections
  * share RECV_BATCH slots of max_packet + 1 bytes (an oversized packet
- * shows). Only the pages that packets reach are ever touched. */
+ * shows). Only the pages that packets reach are ever touched. Each slot's
+ * control buffer holds the expected credentials and room for fds we will
+ * only close. */
 union ctl {
-	char buf[CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
+	char buf[CMSG_SPACE(sizeof(struct ucred)) +
+		 CMSG_SPACE(MAX_RECV_FDS * sizeof(int))];
 	struct cmsghdr align;
 };
 
@@ -317,13 +370,13 @@ drain(struct ipc_conn *c)
 	for (int i = 0; i < n; i++) {
 		struct msghdr *msg = &mm[i].msg_hdr;
 		size_t len = mm[i].msg_len;
+		pid_t sender;
 
 		if (c->closing || c->broken) {
 			close_fds(msg); /* what was read after the end */
 			continue;
 		}
-		if (msg->msg_controllen > 0 || (msg->msg_flags & MSG_CTRUNC)) {
-			close_fds(msg);
+		if (!sender_of(msg, &sender)) {
 			framing_error(c, EBADMSG,
 				      "unexpected file descriptor or control "
 				      "message from client");
@@ -339,7 +392,7 @@ drain(struct ipc_conn *c)
 			ipc_close(c);
 			continue;
 		}
-		c->on_packet(c, iov[i].iov_base, len);
+		c->on_packet(c, iov[i].iov_base, len, sender);
 	}
 }
 
@@ -381,6 +434,12 @@ ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, struct ipc_rx *rx,
 	rv = read_peer(fd, &c->peer);
 	if (rv < 0)
 		goto err_close;
+	/* Inherited from the listener already; set again for a listener we
+	 * did not make (an fd from systemd whose unit lacks
+	 * PassCredentials=yes, set by ipc_listen() too). */
+	rv = pass_creds(fd);
+	if (rv < 0)
+		goto err_pidfd;
 	rv = rx_reserve(rx, max_packet);
 	if (rv < 0)
 		goto err_pidfd;
@@ -572,6 +631,12 @@ ipc_listen(uv_loop_t *loop, struct ipc_listener *l, const char *path,
 			snprintf(err, 256, "listen %s: %s", path, strerror(-rv));
 			goto err_unlink;
 		}
+	}
+	/* Before the first accept: every accepted socket then has it. */
+	rv = pass_creds(fd);
+	if (rv < 0) {
+		snprintf(err, 256, "SO_PASSCRED: %s", strerror(-rv));
+		goto err_unlink;
 	}
 	l->fd = fd;
 	rv = uv_poll_init(loop, &l->poll, fd);

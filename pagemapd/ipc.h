@@ -35,9 +35,12 @@ int ipc_rx_new(struct ipc_rx **ret);
 /* ipc_rx_free -- free *@rx and set it to NULL (NULL is fine). */
 void ipc_rx_free(struct ipc_rx **rx);
 
-/* Called with each packet; @len may be 0 (a zero-length packet). */
+/* Called with each packet; @len may be 0 (a zero-length packet). @sender
+ * is the pid of the process that sent it (SCM_CREDENTIALS), which is not
+ * peer.pid when a process that inherited the socket sent it; 0 when the
+ * kernel could not say. */
 typedef void (*ipc_packet_fn)(struct ipc_conn *c, const uint8_t *buf,
-			      size_t len);
+			      size_t len, pid_t sender);
 /* Called once when the peer broke the framing rules (oversized packet,
  * unexpected fds); @err is an errno value. The connection stops reading;
  * the owner normally sends an error and calls ipc_close(). */

@@ -880,14 +880,51 @@ session_dispatch(struct session *s, const struct wire_request *rq)
 
 /* ---- connection -------------------------------------------------------- */
 
+/* foreign -- a connection serves only the process that opened it (I6b):
+ * its leases end when that process exits, so a forked child served on it
+ * would map grants that end with its parent. Once the opener has exited,
+ * no sender can be it, even one that has come to have its pid. */
+static bool
+foreign(const struct session *s, pid_t sender)
+{
+	return sender != s->conn.peer.pid || (s->client && s->client->exited);
+}
+
+/* refuse_foreign -- answer @sender's packet with EPERM, nothing else: no
+ * state changes, no framing fault closing the owner's connection. */
 static void
-on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len)
+refuse_foreign(struct session *s, const uint8_t *buf, size_t len, pid_t sender)
+{
+	struct wire_request rq;
+	const char *why = "";
+	uint64_t id;
+	int rv;
+
+	/* Decoded only for the id; an id-less error would end the owner's
+	 * connection, so what does not decode gets no answer. */
+	rv = wire_request_decode(s->srv->wire, buf, len, &rq, &why);
+	id = rv == -EPROTO ? 0 : rq.id;
+	wire_request_free(&rq);
+	if (id == 0)
+		return;
+	reply_error_id(s, id, EPERM,
+		       "this connection belongs to pid %d; request sent by "
+		       "pid %d: a forked child must connect anew",
+		       (int)s->conn.peer.pid, (int)sender);
+}
+
+static void
+on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len, pid_t sender)
 {
 	struct session *s = (struct session *)c;
 	struct wire_request rq;
 	const char *why = "";
 	int rv;
 
+	if (foreign(s, sender)) {
+		refuse_foreign(s, buf, len, sender);
+		return;
+	}
 	rv = wire_request_decode(s->srv->wire, buf, len, &rq, &why);
 	if (rv == -EPROTO) {
 		fatal(s, EPROTO, why);

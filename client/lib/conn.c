@@ -15,6 +15,7 @@
 
 #include "events.h"
 #include "mapping.h"
+#include "owner.h"
 #include "requests.h"
 
 #define CMSG_FDS 8 /* room for stray fds; the kernel drops more */
@@ -353,6 +354,8 @@ conn_exchange(struct pagemap *pm, const struct wire_request *req,
 	uint64_t id;
 	int err;
 
+	if ((err = owner_check(pm)))
+		return err;
 	if (pm->dead)
 		return pm->dead;
 	set_message(pm, "%s", "");
@@ -389,6 +392,8 @@ conn_read_one(struct pagemap *pm)
 	struct rx rx;
 	int err;
 
+	if ((err = owner_check(pm)))
+		return err;
 	if (pm->dead)
 		return pm->dead;
 	err = recv_packet(pm, MSG_DONTWAIT, &rx);
@@ -402,9 +407,12 @@ conn_read_one(struct pagemap *pm)
 int
 conn_await_nowait(struct pagemap *pm, size_t n)
 {
+	int err;
+
+	if ((err = owner_check(pm)))
+		return err;
 	while (pm->nnowait > n) {
 		struct rx rx;
-		int err;
 
 		if (pm->dead)
 			return pm->dead;
@@ -561,6 +569,7 @@ pagemap_connect(const char *socket_path, const char *client_name,
 		connect_failed(path, "connect", -ENOMEM, "");
 		return -ENOMEM;
 	}
+	pm->pid = getpid();
 	pm->fd = -1;
 	pm->next_id = 1;
 	pm->limits.max_packet = HANDSHAKE_MAX_PACKET;
@@ -599,7 +608,7 @@ fail:
 int
 pagemap_get_fd(const struct pagemap *pm)
 {
-	return pm ? pm->fd : -1;
+	return pm && !owner_inherited(pm) ? pm->fd : -1;
 }
 
 /* ---- closing ---------------------------------------------------------- */
@@ -632,12 +641,17 @@ conn_destroy(struct pagemap *pm)
 }
 
 /* pagemap_close -- give back and free everything; from inside a handler
- * the work is deferred until pagemap_dispatch() returns. */
+ * the work is deferred until pagemap_dispatch() returns. In a process
+ * that did not make @pm, only its memory is freed. */
 void
 pagemap_close(struct pagemap *pm)
 {
 	if (!pm)
 		return;
+	if (owner_inherited(pm)) {
+		owner_forget(pm);
+		return;
+	}
 	if (pm->dispatching) {
 		pm->close_pending = true;
 		return;

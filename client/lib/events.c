@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "owner.h"
 #include "requests.h"
 
 #define EVQ_SOFT 64u	/* queued recalls before merging starts */
@@ -150,6 +151,8 @@ pagemap_dispatch(struct pagemap *pm)
 
 	if (!pm)
 		return -EINVAL;
+	if ((err = owner_check(pm)))
+		return err;
 	if (pm->dispatching)
 		return -EDEADLK;
 	pm->dispatching = true;
@@ -204,9 +207,12 @@ int
 pagemap_wait(struct pagemap *pm, int timeout_ms)
 {
 	int64_t deadline;
+	int err;
 
 	if (!pm)
 		return -EINVAL;
+	if ((err = owner_check(pm)))
+		return err;
 	if (pm->dispatching)
 		return -EDEADLK;
 	if (pm->dead || (pm->recall_fn && pm->qhead != pm->qn))

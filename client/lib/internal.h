@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * The connection. One request is in flight at a time: a call packs a
@@ -40,6 +41,12 @@
  * run of folios contiguous in both file and region (mapping.c).
  *
  * Events. The recall queue is bounded (events.c).
+ */
+
+/*
+ * The owner. A handle serves the process that made it (owner.c): in any
+ * other process every call fails with -ECHILD before it sends, reads or
+ * unmaps anything, and pagemap_close() frees memory only.
  */
 
 #define HANDSHAKE_MAX_PACKET 65536u /* assumed until HelloReply says */
@@ -86,6 +93,7 @@ struct rfd {
 };
 
 struct pagemap {
+	pid_t pid;	    /* getpid() at connect: the process served */
 	int fd;		    /* SOCK_SEQPACKET connection, or -1 */
 	int dead;	    /* 0, or the -errno that broke the connection */
 	uint64_t next_id;   /* id of the next Request, starts at 1 */

@@ -29,6 +29,7 @@
 #include <libpmem2.h>
 
 #include "conn.h"
+#include "owner.h"
 #include "requests.h"
 #include "wire.h"
 
@@ -414,6 +415,8 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	if (!l || !ret || (access != PAGEMAP_READ && access != PAGEMAP_WRITE))
 		return -EINVAL;
 	pm = l->pm;
+	if ((err = owner_check(pm)))
+		return err;
 	if (access > l->access)
 		return -EACCES;
 	if ((err = page_range(offset, length, &start, &end)))
@@ -533,6 +536,9 @@ pagemap_persist(struct pagemap_mapping *m, const void *addr, size_t len)
 {
 	if (!m || (!addr && len))
 		return -EINVAL;
+	/* in a forked child the range is not mapped (MADV_DONTFORK) */
+	if (owner_inherited(m->lease->pm))
+		return owner_check(m->lease->pm);
 	if (m->access != PAGEMAP_WRITE)
 		return -EBADF;
 	if (!len)
@@ -579,6 +585,9 @@ unmap(struct pagemap_mapping *m, bool nowait)
 	if (!m)
 		return -EINVAL;
 	l = m->lease;
+	/* in a forked child the range may hold the child's own memory */
+	if ((err = owner_check(l->pm)))
+		return err;
 	if ((err = unmap_local(m)))
 		return err; /* still mapped: the grants must stay */
 	err = req_return_range(l, m->offset, m->offset + m->length, nowait);

@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "mapping.h"
+#include "owner.h"
 
 /* transact_record -- send @req and deliver the record of its reply as one
  * allocation to an optional @ret; a missing or invalid one is a protocol
@@ -416,6 +417,8 @@ pagemap_lease_release(struct pagemap_lease *l)
 
 	if (!l)
 		return -EINVAL;
+	if ((err = owner_check(l->pm)))
+		return err;
 	if (l->maps)
 		return -EBUSY;
 	err = req_release(l);
@@ -453,6 +456,8 @@ pagemap_region_fd(const struct pagemap_lease *l)
 
 	if (!l)
 		return -1;
+	if (owner_inherited(l->pm))
+		return -ECHILD;
 	r = rfd_current(l->pm, l->region);
 	return r ? r->fd : -1;
 }

@@ -1,0 +1,111 @@
+/* owner.c -- the process a handle serves.
+ *
+ * The daemon serves a connection only for the process that opened it: it
+ * keys leases to that process (its pidfd) and ends them when it exits, so
+ * a forked child that shared the connection would map grants that end
+ * with its parent (and the daemon now refuses such requests with EPERM).
+ * The library says so first, without sending anything: the handle records
+ * its maker's pid at connect and every call that could send, read the
+ * socket or touch a mapping compares it with getpid(). pthread_atfork()
+ * alone would miss a raw clone(), and getpid() costs a syscall of well
+ * under a microsecond against a round trip to the daemon.
+ *
+ * In the child the handle is only memory to free. Its mappings were not
+ * inherited (MADV_DONTFORK), so their address ranges are free in the
+ * child and may since hold the child's own mappings: unmapping there
+ * would destroy them. Its socket and region fds are the child's copies,
+ * whose numbers the child may have closed and reused. So nothing is
+ * unmapped, closed or sent; see owner_forget() for the one exception.
+ */
+#include "owner.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <libpmem2.h>
+
+/* owner_inherited -- @pm was made by another process. */
+bool
+owner_inherited(const struct pagemap *pm)
+{
+	return pm->pid != getpid();
+}
+
+/* owner_check -- 0 in @pm's maker, else -ECHILD with the reason kept. */
+int
+owner_check(struct pagemap *pm)
+{
+	if (!owner_inherited(pm))
+		return 0;
+	set_message(pm,
+		    "this handle was made by pid %d, not by this process "
+		    "(%d): a forked child must connect anew",
+		    (int)pm->pid, (int)getpid());
+	return -ECHILD;
+}
+
+/* forget_reservation -- release @m's VM reservation record if its range
+ * can be had without touching the child's memory: the mapped part was not
+ * inherited, so it is claimed back with MAP_FIXED_NOREPLACE (which fails
+ * if the child has put anything there); the rest of the reservation, a
+ * placeholder, was inherited and is ours. Otherwise the record (a few
+ * dozen bytes) is left: freeing it would unmap the child's memory. */
+static void
+forget_reservation(struct pagemap_mapping *m)
+{
+	void *p;
+
+	if (!m->rsv)
+		return;
+	p = mmap(m->addr, (size_t)m->length, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			 MAP_FIXED_NOREPLACE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (p != m->addr) {
+		/* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+		munmap(p, (size_t)m->length);
+		return;
+	}
+	(void)pmem2_vm_reservation_delete(&m->rsv);
+}
+
+/* owner_forget -- free @pm's memory and nothing else (another process's
+ * handle). */
+void
+owner_forget(struct pagemap *pm)
+{
+	while (pm->leases) {
+		struct pagemap_lease *l = pm->leases;
+
+		while (l->maps) {
+			struct pagemap_mapping *m = l->maps;
+
+			l->maps = m->next;
+			forget_reservation(m);
+			free(m->runs);
+			free(m);
+		}
+		pm->leases = l->next;
+		free(l);
+	}
+	while (pm->rfds) {
+		struct rfd *r = pm->rfds;
+
+		pm->rfds = r->next;
+		free(r); /* its fd is the child's copy: the child's to close */
+	}
+	/* The kept reservation is an inherited placeholder (not marked
+	 * MADV_DONTFORK): it is the child's own, and releasing it unmaps
+	 * only that. */
+	if (pm->spare)
+		(void)pmem2_vm_reservation_delete(&pm->spare);
+	free(pm->guess.runs);
+	free(pm->q);
+	free(pm->rbuf);
+	free(pm);
+}
