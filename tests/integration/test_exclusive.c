@@ -54,7 +54,8 @@ teardown(void **state)
 	return daemon_teardown(state);
 }
 
-/* slurp -- the whole file at @path (malloc'ed, *ret_len bytes). */
+/* slurp -- the whole file at @path (malloc'ed, *ret_len bytes and a
+ * NUL). */
 static char *
 slurp(const char *path, size_t *ret_len)
 {
@@ -75,6 +76,7 @@ slurp(const char *path, size_t *ret_len)
 		got += (size_t)n;
 	}
 	close(fd);
+	buf[got] = '\0';
 	*ret_len = got;
 	return buf;
 }
