@@ -36,13 +36,13 @@ enum fsck_flags {
  * exclusive lock (exlock_region()) is held during the check, so no daemon
  * attaches it meanwhile; when another process holds it, the check is
  * refused with -EBUSY (@ret->holder and @ret->first_error name the
- * holder; nothing goes to @log), or with FSCK_LIVE in @flags made anyway, read-only, with
- * @ret->stale set. Each problem is printed as one line on @log (may be
- * NULL) and counted in @ret->errors. Returns 0 when the file could be
- * checked (even with errors), or -errno when it could not be read at all
- * or is not a region (@ret->first_error says why). */
-int fsck_region_flags(const char *path, unsigned flags,
-		      struct fsck_report *ret, FILE *log);
+ * holder; nothing goes to @log), or with FSCK_LIVE in @flags made anyway,
+ * read-only, with @ret->stale set. Each problem is printed as one line
+ * on @log (may be NULL) and counted in @ret->errors. Returns 0 when the
+ * file could be checked (even with errors), or -errno when it could not
+ * be read at all or is not a region (@ret->first_error says why). */
+int fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
+		      FILE *log);
 
 /* fsck_region -- fsck_region_flags() without flags: a region in use is
  * refused. */

@@ -112,8 +112,8 @@ lock_file(struct region *r, char *err)
 /* create_size -- the size a created file gets, or -EINVAL (with a
  * reason) when @o could not format one. */
 static int
-create_size(const struct region *r, const struct region_opts *o,
-	    off_t *ret, char *err)
+create_size(const struct region *r, const struct region_opts *o, off_t *ret,
+	    char *err)
 {
 	struct pm_geometry g = {
 		.region_size = o->size & ~(uint64_t)(PM_PAGE_SIZE - 1),
@@ -369,9 +369,9 @@ recover(struct region *r, uint64_t file_size, char *err)
  * nowhere else; each either succeeds or leaves a reason in @err, and
  * region_detach() undoes whatever the ones before it did.
  *
- *  1. open    -- open (or create) the file, map it (media_open()), format
- *                it if asked and it was never formatted, and fill the
- *                holes of its metadata.
+ *  1. open    -- lock the file (or create it, then lock it), open and
+ *                map it (media_open()), format it if asked and it was
+ *                never formatted, and fill the holes of its metadata.
  *  2. replay  -- replay the journal's committed transactions, then check
  *                the superblock (a torn journaled superblock write is
  *                repaired only by the replay). Crash points are armed
@@ -387,7 +387,7 @@ recover(struct region *r, uint64_t file_size, char *err)
  * reclaim.
  */
 
-/* phase_open -- open, map, format if asked, fill the metadata's holes. */
+/* phase_open -- lock, open, map, format if asked, fill the metadata's holes. */
 static int
 phase_open(struct region *r, const struct region_opts *o, bool *ret_created,
 	   uint64_t *ret_file_size, char *err)

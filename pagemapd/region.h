@@ -91,8 +91,8 @@ int region_attach(const char *name, const char *path,
 
 /* region_detach -- checkpoint the journal (unless a commit failed: the next
  * attach replays it), so that the file needs no replay, then unmap, drop
- * the file's lock and free @r (NULL and a half-attached @r are fine). The caller has already
- * waited for every grant. */
+ * the file's lock and free @r (NULL and a half-attached @r are fine). The
+ * caller has already waited for every grant. */
 void region_detach(struct region *r);
 
 /* region_info -- describe @r. */

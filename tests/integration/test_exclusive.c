@@ -108,8 +108,7 @@ assert_serves(const struct daemon *d, const char *name)
 }
 
 /* expect_log -- the daemon's stderr has a line with @fmt, formatted. */
-static void
-expect_log(const struct daemon *d, const char *fmt, ...)
+static void expect_log(const struct daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
@@ -126,8 +125,7 @@ expect_log(const struct daemon *d, const char *fmt, ...)
 }
 
 static void
-second_daemon_on_a_served_region_file_refuses_and_writes_nothing(
-	void **state)
+second_daemon_on_a_served_region_file_refuses_and_writes_nothing(void **state)
 {
 	struct fixture *f = *state;
 	char spec[PATH_MAX + 64], lockfile[PATH_MAX + 8];
@@ -160,8 +158,8 @@ second_daemon_on_a_served_region_file_refuses_and_writes_nothing(
 		free(pid);
 	}
 	assert_serves(&f->d, "r/second");
-	assert_int_equal(ctl(&f->d, out, sizeof(out), err, sizeof(err),
-			     "file", "stat", "r/first", NULL),
+	assert_int_equal(ctl(&f->d, out, sizeof(out), err, sizeof(err), "file",
+			     "stat", "r/first", NULL),
 			 0);
 }
 
@@ -177,8 +175,7 @@ second_daemon_on_a_served_socket_refuses_before_any_region(void **state)
 	before = slurp(f->region, &len);
 	daemon_init(&f->second);
 	/* The same socket; its own new region first, then the served one. */
-	snprintf(f->second.socket, sizeof(f->second.socket), "%s",
-		 f->d.socket);
+	snprintf(f->second.socket, sizeof(f->second.socket), "%s", f->d.socket);
 	snprintf(mine, sizeof(mine), "mine=%s/mine.pmem,size=64M,create",
 		 f->second.dir);
 	snprintf(spec, sizeof(spec), "r=%s", f->region);
@@ -208,9 +205,8 @@ region_attach_of_a_file_another_daemon_serves_is_refused(void **state)
 
 	before = slurp(f->region, &len);
 	assert_int_equal(daemon_start_regions(&f->second, regions), 0);
-	assert_int_not_equal(ctl(&f->second, out, sizeof(out), err,
-				 sizeof(err), "region", "attach", "r2",
-				 f->region, NULL),
+	assert_int_not_equal(ctl(&f->second, out, sizeof(out), err, sizeof(err),
+				 "region", "attach", "r2", f->region, NULL),
 			     0);
 	if (!strstr(err, "in use by another pagemapd"))
 		fail_msg("unexpected error: %s", err);
@@ -248,17 +244,16 @@ fsck_refuses_a_served_region_unless_live(void **state)
 	const char *plain[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
 	const char *live[] = {PAGEMAPCTL_BIN, "fsck", "--live", f->region,
 			      NULL};
-	const char *json[] = {PAGEMAPCTL_BIN, "--json", "fsck", "--live",
-			      f->region, NULL};
+	const char *json[] = {PAGEMAPCTL_BIN, "--json",	 "fsck",
+			      "--live",	      f->region, NULL};
 	char pid[32];
 	json_object *j;
 
 	assert_serves(&f->d, "r/checked");
 	snprintf(pid, sizeof(pid), "pid %d", (int)f->d.pid);
 
-	assert_int_not_equal(run(plain, NULL, out, sizeof(out), err,
-				 sizeof(err)),
-			     0);
+	assert_int_not_equal(
+		run(plain, NULL, out, sizeof(out), err, sizeof(err)), 0);
 	if (!strstr(err, "in use by another pagemapd") || !strstr(err, pid) ||
 	    !strstr(err, "--live"))
 		fail_msg("unexpected refusal: %s", err);
