@@ -22,11 +22,10 @@
  * file's exclusive lock (exlock.h) while it reads, as a daemon does while
  * it serves the file, so that what it reads is not being written; a live
  * check (FSCK_LIVE) reads a file a daemon holds, whose pages may change
- * under it. Every record is
- * bounded by layout_*_check before its fields are used as indices, so a file
- * full of garbage yields errors, never a wild access. The checks of the
- * tables are attach's own (verify.c), run to the end instead of stopping
- * at the first fault.
+ * under it. Every record is bounded by layout_*_check before its fields are
+ * used as indices, so a file full of garbage yields errors, never a wild
+ * access. The checks of the tables are attach's own (verify.c), run to the
+ * end instead of stopping at the first fault.
  */
 
 #define LOG_LINES_MAX 1000u /* printed problems; all of them are counted */
