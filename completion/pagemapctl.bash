@@ -92,6 +92,7 @@ _pagemapctl()
 	hold) opts="--offset --length --rw --ignore-recall" ;;
 	"grant ls") opts="--lease --pid" ;;
 	top) opts="--interval" ;;
+	fsck) opts="--live" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --socket --json --help" -- "$cur"))

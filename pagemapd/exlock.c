@@ -104,6 +104,38 @@ exlock_region(const char *path, int flags, struct exlock *ret,
 }
 
 void
+exlock_who(pid_t holder, char *buf, size_t len)
+{
+	char path[64], comm[32] = "";
+	ssize_t n = -1;
+	int fd;
+
+	if (holder <= 0) {
+		snprintf(buf, len, "another process");
+		return;
+	}
+	if (holder == getpid()) {
+		snprintf(buf, len, "this process");
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)holder);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+	}
+	comm[n > 0 ? n : 0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	/* The record may name a process that is gone (it is read only for
+	 * messages); a pid without a name is still worth showing. */
+	if (!comm[0] || strcmp(comm, "pagemapd") == 0)
+		snprintf(buf, len, "another %s (pid %d)",
+			 comm[0] ? comm : "process", (int)holder);
+	else
+		snprintf(buf, len, "%s (pid %d)", comm, (int)holder);
+}
+
+void
 exlock_release(struct exlock *l)
 {
 	if (l->fd < 0)

@@ -4,6 +4,7 @@
 #define PAGEMAP_EXLOCK_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /*
@@ -35,6 +36,15 @@ int exlock_take(const char *path, int flags, const char *pid_path,
  * the pid goes to "@path.lock" for a regular file, nowhere for a device. */
 int exlock_region(const char *path, int flags, struct exlock *ret,
 		  pid_t *ret_holder);
+
+#define EXLOCK_WHO_MAX 64u /* size of an exlock_who() buffer */
+
+/* exlock_who -- name the holder @holder (a pid from exlock_take(), 0 when
+ * unknown) for a message, in @buf (EXLOCK_WHO_MAX bytes): "another
+ * pagemapd (pid 1234)", "pagemapctl (pid 1234)" (its command name when it
+ * is not a pagemapd), "this process", or "another process" when no pid is
+ * known. */
+void exlock_who(pid_t holder, char *buf, size_t len);
 
 /* exlock_release -- forget the pid record, then drop the lock. Fine on
  * a released or never taken lock. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exlock.h"
 #include "holder.h"
 #include "journal.h"
 #include "layout.h"
@@ -18,11 +19,14 @@
 
 /*
  * fsck never writes the file: it maps it MAP_PRIVATE, so replaying a pending
- * journal transaction changes only our copy-on-write pages. Every record is
- * bounded by layout_*_check before its fields are used as indices, so a file
- * full of garbage yields errors, never a wild access. The checks of the
- * tables are attach's own (verify.c), run to the end instead of stopping
- * at the first fault.
+ * journal transaction changes only our copy-on-write pages. It holds the
+ * file's exclusive lock (exlock.h) while it reads, as a daemon does while
+ * it serves the file, so that what it reads is not being written; a live
+ * check (FSCK_LIVE) reads a file a daemon holds, whose pages may change
+ * under it. Every record is bounded by layout_*_check before its fields are
+ * used as indices, so a file full of garbage yields errors, never a wild
+ * access. The checks of the tables are attach's own (verify.c), run to the
+ * end instead of stopping at the first fault.
  */
 
 #define LOG_LINES_MAX 1000u /* printed problems; all of them are counted */
@@ -148,10 +152,48 @@ file_size(int fd, uint64_t *ret)
 	return 0;
 }
 
+/* open_locked -- take the lock of @path and return the fd to read it
+ * through: the lock's own, or with FSCK_LIVE a fresh open of a file
+ * another process holds. -EBUSY names the holder in @f's report. */
+static int
+open_locked(struct fsck *f, const char *path, unsigned flags,
+	    struct exlock *lock)
+{
+	char who[EXLOCK_WHO_MAX];
+	pid_t holder = 0;
+	int fd, rc;
+
+	rc = exlock_region(path, O_RDONLY, lock, &holder);
+	if (rc == 0)
+		return lock->fd;
+	if (rc != -EBUSY) {
+		problem(f, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	f->rep->holder = holder;
+	exlock_who(holder, who, sizeof(who));
+	if (!(flags & FSCK_LIVE)) {
+		/* Not a problem of the file: said once, by the caller. */
+		snprintf(f->rep->first_error, sizeof(f->rep->first_error),
+			 "region file %s is in use by %s", path, who);
+		return -EBUSY;
+	}
+	f->rep->stale = 1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		problem(f, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	return fd;
+}
+
 int
-fsck_region(const char *path, struct fsck_report *ret, FILE *log)
+fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
+		  FILE *log)
 {
 	struct fsck f = {.rep = ret, .log = log};
+	struct exlock lock;
 	struct pm_super sb;
 	const char *why;
 	uint64_t size = 0;
@@ -160,12 +202,9 @@ fsck_region(const char *path, struct fsck_report *ret, FILE *log)
 	int fd, err;
 
 	memset(ret, 0, sizeof(*ret));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		problem(&f, "%s: %s", path, strerror(-err));
-		return err;
-	}
+	fd = open_locked(&f, path, flags, &lock);
+	if (fd < 0)
+		return fd;
 	err = file_size(fd, &size);
 	if (err) {
 		problem(&f, "%s: %s", path, strerror(-err));
@@ -216,6 +255,14 @@ fsck_region(const char *path, struct fsck_report *ret, FILE *log)
 		problem(&f, "check aborted: %s", strerror(-err));
 	munmap(map, sb.region_size);
 out_close:
-	close(fd);
+	if (fd != lock.fd)
+		close(fd);
+	exlock_release(&lock);
 	return err;
+}
+
+int
+fsck_region(const char *path, struct fsck_report *ret, FILE *log)
+{
+	return fsck_region_flags(path, 0, ret, log);
 }

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 struct fsck_report {
 	uint64_t region_size;
@@ -22,16 +23,34 @@ struct fsck_report {
 	int pins_this_boot;
 	char uuid[37];
 	char first_error[256]; /* "" when errors == 0 */
+	int stale; /* FSCK_LIVE: another process held the lock (may write) */
+	pid_t holder; /* its pid when it held the lock; 0 unknown or none */
 };
 
-/* fsck_region -- check the region file @path without changing it: the
- * superblock, the journal (a pending transaction is applied to a private
- * copy), every inode and extent record, name uniqueness, extent overlap,
- * the bitmap against the extents, the orphan list. Each problem is printed
- * as one line on @log (may be NULL) and counted in @ret->errors. Returns 0
- * when the file could be checked (even with errors), or -errno when it
- * could not be read at all or is not a region (@ret->first_error says
- * why). */
+enum fsck_flags {
+	/* Check a region another process (a daemon serving it) holds the
+	 * lock of, read-only; the result may be stale or show a write that
+	 * was under way. */
+	FSCK_LIVE = 1u << 0,
+};
+
+/* fsck_region_flags -- check the region file @path without changing it:
+ * the superblock, the journal (a pending transaction is applied to a
+ * private copy), every inode and extent record, name uniqueness, extent
+ * overlap, the bitmap against the extents, the orphan list. The file's
+ * exclusive lock (exlock_region()) is held during the check, so no daemon
+ * attaches it meanwhile; when another process holds it, the check is
+ * refused with -EBUSY (@ret->holder and @ret->first_error name the
+ * holder; nothing goes to @log), or with FSCK_LIVE in @flags made anyway,
+ * read-only, with @ret->stale set. Each problem is printed as one line
+ * on @log (may be NULL) and counted in @ret->errors. Returns 0 when the
+ * file could be checked (even with errors), or -errno when it could not
+ * be read at all or is not a region (@ret->first_error says why). */
+int fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
+		      FILE *log);
+
+/* fsck_region -- fsck_region_flags() without flags: a region in use is
+ * refused. */
 int fsck_region(const char *path, struct fsck_report *ret, FILE *log);
 
 #endif

@@ -512,8 +512,8 @@ on_accept(uv_poll_t *h, int status, int events)
 	}
 }
 
-static int
-mkdir_parents(const char *path)
+int
+ipc_mkdir_parents(const char *path)
 {
 	char buf[108];
 	char *p;
@@ -610,7 +610,7 @@ ipc_listen(uv_loop_t *loop, struct ipc_listener *l, const char *path,
 			snprintf(err, 256, "socket path too long: %s", path);
 			return -ENAMETOOLONG;
 		}
-		rv = mkdir_parents(path);
+		rv = ipc_mkdir_parents(path);
 		if (rv < 0) {
 			snprintf(err, 256, "cannot create the directory of %s: %s",
 				 path, strerror(-rv));

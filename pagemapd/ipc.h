@@ -105,6 +105,10 @@ struct ipc_listener {
 int ipc_listen(uv_loop_t *loop, struct ipc_listener *l, const char *path,
 	       unsigned mode, char *err);
 
+/* ipc_mkdir_parents -- create the folders above the socket @path (0755),
+ * as ipc_listen() does. Returns 0 or -errno. */
+int ipc_mkdir_parents(const char *path);
+
 /* ipc_listener_close -- stop accepting and unlink the socket we made. */
 void ipc_listener_close(struct ipc_listener *l);
 

@@ -25,6 +25,10 @@
  * the next create formats again, never a half-formatted region that passes
  * for a real one.
  *
+ * Attach takes the file's exclusive lock (exlock.h) before it reads or
+ * writes anything, and region_detach() drops it last: a second daemon, or
+ * fsck, that finds it held leaves the file alone.
+ *
  * Attach never writes anything before the superblock's magic says the file
  * is one of ours; the only write it may make before the full superblock
  * check is the replay of a committed journal transaction, because the
@@ -79,63 +83,137 @@ region_commit(struct region *r)
 	return inode_commit(&r->files);
 }
 
-/* open_file -- open (or create) the backing file of @r. *ret_created is
- * set when this call made the file, which is then sparse, @size bytes. */
+/* lock_file -- take @r's exclusive lock on its file (exlock.h), before
+ * anything reads or writes the file. -ENOENT comes back without a
+ * message, so that the caller can create the file. */
 static int
-open_file(struct region *r, const struct region_opts *o, bool *ret_created,
-	  char *err)
+lock_file(struct region *r, char *err)
 {
-	uint64_t size = o->size & ~(uint64_t)(PM_PAGE_SIZE - 1);
+	char who[EXLOCK_WHO_MAX];
+	pid_t holder = 0;
+	int rc = exlock_region(r->path, O_RDONLY, &r->lock, &holder);
+
+	if (rc == -EBUSY && holder == getpid())
+		return errmsg(err, rc,
+			      "region file %s is already attached by this "
+			      "pagemapd",
+			      r->path);
+	if (rc == -EBUSY) {
+		exlock_who(holder, who, sizeof(who));
+		return errmsg(err, rc, "region file %s is in use by %s",
+			      r->path, who);
+	}
+	if (rc && rc != -ENOENT)
+		return errmsg(err, rc, "cannot open %s: %s", r->path,
+			      strerror(-rc));
+	return rc;
+}
+
+/* create_size -- the size a created file gets, or -EINVAL (with a
+ * reason) when @o could not format one. */
+static int
+create_size(const struct region *r, const struct region_opts *o, off_t *ret,
+	    char *err)
+{
 	struct pm_geometry g = {
-		.region_size = size,
+		.region_size = o->size & ~(uint64_t)(PM_PAGE_SIZE - 1),
 		.max_order = o->max_order,
 		.inode_count = o->inode_count,
 	};
 	struct pm_super sb;
-	int fd, ret;
+
+	if (o->size == 0)
+		return errmsg(err, -EINVAL, "a size is required to create %s",
+			      r->path);
+	if (layout_plan(&g, &sb))
+		return errmsg(err, -EINVAL,
+			      "cannot format %s: size below %u MiB or max "
+			      "order above %u",
+			      r->path, PM_MIN_REGION_SIZE >> 20,
+			      PM_MAX_ORDER_LIMIT);
+	*ret = (off_t)g.region_size;
+	return 0;
+}
+
+/* create_file -- make the missing file of @r, empty: open_file() sizes
+ * it once it holds the lock. *ret_created is set when this call made
+ * it. */
+static int
+create_file(struct region *r, const struct region_opts *o, bool *ret_created,
+	    char *err)
+{
+	off_t size;
+	int fd, rc;
+
+	/* Refuse a bad geometry before leaving a file behind. */
+	rc = create_size(r, o, &size, err);
+	if (rc)
+		return rc;
+	fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return errmsg(err, -errno, "cannot create %s: %s", r->path,
+			      strerror(errno));
+	/* EEXIST: someone made it meanwhile; attach theirs. */
+	if (fd >= 0) {
+		r->fd = fd;
+		*ret_created = true;
+	}
+	return 0;
+}
+
+/* open_file -- lock, then open (or create) the backing file of @r.
+ * *ret_created is set when this call made the file, which is then sparse,
+ * @o->size bytes. Nothing is read or written before the lock is held; a
+ * busy lock leaves the file as it was. */
+static int
+open_file(struct region *r, const struct region_opts *o, bool *ret_created,
+	  char *err)
+{
+	struct stat locked, st;
+	int rc;
 
 	*ret_created = false;
-	fd = open(r->path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && o->create) {
-		/* Refuse a bad geometry before leaving a file behind. */
-		if (o->size == 0)
-			return errmsg(err, -EINVAL,
-				      "a size is required to create %s",
-				      r->path);
-		if (layout_plan(&g, &sb))
-			return errmsg(err, -EINVAL,
-				      "cannot format %s: size below %u MiB or "
-				      "max order above %u",
-				      r->path, PM_MIN_REGION_SIZE >> 20,
-				      PM_MAX_ORDER_LIMIT);
-		fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			*ret_created = true;
-			if (ftruncate(fd, (off_t)size)) {
-				ret = -errno;
-				unlink(r->path);
-				close(fd);
-				*ret_created = false;
-				return errmsg(err, ret, "cannot size %s: %s",
-					      r->path, strerror(-ret));
-			}
-		} else if (errno == EEXIST) {
-			/* Someone made it meanwhile: attach theirs. */
-			fd = open(r->path, O_RDWR | O_CLOEXEC);
-		}
+	rc = lock_file(r, err);
+	if (rc == -ENOENT && o->create) {
+		rc = create_file(r, o, ret_created, err);
+		if (rc)
+			return rc;
+		rc = lock_file(r, err);
+		/* Whoever holds the lock now opened the file this call made
+		 * (or replaced it): it is theirs to use or remove. */
+		if (rc)
+			*ret_created = false;
 	}
-	if (fd < 0) {
-		ret = -errno;
-		if (ret == -ENOENT && o->create)
-			return errmsg(err, ret, "cannot create %s: %s", r->path,
-				      strerror(-ret));
-		if (ret == -ENOENT)
-			return errmsg(err, ret, "no such region file %s",
-				      r->path);
-		return errmsg(err, ret, "cannot open %s: %s", r->path,
-			      strerror(-ret));
+	if (rc == -ENOENT)
+		return errmsg(err, rc, "no such region file %s", r->path);
+	if (rc)
+		return rc;
+	if (r->fd < 0)
+		r->fd = open(r->path, O_RDWR | O_CLOEXEC);
+	if (r->fd < 0)
+		return errmsg(err, -errno, "cannot open %s: %s", r->path,
+			      strerror(errno));
+	/* The lock guards the file the region is read from only if both
+	 * opens reached the same one (a rename may come in between). */
+	if (fstat(r->lock.fd, &locked) || fstat(r->fd, &st))
+		return errmsg(err, -errno, "cannot stat %s: %s", r->path,
+			      strerror(errno));
+	if (locked.st_dev != st.st_dev || locked.st_ino != st.st_ino)
+		return errmsg(err, -EAGAIN, "%s was replaced while opening it",
+			      r->path);
+	/* An empty file is one this call made, or one a create that crashed
+	 * before sizing it left: never a region, so sized under the lock
+	 * (and formatted by phase_open()) when asked to create. */
+	if (o->create && S_ISREG(st.st_mode) && st.st_size == 0) {
+		off_t size;
+
+		rc = create_size(r, o, &size, err);
+		if (rc)
+			return rc;
+		if (ftruncate(r->fd, size))
+			return errmsg(err, -errno, "cannot size %s: %s",
+				      r->path, strerror(errno));
 	}
-	r->fd = fd;
 	return 0;
 }
 
@@ -291,9 +369,9 @@ recover(struct region *r, uint64_t file_size, char *err)
  * nowhere else; each either succeeds or leaves a reason in @err, and
  * region_detach() undoes whatever the ones before it did.
  *
- *  1. open    -- open (or create) the file, map it (media_open()), format
- *                it if asked and it was never formatted, and fill the
- *                holes of its metadata.
+ *  1. open    -- lock the file (or create it, then lock it), open and
+ *                map it (media_open()), format it if asked and it was
+ *                never formatted, and fill the holes of its metadata.
  *  2. replay  -- replay the journal's committed transactions, then check
  *                the superblock (a torn journaled superblock write is
  *                repaired only by the replay).
@@ -311,7 +389,7 @@ recover(struct region *r, uint64_t file_size, char *err)
  *                orphans until their final unpin.
  */
 
-/* phase_open -- open, map, format if asked, fill the metadata's holes. */
+/* phase_open -- lock, open, map, format if asked, fill the metadata's holes. */
 static int
 phase_open(struct region *r, const struct region_opts *o, bool *ret_created,
 	   uint64_t *ret_file_size, char *err)
@@ -440,6 +518,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return errmsg(err, -ENOMEM, "out of memory");
+	r->lock.fd = -1;
 	r->fd = -1;
 	r->ro_fd = -1;
 	strcpy(r->name, name);
@@ -479,10 +558,11 @@ fail:
 		o->hooks->forget_pins(r, o->hooks->ctx);
 	/* The pins it names are still in their tables. */
 	r->pins_recorded = false;
-	region_detach(r);
-	/* A file this call created holds nothing anyone could want. */
+	/* A file this call created holds nothing anyone could want; it goes
+	 * while the lock is still held, so nobody attaches it meanwhile. */
 	if (created)
 		unlink(path);
+	region_detach(r);
 	return rc;
 }
 
@@ -511,7 +591,7 @@ region_pins_record(struct region *r, const uint8_t boot_id[16],
 
 /* region_detach -- undo region_attach in reverse. The writes are the pin
  * record's clearing and the journal's checkpoint, so that a detached
- * region file needs no replay. */
+ * region file needs no replay; the lock goes after them. */
 void
 region_detach(struct region *r)
 {
@@ -537,6 +617,8 @@ region_detach(struct region *r)
 		close(r->fd);
 	if (r->ro_fd >= 0)
 		close(r->ro_fd);
+	/* Last: the file is written no more. */
+	exlock_release(&r->lock);
 	free(r->files.pending_free);
 	free(r);
 }

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "errmsg.h"
+#include "exlock.h"
 #include "inode.h"
 #include "journal.h"
 #include "layout.h"
@@ -70,6 +71,7 @@ struct region {
 	char name[REGION_NAME_MAX + 1];
 	char path[PATH_MAX];
 	enum region_kind kind;
+	struct exlock lock; /* held from before the first read to detach */
 	int fd; /* O_RDWR on the backing file, -1 when closed */
 	uid_t uid; /* backing file owner, group, mode: the region's */
 	gid_t gid;
@@ -90,14 +92,19 @@ struct region {
 /* region_attach -- map the region file at @path with libpmem2 and load it.
  * With @o->create and no file at @path, create it (sparse, @o->size bytes)
  * and format it; an existing file is attached as it is, never reformatted.
+ * The file (or device) is locked exclusively (exlock_region()) before
+ * anything is read from or written to it, and stays locked until
+ * region_detach(): one daemon, and no tool, writes a region at a time.
  * Attach runs in phases (region.c): open, replay the committed journal
  * transactions, verify the superblock, every record and the bitmap
  * against the extents, load the files, restore the pins a crashed daemon
  * left (@o->hooks), reclaim the orphans a crash left (not those whose
  * leases were restored).
  * Returns 0 or -errno with a one-line reason in @err (REGION_ERR_MAX
- * bytes): -ENOENT (no file and no create), -EINVAL/-EUCLEAN (not a region
- * or corrupt), -ENOMEM, -EIO; *ret untouched on failure. */
+ * bytes): -ENOENT (no file and no create), -EBUSY (locked by another
+ * daemon, a tool, or another attach of the same file; the file is left
+ * untouched), -EINVAL/-EUCLEAN (not a region or corrupt), -ENOMEM, -EIO;
+ * *ret untouched on failure. */
 int region_attach(const char *name, const char *path,
 		  const struct region_opts *o, struct region **ret, char *err);
 
@@ -108,10 +115,10 @@ int region_pins_record(struct region *r, const uint8_t boot_id[16],
 		       uint32_t dir_crc);
 
 /* region_detach -- checkpoint the journal (unless a commit failed: the next
- * attach replays it), so that the file needs no replay, then unmap and
- * free @r (NULL and a half-attached @r are fine). The caller has already
- * waited for every grant. The pin record this attach wrote is cleared when
- * no lease is left. */
+ * attach replays it), so that the file needs no replay, then unmap, drop
+ * the file's lock and free @r (NULL and a half-attached @r are fine). The
+ * caller has already waited for every grant. The pin record this attach
+ * wrote is cleared when no lease is left. */
 void region_detach(struct region *r);
 
 /* region_info -- describe @r. */

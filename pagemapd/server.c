@@ -263,6 +263,51 @@ on_connection(struct ipc_listener *l, int fd)
 		log_warn("cannot serve a new connection: out of resources");
 }
 
+/* activated -- systemd passed us the listening socket (sd_listen_fds(3)'s
+ * test; ipc_listen() takes the socket itself). */
+static bool
+activated(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+	const char *fds = getenv("LISTEN_FDS");
+
+	return pid && fds && atoi(pid) == getpid() && atoi(fds) >= 1;
+}
+
+/* lock_socket -- make sure no other daemon serves our socket, before any
+ * region is touched: a second daemon started on the same socket would
+ * otherwise attach (and write) its regions before bind() told it the
+ * socket is taken. The lock is "<socket>.lock", a file emptied, never
+ * removed, holding the pid of its holder; it is dropped when the process
+ * ends. Under socket activation there is no path of ours to lock, and
+ * systemd starts one instance of the service per socket. */
+static int
+lock_socket(struct server *srv, const char *path)
+{
+	char lock[sizeof(srv->cfg->socket_path) + 8], who[EXLOCK_WHO_MAX];
+	pid_t holder = 0;
+	int rv;
+
+	if (activated())
+		return 0;
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	rv = ipc_mkdir_parents(path);
+	if (rv < 0) {
+		log_error("cannot create the directory of %s: %s", path,
+			  strerror(-rv));
+		return rv;
+	}
+	rv = exlock_take(lock, O_RDWR | O_CREAT, lock, &srv->socket_lock,
+			 &holder);
+	if (rv == -EBUSY) {
+		exlock_who(holder, who, sizeof(who));
+		log_error("socket %s is in use by %s", path, who);
+	} else if (rv < 0) {
+		log_error("cannot lock %s: %s", lock, strerror(-rv));
+	}
+	return rv;
+}
+
 static void
 on_signal(uv_signal_t *h, int signum)
 {
@@ -289,6 +334,7 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 		srv->pins.dirfd = -1;
 	srv->start_ms = now_ms();
 	srv->listener.fd = -1;
+	srv->socket_lock.fd = -1;
 	srv->reported_pins = UINT64_MAX;
 	list_init(&srv->conns);
 	list_init(&srv->clients);
@@ -299,6 +345,9 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 		rv = -ENOMEM;
 		goto err_detach;
 	}
+	rv = lock_socket(srv, c->socket_path);
+	if (rv < 0)
+		goto err_detach;
 	for (size_t i = 0; i < c->nregions; i++) {
 		const struct region_conf *rc = &c->regions[i];
 		struct region_opts o = {
@@ -340,6 +389,7 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 err_detach:
 	while (srv->nregions)
 		region_detach(srv->regions[--srv->nregions]);
+	exlock_release(&srv->socket_lock);
 	wire_ctx_free(&srv->wire);
 	ipc_rx_free(&srv->rx);
 	return rv;
@@ -366,6 +416,9 @@ finish(uv_timer_t *t)
 
 	uv_close((uv_handle_t *)t, NULL);
 	ipc_listener_close(&srv->listener);
+	/* After the socket file is gone: the next daemon to get the lock
+	 * finds no socket of ours to mistake for a live one. */
+	exlock_release(&srv->socket_lock);
 	list_for_each(pos, n, &srv->conns)
 		ipc_close(list_entry(pos, struct ipc_conn, node));
 	uv_close((uv_handle_t *)&srv->recall_timer, NULL);

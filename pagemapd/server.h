@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "exlock.h"
 #include "ipc.h"
 #include "list.h"
 #include "recall.h"
@@ -53,6 +54,7 @@ struct server {
 	struct server_upcalls up;
 	struct pin_dir pins; /* a copy of up.pins; dirfd -1 without */
 	struct ipc_listener listener;
+	struct exlock socket_lock; /* "<socket>.lock", held for life */
 	struct list_node conns; /* struct ipc_conn of every session */
 	uint32_t nsessions;
 	struct list_node clients; /* struct client; outlive sessions (I5) */
@@ -79,9 +81,10 @@ struct server {
 	bool finished; /* every region detached, handles closing */
 };
 
-/* server_start -- attach every configured region, listen, handle signals
- * (through @up). Returns 0 or -errno after logging why; on failure
- * everything started is undone. */
+/* server_start -- lock the socket's path, attach every configured region,
+ * listen, handle signals (through @up). Returns 0 or -errno after logging
+ * why (-EBUSY: another daemon holds the socket or a region file); on
+ * failure everything started is undone. */
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 		 const struct server_upcalls *up);
 

@@ -1,12 +1,14 @@
-/* cmd_fsck.c -- `fsck PATH`: the offline check of a region file (needs no
- * daemon). */
+/* cmd_fsck.c -- `fsck PATH [--live]`: the offline check of a region file
+ * (needs no daemon; refuses a file one serves unless --live). */
 #include "cmd_fsck.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exlock.h"
 #include "fsck.h"
 #include "output.h"
 
@@ -21,6 +23,8 @@ fsck_json(const char *path, const struct fsck_report *r, char *log)
 		die_oom();
 	json_add_str(o, "path", path);
 	json_add_bool(o, "clean", r->errors == 0);
+	json_add_bool(o, "stale", r->stale);
+	json_add_u64(o, "holder_pid", r->stale ? (uint64_t)r->holder : 0);
 	json_add_str(o, "uuid", r->uuid);
 	json_add_u64(o, "region_size", r->region_size);
 	json_add_u64(o, "max_order", r->max_order);
@@ -53,9 +57,18 @@ cmd_fsck(struct ctx *c, const struct args *a)
 	/* With --json the problem lines go into the document instead. */
 	if (c->json && !(out = open_memstream(&log, &log_len)))
 		die_oom();
-	err = fsck_region(path, &r, out);
+	err = fsck_region_flags(path, a->live ? FSCK_LIVE : 0, &r, out);
 	if (c->json && fclose(out))
 		die_oom();
+	if (err == -EBUSY) {
+		free(log);
+		fprintf(stderr,
+			PROG ": fsck: %s; not checked (detach it first, or "
+			     "--live to check it anyway, read-only, with a "
+			     "result that may be stale)\n",
+			r.first_error);
+		return EXIT_FAIL;
+	}
 	if (err) {
 		free(log);
 		fprintf(stderr, PROG ": fsck %s: %s%s%s%s\n", path,
@@ -78,6 +91,14 @@ cmd_fsck(struct ctx *c, const struct args *a)
 	       r.files, r.orphans, r.extents, r.used_pages,
 	       r.used_pages + r.free_pages,
 	       r.journal_replayed ? ", journal replayed" : "");
+	if (r.stale) {
+		char who[EXLOCK_WHO_MAX];
+
+		exlock_who(r.holder, who, sizeof(who));
+		printf("%s: stale: %s was serving it during the check; the "
+		       "result may be stale\n",
+		       path, who);
+	}
 	/* Information only: a daemon restarted with the runtime directory
 	 * it used takes them back (pagemapd(8)). */
 	if (r.pins_this_boot)

@@ -1,11 +1,11 @@
-/* cmd_fsck.h -- `fsck PATH`: the offline check of a region file. */
+/* cmd_fsck.h -- `fsck PATH [--live]`: the offline check of a region file. */
 #ifndef PAGEMAPCTL_CMD_FSCK_H
 #define PAGEMAPCTL_CMD_FSCK_H
 
 #include "ctx.h"
 
-/* cmd_fsck -- `fsck PATH`; exit 1 when problems are found or the file
- * cannot be checked. */
+/* cmd_fsck -- `fsck PATH [--live]`; exit 1 when problems are found or the
+ * file cannot be checked (a region a daemon serves, without --live). */
 int cmd_fsck(struct ctx *c, const struct args *a);
 
 #endif

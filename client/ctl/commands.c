@@ -116,8 +116,12 @@ const struct command commands[] = {
 	 "and exits.\n--json does not apply.\n\noptions:\n"
 	 "  --interval SECS   time between redraws (default 1, at least "
 	 "0.1)\n"},
-	{"fsck", "PATH", 0, 1, 1, cmd_fsck,
+	{"fsck", "PATH [--live]", O(OPT_LIVE), 1, 1, cmd_fsck,
 	 "Check the region file PATH offline; exit 1 if it has problems.",
-	 "Needs no daemon and changes nothing; run it on a detached region.\n"},
+	 "Needs no daemon and changes nothing. A region a daemon serves (its "
+	 "lock is\nheld) is refused, naming the daemon's pid: detach it "
+	 "first.\n\noptions:\n"
+	 "  --live   check a served region anyway, read-only; the result may "
+	 "be stale\n"},
 	{NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -25,7 +25,7 @@ struct args {
 	int npos;
 	const char *size, *max_order, *timeout, *mode;
 	const char *offset, *length, *lease, *pid, *interval;
-	bool create, rw, ignore_recall;
+	bool create, rw, ignore_recall, live;
 };
 
 struct ctx {

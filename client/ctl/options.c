@@ -25,6 +25,7 @@ static const struct option all_options[] = {
 	{"lease", required_argument, NULL, OPT_LEASE},
 	{"pid", required_argument, NULL, OPT_PID},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"live", no_argument, NULL, OPT_LIVE},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"help", no_argument, NULL, 'h'},
@@ -160,6 +161,9 @@ store_option(struct ctx *c, struct args *a, int id, const char *val)
 		break;
 	case OPT_INTERVAL:
 		a->interval = val;
+		break;
+	case OPT_LIVE:
+		a->live = true;
 		break;
 	case OPT_JSON:
 		c->json = true;

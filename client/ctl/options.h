@@ -20,6 +20,7 @@ enum opt_id {
 	OPT_LEASE,
 	OPT_PID,
 	OPT_INTERVAL,
+	OPT_LIVE,
 	OPT_JSON, /* global options are accepted after the command too */
 	OPT_SOCKET,
 	OPT_VERSION,

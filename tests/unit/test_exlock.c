@@ -168,6 +168,33 @@ a_device_gets_no_pid_record(void **state)
 	exlock_release(&l);
 }
 
+static void
+a_holder_is_named_by_its_command_and_pid(void **state)
+{
+	char who[EXLOCK_WHO_MAX], want[EXLOCK_WHO_MAX], comm[32] = "";
+	char path[64];
+	pid_t parent = getppid();
+	ssize_t n;
+	int fd;
+
+	(void)state;
+	exlock_who(0, who, sizeof(who));
+	assert_string_equal(who, "another process");
+	exlock_who(getpid(), who, sizeof(who));
+	assert_string_equal(who, "this process");
+	/* Our parent (ctest, a shell ...) stands for another holder. */
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)parent);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	assert_true(n > 1);
+	comm[n - 1] = '\0';
+	snprintf(want, sizeof(want), "%s (pid %d)", comm, (int)parent);
+	exlock_who(parent, who, sizeof(who));
+	assert_string_equal(who, want);
+}
+
 int
 main(void)
 {
@@ -184,6 +211,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			a_missing_file_is_an_error_not_a_lock, setup, teardown),
 		cmocka_unit_test(a_device_gets_no_pid_record),
+		cmocka_unit_test(a_holder_is_named_by_its_command_and_pid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

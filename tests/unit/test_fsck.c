@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "exlock.h"
 #include "fsck.h"
 #include "journal.h"
 #include "layout.h"
@@ -815,6 +816,46 @@ verifier_collects_every_fault_for_fsck(void **state)
 	assert_int_equal(res.faults, 3);
 }
 
+/* A region whose lock another open holds (a daemon serving it) is not
+ * checked, unless live; then it is, and the report says so. */
+static void
+a_locked_region_is_refused_unless_live(void **state)
+{
+	struct img *im = *state;
+	struct fsck_report rep;
+	struct exlock held;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *log;
+
+	write_image(im);
+	assert_int_equal(exlock_region(im->path, O_RDWR, &held, NULL), 0);
+	log = open_memstream(&out, &outlen);
+	assert_non_null(log);
+	assert_int_equal(fsck_region(im->path, &rep, log), -EBUSY);
+	fclose(log);
+	assert_int_equal(outlen, 0);
+	free(out);
+	assert_int_equal(rep.holder, getpid());
+	assert_non_null(strstr(rep.first_error, "in use by this process"));
+	assert_int_equal(rep.files, 0);
+
+	assert_int_equal(fsck_region_flags(im->path, FSCK_LIVE, &rep, NULL), 0);
+	assert_true(rep.stale);
+	assert_int_equal(rep.holder, getpid());
+	assert_int_equal(rep.errors, 0);
+	assert_int_equal(rep.files, 3);
+	exlock_release(&held);
+
+	/* Free again: checked, nothing stale, and the check held the lock
+	 * only while it ran. */
+	assert_int_equal(fsck_region_flags(im->path, FSCK_LIVE, &rep, NULL), 0);
+	assert_false(rep.stale);
+	assert_int_equal(rep.holder, 0);
+	assert_int_equal(exlock_region(im->path, O_RDWR, &held, NULL), 0);
+	exlock_release(&held);
+}
+
 int
 main(void)
 {
@@ -832,6 +873,7 @@ main(void)
 		T(verifier_finds_nothing_on_a_valid_image),
 		T(verifier_stops_at_the_first_fault_for_attach),
 		T(verifier_collects_every_fault_for_fsck),
+		T(a_locked_region_is_refused_unless_live),
 	};
 #undef T
 

@@ -349,6 +349,58 @@ create_on_an_existing_region_does_not_reformat(void **state)
 	region_detach(r);
 }
 
+/* A second attach of an attached file (the same file under another name
+ * too) is refused before it reads or writes it: the lock belongs to the
+ * open, so even this process cannot take it twice. */
+static void
+an_attached_file_is_locked_against_a_second_attach(void **state)
+{
+	struct fx *f = *state;
+	struct region *r = attach(f->path, true), *r2 = NULL;
+	char err[REGION_ERR_MAX], alias[160], want[200];
+	struct stat before, after;
+
+	create(r, "mine", 10000);
+	assert_int_equal(stat(f->path, &before), 0);
+	snprintf(alias, sizeof(alias), "%s/./r.pmem", f->dir);
+	assert_int_equal(try_attach(alias, true, REGION_SIZE,
+				    PM_DEFAULT_MAX_ORDER, &r2, err),
+			 -EBUSY);
+	assert_null(r2);
+	snprintf(want, sizeof(want),
+		 "region file %s is already attached by this pagemapd", alias);
+	assert_string_equal(err, want);
+	assert_int_equal(stat(f->path, &after), 0);
+	assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	region_detach(r);
+
+	/* Detach let it go. */
+	r = attach(alias, false);
+	assert_non_null(inode_find(&r->files, "mine"));
+	region_detach(r);
+}
+
+/* An empty file (a create that crashed before sizing its file) is sized
+ * and formatted by the next create, not refused for ever. */
+static void
+create_sizes_and_formats_an_empty_file(void **state)
+{
+	struct fx *f = *state;
+	struct region *r;
+	struct region_info ri;
+	int fd = open(f->path, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+	assert_true(fd >= 0);
+	close(fd);
+	r = attach(f->path, true);
+	region_info(r, &ri);
+	assert_int_equal(ri.size, REGION_SIZE);
+	assert_int_equal(ri.files, 0);
+	region_detach(r);
+	assert_fsck_clean(f->path);
+}
+
 static void
 create_formats_an_all_zero_file_but_never_a_used_one(void **state)
 {
@@ -1375,6 +1427,8 @@ main(void)
 		T(max_order_zero_is_a_valid_order),
 		T(create_on_an_existing_region_does_not_reformat),
 		T(create_formats_an_all_zero_file_but_never_a_used_one),
+		T(an_attached_file_is_locked_against_a_second_attach),
+		T(create_sizes_and_formats_an_empty_file),
 		T(region_names_are_checked),
 		T(read_super_checks_without_attaching),
 		T(files_of_any_size_are_backed_and_zeroed),
