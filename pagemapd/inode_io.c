@@ -943,3 +943,24 @@ inode_orphan(struct inode_table *t, struct inode *ino)
 {
 	return ino->orphan ? 0 : orphan_tx(t, ino);
 }
+
+const char *
+inode_strerror(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return "invalid file name";
+	case -ENAMETOOLONG:
+		return "file name too long";
+	case -EEXIST:
+		return "file exists";
+	case -ENOSPC:
+		return "no space left in region";
+	case -E2BIG:
+		return "operation too large for one transaction";
+	case -EIO:
+		return "region I/O failure";
+	default:
+		return strerror(-err);
+	}
+}

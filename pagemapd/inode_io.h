@@ -46,4 +46,8 @@ int inode_reclaim_orphans(struct inode_table *t, char *err);
  * -EIO, after which @t is failed (t->failed) and refuses changes. */
 int inode_commit(struct inode_table *t);
 
+/* inode_strerror -- a person's words for an error of the operations
+ * above (a negative errno). */
+const char *inode_strerror(int err);
+
 #endif

@@ -25,6 +25,19 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void
+server_limits(const struct server *srv, struct wire_limits *ret)
+{
+	*ret = (struct wire_limits){
+		.max_packet = SERVER_MAX_PACKET,
+		.max_leases = srv->cfg->max_leases,
+		.max_grants = srv->cfg->max_grants,
+		.max_pending = srv->cfg->max_pending,
+		.max_folios_per_reply = SERVER_MAX_FOLIOS_PER_REPLY,
+		.max_name = PM_NAME_MAX,
+	};
+}
+
 uint64_t
 server_uptime_ms(const struct server *srv)
 {
@@ -84,7 +97,8 @@ server_attach(struct server *srv, const char *name, const char *path,
 		}
 	}
 	if (srv->nregions == CONFIG_MAX_REGIONS) {
-		snprintf(err, REGION_ERR_MAX, "at most %u regions can be attached",
+		snprintf(err, REGION_ERR_MAX,
+			 "at most %u regions can be attached",
 			 CONFIG_MAX_REGIONS);
 		return -E2BIG;
 	}
@@ -98,8 +112,10 @@ server_attach(struct server *srv, const char *name, const char *path,
 	r->files.group_commit = true;
 	srv->regions[srv->nregions++] = r;
 	log_info("region '%s' attached: %s (%s, %llu bytes, %u files)", name,
-		 r->path, r->kind == REGION_FILE ? "file"
-			  : r->kind == REGION_FSDAX ? "fsdax" : "devdax",
+		 r->path,
+		 r->kind == REGION_FILE	   ? "file"
+		 : r->kind == REGION_FSDAX ? "fsdax"
+					   : "devdax",
 		 (unsigned long long)r->media.size, r->files.nfiles);
 	return 0;
 }
@@ -186,9 +202,8 @@ server_forget(struct server *srv, struct ipc_conn *c)
 {
 	struct list_node *pos, *n;
 
-	list_for_each(pos, n, &srv->deferred)
-		if (deferred_of(pos)->conn == c)
-			deferred_free(deferred_of(pos));
+	list_for_each(pos, n, &srv->deferred) if (deferred_of(pos)->conn == c)
+		deferred_free(deferred_of(pos));
 }
 
 /* on_commit -- after the loop has handled this iteration's packets:

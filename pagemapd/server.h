@@ -15,6 +15,7 @@
 #include "wire.h"
 
 #define SERVER_MAX_PACKET WIRE_MAX_PACKET
+#define SERVER_MAX_FOLIOS_PER_REPLY 8192u /* a Map reply fits one packet */
 
 struct client;
 struct grant;
@@ -24,9 +25,9 @@ struct server;
 /* The runtime directory's pin tables (pins.c opens it before the server
  * starts). */
 struct pin_dir {
-	int dirfd; /* <runtime_dir>/pins; -1: pins are not kept */
+	int dirfd;	     /* <runtime_dir>/pins; -1: pins are not kept */
 	uint8_t boot_id[16]; /* this boot's, read once at start */
-	uint32_t path_crc; /* CRC32C of the runtime dir's absolute path */
+	uint32_t path_crc;   /* CRC32C of the runtime dir's absolute path */
 	char path[PATH_MAX]; /* the runtime dir */
 };
 
@@ -55,7 +56,7 @@ struct server {
 	struct pin_dir pins; /* a copy of up.pins; dirfd -1 without */
 	struct ipc_listener listener;
 	struct exlock socket_lock; /* "<socket>.lock", held for life */
-	struct list_node conns; /* struct ipc_conn of every session */
+	struct list_node conns;	   /* struct ipc_conn of every session */
 	uint32_t nsessions;
 	struct list_node clients; /* struct client; outlive sessions (I5) */
 	uint32_t nclients;
@@ -65,20 +66,20 @@ struct server {
 	uint64_t nleases;
 	uint64_t next_lease_id;
 	struct recall_set recall; /* operations waiting for grants */
-	uv_timer_t recall_timer; /* the earliest caller's deadline (ops.c) */
+	uv_timer_t recall_timer;  /* the earliest caller's deadline (ops.c) */
 	uint64_t next_region_serial;
 	struct grant *scratch; /* one map reply's folios (ops.c) */
 	struct wire_ctx *wire; /* the decode arena, encoder arrays */
-	struct ipc_rx *rx; /* every connection's receive buffers */
+	struct ipc_rx *rx;     /* every connection's receive buffers */
 	uint64_t start_ms;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
-	uv_timer_t finish_timer; /* closes everything once stopped */
-	uv_check_t commit_check; /* group commit, once per loop iteration */
+	uv_timer_t finish_timer;   /* closes everything once stopped */
+	uv_check_t commit_check;   /* group commit, once per loop iteration */
 	struct list_node deferred; /* replies held until the commit */
-	uint64_t reported_pins; /* the last stop progress logged */
-	bool stopping; /* SIGTERM: detaching everything */
-	bool finished; /* every region detached, handles closing */
+	uint64_t reported_pins;	   /* the last stop progress logged */
+	bool stopping;		   /* SIGTERM: detaching everything */
+	bool finished;		   /* every region detached, handles closing */
 };
 
 /* server_start -- lock the socket's path, attach every configured region,
@@ -128,5 +129,8 @@ uint64_t server_pins(const struct server *srv);
 
 /* server_uptime_ms -- milliseconds since @srv started. */
 uint64_t server_uptime_ms(const struct server *srv);
+
+/* server_limits -- the limits @srv announces at the handshake. */
+void server_limits(const struct server *srv, struct wire_limits *ret);
 
 #endif

@@ -31,7 +31,6 @@
 #include "wire.h"
 
 #define FILES_PER_PAGE 200u /* FileInfo <= ~300 bytes: fits 64 KiB */
-#define MAX_FOLIOS_PER_REPLY 8192u
 
 /* send_packet -- send (or, while a group commit is open, hold back) one
  * reply, carrying @fd if it is not -1. */
@@ -217,41 +216,12 @@ find_file(struct session *s, const struct wire_request *rq, struct region *r)
 	return ino;
 }
 
-static const char *
-file_error(int err)
-{
-	switch (err) {
-	case -EINVAL:
-		return "invalid file name";
-	case -ENAMETOOLONG:
-		return "file name too long";
-	case -EEXIST:
-		return "file exists";
-	case -ENOSPC:
-		return "no space left in region";
-	case -E2BIG:
-		return "operation too large for one transaction";
-	case -EIO:
-		return "region I/O failure";
-	default:
-		return strerror(-err);
-	}
-}
-
 /* ---- handlers ---------------------------------------------------------- */
 
 static void
 do_hello(struct session *s, const struct wire_request *rq)
 {
-	const struct config *c = s->srv->cfg;
-	struct wire_limits l = {
-		.max_packet = SERVER_MAX_PACKET,
-		.max_leases = c->max_leases,
-		.max_grants = c->max_grants,
-		.max_pending = c->max_pending,
-		.max_folios_per_reply = MAX_FOLIOS_PER_REPLY,
-		.max_name = PM_NAME_MAX,
-	};
+	struct wire_limits l;
 	uint64_t caps;
 	uint32_t n;
 
@@ -269,6 +239,7 @@ do_hello(struct session *s, const struct wire_request *rq)
 		return;
 	}
 	s->hello = true;
+	server_limits(s->srv, &l);
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
 	client_set_name(s->client, rq->client_name);
 	caps = rq->capabilities & WIRE_CAP_RECONNECT;
@@ -434,7 +405,7 @@ do_file_create(struct session *s, const struct wire_request *rq)
 	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot create '%s' in region '%s': %s",
-			    rq->name, rq->region, file_error(rv));
+			    rq->name, rq->region, inode_strerror(rv));
 		return;
 	}
 	inode_info(ino, &fi);
@@ -506,7 +477,7 @@ do_file_truncate(struct session *s, const struct wire_request *rq)
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot resize '%s' to %llu bytes: %s",
 			    rq->name, (unsigned long long)rq->size,
-			    file_error(rv));
+			    inode_strerror(rv));
 		return;
 	}
 	inode_info(ino, &fi);
@@ -537,7 +508,7 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 	s->mutated = r;
 	if (rv < 0) {
 		reply_error(s, rq, -rv, "cannot remove '%s': %s", rq->name,
-			    file_error(rv));
+			    inode_strerror(rv));
 		return;
 	}
 	send_reply(s, rq->id,
@@ -679,7 +650,8 @@ folios_per_reply(const struct region *r)
 	while (v >>= 7)
 		bytes++;
 	n = (SERVER_MAX_PACKET - 512) / (bytes + 1);
-	return n < MAX_FOLIOS_PER_REPLY ? n : MAX_FOLIOS_PER_REPLY;
+	return n < SERVER_MAX_FOLIOS_PER_REPLY ? n
+					       : SERVER_MAX_FOLIOS_PER_REPLY;
 }
 
 static void
