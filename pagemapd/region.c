@@ -109,28 +109,41 @@ lock_file(struct region *r, char *err)
 	return rc;
 }
 
+/* plan -- the layout of a @size byte region formatted with @o's
+ * settings into @g and @sb, or -EINVAL with a reason. */
+static int
+plan(const struct region *r, const struct region_opts *o, uint64_t size,
+     struct pm_geometry *g, struct pm_super *sb, char *err)
+{
+	*g = (struct pm_geometry){
+		.region_size = size & ~(uint64_t)(PM_PAGE_SIZE - 1),
+		.max_order = o->max_order,
+		.inode_count = o->inode_count,
+	};
+	if (layout_plan(g, sb))
+		return errmsg(err, -EINVAL,
+			      "cannot format %s: size below %u MiB or max "
+			      "order above %u",
+			      r->path, PM_MIN_REGION_SIZE >> 20,
+			      PM_MAX_ORDER_LIMIT);
+	return 0;
+}
+
 /* create_size -- the size a created file gets, or -EINVAL (with a
  * reason) when @o could not format one. */
 static int
 create_size(const struct region *r, const struct region_opts *o, off_t *ret,
 	    char *err)
 {
-	struct pm_geometry g = {
-		.region_size = o->size & ~(uint64_t)(PM_PAGE_SIZE - 1),
-		.max_order = o->max_order,
-		.inode_count = o->inode_count,
-	};
+	struct pm_geometry g;
 	struct pm_super sb;
+	int rc;
 
 	if (o->size == 0)
 		return errmsg(err, -EINVAL, "a size is required to create %s",
 			      r->path);
-	if (layout_plan(&g, &sb))
-		return errmsg(err, -EINVAL,
-			      "cannot format %s: size below %u MiB or max "
-			      "order above %u",
-			      r->path, PM_MIN_REGION_SIZE >> 20,
-			      PM_MAX_ORDER_LIMIT);
+	if ((rc = plan(r, o, o->size, &g, &sb, err)))
+		return rc;
 	*ret = (off_t)g.region_size;
 	return 0;
 }
@@ -248,21 +261,13 @@ map_file(struct region *r, uint64_t *ret_file_size, char *err)
 static int
 format(struct region *r, const struct region_opts *o, bool fresh, char *err)
 {
-	struct pm_geometry g = {
-		.region_size = r->media.size & ~(uint64_t)(PM_PAGE_SIZE - 1),
-		.max_order = o->max_order,
-		.inode_count = o->inode_count,
-	};
+	struct pm_geometry g;
 	struct pm_super sb;
 	size_t got = 0;
 	int ret;
 
-	if (layout_plan(&g, &sb))
-		return errmsg(err, -EINVAL,
-			      "cannot format %s: size below %u MiB or max "
-			      "order above %u",
-			      r->path, PM_MIN_REGION_SIZE >> 20,
-			      PM_MAX_ORDER_LIMIT);
+	if ((ret = plan(r, o, r->media.size, &g, &sb, err)))
+		return ret;
 	while (got < sizeof(sb.uuid)) {
 		ssize_t n = getrandom(sb.uuid + got, sizeof(sb.uuid) - got, 0);
 
@@ -602,8 +607,7 @@ region_detach(struct region *r)
 	/* No lease is left, so no pin of this daemon can be outstanding:
 	 * the record goes (a failure keeps it, which only costs a check). */
 	if (r->pins_recorded && r->nleases == 0 && r->pins == 0 &&
-	    r->journal.buf && !r->files.failed &&
-	    !journal_staged(&r->journal))
+	    r->journal.buf && !r->files.failed && !journal_staged(&r->journal))
 		(void)region_pins_record(r, none, 0);
 	/* A failed checkpoint loses nothing: the next attach replays. */
 	if (r->journal.buf && !r->files.failed)

@@ -32,12 +32,9 @@ struct fixture {
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
+	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	fdcheck_begin();
-	*state = f;
-	if (daemon_start_regions(&f->d, regions))
+	if (f == NULL)
 		return -1;
 	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
 	return 0;

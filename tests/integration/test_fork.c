@@ -43,12 +43,9 @@ static char out[1 << 16], err[4096];
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *regions[] = {"r=r.pmem,size=64M,create", NULL};
+	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	fdcheck_begin();
-	*state = f;
-	if (daemon_start_regions(&f->d, regions))
+	if (f == NULL)
 		return -1;
 	return ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/a", "--size",
 		   "4M", NULL);

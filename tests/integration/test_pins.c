@@ -357,6 +357,20 @@ stop_and_fsck(struct fixture *f)
 
 /* ---- the tests ----------------------------------------------------------- */
 
+/* no_reuse_then_release -- a file written after the crash shares no byte
+ * with @h's mapping (its canary holds, in the mapping and in the region
+ * file at its grants), and @h's exit frees the orphan and every pin. */
+static void
+no_reuse_then_release(struct fixture *f, struct holder_proc *h)
+{
+	write_other(f);
+	assert_true(holder_canary_ok(h));
+	assert_true(grants_hold_canary(f, h->lease) > 0);
+	holder_quit(h);
+	wait_until(f, no_pins_no_orphans, "the orphan to be freed");
+	stop_and_fsck(f);
+}
+
 static void
 pins_survive_a_daemon_crash_until_the_holder_exits(void **state)
 {
@@ -394,14 +408,7 @@ pins_survive_a_daemon_crash_until_the_holder_exits(void **state)
 	/* Remove leaves an orphan; a new file never gets its blocks. */
 	assert_int_equal(CTL(f, "file", "rm", "r/a"), 0);
 	assert_int_equal(orphans(f), 1);
-	write_other(f);
-	assert_true(holder_canary_ok(&h));
-	assert_true(grants_hold_canary(f, h.lease) > 0);
-
-	/* The holder's exit frees it all. */
-	holder_quit(&h);
-	wait_until(f, no_pins_no_orphans, "the orphan to be freed");
-	stop_and_fsck(f);
+	no_reuse_then_release(f, &h);
 }
 
 static void
@@ -419,13 +426,7 @@ an_orphan_held_across_a_crash_survives_until_the_holder_exits(void **state)
 	/* Attach did not reclaim it: its holder still maps it. */
 	assert_int_equal(orphans(f), 1);
 	assert_true(region_pins(f) > 0);
-	write_other(f);
-	assert_true(holder_canary_ok(&h));
-	assert_true(grants_hold_canary(f, h.lease) > 0);
-
-	holder_quit(&h);
-	wait_until(f, no_pins_no_orphans, "the orphan to be freed");
-	stop_and_fsck(f);
+	no_reuse_then_release(f, &h);
 }
 
 /* plant -- a table in the runtime directory naming @pid and @start as the
