@@ -323,13 +323,30 @@ lock_socket(struct server *srv, const char *path)
 	return rv;
 }
 
+/* on_signal -- the first SIGTERM/SIGINT stops cleanly: recall everything
+ * and wait for the final unpin. A second one stops at once: what is staged
+ * is committed and the replies waiting for it are sent, then the process
+ * exits with SERVER_EXIT_PINS_KEPT. Nothing is freed: the grants still out
+ * stay in the pin tables (I6), and the next start takes them back. */
 static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct server *srv = h->data;
 
-	log_info("%s received, shutting down", strsignal(signum));
-	srv->up.stop(srv);
+	if (!srv->stopping) {
+		log_info("%s received, shutting down (send it again to stop "
+			 "at once, keeping the pins)",
+			 strsignal(signum));
+		srv->up.stop(srv);
+		return;
+	}
+	on_commit(&srv->commit_check);
+	log_warn("%s received again: stopping now; %llu grant(s) stay "
+		 "pinned in the pin tables for the next start",
+		 strsignal(signum), (unsigned long long)server_pins(srv));
+	/* No unwinding: leases and regions refer to each other, and freeing
+	 * them one by one could only lose the state the tables keep. */
+	_exit(SERVER_EXIT_PINS_KEPT);
 }
 
 int

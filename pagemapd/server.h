@@ -15,6 +15,8 @@
 #include "wire.h"
 
 #define SERVER_MAX_PACKET WIRE_MAX_PACKET
+/* The exit status of a stop by a second signal, grants still out. */
+#define SERVER_EXIT_PINS_KEPT 3
 #define SERVER_MAX_FOLIOS_PER_REPLY 8192u /* a Map reply fits one packet */
 
 struct client;

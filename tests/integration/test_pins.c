@@ -616,6 +616,38 @@ a_reconnect_by_token_takes_back_restored_leases_under_their_ids(void **state)
 	assert_int_equal(region_pins(f), 0);
 }
 
+static bool
+stopping(struct fixture *f)
+{
+	return daemon_log_contains(&f->d, "stopping: waiting for");
+}
+
+static void
+a_second_sigterm_stops_at_once_and_the_next_start_keeps_the_pins(void **state)
+{
+	struct fixture *f = *state;
+	struct holder_proc h;
+	int st;
+
+	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
+	holder_start(f, &h);
+	/* The holder never answers a recall: the first SIGTERM waits. */
+	assert_int_equal(kill(f->d.pid, SIGTERM), 0);
+	wait_until(f, stopping, "the daemon to wait for the holder");
+	assert_int_equal(daemon_wait_exit(&f->d, 200), -1);
+	assert_int_equal(kill(f->d.pid, SIGTERM), 0);
+	st = daemon_wait_exit(&f->d, 10000);
+	assert_int_equal(st, 3);
+	assert_true(
+		daemon_log_contains(&f->d, "stay pinned in the pin tables"));
+
+	/* Nothing was freed: the next start shows the pins and still waits
+	 * for the holder. */
+	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_true(region_pins(f) > 0);
+	no_reuse_then_release(f, &h);
+}
+
 int
 main(void)
 {
@@ -634,6 +666,9 @@ main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			another_runtime_dir_is_refused_while_pins_may_be_outstanding,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_second_sigterm_stops_at_once_and_the_next_start_keeps_the_pins,
 			setup, teardown),
 	};
 
