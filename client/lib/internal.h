@@ -138,15 +138,15 @@ struct pagemap {
 		size_t nruns;
 	} guess;
 	/* Reconnection (reconnect.c). */
-	char *path;	      /* the socket, for connecting again */
-	char *name;	      /* the client name of every Hello */
-	uint64_t token;	      /* CAP_RECONNECT: names us to the daemon */
-	bool down;	      /* the daemon went away; @fd is a timerfd */
-	bool reconnecting;    /* inside an attempt: requests go out */
-	bool no_reconnect;    /* closing: never connect again */
-	int64_t retry_at_ms;  /* CLOCK_MONOTONIC time of the next attempt */
-	uint32_t backoff_ms;  /* wait after the next failed attempt */
-	uint64_t reconnects;  /* successful reconnects */
+	char *path;	     /* the socket, for connecting again */
+	char *name;	     /* the client name of every Hello */
+	uint64_t token;	     /* CAP_RECONNECT: names us to the daemon */
+	bool down;	     /* the daemon went away; @fd is a timerfd */
+	bool reconnecting;   /* inside an attempt: requests go out */
+	bool no_reconnect;   /* closing: never connect again */
+	int64_t retry_at_ms; /* CLOCK_MONOTONIC time of the next attempt */
+	uint32_t backoff_ms; /* wait after the next failed attempt */
+	uint64_t reconnects; /* successful reconnects */
 };
 
 struct pagemap_lease {

@@ -143,8 +143,7 @@ recon_lost(struct pagemap *pm)
 int
 held_reserve(struct pagemap_lease *l)
 {
-	return grow((void **)&l->raw, sizeof(*l->raw), l->nraw, &l->rawcap,
-		    1);
+	return grow((void **)&l->raw, sizeof(*l->raw), l->nraw, &l->rawcap, 1);
 }
 
 /* held_add -- merge [a, b) into the sorted set: it replaces every range
@@ -224,8 +223,7 @@ holds(const struct pagemap_lease *l, uint64_t a, uint64_t b)
 
 /* ours -- whether the daemon lists lease @id as this client's. */
 static bool
-ours(struct pagemap *pm, struct pagemap_lease_info **ls, size_t n,
-     uint64_t id)
+ours(struct pagemap *pm, struct pagemap_lease_info **ls, size_t n, uint64_t id)
 {
 	for (size_t i = 0; i < n; i++)
 		if (ls[i]->id == id && ls[i]->client_id == pm->client_id)

@@ -102,8 +102,8 @@ struct wire_hello {
 	uint64_t client_id;
 	bool has_limits;
 	struct pagemap_limits limits;
-	uint64_t capabilities;	 /* granted: a subset of the Hello's */
-	uint64_t token;		 /* CAP_RECONNECT: present it when reconnecting */
+	uint64_t capabilities; /* granted: a subset of the Hello's */
+	uint64_t token;	       /* CAP_RECONNECT: present it when reconnecting */
 	uint32_t leases_adopted; /* CAP_RECONNECT: leases the token took back */
 };
 void wire_hello(const struct wire_msg *m, struct wire_hello *ret);

@@ -42,7 +42,7 @@
 #define FILE_SIZE (4 * MiB)
 #define CANARY 0xc5
 #define PATTERN 'P'
-#define NEWFILE 0xee /* files made after a crash */
+#define NEWFILE 0xee	  /* files made after a crash */
 #define OUT_MAX (8 << 20) /* a whole file read through the CLI */
 #define WAIT_MS 30000
 
@@ -213,8 +213,7 @@ child_main(const char *socket, bool split, int cmd, int ans)
 	    (split && pagemap_map(s.l, FILE_SIZE / 2, FILE_SIZE / 2,
 				  PAGEMAP_WRITE, &s.m2)))
 		_exit(3);
-	memset(pagemap_mapping_data(s.m), CANARY,
-	       pagemap_mapping_length(s.m));
+	memset(pagemap_mapping_data(s.m), CANARY, pagemap_mapping_length(s.m));
 	say(ans, "ready %" PRIu64 " %d\n", pagemap_lease_id(s.l),
 	    pagemap_get_fd(s.pm));
 	for (;;) {
@@ -239,11 +238,11 @@ child_main(const char *socket, bool split, int cmd, int ans)
 			    pagemap_get_fd(s.pm), s.recalled);
 			break;
 		case 'c':
-			say(ans, s.m && all(pagemap_mapping_data(s.m),
-					    pagemap_mapping_length(s.m),
-					    s.expect)
-					 ? "ok\n"
-					 : "bad\n");
+			say(ans,
+			    s.m && all(pagemap_mapping_data(s.m),
+				       pagemap_mapping_length(s.m), s.expect)
+				    ? "ok\n"
+				    : "bad\n");
 			break;
 		case 'w':
 			memset(pagemap_mapping_data(s.m), PATTERN,
@@ -340,8 +339,8 @@ child_start(struct fixture *f, struct child *h, bool split)
 	h->cmd = cmd[1];
 	h->ans = ans[0];
 	read_line(h, line, sizeof(line));
-	assert_int_equal(sscanf(line, "ready %" SCNu64 " %d", &h->lease, &h->fd),
-			 2);
+	assert_int_equal(
+		sscanf(line, "ready %" SCNu64 " %d", &h->lease, &h->fd), 2);
 }
 
 static void
@@ -530,7 +529,8 @@ the_reconcile_returns_a_grant_the_library_does_not_hold(void **state)
 	lost = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(rows(j, "grants"));
 	     i++) {
-		json_object *g = json_object_array_get_idx(rows(j, "grants"), i);
+		json_object *g =
+			json_object_array_get_idx(rows(j, "grants"), i);
 
 		if (jget(g, "file_offset") >= FILE_SIZE / 2)
 			json_object_array_add(lost, json_object_get(g));
@@ -652,8 +652,9 @@ stress_client(const char *socket, int i, struct shared *sh)
 				return sfail(sh, i, "canary lost");
 			err = covered(pm, l, 0, HALF);
 			if (err == 0)
-				return sfail(sh, i, "pins differ after "
-						    "reconnect %" PRIu64,
+				return sfail(sh, i,
+					     "pins differ after "
+					     "reconnect %" PRIu64,
 					     r);
 			if (err < 0)
 				continue;
@@ -744,7 +745,7 @@ clients_survive_random_kill9s(void **state)
 		long long end = now_ms() + WAIT_MS;
 		char name[32];
 		const char *argv[] = {PAGEMAPCTL_BIN, "--socket", f->d.socket,
-				      "write", name, NULL};
+				      "write",	      name,	  NULL};
 
 		/* Kill at a random point of the clients' work. */
 		while (total_progress(sh) < target) {
@@ -757,8 +758,8 @@ clients_survive_random_kill9s(void **state)
 		restart(f);
 		/* A file made after the crash, with its own pattern. */
 		snprintf(name, sizeof(name), "r/x%u", c);
-		assert_int_equal(CTL(f, "file", "create", name, "--size", "64K"),
-				 0);
+		assert_int_equal(
+			CTL(f, "file", "create", name, "--size", "64K"), 0);
 		if (run(argv, buf, f->out, OUT_MAX, f->err, OUT_MAX) != 0)
 			fail_msg("write %s: %s", name, f->err);
 	}
@@ -775,8 +776,7 @@ clients_survive_random_kill9s(void **state)
 	}
 	fprintf(stderr,
 		"reconnect stress: %u cycles, %lld ms, %" PRIu64
-		" reconnects, %" PRIu64 " canary checks, %" PRIu64
-		" rounds\n",
+		" reconnects, %" PRIu64 " canary checks, %" PRIu64 " rounds\n",
 		cycles, now_ms() - t0, rec, checks, total_progress(sh));
 	assert_true(rec >= cycles); /* at least one client saw each */
 	munmap(sh, sizeof(*sh));
@@ -830,10 +830,9 @@ a_hello_without_capabilities_gets_none_of_their_fields(void **state)
 	raw_free(r);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
 	assert_int_equal(json_object_array_length(rows(j, "leases")), 1);
-	assert_int_equal(
-		jget(json_object_array_get_idx(rows(j, "leases"), 0),
-		     "client_id"),
-		client);
+	assert_int_equal(jget(json_object_array_get_idx(rows(j, "leases"), 0),
+			      "client_id"),
+			 client);
 	json_object_put(j);
 	close(c);
 }
