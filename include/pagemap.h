@@ -127,6 +127,59 @@ int pagemap_connect(const char *socket_path, const char *client_name,
  * only: nothing is sent, unmapped or closed. */
 void pagemap_close(struct pagemap *pm);
 
+/*
+ * When the daemon goes away (a crash, kill -9, a restart) the handle stays
+ * usable: every lease, mapping and region fd is kept (the daemon keeps
+ * their pins), and the library connects again by itself, with no thread,
+ * inside the application's own calls: at the start of any request and in
+ * pagemap_dispatch()/pagemap_wait(); first at once, then after 10 ms,
+ * doubling up to 1 s between attempts. pagemap_get_fd() keeps its number:
+ * while the daemon is away it is a timerfd that polls readable when the
+ * next attempt is due (so a poll loop sleeps instead of spinning), then
+ * the new socket. The daemon hands this client's leases back under the
+ * same ids, so lease handles, mappings and recall handlers go on working.
+ * On each reconnect the library returns every grant the daemon holds that
+ * no mapping or raw grant of it holds any more (a map whose reply was lost,
+ * an unmap that did not reach the daemon), and releases a lease the daemon
+ * holds for it that it does not know. A lease the daemon no longer knows
+ * (it lost its runtime directory) becomes dead: pagemap_map() and
+ * pagemap_grant() on it fail with -ENOLINK, its mappings stay until
+ * unmapped (their bytes are no longer pinned: unmap them), and unmapping,
+ * returning and releasing succeed without a request.
+ *
+ * What a request returns when the daemon goes away:
+ *  -ENOTCONN     the daemon is away and the next attempt is not due: the
+ *                request was not sent, nothing happened;
+ *  -ECONNRESET   it went away while the request was in flight. For
+ *                pagemap_map(), pagemap_grant() and pagemap_lease_acquire()
+ *                nothing was granted or acquired (the reconcile returns or
+ *                releases whatever the daemon made); for
+ *                pagemap_file_create(), _truncate(), _remove(),
+ *                pagemap_lease_revoke(), pagemap_region_attach() and
+ *                _detach() the request may or may not have taken effect
+ *                (look, e.g. with pagemap_file_stat(), once connected);
+ *                listings and pagemap_status() took no effect.
+ * pagemap_unmap(), pagemap_unmap_nowait(), pagemap_flush() and
+ * pagemap_return() return 0 in both cases: the mapping is gone (the raw
+ * grants are no longer the caller's) and the reconcile returns the grants.
+ * pagemap_lease_release() of a lease without raw grants returns 0 and
+ * frees the handle; the reconcile releases the daemon's lease. Only a
+ * broken protocol (-EPROTO and the like) makes the handle unusable for
+ * good.
+ *
+ * A recall that was pending when the daemon died is not pending in the
+ * new one: whoever started the operation (a revoke, truncate or detach)
+ * got -ECONNRESET and starts it again, which sends the recall again.
+ */
+
+/* pagemap_connected -- 1 while connected to the daemon, 0 while the
+ * daemon is away and the library waits to reconnect, or the -errno that
+ * made the handle unusable for good (-EINVAL for NULL). */
+int pagemap_connected(const struct pagemap *pm);
+
+/* pagemap_reconnects -- how many times @pm connected again (0 for NULL). */
+uint64_t pagemap_reconnects(const struct pagemap *pm);
+
 /* pagemap_get_limits -- the limits the daemon announced at the
  * handshake; owned by @pm (not freed by the caller). */
 const struct pagemap_limits *pagemap_get_limits(const struct pagemap *pm);
@@ -353,17 +406,25 @@ typedef void (*pagemap_recall_fn)(struct pagemap *pm, struct pagemap_lease *l,
 void pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn,
 				void *arg);
 
-/* pagemap_get_fd -- the connection's fd, to poll for readability; -1 in
- * a process that did not make @pm. */
+/* pagemap_get_fd -- the connection's fd, to poll for readability (-1 in
+ * a process that did not make @pm). Its
+ * number stays the same for the handle's life, also across reconnects
+ * (while the daemon is away it is a timerfd, readable when an attempt is
+ * due). The file behind it changes at a loss and at a reconnect: poll()
+ * and select() need nothing, an epoll set must add it again
+ * (EPOLL_CTL_MOD failing with ENOENT says so) after pagemap_dispatch(). */
 int pagemap_get_fd(const struct pagemap *pm);
 
 /* pagemap_dispatch -- without blocking, read what the daemon sent and call
- * the handler for every queued event. Returns the number of events
- * handled, or -errno (-ECONNRESET once the daemon is gone). */
+ * the handler for every queued event; while the daemon is away, attempt
+ * to reconnect when an attempt is due. Returns the number of events
+ * handled, 0 (also while the daemon is away), or -errno once the handle
+ * is unusable for good (-EPROTO). */
 int pagemap_dispatch(struct pagemap *pm);
 
 /* pagemap_wait -- wait up to @timeout_ms (< 0: for ever, 0: poll) for
- * an event, then dispatch. Returns as pagemap_dispatch(), 0 on timeout. */
+ * an event (or the next reconnect attempt), then dispatch. Returns as
+ * pagemap_dispatch(), 0 on timeout. */
 int pagemap_wait(struct pagemap *pm, int timeout_ms);
 
 /* ---- inspection --------------------------------------------------- */

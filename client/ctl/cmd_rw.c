@@ -423,8 +423,11 @@ hold_wait(struct ctx *c, struct hold *h, int sfd)
 
 		/* Recalls may have been queued by the calls before. */
 		r = pagemap_dispatch(c->pm);
-		if (r == -ECONNRESET)
-			return fail_local(r, "the daemon closed the connection",
+		/* The library would reconnect; a hold ends with the daemon
+		 * that gave it (its pins go with this process). */
+		if (r == -ECONNRESET || (r >= 0 && !pagemap_connected(c->pm)))
+			return fail_local(-ECONNRESET,
+					  "the daemon closed the connection",
 					  "hold %s", h->target);
 		if (r < 0)
 			return fail_with(c, r, "hold %s", h->target);

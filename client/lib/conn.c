@@ -16,6 +16,7 @@
 #include "events.h"
 #include "mapping.h"
 #include "owner.h"
+#include "reconnect.h"
 #include "requests.h"
 
 #define CMSG_FDS 8 /* room for stray fds; the kernel drops more */
@@ -94,10 +95,15 @@ set_message(struct pagemap *pm, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* fail -- keep the first error that broke the connection. */
+/* fail -- keep the first error that broke the connection; a daemon that
+ * went away is not that (reconnect.c). */
 int
 fail(struct pagemap *pm, int err)
 {
+	if (err == -ECONNRESET && !pm->dead) {
+		recon_lost(pm);
+		return err;
+	}
 	if (!pm->dead)
 		pm->dead = err;
 	return err;
@@ -356,8 +362,8 @@ conn_exchange(struct pagemap *pm, const struct wire_request *req,
 
 	if ((err = owner_check(pm)))
 		return err;
-	if (pm->dead)
-		return pm->dead;
+	if ((err = recon_ready(pm)))
+		return err;
 	set_message(pm, "%s", "");
 	id = pm->next_id++;
 	err = send_request(pm, req, id);
@@ -394,8 +400,8 @@ conn_read_one(struct pagemap *pm)
 
 	if ((err = owner_check(pm)))
 		return err;
-	if (pm->dead)
-		return pm->dead;
+	if ((err = recon_ready(pm)))
+		return err;
 	err = recv_packet(pm, MSG_DONTWAIT, &rx);
 	if (err)
 		return err;
@@ -414,8 +420,8 @@ conn_await_nowait(struct pagemap *pm, size_t n)
 	while (pm->nnowait > n) {
 		struct rx rx;
 
-		if (pm->dead)
-			return pm->dead;
+		if ((err = recon_ready(pm)))
+			return err;
 		if ((err = recv_packet(pm, 0, &rx)))
 			return err;
 		err = handle_packet(pm, &rx, 0, WIRE_NONE, NULL, NULL);
@@ -436,8 +442,8 @@ conn_send_nowait(struct pagemap *pm, const struct wire_request *req)
 	 * daemon stops reading a client whose replies it cannot send). */
 	if ((err = conn_await_nowait(pm, NOWAIT_MAX - 1)))
 		return err;
-	if (pm->dead)
-		return pm->dead;
+	if ((err = recon_ready(pm)))
+		return err;
 	id = pm->next_id++;
 	if ((err = send_request(pm, req, id)))
 		return err;
@@ -454,6 +460,9 @@ pagemap_flush(struct pagemap *pm)
 	if (!pm)
 		return -EINVAL;
 	err = conn_await_nowait(pm, 0);
+	/* Away: the reconcile returns what their replies would have told. */
+	if (err == -ENOTCONN || (err == -ECONNRESET && !pm->dead))
+		err = 0;
 	if (!err) {
 		err = pm->nowait_err;
 		pm->nowait_err = 0;
@@ -463,15 +472,18 @@ pagemap_flush(struct pagemap *pm)
 
 /* ---- connection ------------------------------------------------------- */
 
-/* handshake -- Hello, then adopt the daemon's limits and grow the
- * receive buffer to its max_packet. */
-static int
-handshake(struct pagemap *pm, const char *client_name)
+/* conn_handshake -- Hello with CAP_RECONNECT and our token, then adopt
+ * the daemon's limits and token and grow the receive buffer to its
+ * max_packet. */
+int
+conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 {
 	struct wire_request req = {
 		.op = WIRE_HELLO,
 		.version = PAGEMAP_PROTOCOL_VERSION,
-		.client_name = client_name,
+		.client_name = pm->name,
+		.capabilities = WIRE_CAP_RECONNECT,
+		.token = pm->token,
 	};
 	struct wire_msg m;
 	struct wire_hello h;
@@ -494,6 +506,10 @@ handshake(struct pagemap *pm, const char *client_name)
 		return err;
 	}
 	pm->client_id = h.client_id;
+	/* A daemon without CAP_RECONNECT sends no token: a later Hello
+	 * without one still takes back the leases of this process. */
+	pm->token = (h.capabilities & WIRE_CAP_RECONNECT) ? h.token : 0;
+	*ret_adopted = h.leases_adopted;
 	pm->limits = h.limits;
 	pm->limits.struct_size = sizeof(pm->limits);
 	wire_msg_free(&m);
@@ -504,9 +520,9 @@ handshake(struct pagemap *pm, const char *client_name)
 	return 0;
 }
 
-/* connect_socket -- a connected SOCK_SEQPACKET socket to @path. */
-static int
-connect_socket(const char *path, int *ret_fd)
+/* conn_socket -- a connected SOCK_SEQPACKET socket to @path. */
+int
+conn_socket(const char *path, int *ret_fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t len = strlen(path);
@@ -557,6 +573,7 @@ pagemap_connect(const char *socket_path, const char *client_name,
 
 	const char *path = socket_path ? socket_path : pagemap_default_socket();
 	struct pagemap *pm;
+	uint32_t adopted;
 	int err;
 
 	connect_message[0] = '\0';
@@ -580,7 +597,14 @@ pagemap_connect(const char *socket_path, const char *client_name,
 		connect_failed(path, "connect", err, "");
 		goto fail;
 	}
-	err = connect_socket(path, &pm->fd);
+	err = recon_init(pm, path,
+			 client_name ? client_name
+				     : program_invocation_short_name);
+	if (err) {
+		connect_failed(path, "connect", err, "");
+		goto fail;
+	}
+	err = conn_socket(path, &pm->fd);
 	if (err) {
 		connect_failed(path, "connect", err,
 			       err == -ENOENT || err == -ECONNREFUSED
@@ -588,8 +612,9 @@ pagemap_connect(const char *socket_path, const char *client_name,
 				       : "");
 		goto fail;
 	}
-	err = handshake(pm, client_name ? client_name
-					: program_invocation_short_name);
+	err = conn_handshake(pm, &adopted);
+	if (!err && pm->down)
+		err = -ECONNRESET; /* gone during the handshake */
 	if (err) {
 		connect_failed(path, "handshake with", err, pm->message);
 		goto fail;
@@ -620,6 +645,9 @@ pagemap_get_fd(const struct pagemap *pm)
 void
 conn_destroy(struct pagemap *pm)
 {
+	/* Closing never waits for a daemon that is away: its pins go with
+	 * the process, or with a reconnect of it that never comes. */
+	pm->no_reconnect = true;
 	while (pm->leases) {
 		struct pagemap_lease *l = pm->leases;
 
@@ -635,6 +663,7 @@ conn_destroy(struct pagemap *pm)
 	mapping_cleanup(pm);
 	if (pm->fd >= 0)
 		close(pm->fd);
+	recon_free(pm);
 	free(pm->q);
 	free(pm->rbuf);
 	free(pm);

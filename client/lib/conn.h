@@ -34,6 +34,15 @@ int conn_await_nowait(struct pagemap *pm, size_t n);
  * -EAGAIN when none was there, else the error. */
 int conn_read_one(struct pagemap *pm);
 
+/* conn_socket -- a connected SOCK_SEQPACKET socket to @path (close on
+ * exec) in *ret_fd, or -errno. */
+int conn_socket(const char *path, int *ret_fd);
+
+/* conn_handshake -- Hello on pm->fd with CAP_RECONNECT and pm->token (0
+ * on the first connection); keeps the reply's limits, client id and
+ * token, and the number of leases the token took back in *ret_adopted. */
+int conn_handshake(struct pagemap *pm, uint32_t *ret_adopted);
+
 /* conn_destroy -- unmap and free everything @pm holds. */
 void conn_destroy(struct pagemap *pm);
 

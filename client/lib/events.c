@@ -164,7 +164,12 @@ pagemap_dispatch(struct pagemap *pm)
 		if (!pm->recall_fn || pm->qhead == pm->qn) {
 			if (pm->dead)
 				break;
-			if ((err = conn_read_one(pm)) == -EAGAIN) {
+			err = conn_read_one(pm);
+			/* Nothing there, or the daemon is away and the
+			 * library reconnects (the fd polls readable when
+			 * the next attempt is due). */
+			if (err == -EAGAIN || err == -ENOTCONN ||
+			    (err == -ECONNRESET && !pm->dead)) {
 				err = 0;
 				break;
 			}

@@ -41,6 +41,14 @@
  * run of folios contiguous in both file and region (mapping.c).
  *
  * Events. The recall queue is bounded (events.c).
+ *
+ * Reconnection (reconnect.c). A connection that the daemon closed (EOF,
+ * ECONNRESET, POLLHUP) is not dead: @down is set, every mapping, lease and
+ * region fd stays, and the fd number the application polls (@fd) holds a
+ * timerfd armed for the next attempt until a new socket is dup3()'d onto
+ * it. Attempts run inside the application's own calls (at the start of any
+ * request, and in pagemap_dispatch()/pagemap_wait()), never in a thread.
+ * Only a broken protocol (@dead) is for good.
  */
 
 /*
@@ -92,9 +100,15 @@ struct rfd {
 	void (*persist)(const void *addr, size_t len);
 };
 
+/* A range of file bytes [a, b). */
+struct range {
+	uint64_t a, b;
+};
+
 struct pagemap {
 	pid_t pid;	    /* getpid() at connect: the process served */
-	int fd;		    /* SOCK_SEQPACKET connection, or -1 */
+	int fd;		    /* SOCK_SEQPACKET connection (a timerfd while
+			     * @down), or -1; its number never changes */
 	int dead;	    /* 0, or the -errno that broke the connection */
 	uint64_t next_id;   /* id of the next Request, starts at 1 */
 	uint64_t client_id; /* assigned by the daemon at the handshake */
@@ -131,6 +145,16 @@ struct pagemap {
 		struct run *runs; /* NULL: no guess */
 		size_t nruns;
 	} guess;
+	/* Reconnection (reconnect.c). */
+	char *path;	     /* the socket, for connecting again */
+	char *name;	     /* the client name of every Hello */
+	uint64_t token;	     /* CAP_RECONNECT: names us to the daemon */
+	bool down;	     /* the daemon went away; @fd is a timerfd */
+	bool reconnecting;   /* inside an attempt: requests go out */
+	bool no_reconnect;   /* closing: never connect again */
+	int64_t retry_at_ms; /* CLOCK_MONOTONIC time of the next attempt */
+	uint32_t backoff_ms; /* wait after the next failed attempt */
+	uint64_t reconnects; /* successful reconnects */
 };
 
 struct pagemap_lease {
@@ -144,6 +168,11 @@ struct pagemap_lease {
 	enum pagemap_access access;
 	char region[REGION_MAX];
 	struct pagemap_mapping *maps; /* doubly linked */
+	bool dead; /* the daemon no longer knows it (-ENOLINK) */
+	/* Bytes under raw grants (pagemap_grant()) not yet returned: sorted,
+	 * merged; a reconnect keeps every grant they touch (I1). */
+	struct range *raw;
+	size_t nraw, rawcap;
 };
 
 struct pagemap_mapping {

@@ -425,6 +425,8 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 		return -ENOMEM;
 	if (pm->dead)
 		return pm->dead;
+	if (l->dead)
+		return -ENOLINK;
 	rfd = rfd_current(pm, l->region);
 	if (!rfd || (access == PAGEMAP_WRITE && !rfd->writable))
 		return -EBADF;
@@ -591,6 +593,10 @@ unmap(struct pagemap_mapping *m, bool nowait)
 	if ((err = unmap_local(m)))
 		return err; /* still mapped: the grants must stay */
 	err = req_return_range(l, m->offset, m->offset + m->length, nowait);
+	/* The daemon is away: the mapping is gone all the same, and the
+	 * reconcile at the reconnect returns its grants (reconnect.c). */
+	if (err == -ENOTCONN || (err == -ECONNRESET && !l->pm->dead))
+		err = 0;
 	free(m->runs);
 	free(m);
 	return err;

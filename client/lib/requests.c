@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "mapping.h"
 #include "owner.h"
+#include "reconnect.h"
 
 /* transact_record -- send @req and deliver the record of its reply as one
  * allocation to an optional @ret; a missing or invalid one is a protocol
@@ -274,6 +275,7 @@ lease_free(struct pagemap_lease *l)
 		pm->leases = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
+	free(l->raw);
 	free(l);
 }
 
@@ -402,14 +404,19 @@ req_release(struct pagemap_lease *l)
 		.op = WIRE_LEASE_RELEASE,
 		.lease_id = l->id,
 	};
-	int err = simple(l->pm, &req);
+	int err;
 
+	if (l->dead) /* the daemon ended it already */
+		return 0;
+	err = simple(l->pm, &req);
 	return err == -ENOENT ? 0 : err;
 }
 
 /* pagemap_lease_release -- LeaseRelease, then free @l. With the
- * connection gone the daemon ends the lease with the process, so the
- * handle is freed then too (and the error returned). */
+ * connection broken for good the daemon ends the lease with the process,
+ * so the handle is freed then too (and the error returned). With the
+ * daemon away, a lease without raw grants is freed and 0 returned: the
+ * reconcile releases a lease the daemon holds and we do not. */
 int
 pagemap_lease_release(struct pagemap_lease *l)
 {
@@ -422,6 +429,9 @@ pagemap_lease_release(struct pagemap_lease *l)
 	if (l->maps)
 		return -EBUSY;
 	err = req_release(l);
+	if (!l->pm->dead && !l->nraw &&
+	    (err == -ENOTCONN || err == -ECONNRESET))
+		err = 0;
 	if (!err || l->pm->dead)
 		lease_free(l);
 	return err;
@@ -499,6 +509,8 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 	uint32_t maxf = pm->limits.max_folios_per_reply;
 	int err;
 
+	if (l->dead)
+		return -ENOLINK;
 	err = conn_exchange(pm, &req, &m, NULL, overlap, arg);
 	if (err)
 		return err;
@@ -564,6 +576,10 @@ pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	maxf = l->pm->limits.max_folios_per_reply;
 	if ((!maxf || max < maxf) && (end - start) / PG_SIZE > max)
 		end = start + (uint64_t)max * PG_SIZE;
+	/* Room to record the grants first: a grant we could not record
+	 * might be returned by a reconcile while the caller maps it. */
+	if ((err = held_reserve(l)))
+		return err;
 	err = req_map(l, start, end, access, &m, &r, &next, NULL, NULL);
 	if (err)
 		return err;
@@ -578,6 +594,7 @@ pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 		out[i].order = r.order[i];
 		pos += (uint64_t)PG_SIZE << r.order[i];
 	}
+	held_add(l, start, next);
 	*ret_n = r.n_order;
 	*ret_next = next;
 	wire_msg_free(&m);
@@ -598,6 +615,8 @@ req_unmap(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	struct wire_msg m;
 	int err;
 
+	if (l->dead) /* its grants went with it */
+		return 0;
 	if (nowait)
 		return conn_send_nowait(l->pm, &req);
 	err = conn_transact(l->pm, &req, &m);
@@ -620,9 +639,21 @@ pagemap_return(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	if (!l)
 		return -EINVAL;
 	err = req_unmap(l, offset, length, &n, false);
-	if (!err && ret_returned)
+	/* The daemon is away: the reconcile returns them, since they are
+	 * no longer ours once taken out of the record below. */
+	if (err == -ENOTCONN || (err == -ECONNRESET && !l->pm->dead))
+		err = 0;
+	if (err)
+		return err;
+	if (length == 0)
+		held_sub(l, 0, UINT64_MAX);
+	else if (offset <= UINT64_MAX - length)
+		held_sub(l, offset & ~PG_MASK, offset + length);
+	else
+		held_sub(l, offset & ~PG_MASK, UINT64_MAX);
+	if (ret_returned)
 		*ret_returned = n;
-	return err;
+	return 0;
 }
 
 /* req_return_range -- Unmap returns every grant intersecting its range,

@@ -9,6 +9,9 @@
 
 #include "pagemap.pb-c.h"
 
+_Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
+	       "wire.h's capability bits are the proto's");
+
 /* str -- proto strings must not be NULL when packed. */
 static char *
 str(const char *s)
@@ -112,6 +115,8 @@ wire_request_pack(const struct wire_request *r, uint64_t id, size_t max,
 		b.hello = (Pagemap__Hello)PAGEMAP__HELLO__INIT;
 		b.hello.version = r->version;
 		b.hello.client_name = str(r->client_name);
+		b.hello.capabilities = r->capabilities;
+		b.hello.token = r->token;
 		req.hello = &b.hello;
 		break;
 	case WIRE_STATUS:
@@ -385,6 +390,9 @@ wire_hello(const struct wire_msg *m, struct wire_hello *ret)
 		.server = str(h->server),
 		.client_id = h->client_id,
 		.has_limits = l != NULL,
+		.capabilities = h->capabilities,
+		.token = h->token,
+		.leases_adopted = h->leases_adopted,
 	};
 	if (l)
 		ret->limits = (struct pagemap_limits){

@@ -30,6 +30,9 @@ enum wire_op {
 	WIRE_BLOCKERS,
 };
 
+/* Capability bits of Hello/HelloReply (the proto's enum Capability). */
+#define WIRE_CAP_RECONNECT 1u
+
 /* A request: @op and the fields that kind of request has (NULL strings
  * are sent empty). */
 struct wire_request {
@@ -39,6 +42,8 @@ struct wire_request {
 	const char *path;	 /* REGION_ATTACH */
 	const char *client_name; /* HELLO */
 	uint32_t version;	 /* HELLO */
+	uint64_t capabilities;	 /* HELLO: WIRE_CAP_* bits */
+	uint64_t token;		 /* HELLO: the token of an earlier reply */
 	uint64_t size;
 	uint64_t lease_id;
 	uint64_t offset, length; /* MAP, UNMAP */
@@ -97,6 +102,9 @@ struct wire_hello {
 	uint64_t client_id;
 	bool has_limits;
 	struct pagemap_limits limits;
+	uint64_t capabilities; /* granted: a subset of the Hello's */
+	uint64_t token;	       /* CAP_RECONNECT: present it when reconnecting */
+	uint32_t leases_adopted; /* CAP_RECONNECT: leases the token took back */
 };
 void wire_hello(const struct wire_msg *m, struct wire_hello *ret);
 

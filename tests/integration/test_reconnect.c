@@ -1,0 +1,859 @@
+/* test_reconnect.c -- libpagemap comes back by itself after the daemon is
+ * killed with SIGKILL and started again on the same region and runtime
+ * directory: the same lease ids, the same fd number, mappings that still
+ * reach their own file, unmaps and recalls that work; the reconcile
+ * returns a grant the daemon holds that the library does not; a stress
+ * run of several clients while the daemon is killed at random points
+ * (PAGEMAP_STRESS_CYCLES, default 20); and a Hello without capabilities
+ * sees none of CAP_RECONNECT's fields. Nothing sleeps as synchronisation:
+ * every wait is a blocking read on a pipe or a bounded poll of a
+ * condition. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include <pagemap.h>
+
+#include "clock.h"
+#include "fdcheck.h"
+#include "harness.h"
+#include "pintab.h"
+#include "rawclient.h"
+#include "rng.h"
+
+#define MiB (1ull << 20)
+#define FILE_SIZE (4 * MiB)
+#define CANARY 0xc5
+#define PATTERN 'P'
+#define NEWFILE 0xee	  /* files made after a crash */
+#define OUT_MAX (8 << 20) /* a whole file read through the CLI */
+#define WAIT_MS 30000
+
+struct fixture {
+	struct daemon d; /* first: daemon_teardown() */
+	char region[PATH_MAX];
+	char spec[PATH_MAX + 64];
+	const char *args[3];
+	char *out, *err;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	fdcheck_begin();
+	if (!f)
+		return -1;
+	f->out = malloc(OUT_MAX);
+	f->err = malloc(OUT_MAX);
+	daemon_init(&f->d);
+	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
+	snprintf(f->spec, sizeof(f->spec), "r=%s,size=128M,create", f->region);
+	f->args[0] = "--region";
+	f->args[1] = f->spec;
+	f->args[2] = NULL;
+	*state = f;
+	return daemon_start(&f->d, f->args, NULL);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	free(f->out);
+	free(f->err);
+	f->out = f->err = NULL;
+	return daemon_teardown(state);
+}
+
+#define CTL(f, ...)                                                            \
+	ctl(&(f)->d, (f)->out, OUT_MAX, (f)->err, OUT_MAX, __VA_ARGS__, NULL)
+
+static json_object *
+ctl_json(struct fixture *f, const char *a, const char *b, const char *c,
+	 const char *d)
+{
+	json_object *j;
+
+	if (ctl(&f->d, f->out, OUT_MAX, f->err, OUT_MAX, "--json", a, b, c, d,
+		NULL) != 0)
+		fail_msg("pagemapctl %s %s: %s", a, b ? b : "", f->err);
+	j = json_tokener_parse(f->out);
+	assert_non_null(j);
+	return j;
+}
+
+static uint64_t
+jget(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no key %s", key);
+	return (uint64_t)json_object_get_int64(v);
+}
+
+static json_object *
+rows(json_object *j, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(j, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		fail_msg("no list %s", key);
+	return v;
+}
+
+static void
+restart(struct fixture *f)
+{
+	daemon_kill(&f->d);
+	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+}
+
+/* stop_and_fsck -- stop cleanly, check the region file offline, start
+ * again (the teardown stops it). */
+static void
+stop_and_fsck(struct fixture *f)
+{
+	const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+
+	assert_int_equal(daemon_stop(&f->d), 0);
+	if (run(argv, NULL, f->out, OUT_MAX, f->err, OUT_MAX) != 0)
+		fail_msg("fsck: %s%s", f->out, f->err);
+	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+}
+
+/* ---- a client process driven through pipes ------------------------------ */
+
+struct child {
+	pid_t pid;
+	int cmd, ans;
+	uint64_t lease;
+	int fd; /* its pagemap_get_fd() */
+};
+
+struct cstate {
+	struct pagemap *pm;
+	struct pagemap_lease *l;
+	struct pagemap_mapping *m, *m2;
+	unsigned char expect;
+	int recalled;
+};
+
+static void
+on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t id,
+	  uint64_t off, uint64_t len, enum pagemap_recall_reason why, void *arg)
+{
+	struct cstate *s = arg;
+
+	(void)pm, (void)l, (void)id, (void)off, (void)len, (void)why;
+	if (s->m && pagemap_unmap(s->m) == 0)
+		s->m = NULL;
+	s->recalled++;
+}
+
+static bool
+all(const unsigned char *p, size_t n, unsigned char v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+static void
+say(int ans, const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (write(ans, line, strlen(line)) < 0)
+		_exit(4);
+}
+
+/* child_main -- map r/a (with @split: [0, 2M) and [2M, 4M) as two
+ * mappings), fill it with the canary, say "ready LEASE FD", then serve
+ * commands while driving the library from a poll loop. */
+static void
+child_main(const char *socket, bool split, int cmd, int ans)
+{
+	struct cstate s = {.expect = CANARY};
+	bool active = true;
+	int err;
+
+	if (pagemap_connect(socket, "reconnect-child", &s.pm) ||
+	    pagemap_lease_acquire(s.pm, "r", "a", PAGEMAP_WRITE, &s.l))
+		_exit(3);
+	pagemap_set_recall_handler(s.pm, on_recall, &s);
+	if (pagemap_map(s.l, 0, split ? FILE_SIZE / 2 : FILE_SIZE,
+			PAGEMAP_WRITE, &s.m) ||
+	    (split && pagemap_map(s.l, FILE_SIZE / 2, FILE_SIZE / 2,
+				  PAGEMAP_WRITE, &s.m2)))
+		_exit(3);
+	memset(pagemap_mapping_data(s.m), CANARY, pagemap_mapping_length(s.m));
+	say(ans, "ready %" PRIu64 " %d\n", pagemap_lease_id(s.l),
+	    pagemap_get_fd(s.pm));
+	for (;;) {
+		struct pollfd p[2] = {
+			{.fd = cmd, .events = POLLIN},
+			{.fd = pagemap_get_fd(s.pm), .events = POLLIN},
+		};
+		char c;
+
+		if (poll(p, active ? 2 : 1, -1) < 0)
+			continue;
+		if (active && p[1].revents && pagemap_dispatch(s.pm) < 0)
+			_exit(5);
+		if (!p[0].revents)
+			continue;
+		if (read(cmd, &c, 1) != 1 || c == 'q')
+			break;
+		switch (c) {
+		case 's':
+			say(ans, "%d %" PRIu64 " %d %d\n",
+			    pagemap_connected(s.pm), pagemap_reconnects(s.pm),
+			    pagemap_get_fd(s.pm), s.recalled);
+			break;
+		case 'c':
+			say(ans,
+			    s.m && all(pagemap_mapping_data(s.m),
+				       pagemap_mapping_length(s.m), s.expect)
+				    ? "ok\n"
+				    : "bad\n");
+			break;
+		case 'w':
+			memset(pagemap_mapping_data(s.m), PATTERN,
+			       pagemap_mapping_length(s.m));
+			err = pagemap_persist(s.m, pagemap_mapping_data(s.m),
+					      pagemap_mapping_length(s.m));
+			s.expect = PATTERN;
+			say(ans, "%d\n", err);
+			break;
+		case 'u':
+			err = pagemap_unmap(s.m);
+			if (!err)
+				s.m = NULL;
+			say(ans, "%d\n", err);
+			break;
+		case 'U':
+			err = pagemap_unmap(s.m2);
+			if (!err)
+				s.m2 = NULL;
+			say(ans, "%d\n", err);
+			break;
+		case 'm':
+			say(ans, "%d\n",
+			    pagemap_map(s.l, 0, FILE_SIZE, PAGEMAP_WRITE,
+					&s.m));
+			break;
+		case 'Q':
+		case 'A':
+			active = c == 'A';
+			say(ans, "0\n");
+			break;
+		}
+	}
+	_exit(0); /* the pins go with the process */
+}
+
+static void
+read_line(struct child *h, char *buf, size_t len)
+{
+	size_t n = 0;
+	long long end = now_ms() + WAIT_MS;
+
+	while (n + 1 < len) {
+		struct pollfd p = {.fd = h->ans, .events = POLLIN};
+
+		if (now_ms() > end)
+			fail_msg("the child did not answer");
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (read(h->ans, buf + n, 1) <= 0)
+			fail_msg("the child went away");
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+}
+
+/* ask -- send command @c, return the answer in @buf. */
+static void
+ask(struct child *h, char c, char *buf, size_t len)
+{
+	assert_int_equal(write(h->cmd, &c, 1), 1);
+	read_line(h, buf, len);
+}
+
+static int
+ask_int(struct child *h, char c)
+{
+	char line[64];
+
+	ask(h, c, line, sizeof(line));
+	return atoi(line);
+}
+
+static void
+child_start(struct fixture *f, struct child *h, bool split)
+{
+	int cmd[2], ans[2];
+	char line[64];
+
+	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ans, O_CLOEXEC), 0);
+	h->pid = fork();
+	assert_true(h->pid >= 0);
+	if (h->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(cmd[1]);
+		close(ans[0]);
+		child_main(f->d.socket, split, cmd[0], ans[1]);
+	}
+	close(cmd[0]);
+	close(ans[1]);
+	h->cmd = cmd[1];
+	h->ans = ans[0];
+	read_line(h, line, sizeof(line));
+	assert_int_equal(
+		sscanf(line, "ready %" SCNu64 " %d", &h->lease, &h->fd), 2);
+}
+
+static void
+child_quit(struct child *h)
+{
+	int st;
+
+	assert_int_equal(write(h->cmd, "q", 1), 1);
+	assert_int_equal(waitpid(h->pid, &st, 0), h->pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(h->cmd);
+	close(h->ans);
+}
+
+/* wait_reconnected -- until the child says it is connected and has
+ * reconnected @n times; returns its fd number. */
+static int
+wait_reconnected(struct child *h, uint64_t n)
+{
+	long long end = now_ms() + WAIT_MS;
+	char line[64];
+	int conn, fd, rec;
+	uint64_t r;
+
+	for (;;) {
+		ask(h, 's', line, sizeof(line));
+		assert_int_equal(sscanf(line, "%d %" SCNu64 " %d %d", &conn, &r,
+					&fd, &rec),
+				 4);
+		if (conn == 1 && r >= n)
+			return fd;
+		if (now_ms() > end)
+			fail_msg("the child did not reconnect: %s", line);
+		poll(NULL, 0, 10);
+	}
+}
+
+/* grants_of -- grants the daemon lists for process @pid. */
+static size_t
+grants_of(struct fixture *f, pid_t pid, uint64_t min_offset)
+{
+	char p[16];
+	json_object *j;
+	size_t n = 0, all_n;
+
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	j = ctl_json(f, "grant", "ls", "--pid", p);
+	all_n = json_object_array_length(rows(j, "grants"));
+	for (size_t i = 0; i < all_n; i++)
+		if (jget(json_object_array_get_idx(rows(j, "grants"), i),
+			 "file_offset") >= min_offset)
+			n++;
+	json_object_put(j);
+	return n;
+}
+
+/* file_is -- r/a read through the CLI holds @v in every byte. */
+static bool
+file_is(struct fixture *f, unsigned char v)
+{
+	if (CTL(f, "read", "r/a") != 0)
+		fail_msg("read r/a: %s", f->err);
+	return all((unsigned char *)f->out, FILE_SIZE, v);
+}
+
+/* ---- the tests ----------------------------------------------------------- */
+
+static void
+the_library_reconnects_by_itself_after_a_kill9(void **state)
+{
+	struct fixture *f = *state;
+	struct child h;
+	char pid[16], id[32];
+	json_object *j, *c;
+	bool found = false;
+
+	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
+	child_start(f, &h, false);
+	restart(f);
+
+	/* Back by itself: the same fd number, the same lease id, connected
+	 * again. */
+	assert_int_equal(wait_reconnected(&h, 1), h.fd);
+	snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
+	j = ctl_json(f, "lease", "ls", "r/a", NULL);
+	assert_int_equal(json_object_array_length(rows(j, "leases")), 1);
+	c = json_object_array_get_idx(rows(j, "leases"), 0);
+	assert_int_equal(jget(c, "id"), h.lease);
+	assert_int_equal(jget(c, "pid"), h.pid);
+	json_object_put(j);
+	j = ctl_json(f, "client", "ls", NULL, NULL);
+	for (size_t i = 0; i < json_object_array_length(rows(j, "clients"));
+	     i++) {
+		c = json_object_array_get_idx(rows(j, "clients"), i);
+		if (jget(c, "pid") == (uint64_t)h.pid) {
+			assert_false(found);
+			found = true;
+			assert_int_equal(jget(c, "connected"), 1);
+			assert_int_equal(jget(c, "leases"), 1);
+		}
+	}
+	json_object_put(j);
+	assert_true(found);
+
+	/* The mapping still reaches its own file. */
+	ask(&h, 'c', f->out, 16);
+	assert_string_equal(f->out, "ok");
+	assert_true(file_is(f, CANARY));
+	assert_int_equal(ask_int(&h, 'w'), 0);
+	assert_true(file_is(f, PATTERN));
+
+	/* Unmap returns the grants. */
+	assert_true(grants_of(f, h.pid, 0) > 0);
+	assert_int_equal(ask_int(&h, 'u'), 0);
+	assert_int_equal(grants_of(f, h.pid, 0), 0);
+
+	/* A recall reaches the handler: the revoke completes. */
+	assert_int_equal(ask_int(&h, 'm'), 0);
+	assert_true(grants_of(f, h.pid, 0) > 0);
+	if (CTL(f, "lease", "revoke", id, "--timeout", "20") != 0)
+		fail_msg("revoke: %s", f->err);
+	assert_int_equal(grants_of(f, h.pid, 0), 0);
+	ask(&h, 's', f->out, 64);
+	assert_true(strstr(f->out, " 1") != NULL);
+	child_quit(&h);
+	stop_and_fsck(f);
+}
+
+/* plant -- add the grants @g (rows of grant ls) to the pin table of @pid,
+ * as a Map whose reply the crash lost would have left them. */
+static void
+plant(struct fixture *f, pid_t pid, json_object *g)
+{
+	char dir[PATH_MAX], key[32];
+	struct dirent *e;
+	struct pintab *t = NULL;
+	DIR *dp;
+	int dfd;
+
+	snprintf(dir, sizeof(dir), "%s/run/pins", f->d.dir);
+	snprintf(key, sizeof(key), "-%d-", (int)pid);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	dp = fdopendir(dup(dfd));
+	assert_non_null(dp);
+	while ((e = readdir(dp)))
+		if (strstr(e->d_name, key) && !t)
+			assert_int_equal(pintab_open(dfd, e->d_name, &t), 0);
+	closedir(dp);
+	assert_non_null(t);
+	for (size_t i = 0; i < json_object_array_length(g); i++) {
+		json_object *o = json_object_array_get_idx(g, i);
+		struct pin_rec r = {
+			.kind = PIN_GRANT,
+			.access = 2,
+			.order = (uint32_t)jget(o, "order"),
+			.lease_id = jget(o, "lease_id"),
+			.file_pg = jget(o, "file_offset") / 4096,
+			.region_pg = jget(o, "region_offset") / 4096,
+		};
+
+		assert_true(pintab_add(t, &r) >= 0);
+	}
+	pintab_close(t);
+	close(dfd);
+}
+
+static void
+the_reconcile_returns_a_grant_the_library_does_not_hold(void **state)
+{
+	struct fixture *f = *state;
+	struct child h;
+	char id[32];
+	json_object *j, *lost;
+	size_t kept;
+
+	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
+	child_start(f, &h, true);
+	kept = grants_of(f, h.pid, 0) - grants_of(f, h.pid, FILE_SIZE / 2);
+	assert_true(kept > 0);
+	/* The second half's grants, as the daemon lists them; then the
+	 * child returns them. */
+	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
+	j = ctl_json(f, "grant", "ls", "--lease", id);
+	lost = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(rows(j, "grants"));
+	     i++) {
+		json_object *g =
+			json_object_array_get_idx(rows(j, "grants"), i);
+
+		if (jget(g, "file_offset") >= FILE_SIZE / 2)
+			json_object_array_add(lost, json_object_get(g));
+	}
+	json_object_put(j);
+	assert_true(json_object_array_length(lost) > 0);
+	assert_int_equal(ask_int(&h, 'U'), 0);
+	assert_int_equal(grants_of(f, h.pid, FILE_SIZE / 2), 0);
+
+	/* The child makes no call meanwhile, so it cannot reconnect before
+	 * the daemon is seen holding the grant it lost. */
+	assert_int_equal(ask_int(&h, 'Q'), 0);
+	daemon_kill(&f->d);
+	plant(f, h.pid, lost);
+	json_object_put(lost);
+	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_true(grants_of(f, h.pid, FILE_SIZE / 2) > 0);
+
+	assert_int_equal(ask_int(&h, 'A'), 0);
+	wait_reconnected(&h, 1);
+	assert_int_equal(grants_of(f, h.pid, FILE_SIZE / 2), 0);
+	assert_int_equal(grants_of(f, h.pid, 0), kept);
+	ask(&h, 'c', f->out, 16);
+	assert_string_equal(f->out, "ok");
+	child_quit(&h);
+	stop_and_fsck(f);
+}
+
+/* ---- stress -------------------------------------------------------------- */
+
+#define NCLIENTS 3
+#define SFILE (2 * MiB) /* [0, 1M): the long mapping, [1M, 2M): cycles */
+#define HALF (SFILE / 2)
+
+struct shared {
+	uint64_t progress[NCLIENTS]; /* map-write-unmap rounds */
+	uint64_t reconnects[NCLIENTS];
+	uint64_t checks[NCLIENTS]; /* canary checks after a reconnect */
+	int stop;
+	char why[NCLIENTS][160]; /* the first failure */
+};
+
+static int
+sfail(struct shared *sh, int i, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sh->why[i], sizeof(sh->why[i]), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+static bool
+away(int err)
+{
+	return err == -ENOTCONN || err == -ECONNRESET;
+}
+
+/* covered -- every byte of [a, b) lies under a grant of @l the daemon
+ * lists, and every grant of @l it lists lies inside @held (the long
+ * mapping). 1 yes, 0 no, -1 the daemon went away meanwhile. */
+static int
+covered(struct pagemap *pm, struct pagemap_lease *l, uint64_t a, uint64_t b)
+{
+	struct pagemap_grant_info **g;
+	size_t n;
+	uint64_t pos = a;
+	int err = pagemap_grant_list(pm, pagemap_lease_id(l), 0, &g, &n);
+
+	if (err)
+		return away(err) ? -1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s = g[i]->file_offset;
+		uint64_t e = s + (4096ull << g[i]->order);
+
+		if (s < a || e > b) {
+			pagemap_free(g);
+			return 0; /* a grant nobody holds */
+		}
+		if (s <= pos && e > pos)
+			pos = e;
+	}
+	pagemap_free(g);
+	return pos >= b;
+}
+
+static int
+stress_client(const char *socket, int i, struct shared *sh)
+{
+	char name[16];
+	struct pagemap *pm;
+	struct pagemap_lease *l;
+	struct pagemap_mapping *keep, *m;
+	unsigned char canary = (unsigned char)(0x10 + i), last = 0;
+	uint64_t seen = 0;
+	long long end;
+	int err;
+
+	snprintf(name, sizeof(name), "c%d", i);
+	if (pagemap_connect(socket, "stress", &pm) ||
+	    pagemap_lease_acquire(pm, "r", name, PAGEMAP_WRITE, &l) ||
+	    pagemap_map(l, 0, HALF, PAGEMAP_WRITE, &keep))
+		return sfail(sh, i, "setup failed");
+	memset(pagemap_mapping_data(keep), canary, HALF);
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t r = pagemap_reconnects(pm);
+		unsigned char *p;
+
+		if (pagemap_connected(pm) != 1) {
+			if ((err = pagemap_wait(pm, 100)) < 0)
+				return sfail(sh, i, "wait: %d", err);
+			continue;
+		}
+		if (r != seen) {
+			/* After every reconnect: the long mapping still holds
+			 * the canary, and the daemon pins exactly it. */
+			if (!all(pagemap_mapping_data(keep), HALF, canary))
+				return sfail(sh, i, "canary lost");
+			err = covered(pm, l, 0, HALF);
+			if (err == 0)
+				return sfail(sh, i,
+					     "pins differ after "
+					     "reconnect %" PRIu64,
+					     r);
+			if (err < 0)
+				continue;
+			seen = r;
+			sh->checks[i]++;
+		}
+		err = pagemap_map(l, HALF, HALF, PAGEMAP_WRITE, &m);
+		if (away(err))
+			continue;
+		if (err)
+			return sfail(sh, i, "map: %d", err);
+		p = pagemap_mapping_data(m);
+		/* Only this client's bytes: the last pattern it wrote. */
+		if (!all(p, HALF, last))
+			return sfail(sh, i, "foreign bytes at %u: %#x",
+				     (unsigned)i, p[0]);
+		last = (unsigned char)(0x40 + 0x10 * i + (sh->progress[i] & 7));
+		memset(p, last, HALF);
+		if ((err = pagemap_unmap(m)))
+			return sfail(sh, i, "unmap: %d", err);
+		__atomic_add_fetch(&sh->progress[i], 1, __ATOMIC_RELEASE);
+		if ((err = pagemap_dispatch(pm)) < 0)
+			return sfail(sh, i, "dispatch: %d", err);
+	}
+	/* The end: connected, the pins exactly the long mapping's. */
+	end = now_ms() + WAIT_MS;
+	while (pagemap_connected(pm) != 1 || covered(pm, l, 0, HALF) != 1) {
+		if (now_ms() > end)
+			return sfail(sh, i, "not reconciled at the end");
+		pagemap_wait(pm, 100);
+	}
+	if (!all(pagemap_mapping_data(keep), HALF, canary))
+		return sfail(sh, i, "canary lost at the end");
+	sh->checks[i]++;
+	sh->reconnects[i] = pagemap_reconnects(pm);
+	if (pagemap_unmap(keep) || pagemap_lease_release(l))
+		return sfail(sh, i, "cleanup failed");
+	pagemap_close(pm);
+	return 0;
+}
+
+static uint64_t
+total_progress(struct shared *sh)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < NCLIENTS; i++)
+		n += __atomic_load_n(&sh->progress[i], __ATOMIC_ACQUIRE);
+	return n;
+}
+
+static void
+clients_survive_random_kill9s(void **state)
+{
+	struct fixture *f = *state;
+	const char *env = getenv("PAGEMAP_STRESS_CYCLES");
+	unsigned cycles = env && *env ? (unsigned)atoi(env) : 20;
+	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid[NCLIENTS];
+	struct rng rng;
+	long long t0 = now_ms();
+	uint64_t rec = 0, checks = 0;
+	char *buf = malloc(64 * 1024 + 1);
+
+	assert_true(sh != MAP_FAILED);
+	memset(sh, 0, sizeof(*sh));
+	rng_init(&rng, rng_seed("reconnect stress", 0x5eed));
+	for (int i = 0; i < NCLIENTS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r/c%d", i);
+		assert_int_equal(CTL(f, "file", "create", name, "--size", "2M"),
+				 0);
+	}
+	for (int i = 0; i < NCLIENTS; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			_exit(stress_client(f->d.socket, i, sh));
+		}
+	}
+	memset(buf, NEWFILE, 64 * 1024);
+	buf[64 * 1024] = '\0';
+	for (unsigned c = 0; c < cycles; c++) {
+		uint64_t target = total_progress(sh) + rng_range(&rng, 0, 12);
+		long long end = now_ms() + WAIT_MS;
+		char name[32];
+		const char *argv[] = {PAGEMAPCTL_BIN, "--socket", f->d.socket,
+				      "write",	      name,	  NULL};
+
+		/* Kill at a random point of the clients' work. */
+		while (total_progress(sh) < target) {
+			if (now_ms() > end)
+				fail_msg("cycle %u: the clients made no "
+					 "progress (%s|%s|%s)",
+					 c, sh->why[0], sh->why[1], sh->why[2]);
+			poll(NULL, 0, 1);
+		}
+		restart(f);
+		/* A file made after the crash, with its own pattern. */
+		snprintf(name, sizeof(name), "r/x%u", c);
+		assert_int_equal(
+			CTL(f, "file", "create", name, "--size", "64K"), 0);
+		if (run(argv, buf, f->out, OUT_MAX, f->err, OUT_MAX) != 0)
+			fail_msg("write %s: %s", name, f->err);
+	}
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < NCLIENTS; i++) {
+		int st;
+
+		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("client %d: %s (status %#x)", i, sh->why[i],
+				 st);
+		rec += sh->reconnects[i];
+		checks += sh->checks[i];
+	}
+	fprintf(stderr,
+		"reconnect stress: %u cycles, %lld ms, %" PRIu64
+		" reconnects, %" PRIu64 " canary checks, %" PRIu64 " rounds\n",
+		cycles, now_ms() - t0, rec, checks, total_progress(sh));
+	assert_true(rec >= cycles); /* at least one client saw each */
+	munmap(sh, sizeof(*sh));
+	free(buf);
+	stop_and_fsck(f);
+}
+
+/* ---- the protocol stays negotiated --------------------------------------- */
+
+static void
+a_hello_without_capabilities_gets_none_of_their_fields(void **state)
+{
+	struct fixture *f = *state;
+	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
+	Pagemap__Hello mh;
+	Pagemap__LeaseAcquireRequest ml;
+	Pagemap__Response *r;
+	json_object *j;
+	uint64_t client;
+	int c, rfd = -1;
+
+	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
+	/* A client of this version leaves a lease behind... */
+	c = raw_connect(f->d.socket, 0);
+	raw_req_hello(&rq, &mh, 1, "new");
+	mh.capabilities = PAGEMAP__CAPABILITY__CAP_RECONNECT;
+	r = raw_call(c, &rq, NULL, NULL);
+	assert_non_null(r);
+	assert_int_not_equal(r->hello->token, 0);
+	raw_free(r);
+	raw_req_lease(&rq, &ml, "r", "a", PAGEMAP__ACCESS__ACCESS_READ);
+	r = raw_call(c, &rq, &rfd, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	raw_free(r);
+	if (rfd >= 0)
+		close(rfd);
+	close(c);
+	/* ...which a Hello of the previous protocol (no capabilities) of
+	 * the same process takes back, told nothing of tokens. */
+	c = raw_connect(f->d.socket, 0);
+	raw_req_hello(&rq, &mh, 1, "old");
+	r = raw_call(c, &rq, NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	assert_int_equal(r->hello->capabilities, 0);
+	assert_int_equal(r->hello->token, 0);
+	assert_int_equal(r->hello->leases_adopted, 0);
+	assert_int_equal(r->hello->base.n_unknown_fields, 0);
+	client = r->hello->client_id;
+	raw_free(r);
+	j = ctl_json(f, "lease", "ls", "r/a", NULL);
+	assert_int_equal(json_object_array_length(rows(j, "leases")), 1);
+	assert_int_equal(jget(json_object_array_get_idx(rows(j, "leases"), 0),
+			      "client_id"),
+			 client);
+	json_object_put(j);
+	close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			the_library_reconnects_by_itself_after_a_kill9, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			the_reconcile_returns_a_grant_the_library_does_not_hold,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_hello_without_capabilities_gets_none_of_their_fields,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(clients_survive_random_kill9s,
+						setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
