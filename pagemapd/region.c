@@ -218,7 +218,7 @@ open_file(struct region *r, const struct region_opts *o, bool *ret_created,
 	 * before sizing it left: never a region, so sized under the lock
 	 * (and formatted by phase_open()) when asked to create. */
 	if (o->create && S_ISREG(st.st_mode) && st.st_size == 0) {
-		off_t size;
+		off_t size = 0;
 
 		rc = create_size(r, o, &size, err);
 		if (rc)

@@ -149,7 +149,7 @@ input_read(struct input *in, uint64_t limit)
 	in->buffered = true;
 	while (in->len <= limit) {
 		uint64_t want = limit - in->len + 1;
-		size_t n = (size_t)(want < WINDOW ? want : WINDOW), got;
+		size_t n = (size_t)(want < WINDOW ? want : WINDOW), got = 0;
 		char **w;
 		char *buf;
 		int err;
@@ -187,7 +187,7 @@ write_windows(struct ctx *c, const char *target, struct pagemap_lease *l,
 		uint64_t n = in->len - pos < WINDOW ? in->len - pos : WINDOW;
 		struct pagemap_mapping *m;
 		char *dst;
-		size_t got;
+		size_t got = 0;
 		int err;
 
 		err = pagemap_map(l, offset + pos, n, PAGEMAP_WRITE, &m);
