@@ -627,6 +627,7 @@ stress_client(const char *socket, int i, struct shared *sh)
 	struct pagemap_mapping *keep, *m;
 	unsigned char canary = (unsigned char)(0x10 + i), last = 0;
 	uint64_t seen = 0;
+	bool cut = false; /* the file was truncated to the long mapping */
 	long long end;
 	int err;
 
@@ -661,9 +662,29 @@ stress_client(const char *socket, int i, struct shared *sh)
 			seen = r;
 			sh->checks[i]++;
 		}
+		if (cut) {
+			/* The cycle half was truncated away: only the long
+			 * mapping is left to keep checking. */
+			if ((err = pagemap_wait(pm, 1)) < 0)
+				return sfail(sh, i, "wait: %d", err);
+			__atomic_add_fetch(&sh->progress[i], 1,
+					   __ATOMIC_RELEASE);
+			continue;
+		}
 		err = pagemap_map(l, HALF, HALF, PAGEMAP_WRITE, &m);
 		if (away(err))
 			continue;
+		if (err == -EBUSY) {
+			/* A truncate's recall covers the half: it completes
+			 * once no round holds it, then maps say -ENXIO. */
+			if ((err = pagemap_dispatch(pm)) < 0)
+				return sfail(sh, i, "dispatch: %d", err);
+			continue;
+		}
+		if (err == -ENXIO) {
+			cut = true;
+			continue;
+		}
 		if (err)
 			return sfail(sh, i, "map: %d", err);
 		p = pagemap_mapping_data(m);
@@ -706,6 +727,30 @@ total_progress(struct shared *sh)
 	return n;
 }
 
+/* cut_or_remove -- one time in four remove a client's file, one in four
+ * truncate one to its long mapping (waiting at most 50 ms: the truncate
+ * stays in force and completes at the end of the client's round). */
+static void
+cut_or_remove(struct fixture *f, struct rng *rng, bool *removed,
+	      bool *truncated)
+{
+	unsigned k = (unsigned)rng_range(rng, 0, 3);
+	int i = (int)rng_range(rng, 0, NCLIENTS - 1);
+	char name[16], size[16];
+
+	snprintf(name, sizeof(name), "r/c%d", i);
+	if (k == 0 && !removed[i]) {
+		assert_int_equal(CTL(f, "file", "rm", name), 0);
+		removed[i] = true;
+	} else if (k == 1 && !removed[i] && !truncated[i]) {
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)HALF);
+		/* 0, or a time-out that leaves the truncate in force. */
+		(void)CTL(f, "file", "truncate", name, size, "--timeout",
+			  "0.05");
+		truncated[i] = true;
+	}
+}
+
 static void
 clients_survive_random_kill9s(void **state)
 {
@@ -719,6 +764,8 @@ clients_survive_random_kill9s(void **state)
 	long long t0 = now_ms();
 	uint64_t rec = 0, checks = 0;
 	char *buf = malloc(64 * 1024 + 1);
+	bool removed[NCLIENTS] = {false}, truncated[NCLIENTS] = {false};
+	unsigned nrm = 0, ncut = 0;
 
 	assert_true(sh != MAP_FAILED);
 	memset(sh, 0, sizeof(*sh));
@@ -756,6 +803,12 @@ clients_survive_random_kill9s(void **state)
 			poll(NULL, 0, 1);
 		}
 		restart(f);
+		/* Now and then the file a client maps loses its name (an
+		 * orphan it keeps mapping) or its cycle half (a truncate that
+		 * waits for the round to end, or is lost with the next kill):
+		 * blocks that may be freed while the daemon dies and comes
+		 * back, which the next files must never get while mapped. */
+		cut_or_remove(f, &rng, removed, truncated);
 		/* A file made after the crash, with its own pattern. */
 		snprintf(name, sizeof(name), "r/x%u", c);
 		assert_int_equal(
@@ -774,10 +827,14 @@ clients_survive_random_kill9s(void **state)
 		rec += sh->reconnects[i];
 		checks += sh->checks[i];
 	}
+	for (int i = 0; i < NCLIENTS; i++)
+		nrm += removed[i], ncut += truncated[i];
 	fprintf(stderr,
 		"reconnect stress: %u cycles, %lld ms, %" PRIu64
-		" reconnects, %" PRIu64 " canary checks, %" PRIu64 " rounds\n",
-		cycles, now_ms() - t0, rec, checks, total_progress(sh));
+		" reconnects, %" PRIu64 " canary checks, %" PRIu64
+		" rounds, %u file(s) removed and %u truncated while mapped\n",
+		cycles, now_ms() - t0, rec, checks, total_progress(sh), nrm,
+		ncut);
 	assert_true(rec >= cycles); /* at least one client saw each */
 	munmap(sh, sizeof(*sh));
 	free(buf);
