@@ -2,7 +2,8 @@
  * killed with SIGKILL and started again on the same region and runtime
  * directory: the same lease ids, the same fd number, mappings that still
  * reach their own file, unmaps and recalls that work; the reconcile
- * returns a grant the daemon holds that the library does not; a stress
+ * returns a grant the daemon holds that the library does not; leases a
+ * restart lost (its pin tables wiped) are dead (-ENOLINK); a stress
  * run of several clients while the daemon is killed at random points
  * (PAGEMAP_STRESS_CYCLES, default 20); and a Hello without capabilities
  * sees none of CAP_RECONNECT's fields. Nothing sleeps as synchronisation:
@@ -470,6 +471,56 @@ the_library_reconnects_by_itself_after_a_kill9(void **state)
 	stop_and_fsck(f);
 }
 
+/* clear_pins -- remove every pin table of @f's daemon (as an administrator
+ * who wiped its runtime directory would). Returns how many. */
+static int
+clear_pins(struct fixture *f)
+{
+	char dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/run/pins", f->d.dir);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".pins") &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+leases_a_restart_lost_are_dead_and_say_so(void **state)
+{
+	struct fixture *f = *state;
+	struct child h;
+	json_object *j;
+
+	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
+	child_start(f, &h, false);
+	daemon_kill(&f->d);
+	assert_int_equal(clear_pins(f), 1);
+	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+
+	/* The library comes back, but the daemon knows no lease of it: the
+	 * lease is dead, its mapping stays until unmapped, and a new map
+	 * says why it cannot be. */
+	wait_reconnected(&h, 1);
+	j = ctl_json(f, "lease", "ls", "r/a", NULL);
+	assert_int_equal(json_object_array_length(rows(j, "leases")), 0);
+	json_object_put(j);
+	ask(&h, 'c', f->out, 16);
+	assert_string_equal(f->out, "ok");
+	assert_int_equal(ask_int(&h, 'u'), 0);
+	assert_int_equal(ask_int(&h, 'm'), -ENOLINK);
+	assert_int_equal(grants_of(f, h.pid, 0), 0);
+	child_quit(&h);
+	stop_and_fsck(f);
+}
+
 /* plant -- add the grants @g (rows of grant ls) to the pin table of @pid,
  * as a Map whose reply the crash lost would have left them. */
 static void
@@ -898,6 +949,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			leases_a_restart_lost_are_dead_and_say_so, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			the_library_reconnects_by_itself_after_a_kill9, setup,
 			teardown),
