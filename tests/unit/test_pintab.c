@@ -303,6 +303,12 @@ a_live_process_is_alive_only_with_its_own_start_time(void **state)
 	assert_int_equal(holder_check(pid, st, &pidfd), HOLDER_ALIVE);
 	assert_true(pidfd >= 0);
 	close(pidfd);
+	/* A holder whose start time could not be read when it connected
+	 * (recorded as 0) cannot be told from a recycled pid: its pins are
+	 * kept, and its exit is still watched. */
+	assert_int_equal(holder_check(pid, 0, &pidfd), HOLDER_UNKNOWN);
+	assert_true(pidfd >= 0);
+	close(pidfd);
 	/* The same pid with another start time is another process: the
 	 * pins of a holder whose pid was recycled are not kept. */
 	assert_int_equal(holder_check(pid, st + 1, &pidfd), HOLDER_GONE);
