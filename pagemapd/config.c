@@ -10,6 +10,7 @@
 
 #include "layout.h"
 #include "region.h"
+#include "size.h"
 
 #define DEFAULT_REGION_SIZE (1ull << 30)
 
@@ -45,41 +46,6 @@ config_set_runtime_dir(struct config *c, const char *dir, const char **why)
 		return -EINVAL;
 	}
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", dir);
-	return 0;
-}
-
-int
-parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	default:
-		return -EINVAL;
-	}
-	if (*end == 'i' && shift) /* accept "KiB"-style "Ki" too */
-		end++;
-	if (*end == 'B' && shift)
-		end++;
-	if (*end != '\0')
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*ret = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -155,10 +121,10 @@ region_key(struct region_conf *rc, const char *key, const char *value,
 			return *why = "must be an absolute path", -EINVAL;
 		snprintf(rc->path, sizeof(rc->path), "%s", value);
 	} else if (strcmp(key, "size") == 0) {
-		if (parse_size(value, &rc->size) < 0 ||
+		if (size_parse(value, &rc->size, &rc->size_note) < 0 ||
 		    rc->size < PM_MIN_REGION_SIZE || rc->size % PM_PAGE_SIZE)
 			return *why = "must be a size of at least 8M, a multiple "
-				      "of 4K (suffixes K, M, G, T)",
+				      "of 4K: " SIZE_ACCEPTED,
 			       -EINVAL;
 	} else if (strcmp(key, "create") == 0) {
 		if (parse_bool(value, &rc->create) < 0)

@@ -16,6 +16,7 @@ struct region_conf {
 	char name[64];
 	char path[PATH_MAX];
 	uint64_t size; /* bytes, for create */
+	const char *size_note; /* how an unusual size was read, or NULL */
 	bool create;
 	uint32_t max_order;
 	uint32_t inodes; /* 0: derive from size */

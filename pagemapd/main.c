@@ -167,6 +167,10 @@ main(int argc, char **argv)
 	if (rv != 0)
 		return rv > 0 ? 0 : 2;
 	log_set_level(cfg.log_level);
+	for (size_t i = 0; i < cfg.nregions; i++)
+		if (cfg.regions[i].size_note)
+			log_warn("region %s: size: %s", cfg.regions[i].name,
+				 cfg.regions[i].size_note);
 	/* Before any region attaches: its pins phase reads the tables. */
 	if (pins_dir_open(cfg.runtime_dir, &pins, err) < 0) {
 		log_error("%s", err);

@@ -152,7 +152,7 @@ file_create(struct ctx *c, const struct args *a, const char *region,
 	if (!a->size)
 		return usage_error(c->cmd, "--size is required");
 	if ((err = parse_size(a->size, &size)))
-		return bad_value(c, "size", a->size, err);
+		return bad_size(c, "size", a->size, err);
 	if (a->mode && (err = parse_mode(a->mode, &mode)))
 		return bad_value(c, "mode", a->mode, err);
 	if ((err = connect_daemon(c)))
@@ -206,7 +206,7 @@ file_truncate(struct ctx *c, const struct args *a, const char *region,
 	int err;
 
 	if ((err = parse_size(a->pos[1], &size)))
-		return bad_value(c, "size", a->pos[1], err);
+		return bad_size(c, "size", a->pos[1], err);
 	if (a->timeout && (err = parse_timeout(a->timeout, &timeout_ms)))
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))

@@ -110,7 +110,7 @@ cmd_region_attach(struct ctx *c, const struct args *a)
 	char *path;
 
 	if (a->size && (err = parse_size(a->size, &size)))
-		return bad_value(c, "size", a->size, err);
+		return bad_size(c, "size", a->size, err);
 	if (a->max_order) {
 		if ((err = parse_uint(a->max_order, 63, &order)))
 			return bad_value(c, "max order", a->max_order, err);

@@ -29,9 +29,9 @@ parse_offset_length(struct ctx *c, const struct args *a, uint64_t *ret_off,
 	*ret_len = 0;
 	*ret_has_length = a->length != NULL;
 	if (a->offset && (err = parse_size(a->offset, ret_off)))
-		return bad_value(c, "offset", a->offset, err);
+		return bad_size(c, "offset", a->offset, err);
 	if (a->length && (err = parse_size(a->length, ret_len)))
-		return bad_value(c, "length", a->length, err);
+		return bad_size(c, "length", a->length, err);
 	return 0;
 }
 

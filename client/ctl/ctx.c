@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "size.h"
+
 void
 die_oom(void)
 {
@@ -63,6 +65,15 @@ usage_error(const struct command *cmd, const char *fmt, ...)
 		fprintf(stderr, "usage: " PROG " [--socket PATH] [--json] "
 				"COMMAND ... (see " PROG " --help)\n");
 	return EXIT_USAGE;
+}
+
+int
+bad_size(struct ctx *c, const char *what, const char *val, int err)
+{
+	if (err == -ERANGE)
+		return bad_value(c, what, val, err);
+	return usage_error(c->cmd, "invalid %s '%s': expected " SIZE_ACCEPTED,
+			   what, val);
 }
 
 int

@@ -66,6 +66,10 @@ int connect_daemon(struct ctx *c);
 int usage_error(const struct command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* bad_size -- a usage error for a size that size_parse() refused, saying
+ * what it accepts. */
+int bad_size(struct ctx *c, const char *what, const char *val, int err);
+
 /* bad_value -- a usage error for an option or argument value. */
 int bad_value(struct ctx *c, const char *what, const char *val, int err);
 

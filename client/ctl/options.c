@@ -42,9 +42,10 @@ static const struct option all_options[] = {
 	"the\n                 human output (fields: pagemapctl(8))\n"       \
 	"  -h, --help     print help and exit\n"
 #define HELP_VALUES                                                          \
-	"SIZE, S and N take a K, M, G or T suffix (powers of 1024); SECS "   \
-	"may have\nup to three decimals (0: wait for ever); OCTAL is a "     \
-	"mode such as 0640;\nR is a region, R/NAME a file in it.\n"
+	"SIZE, S and N are bytes, hex (0x1000), or take K, M, G, T or KiB, "  \
+	"MiB, GiB,\nTiB (powers of 1024). SECS may have up to three "        \
+	"decimals (0: wait for\never). OCTAL is a mode such as 0640. R is a " \
+	"region, R/NAME a file in it.\n"
 #define HELP_EXIT                                                            \
 	"exit status: 0 success, 1 the operation failed (the error is one "  \
 	"line on\nstderr), 2 usage error.\n"

@@ -3,7 +3,11 @@
 #include "parse.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "ctx.h"
+#include "size.h"
 
 /* parse_u64 -- a plain decimal number: digits only, no sign, no spaces;
  * the digits consumed end at *ret_end. */
@@ -27,31 +31,18 @@ parse_u64(const char *s, uint64_t *ret, const char **ret_end)
 	return 0;
 }
 
-/* parse_size -- "4096", "64K", "2M", "1G", "1T" (powers of 1024, either
- * case) into bytes; anything else, a sign or an overflow is an error. */
+/* parse_size -- a size in the grammar of size.h (bytes, hex, K/M/G/T or
+ * KiB..TiB, powers of 1024); a note on stderr when "MB"-style units were
+ * read as powers of 1024. */
 int
 parse_size(const char *s, uint64_t *ret)
 {
-	static const char suffixes[] = "KMGT";
-	const char *end, *suf;
-	uint64_t v;
-	unsigned shift = 0;
-	int err = parse_u64(s, &v, &end);
+	const char *note;
+	int err = size_parse(s, ret, &note);
 
-	if (err)
-		return err;
-	if (*end) {
-		char c = (char)(*end >= 'a' && *end <= 'z' ? *end - 32 : *end);
-
-		suf = strchr(suffixes, c);
-		if (!suf || end[1])
-			return -EINVAL;
-		shift = 10 * (unsigned)(suf - suffixes + 1);
-	}
-	if (shift && v > UINT64_MAX >> shift)
-		return -ERANGE;
-	*ret = v << shift;
-	return 0;
+	if (!err && note)
+		fprintf(stderr, PROG ": note: '%s': %s\n", s, note);
+	return err;
 }
 
 /* parse_uint -- a plain decimal number no larger than @max. */

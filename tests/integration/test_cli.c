@@ -113,6 +113,54 @@ region_ls_and_info_describe_the_region(void **state)
 }
 
 static void
+sizes_share_one_grammar_and_say_what_they_accept(void **state)
+{
+	struct fixture *f = *state;
+	const char *ok[][2] = {{"r/s1", "2MiB"},
+			       {"r/s2", "0x200000"},
+			       {"r/s3", "2097152"},
+			       {"r/s4", "2m"}};
+	json_object *j;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		j = json_ctl(f, "file", "create", ok[i][0], "--size", ok[i][1],
+			     NULL);
+		assert_int_equal(jint(j, "size"), 2 << 20);
+		json_object_put(j);
+	}
+	/* "MB" keeps its old meaning, and says so on stderr. */
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "create",
+			     "r/s5", "--size", "2MB", NULL),
+			 0);
+	assert_non_null(strstr(err, "powers of 1024"));
+	j = json_ctl(f, "file", "stat", "r/s5", NULL);
+	assert_int_equal(jint(j, "size"), 2 << 20);
+	json_object_put(j);
+	/* A refusal lists what is accepted. */
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "create",
+			     "r/s6", "--size", "2X", NULL),
+			 2);
+	assert_non_null(strstr(err, "invalid size '2X': expected"));
+	assert_non_null(strstr(err, "KiB"));
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "read", "r/s1",
+			     "--offset", "1.5K", NULL),
+			 2);
+	assert_non_null(strstr(err, "invalid offset '1.5K': expected"));
+
+	/* The daemon reads the same grammar, and says the same. */
+	{
+		char spec[PATH_MAX + 64];
+		const char *args[] = {"--region", spec, NULL};
+
+		assert_int_equal(daemon_stop(&f->d), 0);
+		snprintf(spec, sizeof(spec), "r=%s,size=64MB,create",
+			 f->region);
+		assert_int_equal(daemon_start(&f->d, args, NULL), 0);
+		assert_true(daemon_log_contains(&f->d, "powers of 1024"));
+	}
+}
+
+static void
 file_lifecycle_create_ls_stat_truncate_rm(void **state)
 {
 	struct fixture *f = *state;
@@ -133,8 +181,8 @@ file_lifecycle_create_ls_stat_truncate_rm(void **state)
 	json_object_put(j);
 
 	/* exists */
-	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
-			     "create", "r/a", "--size", "4K", NULL),
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "create",
+			     "r/a", "--size", "4K", NULL),
 			 1);
 	assert_non_null(strstr(err, "File exists"));
 
@@ -145,8 +193,7 @@ file_lifecycle_create_ls_stat_truncate_rm(void **state)
 	assert_int_equal(json_object_array_length(files), 2);
 	assert_string_equal(jstr(json_object_array_get_idx(files, 0), "name"),
 			    "a");
-	assert_int_equal(jint(json_object_array_get_idx(files, 1), "size"),
-			 10);
+	assert_int_equal(jint(json_object_array_get_idx(files, 1), "size"), 10);
 	json_object_put(j);
 
 	/* grow, then shrink to a partial page */
@@ -165,12 +212,10 @@ file_lifecycle_create_ls_stat_truncate_rm(void **state)
 	json_object_put(j);
 	assert_int_equal(free0 - free1, 2 * 4096);
 
-	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/a",
-			     NULL),
-			 0);
-	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/b",
-			     NULL),
-			 0);
+	assert_int_equal(
+		ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/a", NULL), 0);
+	assert_int_equal(
+		ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/b", NULL), 0);
 	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "stat",
 			     "r/a", NULL),
 			 1);
@@ -193,9 +238,9 @@ human_file_ls_is_a_sorted_table(void **state)
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/aa",
 			     "--size", "4K", NULL),
 			 0);
-	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls",
-			     "r", NULL),
-			 0);
+	assert_int_equal(
+		ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls", "r", NULL),
+		0);
 	assert_non_null(strstr(out, "NAME"));
 	a = strstr(out, "aa");
 	z = strstr(out, "zz");
@@ -222,18 +267,18 @@ bad_names_sizes_and_no_space_are_clear_errors(void **state)
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	snprintf(target, sizeof(target), "r/%s", longname);
-	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
-			     "create", target, "--size", "4K", NULL),
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "create",
+			     target, "--size", "4K", NULL),
 			 1);
 	assert_non_null(strstr(err, "too long"));
-	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
-			     "create", "r/..", "--size", "4K", NULL),
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "create",
+			     "r/..", "--size", "4K", NULL),
 			 1);
-	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
-			     "create", "r/x", "--size", "12Q", NULL),
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "create",
+			     "r/x", "--size", "12Q", NULL),
 			 2);
-	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file",
-			     "create", "r/big", "--size", "1G", NULL),
+	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "file", "create",
+			     "r/big", "--size", "1G", NULL),
 			 1);
 	assert_non_null(strstr(err, "space"));
 	j = json_ctl(f, "region", "info", "r", NULL);
@@ -287,9 +332,8 @@ permissions_follow_the_peer_credentials(void **state)
 				"--size", "16M", "--create", NULL),
 			 1);
 	assert_non_null(strstr(err, "Operation not permitted"));
-	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/mine",
-			     NULL),
-			 0);
+	assert_int_equal(
+		ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/mine", NULL), 0);
 }
 
 static void
@@ -306,12 +350,11 @@ region_attach_create_never_reformats(void **state)
 	assert_int_equal(jint(j, "max_order"), 4);
 	snprintf(uuid, sizeof(uuid), "%s", jstr(j, "uuid"));
 	json_object_put(j);
-	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "s/kept",
-			     "--size", "64K", NULL),
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create",
+			     "s/kept", "--size", "64K", NULL),
 			 0);
-	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "region", "detach", "s",
-			     NULL),
-			 0);
+	assert_int_equal(
+		ctl(&f->d, NULL, 0, NULL, 0, "region", "detach", "s", NULL), 0);
 	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region", "info",
 			     "s", NULL),
 			 1);
@@ -325,9 +368,8 @@ region_attach_create_never_reformats(void **state)
 	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region",
 			     "attach", "t", path2, NULL),
 			 1);
-	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "region", "detach", "s",
-			     NULL),
-			 0);
+	assert_int_equal(
+		ctl(&f->d, NULL, 0, NULL, 0, "region", "detach", "s", NULL), 0);
 }
 
 static void
@@ -346,9 +388,9 @@ kill9_keeps_every_completed_operation(void **state)
 	}
 	for (int i = 0; i < 40; i += 4) {
 		snprintf(name, sizeof(name), "r/k%02d", i);
-		assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm",
-				     name, NULL),
-				 0);
+		assert_int_equal(
+			ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", name, NULL),
+			0);
 	}
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "truncate",
 			     "r/k01", "5M", NULL),
@@ -358,9 +400,8 @@ kill9_keeps_every_completed_operation(void **state)
 	/* offline check of what the dead daemon left */
 	{
 		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
-		assert_int_equal(run(argv, NULL, out, sizeof(out), err,
-				     sizeof(err)),
-				 0);
+		assert_int_equal(
+			run(argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
 		assert_non_null(strstr(out, "clean"));
 	}
 	assert_int_equal(restart(f), 0);
@@ -374,9 +415,9 @@ kill9_keeps_every_completed_operation(void **state)
 		if (i % 4 == 0)
 			continue;
 		snprintf(name, sizeof(name), "r/k%02d", i);
-		assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm",
-				     name, NULL),
-				 0);
+		assert_int_equal(
+			ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", name, NULL),
+			0);
 	}
 }
 
@@ -411,10 +452,9 @@ kill9_mid_workload_loses_no_acknowledged_operation(void **state)
 			snprintf(nm, sizeof(nm), "w%04d", i);
 			rv = pagemap_file_create(pm, "r", nm, 8192, -1, NULL);
 			if (rv == 0)
-				rv = pagemap_file_truncate(pm, "r", nm,
-							   (uint64_t)(i % 7 + 1)
-								   << 14,
-							   -1, NULL);
+				rv = pagemap_file_truncate(
+					pm, "r", nm,
+					(uint64_t)(i % 7 + 1) << 14, -1, NULL);
 			if (rv == 0 && i % 3 == 0)
 				rv = pagemap_file_remove(pm, "r", nm);
 			if (rv < 0)
@@ -437,9 +477,8 @@ kill9_mid_workload_loses_no_acknowledged_operation(void **state)
 
 	{
 		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
-		assert_int_equal(run(argv, NULL, out, sizeof(out), err,
-				     sizeof(err)),
-				 0);
+		assert_int_equal(
+			run(argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
 	}
 	assert_int_equal(restart(f), 0);
 	for (int i = 0; i < done; i++) {
@@ -501,31 +540,28 @@ corrupt_superblock_or_inode_is_refused_by_attach_and_fsck(void **state)
 	/* inode table: the file's record is somewhere in the first slots */
 	for (uint32_t slot = 0; slot < 4; slot++)
 		corrupt(f->region, (off_t)(sb.inode_off + slot * 256 + 40));
-	assert_int_equal(run(fsck_argv, NULL, out, sizeof(out), err,
-			     sizeof(err)),
-			 1);
+	assert_int_equal(
+		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
 	assert_int_equal(restart(f), -1);
 	assert_int_not_equal(f->d.exit_status, 0);
 	assert_true(daemon_log_contains(&f->d, "inode"));
 	for (uint32_t slot = 0; slot < 4; slot++)
 		corrupt(f->region, (off_t)(sb.inode_off + slot * 256 + 40));
-	assert_int_equal(run(fsck_argv, NULL, out, sizeof(out), err,
-			     sizeof(err)),
-			 0);
+	assert_int_equal(
+		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
 
 	/* superblock */
 	corrupt(f->region, 20);
-	assert_int_equal(run(fsck_argv, NULL, out, sizeof(out), err,
-			     sizeof(err)),
-			 1);
+	assert_int_equal(
+		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
 	assert_true(strstr(err, "superblock") || strstr(out, "superblock"));
 	assert_int_equal(restart(f), -1);
 	assert_true(daemon_log_contains(&f->d, "superblock"));
 	corrupt(f->region, 20);
 	assert_int_equal(restart(f), 0);
-	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/victim",
-			     NULL),
-			 0);
+	assert_int_equal(
+		ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/victim", NULL),
+		0);
 }
 
 static void
@@ -570,8 +606,10 @@ config_file_serves_its_regions_and_bad_keys_name_file_and_line(void **state)
 
 	write_file(conf, "[daemon]\nlog_levl = debug\n");
 	assert_int_equal(daemon_start(&d, args, NULL), -1);
-	snprintf(text, sizeof(text), "%s:2: key 'log_levl' in [daemon]: "
-		 "unknown key", conf);
+	snprintf(text, sizeof(text),
+		 "%s:2: key 'log_levl' in [daemon]: "
+		 "unknown key",
+		 conf);
 	assert_true(daemon_log_contains(&d, text));
 	daemon_cleanup(&d);
 }
@@ -587,9 +625,8 @@ library_reports_daemon_messages(void **state)
 	assert_int_equal(pagemap_file_stat(pm, "r", "missing", &fi), -ENOENT);
 	assert_non_null(strstr(pagemap_last_message(pm), "missing"));
 	assert_non_null(strstr(pagemap_strerror(-ENOENT), "No such file"));
-	assert_int_equal(pagemap_file_create(pm, "r", "libfile", 4096, 0600,
-					     &fi),
-			 0);
+	assert_int_equal(
+		pagemap_file_create(pm, "r", "libfile", 4096, 0600, &fi), 0);
 	assert_int_equal(fi->mode, 0600);
 	pagemap_free(fi);
 	assert_int_equal(pagemap_file_remove(pm, "r", "libfile"), 0);
@@ -605,6 +642,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(status_reports_the_daemon_and_its_limits),
 		T(region_ls_and_info_describe_the_region),
+		T(sizes_share_one_grammar_and_say_what_they_accept),
 		T(file_lifecycle_create_ls_stat_truncate_rm),
 		T(human_file_ls_is_a_sorted_table),
 		T(bad_names_sizes_and_no_space_are_clear_errors),
