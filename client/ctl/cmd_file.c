@@ -2,6 +2,7 @@
  * once, as columns. */
 #include "cmd_file.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "list.h"
 #include "output.h"
 #include "parse.h"
+#include "wait.h"
 
 #define F struct pagemap_file_info
 CELL_FIELD(file_region, F, region, str)
@@ -202,6 +204,9 @@ file_truncate(struct ctx *c, const struct args *a, const char *region,
 {
 	struct pagemap_file_info *f = NULL;
 	uint32_t timeout_ms = 0;
+	struct waiter *talker;
+	struct wait_for w;
+	char what[PATH_MAX + 32];
 	uint64_t size;
 	int err;
 
@@ -211,8 +216,17 @@ file_truncate(struct ctx *c, const struct args *a, const char *region,
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
+	snprintf(what, sizeof(what), "file truncate %s", a->pos[0]);
+	w = (struct wait_for){.op = "truncate",
+			      .region = region,
+			      .name = name,
+			      .command = what};
+	talker = wait_talk_start(c, &w);
 	err = pagemap_file_truncate(c->pm, region, name, size,
 				    api_timeout(timeout_ms), &f);
+	wait_talk_stop(talker);
+	if (err == -ETIMEDOUT)
+		return wait_timed_out(c, &w, timeout_ms);
 	return file_result(c, a, err, f);
 }
 

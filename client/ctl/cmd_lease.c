@@ -3,10 +3,12 @@
  * columns. */
 #include "cmd_lease.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "parse.h"
+#include "wait.h"
 
 /* access_cell -- "read" or "write". */
 static void
@@ -122,6 +124,9 @@ int
 cmd_lease_revoke(struct ctx *c, const struct args *a)
 {
 	uint32_t timeout_ms = 0;
+	struct waiter *talker;
+	struct wait_for w;
+	char what[64];
 	uint64_t id;
 	int err;
 
@@ -131,8 +136,15 @@ cmd_lease_revoke(struct ctx *c, const struct args *a)
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_lease_revoke(c->pm, id, api_timeout(timeout_ms))))
-		return fail_with(c, err, "lease revoke %" PRIu64, id);
+	snprintf(what, sizeof(what), "lease revoke %" PRIu64, id);
+	w = (struct wait_for){.op = "revoke", .lease_id = id, .command = what};
+	talker = wait_talk_start(c, &w);
+	err = pagemap_lease_revoke(c->pm, id, api_timeout(timeout_ms));
+	wait_talk_stop(talker);
+	if (err == -ETIMEDOUT)
+		return wait_timed_out(c, &w, timeout_ms);
+	if (err)
+		return fail_with(c, err, "%s", what);
 	if (c->json) {
 		json_object *o = json_doc();
 

@@ -8,6 +8,7 @@
 
 #include "list.h"
 #include "parse.h"
+#include "wait.h"
 
 #define R struct pagemap_region_info
 CELL_FIELD(region_name, R, name, str)
@@ -138,15 +139,25 @@ int
 cmd_region_detach(struct ctx *c, const struct args *a)
 {
 	uint32_t timeout_ms = 0;
+	struct waiter *talker;
+	struct wait_for w;
+	char what[128];
 	int err;
 
 	if (a->timeout && (err = parse_timeout(a->timeout, &timeout_ms)))
 		return bad_value(c, "timeout", a->timeout, err);
 	if ((err = connect_daemon(c)))
 		return err;
-	if ((err = pagemap_region_detach(c->pm, a->pos[0],
-					 api_timeout(timeout_ms))))
-		return fail_with(c, err, "region detach %s", a->pos[0]);
+	snprintf(what, sizeof(what), "region detach %s", a->pos[0]);
+	w = (struct wait_for){
+		.op = "detach", .region = a->pos[0], .command = what};
+	talker = wait_talk_start(c, &w);
+	err = pagemap_region_detach(c->pm, a->pos[0], api_timeout(timeout_ms));
+	wait_talk_stop(talker);
+	if (err == -ETIMEDOUT)
+		return wait_timed_out(c, &w, timeout_ms);
+	if (err)
+		return fail_with(c, err, "%s", what);
 	if (c->json) {
 		json_object *o = json_doc();
 

@@ -14,7 +14,7 @@
 #include "top.h"
 
 #define H_TIMEOUT                                                            \
-	"  --timeout SECS  fail with ETIMEDOUT after SECS, naming what still " \
+	"  --timeout SECS  fail after SECS, naming what still "               \
 	"blocks;\n                  the operation itself stays pending (0, "  \
 	"the default:\n                  wait for ever)\n"
 
