@@ -467,6 +467,25 @@ finish(uv_timer_t *t)
 	srv->lease_nbuckets = 0;
 }
 
+/* log_holders -- who holds up the stop, one line each (the first few),
+ * as `pagemapctl blockers` would show them. */
+static void
+log_holders(struct server *srv)
+{
+	enum { SHOWN = 8 };
+	struct blocker b[SHOWN + 1];
+	size_t n = recall_blockers(&srv->recall, NULL, NULL, b, SHOWN + 1);
+
+	for (size_t i = 0; i < n && i < SHOWN; i++)
+		log_info("stopping: lease %llu of pid %u (%s) holds %llu "
+			 "grant(s) of %s",
+			 (unsigned long long)b[i].lease_id, b[i].pid, b[i].comm,
+			 (unsigned long long)b[i].grants, b[i].target);
+	if (n > SHOWN)
+		log_info("stopping: more holders: pagemapctl blockers lists "
+			 "them all");
+}
+
 void
 server_progress(struct server *srv)
 {
@@ -491,7 +510,11 @@ server_progress(struct server *srv)
 			 (unsigned long long)pins);
 		notify_send(status);
 		log_info("stopping: waiting for %llu grant(s) in %zu "
-			 "region(s)",
-			 (unsigned long long)pins, srv->nregions);
+			 "region(s)%s",
+			 (unsigned long long)pins, srv->nregions,
+			 pins ? "; a second SIGTERM or SIGINT stops at once, "
+				"keeping them"
+			      : "");
+		log_holders(srv);
 	}
 }

@@ -627,6 +627,7 @@ a_second_sigterm_stops_at_once_and_the_next_start_keeps_the_pins(void **state)
 {
 	struct fixture *f = *state;
 	struct holder_proc h;
+	char want[96];
 	int st;
 
 	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
@@ -634,6 +635,11 @@ a_second_sigterm_stops_at_once_and_the_next_start_keeps_the_pins(void **state)
 	/* The holder never answers a recall: the first SIGTERM waits. */
 	assert_int_equal(kill(f->d.pid, SIGTERM), 0);
 	wait_until(f, stopping, "the daemon to wait for the holder");
+	/* The log names the holder and the way out. */
+	snprintf(want, sizeof(want), "stopping: lease %" PRIu64 " of pid %d",
+		 h.lease, (int)h.pid);
+	assert_true(daemon_log_contains(&f->d, want));
+	assert_true(daemon_log_contains(&f->d, "a second SIGTERM or SIGINT"));
 	assert_int_equal(daemon_wait_exit(&f->d, 200), -1);
 	assert_int_equal(kill(f->d.pid, SIGTERM), 0);
 	st = daemon_wait_exit(&f->d, 10000);
