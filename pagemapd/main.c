@@ -29,7 +29,8 @@ usage(FILE *f)
 		"the\nforeground and logs to stderr. With no --config and no "
 		"--region it\nserves the embedded default region 'default' "
 		"(%s, created on\nfirst start). SIGTERM or SIGINT: detach "
-		"everything and exit 0;\na second one: stop at once and exit 3, "
+		"everything and exit 0;\na second one: stop at once and exit "
+		"3, "
 		"the grants still out kept\nfor the next start.\n"
 		"\n"
 		"  -c, --config FILE     read settings from an INI file\n"
@@ -39,14 +40,35 @@ usage(FILE *f)
 		"                        else %s)\n"
 		"  -r, --region SPEC     attach a region; repeatable\n"
 		"  -l, --log-level LEVEL error, warn, info (default) or debug\n"
+		"  -t, --check-config    check the configuration, say what it "
+		"serves, exit\n"
 		"  -V, --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n",
 		PAGEMAP_DEFAULT_REGION, PAGEMAP_DEFAULT_SOCKET,
 		PAGEMAP_DEFAULT_RUNTIME_DIR);
 }
 
-/* parse_args -- fill @c from the command line; 0, 1 (done: help or
- * version printed) or -EINVAL after printing why. */
+/* print_config -- what a start with @c would serve (--check-config). */
+static void
+print_config(const struct config *c)
+{
+	printf("socket %s\nruntime_dir %s\n", c->socket_path, c->runtime_dir);
+	for (size_t i = 0; i < c->nregions; i++) {
+		const struct region_conf *r = &c->regions[i];
+
+		printf("region %s %s", r->name, r->path);
+		if (r->create)
+			printf(" create size=%llu",
+			       (unsigned long long)r->size);
+		printf("\n");
+		if (r->size_note)
+			printf("  note: size: %s\n", r->size_note);
+	}
+	printf("configuration OK\n");
+}
+
+/* parse_args -- fill @c from the command line; 0, 1 (done: help, version
+ * or --check-config printed) or -EINVAL after printing why. */
 static int
 parse_args(int argc, char **argv, struct config *c)
 {
@@ -56,6 +78,7 @@ parse_args(int argc, char **argv, struct config *c)
 		{"runtime-dir", required_argument, NULL, 'R'},
 		{"region", required_argument, NULL, 'r'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"check-config", no_argument, NULL, 't'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -65,18 +88,33 @@ parse_args(int argc, char **argv, struct config *c)
 	char err[CONFIG_ERR_MAX];
 	char **specs;
 	size_t nspecs = 0;
+	bool check = false;
 	int opt, rv = 0;
 
 	specs = calloc((size_t)argc, sizeof(*specs));
 	if (specs == NULL)
 		return -ENOMEM;
-	while ((opt = getopt_long(argc, argv, "c:s:R:r:l:Vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:R:r:l:tVh", opts, NULL)) !=
+	       -1) {
 		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 's': socket_path = optarg; break;
-		case 'R': runtime_dir = optarg; break;
-		case 'r': specs[nspecs++] = optarg; break;
-		case 'l': level = optarg; break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'R':
+			runtime_dir = optarg;
+			break;
+		case 'r':
+			specs[nspecs++] = optarg;
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
 		case 'V':
 			printf("pagemapd %s\n", PAGEMAPD_VERSION_STRING);
 			rv = 1;
@@ -129,7 +167,9 @@ parse_args(int argc, char **argv, struct config *c)
 		rv = -EINVAL;
 		goto out;
 	}
-	if (config_path == NULL && nspecs == 0) {
+	if (config_path == NULL && nspecs == 0 && check) {
+		config_add_embedded_default(c);
+	} else if (config_path == NULL && nspecs == 0) {
 		/* The embedded default lives in an ignored folder of the
 		 * checkout, made on first start. */
 		char dir[PATH_MAX];
@@ -139,6 +179,10 @@ parse_args(int argc, char **argv, struct config *c)
 			fprintf(stderr, "pagemapd: cannot create %s: %s\n", dir,
 				strerror(errno));
 		config_add_embedded_default(c);
+	}
+	if (check) {
+		print_config(c);
+		rv = 1;
 	}
 out:
 	free(specs);
@@ -192,7 +236,8 @@ main(int argc, char **argv)
 	rv = uv_loop_close(&loop);
 	pins_dir_close(&pins);
 	if (rv < 0) {
-		log_error("event loop did not close cleanly: %s", uv_strerror(rv));
+		log_error("event loop did not close cleanly: %s",
+			  uv_strerror(rv));
 		return 1;
 	}
 	log_info("stopped");

@@ -611,6 +611,31 @@ config_file_serves_its_regions_and_bad_keys_name_file_and_line(void **state)
 		 "unknown key",
 		 conf);
 	assert_true(daemon_log_contains(&d, text));
+
+	/* --check-config: the same checks, what it would serve, nothing
+	 * started or created. */
+	{
+		const char *argv[] = {PAGEMAPD_BIN, "--check-config",
+				      "--config", conf, NULL};
+		char c1[PATH_MAX + 16];
+
+		assert_int_equal(
+			run(argv, NULL, out, sizeof(out), err, sizeof(err)), 2);
+		assert_non_null(strstr(err, "unknown key"));
+		snprintf(text, sizeof(text),
+			 "[region c2]\npath = %s/c2.pmem\nsize = 16MB\n"
+			 "create = yes\n",
+			 d.dir);
+		write_file(conf, text);
+		assert_int_equal(
+			run(argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
+		snprintf(c1, sizeof(c1), "region c2 %s/c2.pmem", d.dir);
+		assert_non_null(strstr(out, c1));
+		assert_non_null(strstr(out, "powers of 1024"));
+		assert_non_null(strstr(out, "configuration OK"));
+		snprintf(c1, sizeof(c1), "%s/c2.pmem", d.dir);
+		assert_int_equal(access(c1, F_OK), -1);
+	}
 	daemon_cleanup(&d);
 }
 
