@@ -6,7 +6,8 @@
 # example config starts the installed daemon; then an outside program
 # (examples/poll_recall.c) is built against the installed library with
 # pkg-config (shared and static) and with find_package(pagemap), and each
-# build answers a recall from that daemon. A crash-point build refuses to
+# build answers a recall from that daemon; so does the example of
+# libpagemap(3), built from the page alone. A crash-point build refuses to
 # install.
 set -eu
 SRC=$1 SHIP_DAEMON=$2 CC=$3
@@ -128,6 +129,45 @@ for prog in pc_shared pc_static cmake_shared; do
 	[ "$(ctl read default/f --length ${#prog} --offset 5)" = "$prog" ] ||
 		fail "$prog's bytes are not in the file"
 done
+# --- the man page's own example, built with the installed header and
+# pkg-config alone: its code as the page shows it, wrapped in includes and
+# main(), with one line added to say when it has mapped ---
+man=$D/usr/share/man/man3/libpagemap.3
+awk '/^\.SH EXAMPLES/ { ex = 1 } ex && /^\.EX/ { inb = 1; next }
+	inb && /^\.EE/ { exit } inb { print }' "$man" |
+	sed -e 's/\\e/\\/g' -e 's/\\-/-/g' >"$T/man_body.c"
+[ -s "$T/man_body.c" ] || fail "no example in libpagemap.3"
+{
+	printf '#include <poll.h>\n#include <stdint.h>\n#include <stdio.h>\n'
+	printf '#include <stdlib.h>\n#include <string.h>\n#include <pagemap.h>\n'
+	awk 'f == 0 { print } f == 0 && /^}$/ { f = 1; print "int main(void) {"; next }
+		f == 1 { print }
+		f == 1 && /pagemap_persist\(/ { print "printf(\"mapped\\n\"); fflush(stdout);" }' \
+		"$T/man_body.c"
+	printf 'return 0;\n}\n'
+} >"$T/man_example.c"
+export PKG_CONFIG_SYSROOT_DIR="$D" PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
+# shellcheck disable=SC2046
+"$CC" -std=c11 -D_DEFAULT_SOURCE -Wall -Wno-unused-parameter -Werror \
+	-o "$T/man_example" "$T/man_example.c" \
+	$(pkg-config --cflags --libs libpagemap) >"$T/man_cc.log" 2>&1 ||
+	fail "the man page's example does not build"
+unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
+ctl file create default/data --size 2M >/dev/null || fail "file create data"
+rm -f "$T/man.out"
+mkfifo "$T/man.out"
+PAGEMAP_SOCKET=$S "$T/man_example" >"$T/man.out" 2>>"$T/example.log" &
+pid=$!
+exec 4<"$T/man.out"
+read -r word <&4 || true
+[ "$word" = mapped ] || fail "the man page's example did not map"
+lease=$(ctl --json lease ls default/data | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -n 1)
+[ -n "$lease" ] || fail "no lease of the man page's example"
+ctl lease revoke "$lease" --timeout 30 || fail "revoke the man example's lease"
+exec 4<&-
+wait "$pid" || fail "the man page's example exited with $?"
+[ "$(ctl read default/data --length 5)" = hello ] ||
+	fail "the man page's example did not write hello"
 stop_daemon || fail "the installed pagemapd exited with $?"
 
 # A build with the crash-point test hook refuses to install.
