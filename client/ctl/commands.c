@@ -13,9 +13,9 @@
 #include "options.h"
 #include "top.h"
 
-#define H_TIMEOUT                                                            \
-	"  --timeout SECS  fail after SECS, naming what still "               \
-	"blocks;\n                  the operation itself stays pending (0, "  \
+#define H_TIMEOUT                                                              \
+	"  --timeout SECS  fail after SECS, naming what still "                \
+	"blocks;\n                  the operation itself stays pending (0, "   \
 	"the default:\n                  wait for ever)\n"
 
 const struct command commands[] = {
@@ -61,8 +61,7 @@ const struct command commands[] = {
 	 "Shrinking past granted folios recalls them and frees the blocks at "
 	 "the final\nunpin.\n\noptions:\n" H_TIMEOUT},
 	{"file rm", "R/NAME", 0, 1, 1, cmd_file_rm,
-	 "Remove R/NAME; its blocks are freed when the last lease ends.",
-	 NULL},
+	 "Remove R/NAME; its blocks are freed when the last lease ends.", NULL},
 	{"write", "R/NAME [--offset N]", O(OPT_OFFSET), 1, 1, cmd_write,
 	 "Copy stdin into R/NAME through a write lease and persist it.",
 	 "Maps, copies, persists and unmaps at most 64 MiB at a time. The "
@@ -70,7 +69,7 @@ const struct command commands[] = {
 	 "before anything is written.\n\noptions:\n"
 	 "  --offset N   first byte to write (default 0)\n"},
 	{"read", "R/NAME [--offset N] [--length N]",
-	 O(OPT_OFFSET) | O(OPT_LENGTH), 1, 1, cmd_read,
+	 O(OPT_OFFSET) | O(OPT_LENGTH) | CMD_NO_JSON, 1, 1, cmd_read,
 	 "Copy the bytes of R/NAME to stdout through a read lease.",
 	 "--json does not apply (the output is the raw bytes).\n\noptions:\n"
 	 "  --offset N   first byte to read (default 0)\n"
@@ -78,7 +77,8 @@ const struct command commands[] = {
 	 "it)\n"},
 	{"hold", "R/NAME [--offset N] [--length N] [--rw] [--ignore-recall]",
 	 O(OPT_OFFSET) | O(OPT_LENGTH) | O(OPT_RW) | O(OPT_IGNORE_RECALL), 1, 1,
-	 cmd_hold, "Take a lease, map a range and keep it until told to let go.",
+	 cmd_hold,
+	 "Take a lease, map a range and keep it until told to let go.",
 	 "Prints one line once the range is mapped:\n"
 	 "  held R/NAME lease ID offset O length L folios F\n"
 	 "then holds until stdin ends, SIGINT or SIGTERM arrives, or the "
@@ -93,8 +93,8 @@ const struct command commands[] = {
 	{"lease revoke", "ID [--timeout SECS]", O(OPT_TIMEOUT), 1, 1,
 	 cmd_lease_revoke,
 	 "Recall every grant of lease ID and end it at the last return.",
-	 "The holder, the file's owner and root may revoke.\n\noptions:\n"
-	 H_TIMEOUT},
+	 "The holder, the file's owner and root may "
+	 "revoke.\n\noptions:\n" H_TIMEOUT},
 	{"grant ls", "[--lease ID] [--pid PID]", O(OPT_LEASE) | O(OPT_PID), 0,
 	 0, cmd_grant_ls,
 	 "List outstanding grants (folios) by lease and file offset.",
@@ -109,7 +109,8 @@ const struct command commands[] = {
 	 "Show which leases hold up pending truncate/revoke/detach/shutdown.",
 	 "One row per lease that still holds grants an operation in R (or "
 	 "on R/NAME)\nwaits for; only the header when nothing blocks.\n"},
-	{"top", "[--interval SECS]", O(OPT_INTERVAL), 0, 0, cmd_top,
+	{"top", "[--interval SECS]", O(OPT_INTERVAL) | CMD_NO_JSON, 0, 0,
+	 cmd_top,
 	 "Live view of regions, waiting operations, leases and grants.",
 	 "Redraws in place every SECS; q or Ctrl-C quits. Reconnects when the "
 	 "daemon\nrestarts. When stdout is not a terminal it prints one view "

@@ -47,6 +47,9 @@ struct command {
 				for `COMMAND --help`, or NULL */
 };
 
+/* In a command's opts: it refuses --json, and its help leaves it out. */
+#define CMD_NO_JSON (1u << 31)
+
 /* A command that works on the REGION and NAME of "REGION/NAME". */
 typedef int (*target_fn)(struct ctx *c, const struct args *a,
 			 const char *region, const char *name);

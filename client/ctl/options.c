@@ -33,21 +33,23 @@ static const struct option all_options[] = {
 };
 
 /* The part of every help text that no command table entry carries. */
-#define HELP_GLOBAL                                                          \
-	"global options (before or after the command):\n"                   \
-	"  --socket PATH  the daemon's socket (default: "                    \
-	"$" PAGEMAP_DEFAULT_SOCKET_ENV ",\n"                                 \
-	"                 else " PAGEMAP_DEFAULT_SOCKET ")\n"                \
-	"  --json         print one JSON document on stdout instead of "     \
-	"the\n                 human output (fields: pagemapctl(8))\n"       \
-	"  -h, --help     print help and exit\n"
-#define HELP_VALUES                                                          \
-	"SIZE, S and N are bytes, hex (0x1000), or take K, M, G, T or KiB, "  \
-	"MiB, GiB,\nTiB (powers of 1024). SECS may have up to three "        \
-	"decimals (0: wait for\never). OCTAL is a mode such as 0640. R is a " \
+#define HELP_GLOBAL_SOCKET                                                     \
+	"global options (before or after the command):\n"                      \
+	"  --socket PATH  the daemon's socket (default: "                      \
+	"$" PAGEMAP_DEFAULT_SOCKET_ENV ",\n"                                   \
+	"                 else " PAGEMAP_DEFAULT_SOCKET ")\n"
+#define HELP_GLOBAL_JSON                                                       \
+	"  --json         print one JSON document on stdout instead of "       \
+	"the\n                 human output (fields: pagemapctl(8))\n"
+#define HELP_GLOBAL_HELP "  -h, --help     print help and exit\n"
+#define HELP_GLOBAL HELP_GLOBAL_SOCKET HELP_GLOBAL_JSON HELP_GLOBAL_HELP
+#define HELP_VALUES                                                            \
+	"SIZE, S and N are bytes, hex (0x1000), or take K, M, G, T or KiB, "   \
+	"MiB, GiB,\nTiB (powers of 1024). SECS may have up to three "          \
+	"decimals (0: wait for\never). OCTAL is a mode such as 0640. R is a "  \
 	"region, R/NAME a file in it.\n"
-#define HELP_EXIT                                                            \
-	"exit status: 0 success, 1 the operation failed (the error is one "  \
+#define HELP_EXIT                                                              \
+	"exit status: 0 success, 1 the operation failed (the error is one "    \
 	"line on\nstderr), 2 usage error.\n"
 
 /* print_usage_line -- "  NAME USAGE" and the summary under it. */
@@ -106,8 +108,10 @@ print_group_help(FILE *out, const char *group)
 	for (const struct command *c = commands; c->name; c++)
 		if (in_group(c, group))
 			print_usage_line(out, c, c->name + strlen(group) + 1);
-	fprintf(out, "\nRun '" PROG " %s COMMAND --help' for one of them.\n\n"
-		     HELP_EXIT, group);
+	fprintf(out,
+		"\nRun '" PROG
+		" %s COMMAND --help' for one of them.\n\n" HELP_EXIT,
+		group);
 }
 
 /* print_command_help -- `COMMAND --help`: usage, what it does, its
@@ -119,7 +123,9 @@ print_command_help(FILE *out, const struct command *c)
 		*c->usage ? " " : "", c->usage, c->summary);
 	if (c->help)
 		fprintf(out, "\n%s", c->help);
-	fprintf(out, "\n" HELP_GLOBAL "\n" HELP_EXIT);
+	fprintf(out, "\n%s\n" HELP_EXIT,
+		c->opts & CMD_NO_JSON ? HELP_GLOBAL_SOCKET HELP_GLOBAL_HELP
+				      : HELP_GLOBAL);
 }
 
 /* store_option -- record option @id into @a, or apply a global one. */
