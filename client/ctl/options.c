@@ -52,6 +52,27 @@ static const struct option all_options[] = {
 	"exit status: 0 success, 1 the operation failed (the error is one "    \
 	"line on\nstderr), 2 usage error.\n"
 
+/* Subcommand aliases, as ip(8) and ndctl users type them: "list" for
+ * "ls"; "show" for "info" (regions) and "stat" (files). */
+static const struct {
+	const char *group, *alias, *name;
+} aliases[] = {
+	{NULL, "list", "ls"},
+	{"region", "show", "info"},
+	{"file", "show", "stat"},
+};
+
+/* alias_of -- the subcommand @word of @group names. */
+static const char *
+alias_of(const char *group, const char *word)
+{
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if ((!aliases[i].group || !strcmp(aliases[i].group, group)) &&
+		    !strcmp(aliases[i].alias, word))
+			return aliases[i].name;
+	return word;
+}
+
 /* print_usage_line -- "  NAME USAGE" and the summary under it. */
 static void
 print_usage_line(FILE *out, const struct command *c, const char *name)
@@ -246,6 +267,7 @@ find_command(int argc, char **argv, int *ret_words)
 {
 	bool group_known = false;
 	size_t n = strlen(argv[0]);
+	const char *sub = argc > 1 ? alias_of(argv[0], argv[1]) : NULL;
 
 	for (const struct command *c = commands; c->name; c++) {
 		if (!strcmp(c->name, argv[0])) {
@@ -255,7 +277,7 @@ find_command(int argc, char **argv, int *ret_words)
 		if (!in_group(c, argv[0]))
 			continue;
 		group_known = true;
-		if (argc > 1 && !strcmp(c->name + n + 1, argv[1])) {
+		if (sub && !strcmp(c->name + n + 1, sub)) {
 			*ret_words = 2;
 			return c;
 		}

@@ -113,6 +113,40 @@ region_ls_and_info_describe_the_region(void **state)
 }
 
 static void
+list_and_show_are_aliases_of_ls_info_and_stat(void **state)
+{
+	struct fixture *f = *state;
+	static char a[BIG], b[BIG];
+
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/a",
+			     "--size", "1M", NULL),
+			 0);
+	assert_int_equal(
+		ctl(&f->d, a, sizeof(a), NULL, 0, "file", "ls", "r", NULL), 0);
+	assert_int_equal(
+		ctl(&f->d, b, sizeof(b), NULL, 0, "file", "list", "r", NULL),
+		0);
+	assert_string_equal(a, b);
+	assert_int_equal(ctl(&f->d, a, sizeof(a), NULL, 0, "--json", "file",
+			     "stat", "r/a", NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, b, sizeof(b), NULL, 0, "--json", "file",
+			     "show", "r/a", NULL),
+			 0);
+	assert_string_equal(a, b);
+	assert_int_equal(
+		ctl(&f->d, b, sizeof(b), NULL, 0, "region", "show", "r", NULL),
+		0);
+	assert_non_null(strstr(b, "max_order"));
+	assert_int_equal(
+		ctl(&f->d, b, sizeof(b), NULL, 0, "lease", "list", NULL), 0);
+	/* An alias of another group is no alias here. */
+	assert_int_equal(
+		ctl(&f->d, NULL, 0, err, sizeof(err), "lease", "show", NULL),
+		2);
+}
+
+static void
 sizes_share_one_grammar_and_say_what_they_accept(void **state)
 {
 	struct fixture *f = *state;
@@ -668,6 +702,7 @@ main(void)
 		T(status_reports_the_daemon_and_its_limits),
 		T(region_ls_and_info_describe_the_region),
 		T(sizes_share_one_grammar_and_say_what_they_accept),
+		T(list_and_show_are_aliases_of_ls_info_and_stat),
 		T(file_lifecycle_create_ls_stat_truncate_rm),
 		T(human_file_ls_is_a_sorted_table),
 		T(bad_names_sizes_and_no_space_are_clear_errors),
