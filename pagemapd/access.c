@@ -8,7 +8,9 @@
 
 #include <unistd.h>
 
+#include "inode.h"
 #include "ipc.h"
+#include "region.h"
 
 bool
 access_admin(const struct ipc_peer *p)
@@ -42,4 +44,12 @@ access_may(const struct ipc_peer *p, uid_t owner, gid_t group, uint32_t mode,
 	else
 		bits = mode;
 	return (bits & want) == want;
+}
+
+bool
+access_may_read_file(const struct ipc_peer *p, const struct region *r,
+		     const struct inode *ino)
+{
+	return access_may(p, r->uid, r->gid, r->mode, MAY_READ) &&
+	       access_may(p, ino->uid, ino->gid, ino->mode, MAY_READ);
 }

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct inode;
 struct ipc_peer;
+struct region;
 
 enum { MAY_READ = 4, MAY_WRITE = 2 };
 
@@ -18,5 +20,12 @@ bool access_admin(const struct ipc_peer *p);
  * @owner, @group and @mode (an administrator always may). */
 bool access_may(const struct ipc_peer *p, uid_t owner, gid_t group,
 		uint32_t mode, unsigned want);
+
+/* access_may_read_file -- @p may read file @ino of region @r: read access
+ * to the region (its backing file's owner, group, mode) and to the file.
+ * Listings describe a lease, grant or blocker only when this holds, or
+ * when it is @p's own. */
+bool access_may_read_file(const struct ipc_peer *p, const struct region *r,
+			  const struct inode *ino);
 
 #endif

@@ -3,6 +3,15 @@
  * Each listing is sorted by the key its cursor pages (inode slots, lease
  * ids, (lease, offset), client ids), so a page boundary never depends on the
  * order of the lists the state keeps.
+ *
+ * Listings show a viewer only what it may read (DESIGN §6). A lease, its
+ * grants and the blockers it makes are described to an administrator, to
+ * the lease's own user, and to a user who may read both the region and the
+ * file (access_may_read_file(), the check of `lease acquire` for reading);
+ * to anyone else they do not exist: left out before paging, so a cursor
+ * never lands on a row the viewer cannot see. Every client is listed, but
+ * another user's pid, comm and name are blanked. A NULL viewer sees
+ * everything.
  */
 #include "query.h"
 
@@ -10,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "client.h"
 #include "inode.h"
+#include "ipc.h"
 #include "lease.h"
 #include "recall.h"
 #include "region.h"
@@ -44,6 +55,22 @@ query_files(const struct region *r, uint64_t cursor, struct file_info *out,
 	return n;
 }
 
+/* admin -- @viewer (NULL: the daemon itself) sees everything. */
+static bool
+admin(const struct ipc_peer *viewer)
+{
+	return viewer == NULL || access_admin(viewer);
+}
+
+/* sees -- @viewer may see lease @l described: its own (by uid), or on a
+ * file it may read in a region it may read. */
+static bool
+sees(const struct ipc_peer *viewer, const struct lease *l)
+{
+	return admin(viewer) || client_owner(l)->uid == viewer->uid ||
+	       access_may_read_file(viewer, l->region, l->ino);
+}
+
 static int
 by_id(const void *a, const void *b)
 {
@@ -53,11 +80,13 @@ by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* collect -- leases matching the filters with id > @after, sorted by id;
- * *ret is malloc'd (NULL when none). Returns the count or -ENOMEM. */
+/* collect -- leases @viewer sees matching the filters with id > @after,
+ * sorted by id; *ret is malloc'd (NULL when none). Returns the count or
+ * -ENOMEM. */
 static ssize_t
-collect(const struct server *srv, const char *region, const char *name,
-	uint64_t lease_id, uint32_t pid, uint64_t after, struct lease ***ret)
+collect(const struct server *srv, const struct ipc_peer *viewer,
+	const char *region, const char *name, uint64_t lease_id, uint32_t pid,
+	uint64_t after, struct lease ***ret)
 {
 	const struct list_node *cp, *lp;
 	struct lease **v = NULL;
@@ -74,7 +103,8 @@ collect(const struct server *srv, const char *region, const char *name,
 
 			if (l->id <= after || (lease_id && l->id != lease_id) ||
 			    (region[0] && strcmp(l->region->name, region)) ||
-			    (name[0] && strcmp(l->ino->name, name)))
+			    (name[0] && strcmp(l->ino->name, name)) ||
+			    !sees(viewer, l))
 				continue;
 			if (n == cap) {
 				size_t nc = cap ? cap * 2 : 64;
@@ -96,11 +126,12 @@ collect(const struct server *srv, const char *region, const char *name,
 }
 
 ssize_t
-query_leases(const struct server *srv, const char *region, const char *name,
-	     uint64_t after, struct lease_info *out, size_t max)
+query_leases(const struct server *srv, const struct ipc_peer *viewer,
+	     const char *region, const char *name, uint64_t after,
+	     struct lease_info *out, size_t max)
 {
 	struct lease **v;
-	ssize_t n = collect(srv, region, name, 0, 0, after, &v);
+	ssize_t n = collect(srv, viewer, region, name, 0, 0, after, &v);
 
 	if (n < 0)
 		return n;
@@ -128,12 +159,13 @@ query_leases(const struct server *srv, const char *region, const char *name,
 }
 
 ssize_t
-query_grants(const struct server *srv, uint64_t lease_id, uint32_t pid,
-	     uint64_t after_lease, uint64_t after_offset, struct grant_row *out,
-	     size_t max, size_t slack, bool *ret_more)
+query_grants(const struct server *srv, const struct ipc_peer *viewer,
+	     uint64_t lease_id, uint32_t pid, uint64_t after_lease,
+	     uint64_t after_offset, struct grant_row *out, size_t max,
+	     size_t slack, bool *ret_more)
 {
 	struct lease **v;
-	ssize_t n = collect(srv, "", "", lease_id, pid,
+	ssize_t n = collect(srv, viewer, "", "", lease_id, pid,
 			    after_lease ? after_lease - 1 : 0, &v);
 	size_t k = 0;
 	bool more = false;
@@ -174,8 +206,8 @@ client_by_id(const void *a, const void *b)
 }
 
 ssize_t
-query_clients(const struct server *srv, uint64_t after,
-	      uint32_t (*pending)(const struct client *c),
+query_clients(const struct server *srv, const struct ipc_peer *viewer,
+	      uint64_t after, uint32_t (*pending)(const struct client *c),
 	      struct client_info **ret)
 {
 	struct client_info *v = calloc(srv->nclients + 1, sizeof(*v));
@@ -192,6 +224,13 @@ query_clients(const struct server *srv, uint64_t after,
 			continue;
 		client_info(c, &v[n]);
 		v[n].pending = pending(c);
+		if (!admin(viewer) && c->uid != viewer->uid) {
+			/* Another user's process: that it exists and what it
+			 * holds, not who it is. */
+			v[n].pid = 0;
+			memset(v[n].comm, 0, sizeof(v[n].comm));
+			memset(v[n].name, 0, sizeof(v[n].name));
+		}
 		n++;
 	}
 	qsort(v, n, sizeof(*v), client_by_id);
@@ -202,12 +241,12 @@ query_clients(const struct server *srv, uint64_t after,
 /* ---- reply pages -------------------------------------------------------- */
 
 ssize_t
-query_lease_page(const struct server *srv, const struct wire_request *rq,
-		 uint8_t *out, size_t cap)
+query_lease_page(const struct server *srv, const struct ipc_peer *viewer,
+		 const struct wire_request *rq, uint8_t *out, size_t cap)
 {
 	struct lease_info info[LEASES_PER_PAGE];
-	ssize_t n = query_leases(srv, rq->region, rq->name, rq->cursor, info,
-				 LEASES_PER_PAGE);
+	ssize_t n = query_leases(srv, viewer, rq->region, rq->name, rq->cursor,
+				 info, LEASES_PER_PAGE);
 	size_t k = n < LEASES_PER_PAGE ? (size_t)n : LEASES_PER_PAGE;
 
 	if (n < 0)
@@ -216,8 +255,8 @@ query_lease_page(const struct server *srv, const struct wire_request *rq,
 }
 
 ssize_t
-query_grant_page(const struct server *srv, const struct wire_request *rq,
-		 uint8_t *out, size_t cap)
+query_grant_page(const struct server *srv, const struct ipc_peer *viewer,
+		 const struct wire_request *rq, uint8_t *out, size_t cap)
 {
 	struct grant_row *rows =
 		malloc((GRANTS_PER_PAGE + GRANTS_SLACK) * sizeof(*rows));
@@ -225,7 +264,7 @@ query_grant_page(const struct server *srv, const struct wire_request *rq,
 	bool more = false;
 
 	if (rows)
-		k = query_grants(srv, rq->lease_id, rq->pid, rq->cursor,
+		k = query_grants(srv, viewer, rq->lease_id, rq->pid, rq->cursor,
 				 rq->offset, rows, GRANTS_PER_PAGE,
 				 GRANTS_SLACK, &more);
 	if (k >= 0)
@@ -235,12 +274,13 @@ query_grant_page(const struct server *srv, const struct wire_request *rq,
 }
 
 ssize_t
-query_client_page(const struct server *srv, const struct wire_request *rq,
+query_client_page(const struct server *srv, const struct ipc_peer *viewer,
+		  const struct wire_request *rq,
 		  uint32_t (*pending)(const struct client *c), uint8_t *out,
 		  size_t cap)
 {
 	struct client_info *v;
-	ssize_t n = query_clients(srv, rq->cursor, pending, &v);
+	ssize_t n = query_clients(srv, viewer, rq->cursor, pending, &v);
 	size_t k;
 
 	if (n < 0)
@@ -252,20 +292,27 @@ query_client_page(const struct server *srv, const struct wire_request *rq,
 }
 
 ssize_t
-query_blocker_page(const struct server *srv, const struct wire_request *rq,
-		   uint8_t *out, size_t cap)
+query_blocker_page(const struct server *srv, const struct ipc_peer *viewer,
+		   const struct wire_request *rq, uint8_t *out, size_t cap)
 {
 	struct blocker *v = malloc(BLOCKERS_MAX * sizeof(*v));
 	ssize_t r;
-	size_t n;
+	size_t n, k = 0;
 
 	if (v == NULL)
 		return -ENOMEM;
 	n = recall_blockers(&srv->recall, rq->region[0] ? rq->region : NULL,
 			    rq->name[0] ? rq->name : NULL, v, BLOCKERS_MAX);
-	r = wire_blockers(out, cap, rq->id, v,
-			  n < BLOCKERS_MAX ? n : BLOCKERS_MAX,
-			  n > BLOCKERS_MAX);
+	/* Rows of leases the viewer may not see are dropped after the
+	 * fact: blockers is one page, and a blocker's lease is alive while
+	 * the recall that it holds up is in force. */
+	for (size_t i = 0; i < n && i < BLOCKERS_MAX; i++) {
+		const struct lease *l = client_lease_find(srv, v[i].lease_id);
+
+		if (l != NULL && sees(viewer, l))
+			v[k++] = v[i];
+	}
+	r = wire_blockers(out, cap, rq->id, v, k, n > BLOCKERS_MAX);
 	free(v);
 	return r;
 }

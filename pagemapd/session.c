@@ -278,11 +278,17 @@ do_status(struct session *s, const struct wire_request *rq)
 static void
 do_region_list(struct session *s, const struct wire_request *rq)
 {
+	const struct ipc_peer *p = &s->conn.peer;
 	struct region_info v[CONFIG_MAX_REGIONS];
-	size_t n = s->srv->nregions;
+	size_t n = 0;
 
-	for (size_t i = 0; i < n; i++)
-		region_info(s->srv->regions[i], &v[i]);
+	/* Only regions the caller may read, as `region info` checks. */
+	for (size_t i = 0; i < s->srv->nregions; i++) {
+		const struct region *r = s->srv->regions[i];
+
+		if (access_may(p, r->uid, r->gid, r->mode, MAY_READ))
+			region_info(r, &v[n++]);
+	}
 	send_reply(s, rq->id,
 		   wire_region_list(s->obuf, SERVER_MAX_PACKET, rq->id, v, n));
 }
@@ -741,7 +747,8 @@ static void
 do_lease_list(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
-		  query_lease_page(s->srv, rq, s->obuf, SERVER_MAX_PACKET));
+		  query_lease_page(s->srv, &s->conn.peer, rq, s->obuf,
+				   SERVER_MAX_PACKET));
 }
 
 static void
@@ -782,7 +789,8 @@ static void
 do_grant_list(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
-		  query_grant_page(s->srv, rq, s->obuf, SERVER_MAX_PACKET));
+		  query_grant_page(s->srv, &s->conn.peer, rq, s->obuf,
+				   SERVER_MAX_PACKET));
 }
 
 static uint32_t
@@ -795,15 +803,16 @@ static void
 do_client_list(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
-		  query_client_page(s->srv, rq, pending_of, s->obuf,
-				    SERVER_MAX_PACKET));
+		  query_client_page(s->srv, &s->conn.peer, rq, pending_of,
+				    s->obuf, SERVER_MAX_PACKET));
 }
 
 static void
 do_blockers(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
-		  query_blocker_page(s->srv, rq, s->obuf, SERVER_MAX_PACKET));
+		  query_blocker_page(s->srv, &s->conn.peer, rq, s->obuf,
+				     SERVER_MAX_PACKET));
 }
 
 typedef void (*handler_fn)(struct session *s, const struct wire_request *rq);
