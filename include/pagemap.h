@@ -28,8 +28,9 @@ extern "C" {
  * the handle, its leases or its mappings fails with -ECHILD, meaning "this
  * handle was made by another process; connect anew", without sending,
  * reading or unmapping anything: the daemon keys leases to the process
- * that connected and ends them when it exits. The library's fds are
- * close-on-exec.
+ * that connected and ends them when it exits. A fork() closes the
+ * handles' socket and region fds in the child (a raw clone() does not).
+ * The library's fds are close-on-exec.
  *
  * Timeouts: every call that waits takes `int timeout_ms`: < 0 waits for
  * ever, 0 does not wait, > 0 waits at most that long.

@@ -589,6 +589,12 @@ pagemap_connect(const char *socket_path, const char *client_name,
 	pm->pid = getpid();
 	pm->fd = -1;
 	pm->next_id = 1;
+	err = owner_register(pm);
+	if (err) {
+		connect_failed(path, "connect", err, "");
+		free(pm);
+		return err;
+	}
 	pm->limits.max_packet = HANDSHAKE_MAX_PACKET;
 	pm->limits.struct_size = sizeof(pm->limits);
 	pm->rbuf = malloc(HANDSHAKE_MAX_PACKET + 1);
@@ -647,6 +653,7 @@ conn_destroy(struct pagemap *pm)
 {
 	/* Closing never waits for a daemon that is away: its pins go with
 	 * the process, or with a reconnect of it that never comes. */
+	owner_unregister(pm);
 	pm->no_reconnect = true;
 	while (pm->leases) {
 		struct pagemap_lease *l = pm->leases;

@@ -107,6 +107,7 @@ struct range {
 
 struct pagemap {
 	pid_t pid;	    /* getpid() at connect: the process served */
+	struct pagemap *owner_next; /* this process's handles (owner.c) */
 	int fd;		    /* SOCK_SEQPACKET connection (a timerfd while
 			     * @down), or -1; its number never changes */
 	int dead;	    /* 0, or the -errno that broke the connection */

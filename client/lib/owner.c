@@ -10,22 +10,100 @@
  * alone would miss a raw clone(), and getpid() costs a syscall of well
  * under a microsecond against a round trip to the daemon.
  *
- * In the child the handle is only memory to free. Its mappings were not
- * inherited (MADV_DONTFORK), so their address ranges are free in the
- * child and may since hold the child's own mappings: unmapping there
- * would destroy them. Its socket and region fds are the child's copies,
- * whose numbers the child may have closed and reused. So nothing is
- * unmapped, closed or sent; see owner_forget() for the one exception.
+ * A fork closes, in the child, the socket and region fds of every handle
+ * of the process (a pthread_atfork() child handler: at that moment the
+ * child's fd table is exactly the parent's, so each number is still ours),
+ * so a child never holds a region fd nor keeps its parent's connection
+ * open. A raw clone() runs no handler: there the fds stay, and only the
+ * getpid() check refuses the calls.
+ *
+ * In the child the handle is then only memory to free. Its mappings were
+ * not inherited (MADV_DONTFORK), so their address ranges are free in the
+ * child and may since hold the child's own mappings: unmapping there would
+ * destroy them; and after a clone() its fd numbers may have been closed and
+ * reused. So nothing is unmapped, closed or sent; see owner_forget() for
+ * the one exception.
  */
 #include "owner.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <libpmem2.h>
+
+/* Every live handle of this process, for the fork handler: process-wide
+ * by nature, as fork is. */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pagemap *handles;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_err;
+
+static void
+before_fork(void)
+{
+	pthread_mutex_lock(&handles_lock);
+}
+
+static void
+after_fork_parent(void)
+{
+	pthread_mutex_unlock(&handles_lock);
+}
+
+/* after_fork_child -- close the copies of every handle's socket and
+ * region fds; the handles themselves stay, for owner_check() to refuse. */
+static void
+after_fork_child(void)
+{
+	for (struct pagemap *pm = handles; pm; pm = pm->owner_next) {
+		if (pm->fd >= 0)
+			close(pm->fd);
+		pm->fd = -1;
+		for (struct rfd *r = pm->rfds; r; r = r->next) {
+			if (r->fd >= 0)
+				close(r->fd);
+			r->fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&handles_lock);
+}
+
+static void
+install_atfork(void)
+{
+	atfork_err = -pthread_atfork(before_fork, after_fork_parent,
+				     after_fork_child);
+}
+
+int
+owner_register(struct pagemap *pm)
+{
+	pthread_once(&atfork_once, install_atfork);
+	if (atfork_err)
+		return atfork_err;
+	pthread_mutex_lock(&handles_lock);
+	pm->owner_next = handles;
+	handles = pm;
+	pthread_mutex_unlock(&handles_lock);
+	return 0;
+}
+
+void
+owner_unregister(struct pagemap *pm)
+{
+	pthread_mutex_lock(&handles_lock);
+	for (struct pagemap **p = &handles; *p; p = &(*p)->owner_next) {
+		if (*p == pm) {
+			*p = pm->owner_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&handles_lock);
+}
 
 /* owner_inherited -- @pm was made by another process. */
 bool
@@ -79,6 +157,7 @@ forget_reservation(struct pagemap_mapping *m)
 void
 owner_forget(struct pagemap *pm)
 {
+	owner_unregister(pm);
 	while (pm->leases) {
 		struct pagemap_lease *l = pm->leases;
 
@@ -97,7 +176,7 @@ owner_forget(struct pagemap *pm)
 		struct rfd *r = pm->rfds;
 
 		pm->rfds = r->next;
-		free(r); /* its fd is the child's copy: the child's to close */
+		free(r); /* its fd: closed at the fork, or the clone's own */
 	}
 	/* The kept reservation is an inherited placeholder (not marked
 	 * MADV_DONTFORK): it is the child's own, and releasing it unmaps

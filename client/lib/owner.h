@@ -15,6 +15,12 @@ bool owner_inherited(const struct pagemap *pm);
  * reason kept as @pm's message. Nothing is sent or unmapped either way. */
 int owner_check(struct pagemap *pm);
 
+/* owner_register -- @pm is a handle of this process: a fork closes its
+ * socket and region fds in the child (owner_unregister() before @pm is
+ * freed). Returns 0 or -errno (pthread_atfork failed). */
+int owner_register(struct pagemap *pm);
+void owner_unregister(struct pagemap *pm);
+
 /* owner_forget -- pagemap_close() in a process that did not make @pm:
  * free the handle's memory and nothing else (no request, no munmap, no
  * close). */

@@ -252,12 +252,14 @@ raw_child_of_an_exited_parent_is_refused(void **state)
 
 /* ---- libpagemap --------------------------------------------------- */
 
-/* child_calls -- in a forked child: every call on the inherited handle
- * fails with -ECHILD without touching the socket or the address space.
- * Returns 0, or the number of the check that failed. */
+/* child_calls -- in a forked child: the inherited handle's socket @sock
+ * and region fd @rfd were closed at the fork, and every call on the handle
+ * fails with -ECHILD without touching the address space. Returns 0, or
+ * the number of the check that failed. */
 static int
 child_calls(struct pagemap *pm, struct pagemap_lease *l,
-	    struct pagemap_mapping *m, void *addr, size_t len)
+	    struct pagemap_mapping *m, void *addr, size_t len, int sock,
+	    int rfd)
 {
 	struct pagemap_lease *l2 = NULL;
 	struct pagemap_mapping *m2 = NULL;
@@ -268,6 +270,10 @@ child_calls(struct pagemap *pm, struct pagemap_lease *l,
 	uint64_t next = 0;
 	char *mine;
 
+	if (fcntl(sock, F_GETFD) != -1 || errno != EBADF)
+		return 19;
+	if (fcntl(rfd, F_GETFD) != -1 || errno != EBADF)
+		return 20;
 	/* The parent's mapping was not inherited (MADV_DONTFORK): the range
 	 * is free here, and this child puts memory of its own there. */
 	mine = mmap(addr, len, PROT_READ | PROT_WRITE,
@@ -333,6 +339,7 @@ lib_child_gets_echild_and_parent_grants_hold(void **state)
 	struct pagemap_status *st;
 	char pidstr[16];
 	size_t grants;
+	int sock, rfd;
 	pid_t pid;
 	char *p;
 
@@ -348,11 +355,14 @@ lib_child_gets_echild_and_parent_grants_hold(void **state)
 	grants = count(f, "grant", "--pid", pidstr);
 	assert_true(grants > 0);
 
+	sock = pagemap_get_fd(pm);
+	rfd = pagemap_region_fd(l);
+	assert_true(sock >= 0 && rfd >= 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(child_calls(pm, l, m, pagemap_mapping_addr(m),
-				  (size_t)pagemap_mapping_length(m)));
+				  (size_t)pagemap_mapping_length(m), sock, rfd));
 	assert_int_equal(reap(pid), 0);
 
 	/* Nothing of the child's reached the daemon or the parent. */
