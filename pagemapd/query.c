@@ -45,7 +45,8 @@ query_files(const struct region *r, uint64_t cursor, struct file_info *out,
 	for (slot = cursor; slot < r->sb->inode_count; slot++) {
 		struct inode *ino = inode_slot(&r->files, (uint32_t)slot);
 
-		if (ino == NULL || ino->orphan)
+		/* Orphans too: unlinked, still held, still using space. */
+		if (ino == NULL)
 			continue;
 		if (n == max)
 			break;

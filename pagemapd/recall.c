@@ -24,6 +24,20 @@
 
 #define DESCRIBE_MAX 8 /* blockers named in a timeout message */
 
+/* label_of -- how @ino is named in blockers: its name, or "<orphan:INO>"
+ * once unlinked (as file ls shows it), so an orphan's holders can still
+ * be asked for by name. */
+#define LABEL_MAX (PM_NAME_MAX + 32)
+static const char *
+label_of(const struct inode *ino, char *buf, size_t len)
+{
+	if (!ino->orphan)
+		return ino->name;
+	snprintf(buf, len, "<orphan:%llu>",
+		 (unsigned long long)inode_ino(ino));
+	return buf;
+}
+
 static struct recall_op *
 op_of(struct list_node *n)
 {
@@ -369,9 +383,12 @@ recall_expire(struct recall_set *rs, uint64_t now)
 static bool
 matches(const struct recall_op *op, const char *region, const char *name)
 {
+	char label[LABEL_MAX];
+
 	if (region && strcmp(op->region->name, region) != 0)
 		return false;
-	if (name && op->ino && strcmp(op->ino->name, name) != 0)
+	if (name && op->ino &&
+	    strcmp(label_of(op->ino, label, sizeof(label)), name) != 0)
 		return false;
 	return true;
 }
@@ -381,15 +398,17 @@ target_of(const struct recall_op *op, const struct lease *l, char *buf,
 	  size_t len)
 {
 	const struct region *r = op->region;
+	char label[LABEL_MAX];
+	const char *name = label_of(l->ino, label, sizeof(label));
 
 	if (op->kind == RECALL_DETACH)
 		snprintf(buf, len, "%s", r->name);
 	else if (op->kind == RECALL_TRUNCATE)
-		snprintf(buf, len, "%s/%s to %llu", r->name, l->ino->name,
+		snprintf(buf, len, "%s/%s to %llu", r->name, name,
 			 (unsigned long long)op->size);
 	else
 		snprintf(buf, len, "lease %llu on %s/%s",
-			 (unsigned long long)l->id, r->name, l->ino->name);
+			 (unsigned long long)l->id, r->name, name);
 }
 
 size_t
@@ -409,8 +428,11 @@ recall_blockers(const struct recall_set *rs, const char *region,
 		for (uint32_t slot = 0; slot < r->sb->inode_count; slot++) {
 			const struct inode *ino = r->files.inodes[slot];
 
+			char label[LABEL_MAX];
+
 			if (ino == NULL || (op->ino && ino != op->ino) ||
-			    (name && strcmp(ino->name, name) != 0))
+			    (name && strcmp(label_of(ino, label, sizeof(label)),
+					    name) != 0))
 				continue;
 			for (const struct lease *l = ino->leases; l;
 			     l = l->ino_next) {

@@ -657,6 +657,53 @@ truncate_timeout_names_the_holder_and_blockers_show_it(void **state)
 	status_is(f, 0, 0);
 }
 
+/* An unlinked file still held is listed as <orphan:INO>, and blockers
+ * find its holders under that name. */
+static void
+an_orphan_is_listed_and_its_holders_found_by_its_label(void **state)
+{
+	struct fixture *f = *state;
+	struct hold h;
+	json_object *j, *fi, *b;
+	char label[64], target[128], id[32];
+	int64_t ino;
+
+	create(f, "r/f", "1M");
+	hold_start(f, &h, "r/f", "--ignore-recall", NULL);
+	ok(f, "file", "rm", "r/f", NULL);
+
+	j = jctl(f, "file", "ls", "r", NULL);
+	fi = json_object_array_get_idx(jarr(j, "files", 1), 0);
+	assert_string_equal(jstr(fi, "name"), "");
+	assert_true(jbool(fi, "orphan"));
+	ino = jint(fi, "ino");
+	json_object_put(j);
+	snprintf(label, sizeof(label), "<orphan:%lld>", (long long)ino);
+	ok(f, "file", "ls", "r", NULL);
+	if (!strstr(out, label))
+		fail_msg("file ls lacks %s: %s", label, out);
+
+	/* A revoke that waits: its holder shows under the orphan's label. */
+	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
+	assert_int_equal(xctl(f, "lease", "revoke", id, "--timeout", "0.2",
+			      NULL),
+			 1);
+	snprintf(target, sizeof(target), "r/%s", label);
+	j = jctl(f, "blockers", target, NULL);
+	b = json_object_array_get_idx(jarr(j, "blockers", 1), 0);
+	assert_string_equal(jstr(b, "op"), "revoke");
+	assert_int_equal(jint(b, "lease_id"), h.lease);
+	assert_non_null(strstr(jstr(b, "target"), label));
+	json_object_put(j);
+
+	/* The holder lets go: the revoke completes, the orphan is freed. */
+	hold_stop(&h);
+	expect_no_blockers(f, "r");
+	j = jctl(f, "file", "ls", "r", NULL);
+	jarr(j, "files", 0);
+	json_object_put(j);
+}
+
 static void
 a_hold_lets_go_at_a_recall_so_the_truncate_completes(void **state)
 {
@@ -1144,6 +1191,7 @@ main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(truncate_timeout_names_the_holder_and_blockers_show_it),
+		T(an_orphan_is_listed_and_its_holders_found_by_its_label),
 		T(a_hold_lets_go_at_a_recall_so_the_truncate_completes),
 		T(with_ignore_recall_the_truncate_waits_for_the_hold),
 		T(bytes_written_by_one_process_are_read_by_another),
