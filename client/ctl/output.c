@@ -184,9 +184,7 @@ cell_string(const struct cell *c, const struct show *show)
 	return s;
 }
 
-/* json_string -- @s as a JSON string, valid UTF-8 whatever the daemon
- * sent (json-c escapes the control characters itself). */
-static json_object *
+json_object *
 json_string(const char *s)
 {
 	char *safe = escape_json(s);
