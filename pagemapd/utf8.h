@@ -12,7 +12,7 @@ enum utf8_fault {
 	UTF8_INVALID, /* not UTF-8: a stray, overlong, surrogate, > U+10FFFF
 		       * or cut sequence */
 	UTF8_CONTROL, /* a C0 or C1 control character, or DEL */
-	UTF8_NUL, /* a NUL byte inside the given length */
+	UTF8_NUL,     /* a NUL byte inside the given length */
 };
 
 /* utf8_next -- decode the sequence at @s (@len > 0 bytes) into *ret_cp.

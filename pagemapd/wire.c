@@ -74,7 +74,7 @@ struct unpacked {
 /* Per-loop state: the decode arena and the map encoder's arrays. */
 struct wire_ctx {
 	struct unpacked u;
-	char why[128]; /* a decode failure's reason, when it is made up */
+	char why[128];	     /* a decode failure's reason, when it is made up */
 	void *offs, *orders; /* wire_map()'s packed arrays, kept */
 	size_t noffs, norders;
 };
@@ -186,10 +186,10 @@ check_strings(struct wire_ctx *ctx, const ProtobufCMessageDescriptor *d,
 		}
 		if (len > (uint64_t)(end - p))
 			return -EINVAL;
-		f = (tag >> 3) <= UINT32_MAX ?
-			    protobuf_c_message_descriptor_get_field(
-				    d, (unsigned)(tag >> 3)) :
-			    NULL;
+		f = (tag >> 3) <= UINT32_MAX
+			    ? protobuf_c_message_descriptor_get_field(
+				      d, (unsigned)(tag >> 3))
+			    : NULL;
 		if (f != NULL && (tag & 7) == 2 &&
 		    f->type == PROTOBUF_C_TYPE_STRING) {
 			fault = utf8_check((const char *)p, len, &at);

@@ -12,9 +12,9 @@
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
 
-/* transform -- @s rewritten: each malformed byte, and with @controls each
- * control character's bytes, as \xNN (@as_hex) or U+FFFD. Every input
- * byte grows to at most 4 output bytes. */
+/* transform -- @s rewritten: each malformed byte, each control character
+ * with @controls (else DEL and C1 only), as \xNN (@as_hex) or U+FFFD. Every
+ * input byte grows to at most 4 output bytes. */
 static char *
 transform(const char *s, int controls, int as_hex)
 {
@@ -27,7 +27,11 @@ transform(const char *s, int controls, int as_hex)
 	while (i < len) {
 		uint32_t cp;
 		size_t n = utf8_next(p + i, len - i, &cp);
-		int bad = n == 0 || (controls && utf8_is_control(cp));
+		/* For JSON, C0 controls are left to the writer's \u escapes;
+		 * it writes DEL and C1 as they are, which some terminals obey,
+		 * so they go too. */
+		int bad = n == 0 || (controls ? utf8_is_control(cp)
+					      : (cp >= 0x7F && cp <= 0x9F));
 
 		if (n == 0)
 			n = 1; /* one malformed byte at a time */

@@ -10,8 +10,9 @@
 char *escape_text(const char *s);
 
 /* escape_json -- @s (NULL reads as "") as a new string that is valid
- * UTF-8: each byte of a malformed sequence becomes U+FFFD; controls stay
- * (a JSON writer escapes them itself). NULL only when out of memory. */
+ * UTF-8: each byte of a malformed sequence, DEL and each C1 control become
+ * U+FFFD; C0 controls stay (a JSON writer escapes them itself). NULL only
+ * when out of memory. */
 char *escape_json(const char *s);
 
 #endif

@@ -31,15 +31,16 @@ struct fixture {
 /* A name with PATCH where a NUL goes once packed: protobuf-c packs a
  * string by strlen(), so a NUL inside one is made in the packet. */
 static const char *const hostile[] = {
-	"\x1b]0;owned\x07\x1b[2J\x1b[31mred",	/* terminal escapes */
-	"ab\xff\xfe",				/* not UTF-8 at all */
-	"\xc0\xaf",				/* overlong '/' */
-	"x\xed\xa0\x80",			/* a surrogate */
-	"\xf4\x90\x80\x80",			/* above U+10FFFF */
-	"csi\xc2\x9b" "2J",			/* C1 control */
-	"del\x7f",				/* DEL */
-	"tab\tnl\n",				/* C0 controls */
-	"short#\x1b[2Jtail",			/* NUL inside the length */
+	"\x1b]0;owned\x07\x1b[2J\x1b[31mred", /* terminal escapes */
+	"ab\xff\xfe",			      /* not UTF-8 at all */
+	"\xc0\xaf",			      /* overlong '/' */
+	"x\xed\xa0\x80",		      /* a surrogate */
+	"\xf4\x90\x80\x80",		      /* above U+10FFFF */
+	"csi\xc2\x9b"
+	"2J",		     /* C1 control */
+	"del\x7f",	     /* DEL */
+	"tab\tnl\n",	     /* C0 controls */
+	"short#\x1b[2Jtail", /* NUL inside the length */
 };
 
 static int
@@ -191,11 +192,10 @@ client_ls_clean(const struct daemon *d, const char *expect_name)
 	arr = jget(j, "clients");
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
-		const char *name = jstr(json_object_array_get_idx(arr, i),
-					"name");
+		const char *name =
+			jstr(json_object_array_get_idx(arr, i), "name");
 
-		assert_int_equal(utf8_check(name, strlen(name), NULL),
-				 UTF8_OK);
+		assert_int_equal(utf8_check(name, strlen(name), NULL), UTF8_OK);
 	}
 	json_object_put(j);
 	return n;

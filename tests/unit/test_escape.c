@@ -54,7 +54,9 @@ control_characters_become_hex_escapes(void **state)
 	text_is("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m");
 	text_is("a\tb\nc\rd", "a\\x09b\\x0ac\\x0dd");
 	text_is("del\x7f", "del\\x7f");
-	text_is("csi\xc2\x9b" "2J", "csi\\xc2\\x9b2J"); /* C1: both bytes */
+	text_is("csi\xc2\x9b"
+		"2J",
+		"csi\\xc2\\x9b2J"); /* C1: both bytes */
 	text_is("bell\x07", "bell\\x07");
 }
 
@@ -63,8 +65,8 @@ malformed_bytes_become_hex_escapes(void **state)
 {
 	(void)state;
 	text_is("ab\xff\xfe", "ab\\xff\\xfe");
-	text_is("\xc0\xaf", "\\xc0\\xaf");		/* overlong */
-	text_is("\xed\xa0\x80", "\\xed\\xa0\\x80");	/* surrogate */
+	text_is("\xc0\xaf", "\\xc0\\xaf");	    /* overlong */
+	text_is("\xed\xa0\x80", "\\xed\\xa0\\x80"); /* surrogate */
 	text_is("cut\xe2\x82", "cut\\xe2\\x82");
 	text_is("\xe2\x82\xe2\x82\xac", "\\xe2\\x82\xe2\x82\xac");
 }
@@ -78,6 +80,8 @@ json_text_is_always_valid_utf8(void **state)
 	json_is("\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	/* controls stay: json-c writes them as \u00XX itself */
 	json_is("\x1b[2J", "\x1b[2J");
+	/* DEL and C1, which JSON writers pass on raw, do not */
+	json_is("del\x7f csi\xc2\x9b", "del\xef\xbf\xbd csi\xef\xbf\xbd");
 }
 
 int

@@ -18,16 +18,16 @@ valid_multibyte_text_passes(void **state)
 	static const char *ok[] = {
 		"",
 		"plain ascii ~!@#",
-		"caf\xC3\xA9",			/* U+00E9, 2 bytes */
-		"\xC2\xA0",			/* U+00A0, first after C1 */
-		"\xE2\x82\xAC 5",		/* U+20AC, 3 bytes */
-		"\xE0\xA0\x80",			/* U+0800, shortest 3 bytes */
-		"\xED\x9F\xBF",			/* U+D7FF, below surrogates */
-		"\xEE\x80\x80",			/* U+E000, above surrogates */
-		"\xEF\xBF\xBD",			/* U+FFFD */
-		"\xF0\x90\x80\x80",		/* U+10000, shortest 4 bytes */
-		"\xF0\x9F\x98\x80 smile",	/* U+1F600 */
-		"\xF4\x8F\xBF\xBF",		/* U+10FFFF, the last */
+		"caf\xC3\xA9",		  /* U+00E9, 2 bytes */
+		"\xC2\xA0",		  /* U+00A0, first after C1 */
+		"\xE2\x82\xAC 5",	  /* U+20AC, 3 bytes */
+		"\xE0\xA0\x80",		  /* U+0800, shortest 3 bytes */
+		"\xED\x9F\xBF",		  /* U+D7FF, below surrogates */
+		"\xEE\x80\x80",		  /* U+E000, above surrogates */
+		"\xEF\xBF\xBD",		  /* U+FFFD */
+		"\xF0\x90\x80\x80",	  /* U+10000, shortest 4 bytes */
+		"\xF0\x9F\x98\x80 smile", /* U+1F600 */
+		"\xF4\x8F\xBF\xBF",	  /* U+10FFFF, the last */
 		"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
 	};
 	size_t at = 99;
@@ -46,27 +46,27 @@ every_class_of_malformed_sequence_is_invalid(void **state)
 		const char *s;
 		size_t at;
 	} bad[] = {
-		{ "ab\x80", 2 },		/* stray continuation */
-		{ "\xBF", 0 },			/* stray continuation */
-		{ "\xC0\xAF", 0 },		/* overlong '/' */
-		{ "\xC1\xBF", 0 },		/* overlong 2-byte */
-		{ "\xE0\x80\xAF", 0 },		/* overlong 3-byte */
-		{ "\xE0\x9F\xBF", 0 },		/* overlong U+07FF */
-		{ "\xF0\x80\x80\xAF", 0 },	/* overlong 4-byte */
-		{ "\xF0\x8F\xBF\xBF", 0 },	/* overlong U+FFFF */
-		{ "x\xED\xA0\x80", 1 },		/* surrogate U+D800 */
-		{ "\xED\xBF\xBF", 0 },		/* surrogate U+DFFF */
-		{ "\xF4\x90\x80\x80", 0 },	/* U+110000 */
-		{ "\xF5\x80\x80\x80", 0 },	/* lead F5 */
-		{ "\xFE", 0 },			/* never in UTF-8 */
-		{ "\xFF", 0 },
-		{ "abc\xC3", 3 },		/* cut at the end */
-		{ "\xE2\x82", 0 },		/* cut at the end */
-		{ "\xF0\x9F\x98", 0 },		/* cut at the end */
-		{ "\xC3(", 0 },			/* bad continuation */
-		{ "\xE2\x28\xA1", 0 },		/* bad second byte */
-		{ "\xE2\x82\x28", 0 },		/* bad third byte */
-		{ "\xF0\x9F\x98\x28", 0 },	/* bad fourth byte */
+		{"ab\x80", 2},		 /* stray continuation */
+		{"\xBF", 0},		 /* stray continuation */
+		{"\xC0\xAF", 0},	 /* overlong '/' */
+		{"\xC1\xBF", 0},	 /* overlong 2-byte */
+		{"\xE0\x80\xAF", 0},	 /* overlong 3-byte */
+		{"\xE0\x9F\xBF", 0},	 /* overlong U+07FF */
+		{"\xF0\x80\x80\xAF", 0}, /* overlong 4-byte */
+		{"\xF0\x8F\xBF\xBF", 0}, /* overlong U+FFFF */
+		{"x\xED\xA0\x80", 1},	 /* surrogate U+D800 */
+		{"\xED\xBF\xBF", 0},	 /* surrogate U+DFFF */
+		{"\xF4\x90\x80\x80", 0}, /* U+110000 */
+		{"\xF5\x80\x80\x80", 0}, /* lead F5 */
+		{"\xFE", 0},		 /* never in UTF-8 */
+		{"\xFF", 0},
+		{"abc\xC3", 3},		 /* cut at the end */
+		{"\xE2\x82", 0},	 /* cut at the end */
+		{"\xF0\x9F\x98", 0},	 /* cut at the end */
+		{"\xC3(", 0},		 /* bad continuation */
+		{"\xE2\x28\xA1", 0},	 /* bad second byte */
+		{"\xE2\x82\x28", 0},	 /* bad third byte */
+		{"\xF0\x9F\x98\x28", 0}, /* bad fourth byte */
 	};
 
 	(void)state;
@@ -154,7 +154,8 @@ main(void)
 		cmocka_unit_test(every_class_of_malformed_sequence_is_invalid),
 		cmocka_unit_test(controls_and_del_are_refused),
 		cmocka_unit_test(nul_inside_the_length_is_refused),
-		cmocka_unit_test(sanitize_replaces_each_fault_and_keeps_good_text),
+		cmocka_unit_test(
+			sanitize_replaces_each_fault_and_keeps_good_text),
 		cmocka_unit_test(sanitize_cut_short_never_splits_a_sequence),
 	};
 
