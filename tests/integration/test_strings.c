@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "ctljson.h"
 #include "harness.h"
 #include "rawclient.h"
@@ -358,6 +361,58 @@ replies_quoting_long_multibyte_names_stay_utf8(void **state)
 	close(fd);
 }
 
+/* read_log -- the daemon's stderr so far, NUL-terminated, into @buf. */
+static size_t
+read_log(const struct daemon *d, char *buf, size_t cap)
+{
+	FILE *f = fopen(d->log, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return n;
+}
+
+/* The daemon's own log quotes comms too (at debug level): escaped, so the
+ * administrator's terminal or journal never gets a hostile comm raw. */
+static void
+a_hostile_comm_reaches_the_log_escaped(void **state)
+{
+	static char log[1 << 20];
+	char old[17] = "", region[PATH_MAX + 64];
+	const char *args[] = {"--log-level", "debug", "--region", region, NULL};
+	struct daemon d;
+	long long deadline;
+	int fd;
+
+	(void)state;
+	daemon_init(&d);
+	snprintf(region, sizeof(region), "r=%s/r.pmem,size=8M,create", d.dir);
+	assert_int_equal(daemon_start(&d, args, NULL), 0);
+	assert_int_equal(prctl(PR_GET_NAME, old), 0);
+	assert_int_equal(prctl(PR_SET_NAME, "ev\x1b[2Jil\xff"), 0);
+	fd = raw_open(d.socket, "comm");
+	assert_int_equal(prctl(PR_SET_NAME, old), 0);
+	assert_true(fd >= 0);
+	close(fd);
+	/* Its disconnection is logged with its comm. */
+	deadline = now_ms() + WAIT_MS;
+	while (!strstr(log, "disconnected") && now_ms() < deadline) {
+		struct pollfd none;
+
+		read_log(&d, log, sizeof(log));
+		poll(&none, 0, 10); /* re-read the file every 10 ms */
+	}
+	read_log(&d, log, sizeof(log));
+	assert_non_null(strstr(log, "disconnected"));
+	assert_null(strchr(log, '\x1b'));
+	assert_null(strchr(log, '\xff'));
+	assert_non_null(strstr(log, "ev\\x1b[2Jil\\xff"));
+	assert_int_equal(daemon_finish(&d), 0);
+}
+
 int
 main(void)
 {
@@ -367,6 +422,7 @@ main(void)
 		T(a_hostile_comm_reaches_nobody_raw),
 		T(hostile_file_names_are_refused_and_never_created),
 		T(replies_quoting_long_multibyte_names_stay_utf8),
+		cmocka_unit_test(a_hostile_comm_reaches_the_log_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
