@@ -9,10 +9,12 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pagemap.pb-c.h"
+#include "utf8.h"
 
 _Static_assert((int)WIRE_HELLO == (int)PAGEMAP__REQUEST__BODY_HELLO, "kind values");
 _Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
@@ -72,6 +74,7 @@ struct unpacked {
 /* Per-loop state: the decode arena and the map encoder's arrays. */
 struct wire_ctx {
 	struct unpacked u;
+	char why[128];	     /* a decode failure's reason, when it is made up */
 	void *offs, *orders; /* wire_map()'s packed arrays, kept */
 	size_t noffs, norders;
 };
@@ -123,6 +126,87 @@ check_message(const ProtobufCMessage *m, const char **why)
 			*why = "string field too long";
 			return -EPROTO;
 		}
+	}
+	return 0;
+}
+
+/* varint -- a base-128 number at *@p (before @end) into *@v; 0, or -1
+ * when it runs past @end or past 10 bytes. */
+static int
+varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7F) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* check_strings -- every string field of the message @d encoded in
+ * [@p, @end), at any depth, is valid UTF-8 without controls or NUL.
+ * protobuf-c hands strings over NUL-terminated without their length, so
+ * a NUL inside one would silently cut it short: the packet's own bytes
+ * are checked instead. Unpack has accepted the packet, so its structure
+ * holds; it is still walked with every bound checked. Returns 0, or
+ * -EINVAL with the field and the fault in @ctx->why (never its bytes). */
+static int
+check_strings(struct wire_ctx *ctx, const ProtobufCMessageDescriptor *d,
+	      const uint8_t *p, const uint8_t *end, unsigned depth)
+{
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+		uint64_t tag, len;
+		enum utf8_fault fault;
+		size_t at = 0;
+		int rv;
+
+		if (varint(&p, end, &tag) < 0)
+			return -EINVAL;
+		switch (tag & 7) {
+		case 0:
+			if (varint(&p, end, &len) < 0)
+				return -EINVAL;
+			continue;
+		case 1:
+			len = 8;
+			break;
+		case 5:
+			len = 4;
+			break;
+		case 2:
+			if (varint(&p, end, &len) < 0)
+				return -EINVAL;
+			break;
+		default:
+			return -EINVAL; /* groups: unpack refuses them too */
+		}
+		if (len > (uint64_t)(end - p))
+			return -EINVAL;
+		f = (tag >> 3) <= UINT32_MAX
+			    ? protobuf_c_message_descriptor_get_field(
+				      d, (unsigned)(tag >> 3))
+			    : NULL;
+		if (f != NULL && (tag & 7) == 2 &&
+		    f->type == PROTOBUF_C_TYPE_STRING) {
+			fault = utf8_check((const char *)p, len, &at);
+			if (fault != UTF8_OK) {
+				snprintf(ctx->why, sizeof(ctx->why),
+					 "%s: %s at byte %zu", f->name,
+					 utf8_fault_str(fault), at);
+				return -EINVAL;
+			}
+		} else if (f != NULL && (tag & 7) == 2 &&
+			   f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 4) {
+			rv = check_strings(ctx, f->descriptor, p, p + len,
+					   depth + 1);
+			if (rv < 0)
+				return rv;
+		}
+		p += len;
 	}
 	return 0;
 }
@@ -285,6 +369,13 @@ wire_request_decode(struct wire_ctx *ctx, const uint8_t *buf, size_t len,
 	rv = check_message(body, why);
 	if (rv < 0)
 		return rv;
+	/* Before anything can quote a string (error messages included). */
+	ctx->why[0] = '\0';
+	if (check_strings(ctx, &pagemap__request__descriptor, buf, buf + len,
+			  0) < 0) {
+		*why = ctx->why[0] ? ctx->why : "malformed string field";
+		return -EINVAL;
+	}
 	if ((unsigned)r->body_case >= WIRE_KIND_END ||
 	    fill(ret, r) < 0) {
 		*why = "request of a kind this daemon does not serve";
@@ -308,15 +399,99 @@ wire_request_free(struct wire_request *w)
 
 /* ---- encoding ------------------------------------------------------ */
 
+/* Copies made by clean_strings(), freed once the message is packed. */
+struct copies {
+	char **v;
+	size_t n, cap;
+};
+
+/* clean_one -- *@ps made valid UTF-8 without controls, by a copy (the
+ * string itself is the caller's and stays as it is). */
+static void
+clean_one(struct copies *c, char **ps)
+{
+	size_t len, need;
+	char *copy, **v;
+
+	if (*ps == NULL)
+		return;
+	len = strlen(*ps);
+	if (utf8_check(*ps, len, NULL) == UTF8_OK)
+		return;
+	need = utf8_sanitized_len(*ps, len) + 1;
+	if (c->n == c->cap) {
+		v = realloc(c->v, (c->cap * 2 + 4) * sizeof(*v));
+		if (v == NULL) {
+			*ps = (char *)""; /* dropped rather than sent raw */
+			return;
+		}
+		c->v = v;
+		c->cap = c->cap * 2 + 4;
+	}
+	copy = malloc(need);
+	if (copy == NULL) {
+		*ps = (char *)"";
+		return;
+	}
+	utf8_sanitize(copy, need, *ps, len);
+	c->v[c->n++] = copy;
+	*ps = copy;
+}
+
+/* clean_strings -- every string of @m, at any depth, made valid UTF-8
+ * free of control characters before it is packed: a proto3 string must
+ * be UTF-8 or conforming parsers refuse the whole reply, and some strings
+ * are not the daemon's to vouch for (a process's comm, a name cut to fit
+ * a field, a message quoting a request). Only the message's pointers
+ * change, to copies in @c. */
+static void
+clean_strings(struct copies *c, ProtobufCMessage *m, unsigned depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *at = (char *)m + f->offset;
+		size_t n = 1;
+		void **v = (void **)at;
+
+		if (f->type != PROTOBUF_C_TYPE_STRING &&
+		    f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)m +
+					f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			memcpy(&n, (const char *)m + f->quantifier_offset,
+			       sizeof(n));
+			memcpy(&v, at, sizeof(v));
+		}
+		for (size_t k = 0; k < n && v != NULL; k++) {
+			if (f->type == PROTOBUF_C_TYPE_STRING)
+				clean_one(c, (char **)&v[k]);
+			else if (v[k] != NULL && depth < 8)
+				clean_strings(c, v[k], depth + 1);
+		}
+	}
+}
+
 /* pack -- @sm into @out, or -EMSGSIZE if it does not fit in @cap. */
 static ssize_t
-pack(uint8_t *out, size_t cap, const Pagemap__ServerMessage *sm)
+pack(uint8_t *out, size_t cap, Pagemap__ServerMessage *sm)
 {
-	size_t n = pagemap__server_message__get_packed_size(sm);
+	struct copies c = {0};
+	ssize_t rv = -EMSGSIZE;
+	size_t n;
 
-	if (n > cap)
-		return -EMSGSIZE;
-	return (ssize_t)pagemap__server_message__pack(sm, out);
+	clean_strings(&c, &sm->base, 0);
+	n = pagemap__server_message__get_packed_size(sm);
+	if (n <= cap)
+		rv = (ssize_t)pagemap__server_message__pack(sm, out);
+	for (size_t i = 0; i < c.n; i++)
+		free(c.v[i]);
+	free(c.v);
+	return rv;
 }
 
 static ssize_t

@@ -84,10 +84,13 @@ void wire_ctx_free(struct wire_ctx **w);
 /* wire_request_decode -- unpack and validate a packet (at most @len bytes,
  * already bounded by the transport) in @ctx. Rejects unpack failures,
  * unknown fields anywhere, id 0, oversized strings, unset bodies and kinds
- * outside enum wire_kind. Returns 0, or
+ * outside enum wire_kind, and (-EINVAL, the field named in @why, its bytes
+ * never quoted) any string that is not strict UTF-8 or holds a control
+ * character or a NUL: every string of a decoded request is clean text.
+ * Returns 0, or
  * -EPROTO with a reason in @why (the connection should be closed), or
  * -EINVAL with a reason when only this request is bad (@ret->id is set so
- * the caller can answer it). */
+ * the caller can answer it); @why lives until the next decode in @ctx. */
 int wire_request_decode(struct wire_ctx *ctx, const uint8_t *buf,
 			size_t len, struct wire_request *ret,
 			const char **why);
@@ -119,7 +122,9 @@ struct wire_status {
 };
 
 /* Encoders: pack a ServerMessage into @out (@cap bytes). Each returns the
- * packed length, or -EMSGSIZE if it does not fit. */
+ * packed length, or -EMSGSIZE if it does not fit. Every string sent is
+ * made valid UTF-8 without control characters first (each fault becomes
+ * U+FFFD), whatever the caller passed. */
 ssize_t wire_error(uint8_t *out, size_t cap, uint64_t id, int err,
 		   const char *message);
 ssize_t wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k);

@@ -39,7 +39,7 @@ fsck_json(const char *path, const struct fsck_report *r, char *log)
 	json_add_str(o, "first_error", r->first_error);
 	for (char *save, *line = strtok_r(log, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		json_object_array_add(problems, json_object_new_string(line));
+		json_object_array_add(problems, json_string(line));
 	json_object_object_add(o, "problems", problems);
 	return o;
 }

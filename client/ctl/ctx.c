@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "size.h"
 
 void
@@ -91,8 +92,15 @@ vfail(int err, const char *detail, const char *fmt, va_list ap)
 	fprintf(stderr, PROG ": ");
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, ": %s", pagemap_strerror(err));
-	if (*detail)
-		fprintf(stderr, " (%s)", detail);
+	if (*detail) {
+		/* The daemon's message: escaped like all it sends. */
+		char *safe = escape_text(detail);
+
+		if (!safe)
+			die_oom();
+		fprintf(stderr, " (%s)", safe);
+		free(safe);
+	}
 	fputc('\n', stderr);
 	return EXIT_FAIL;
 }

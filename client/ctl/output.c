@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "escape.h"
 #include "pagemap.h"
 
 /* ---- cells ------------------------------------------------------------ */
@@ -139,10 +140,9 @@ human_size(uint64_t v, char *buf, size_t size)
 		snprintf(buf, size, "%.0f%c", d, units[u]);
 }
 
-/* cell_string -- @c as text (to free): a table cell when @show is not
- * NULL, else a key: value line's value. */
+/* cell_raw -- @c as text (to free), unescaped: see cell_string(). */
 static char *
-cell_string(const struct cell *c, const struct show *show)
+cell_raw(const struct cell *c, const struct show *show)
 {
 	char buf[32];
 
@@ -169,13 +169,41 @@ cell_string(const struct cell *c, const struct show *show)
 	abort();
 }
 
+/* cell_string -- @c as text (to free): a table cell when @show is not
+ * NULL, else a key: value line's value. Every string printed from the
+ * daemon goes through here, escaped: names and comms are other users'
+ * choice, and must not drive the terminal. */
+static char *
+cell_string(const struct cell *c, const struct show *show)
+{
+	char *raw = cell_raw(c, show), *s = escape_text(raw);
+
+	free(raw);
+	if (!s)
+		die_oom();
+	return s;
+}
+
+json_object *
+json_string(const char *s)
+{
+	char *safe = escape_json(s);
+	json_object *o;
+
+	if (!safe)
+		die_oom();
+	o = json_object_new_string(safe);
+	free(safe);
+	return o;
+}
+
 /* cell_json -- @c as a JSON value. */
 static json_object *
 cell_json(const struct cell *c)
 {
 	switch (c->type) {
 	case CELL_STR:
-		return json_object_new_string(c->str);
+		return json_string(c->str);
 	case CELL_U64:
 	case CELL_MODE:
 		return json_object_new_uint64(c->u64);
@@ -395,7 +423,7 @@ print_record(bool json, const struct listing *l, const void *row)
 void
 json_add_str(json_object *o, const char *key, const char *v)
 {
-	json_object_object_add(o, key, json_object_new_string(v));
+	json_object_object_add(o, key, json_string(v));
 }
 
 void

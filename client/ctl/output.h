@@ -167,6 +167,11 @@ int print_record(bool json, const struct listing *l, const void *row);
 /* json_doc -- a new empty object; dies on malloc failure. */
 json_object *json_doc(void);
 
+/* json_string -- @s as a JSON string, valid UTF-8 whatever the daemon
+ * sent (json-c escapes the control characters itself); dies on malloc
+ * failure. Every string of the CLI's JSON is made here. */
+json_object *json_string(const char *s);
+
 /* json_add_str -- add a string member to @o. */
 void json_add_str(json_object *o, const char *key, const char *v);
 

@@ -16,6 +16,7 @@
 
 #include "cmd_lease.h"
 #include "cmd_region.h"
+#include "escape.h"
 #include "output.h"
 #include "parse.h"
 
@@ -162,6 +163,7 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 	   const struct top_view *v, int err, const char *what, bool live)
 {
 	uint64_t up;
+	char *server;
 
 	if (err) {
 		fprintf(out, "pagemapctl top: %s: %s: %s%s\n", sock, what,
@@ -170,11 +172,15 @@ top_render(FILE *out, const char *sock, uint32_t interval_ms,
 		return;
 	}
 	up = v->st->uptime_ms / 1000;
+	server = escape_text(v->st->server); /* the daemon's word */
+	if (!server)
+		die_oom();
 	fprintf(out,
 		"%s  pid %" PRIu32 "  up %" PRIu64 "d %02" PRIu64 ":%02" PRIu64
 		":%02" PRIu64 "  %s",
-		v->st->server, v->st->pid, up / 86400, up / 3600 % 24,
+		server, v->st->pid, up / 86400, up / 3600 % 24,
 		up / 60 % 60, up % 60, sock);
+	free(server);
 	if (live)
 		fprintf(out, "  every %" PRIu32 ".%01" PRIu32 "s, q quits",
 			interval_ms / 1000, interval_ms % 1000 / 100);

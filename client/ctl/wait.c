@@ -12,6 +12,8 @@
 
 #include <pagemap.h>
 
+#include "escape.h"
+
 #define FIRST_MS 1000 /* a wait shorter than this says nothing */
 #define EVERY_MS 500  /* then it looks again this often */
 #define SAY_MAX 1024
@@ -42,23 +44,29 @@ describe(struct pagemap *pm, const struct wait_for *w, char *who,
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
+		char *comm;
+
 		if (strcmp(b[i]->op, w->op) != 0 ||
 		    (w->lease_id && b[i]->lease_id != w->lease_id))
 			continue;
+		/* A process names itself: its comm is escaped for the
+		 * terminal like everything else from the daemon. */
+		comm = escape_text(b[i]->comm);
+		if (!comm)
+			die_oom();
 		if (off < who_len)
 			off += (size_t)snprintf(
 				who + off, who_len - off,
 				"%slease %" PRIu64 " (pid %" PRIu32
 				" %s, %" PRIu64 " grant%s)",
-				k ? ", " : "", b[i]->lease_id, b[i]->pid,
-				b[i]->comm, b[i]->grants,
-				b[i]->grants == 1 ? "" : "s");
+				k ? ", " : "", b[i]->lease_id, b[i]->pid, comm,
+				b[i]->grants, b[i]->grants == 1 ? "" : "s");
 		if (k == 0)
 			first = b[i]->lease_id;
-		else if (hoff < hint_len)
-			hoff += (size_t)snprintf(
-				hint + hoff, hint_len - hoff, "%s%" PRIu64,
-				k == 1 ? " (also " : ", ", b[i]->lease_id);
+		free(comm);
+		else if (hoff < hint_len) hoff += (size_t)snprintf(
+			hint + hoff, hint_len - hoff, "%s%" PRIu64,
+			k == 1 ? " (also " : ", ", b[i]->lease_id);
 		k++;
 	}
 	pagemap_free(b);
