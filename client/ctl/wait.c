@@ -61,12 +61,13 @@ describe(struct pagemap *pm, const struct wait_for *w, char *who,
 				" %s, %" PRIu64 " grant%s)",
 				k ? ", " : "", b[i]->lease_id, b[i]->pid, comm,
 				b[i]->grants, b[i]->grants == 1 ? "" : "s");
+		free(comm);
 		if (k == 0)
 			first = b[i]->lease_id;
-		free(comm);
-		else if (hoff < hint_len) hoff += (size_t)snprintf(
-			hint + hoff, hint_len - hoff, "%s%" PRIu64,
-			k == 1 ? " (also " : ", ", b[i]->lease_id);
+		else if (hoff < hint_len)
+			hoff += (size_t)snprintf(
+				hint + hoff, hint_len - hoff, "%s%" PRIu64,
+				k == 1 ? " (also " : ", ", b[i]->lease_id);
 		k++;
 	}
 	pagemap_free(b);
