@@ -190,9 +190,12 @@ file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 	struct file_media *f = m->ctx;
 
 	while (len) {
-		size_t n = src ? len : (len < sizeof(zero) ? len : sizeof(zero));
-		ssize_t w = pwrite(f->fd, src ? src : zero, n, (off_t)off);
+		uint64_t n = len;
+		ssize_t w;
 
+		if (!src && n > sizeof(zero))
+			n = sizeof(zero);
+		w = pwrite(f->fd, src ? src : zero, n, (off_t)off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

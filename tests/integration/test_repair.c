@@ -62,8 +62,9 @@ slot_of(int fd, const struct pm_super *sb, const char *name)
 	struct pm_inode ino;
 
 	for (uint32_t i = 0; i < sb->inode_count; i++) {
-		assert_int_equal(pread(fd, &ino, sizeof(ino),
-				       (off_t)(sb->inode_off + i * sizeof(ino))),
+		off_t off = (off_t)(sb->inode_off + i * sizeof(ino));
+
+		assert_int_equal(pread(fd, &ino, sizeof(ino), off),
 				 (ssize_t)sizeof(ino));
 		if ((ino.flags & PM_INODE_USED) && strcmp(ino.name, name) == 0)
 			return i;
@@ -77,8 +78,9 @@ static uint32_t
 ext_of(int fd, const struct pm_super *sb, uint32_t slot, struct pm_extent *e)
 {
 	for (uint32_t i = 0; i < sb->extent_count; i++) {
-		assert_int_equal(pread(fd, e, sizeof(*e),
-				       (off_t)(sb->extent_off + i * sizeof(*e))),
+		off_t off = (off_t)(sb->extent_off + i * sizeof(*e));
+
+		assert_int_equal(pread(fd, e, sizeof(*e), off),
 				 (ssize_t)sizeof(*e));
 		if (e->slot == slot + 1)
 			return i;

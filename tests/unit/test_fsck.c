@@ -950,7 +950,8 @@ repair_fixes_a_bitmap_disagreement(void **state)
 	assert_int_equal(rep.faults_after, 0);
 
 	disk = read_all(im);
-	assert_true(disk[im->sb->bitmap_off + (d + 1) / 8] >> ((d + 1) % 8) & 1);
+	assert_true(disk[im->sb->bitmap_off + (d + 1) / 8] >> ((d + 1) % 8) &
+		    1);
 	assert_false(disk[im->sb->bitmap_off + (d + 1000) / 8] >>
 		     ((d + 1000) % 8) & 1);
 	free(disk);
