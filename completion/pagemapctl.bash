@@ -92,7 +92,7 @@ _pagemapctl()
 	hold) opts="--offset --length --rw --ignore-recall" ;;
 	"grant ls") opts="--lease --pid" ;;
 	top) opts="--interval" ;;
-	fsck) opts="--live" ;;
+	fsck) opts="--live --repair --yes" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --socket --json --help" -- "$cur"))

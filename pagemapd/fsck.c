@@ -124,6 +124,7 @@ check_mapped(struct fsck *f, uint64_t map_len)
 	ret = verify_tables(f->sb, f->base, VERIFY_ALL, table_fault, f, &res);
 	if (ret)
 		return ret;
+	f->rep->repairable = res.repairable;
 	f->rep->files = res.files;
 	f->rep->orphans = res.orphans;
 	f->rep->extents = res.extents;

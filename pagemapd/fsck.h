@@ -15,6 +15,7 @@ struct fsck_report {
 	uint64_t used_pages; /* data pages allocated */
 	uint64_t free_pages;
 	uint32_t errors; /* problems found */
+	uint32_t repairable; /* of those, fixed by repair_region() */
 	int journal_replayed; /* 1 if a committed transaction was pending */
 	/* Information, not a fault: the superblock says pins of this boot
 	 * may be outstanding (a daemon did not detach it cleanly, or still

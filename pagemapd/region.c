@@ -452,6 +452,11 @@ phase_verify(struct region *r, char *err)
 			   &res);
 	if (rc)
 		return errmsg(err, rc, "%s: out of memory", r->path);
+	/* A fault fsck --repair fixes names the command that fixes it. */
+	if (res.faults && res.repairable == res.faults)
+		return errmsg(err, -EUCLEAN,
+			      "%s: %s; run: pagemapctl fsck --repair %s",
+			      r->path, why, r->path);
 	if (res.faults)
 		return errmsg(err, -EUCLEAN, "%s: %s", r->path, why);
 	return 0;

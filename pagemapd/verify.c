@@ -43,6 +43,24 @@ struct verify {
 	size_t next;
 };
 
+/* report -- one fault; @fixable: one that repair.c fixes. The counts are
+ * bumped before @v->fault sees the line, so it can tell which it was. */
+static void
+report(struct verify *v, bool fixable, const char *fmt, va_list ap)
+{
+	char line[256];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (v->res->faults < UINT32_MAX) {
+		v->res->faults++;
+		v->res->repairable += fixable;
+	}
+	if (v->fault)
+		v->fault(v->ctx, line);
+	if (v->mode == VERIFY_FIRST)
+		v->stop = true;
+}
+
 static void
 fault(struct verify *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -50,18 +68,26 @@ fault(struct verify *v, const char *fmt, ...)
 static void
 fault(struct verify *v, const char *fmt, ...)
 {
-	char line[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	report(v, false, fmt, ap);
 	va_end(ap);
-	if (v->fault)
-		v->fault(v->ctx, line);
-	if (v->res->faults < UINT32_MAX)
-		v->res->faults++;
-	if (v->mode == VERIFY_FIRST)
-		v->stop = true;
+}
+
+/* fixable -- fault() for a fault `pagemapctl fsck --repair` fixes. */
+static void
+fixable(struct verify *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+fixable(struct verify *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(v, true, fmt, ap);
+	va_end(ap);
 }
 
 static bool
@@ -262,7 +288,7 @@ check_overlap(struct verify *v)
 		const struct used_ext *p = &v->ext[last], *e = &v->ext[k];
 
 		if (e->region_pg < p->region_pg + p->npages)
-			fault(v, "extents %u and %u overlap in the region "
+			fixable(v, "extents %u and %u overlap in the region "
 				 "(page %llu)",
 			      p->idx, e->idx, (unsigned long long)e->region_pg);
 		if (e->region_pg + e->npages > p->region_pg + p->npages)
@@ -347,7 +373,7 @@ check_bitmap(struct verify *v)
 			v->res->used_pages += a;
 			pg++;
 		}
-		fault(v, "bitmap: pages %llu..%llu are %s",
+		fixable(v, "bitmap: pages %llu..%llu are %s",
 		      (unsigned long long)run, (unsigned long long)(pg - 1),
 		      a ? "marked used but in no extent"
 			: "in an extent but marked free");

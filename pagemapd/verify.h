@@ -14,6 +14,11 @@ enum verify_mode {
 /* What the tables hold, counted over the records that passed. */
 struct verify_result {
 	uint32_t faults; /* faults reported */
+	/* Of those, the ones `pagemapctl fsck --repair` fixes (repair.h):
+	 * two extents sharing region pages, and the bitmap
+	 * disagreeing with the extents. Counted before the fault callback
+	 * is called, so it can tell a fixable fault from another. */
+	uint32_t repairable;
 	uint32_t files; /* named, in use */
 	uint32_t orphans;
 	uint64_t extents; /* extent records in use */

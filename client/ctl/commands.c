@@ -117,12 +117,28 @@ const struct command commands[] = {
 	 "and exits.\n--json does not apply.\n\noptions:\n"
 	 "  --interval SECS   time between redraws (default 1, at least "
 	 "0.1)\n"},
-	{"fsck", "PATH [--live]", O(OPT_LIVE), 1, 1, cmd_fsck,
+	{"fsck", "PATH [--live | --repair [--yes]]",
+	 O(OPT_LIVE) | O(OPT_REPAIR) | O(OPT_YES), 1, 1, cmd_fsck,
 	 "Check the region file PATH offline; exit 1 if it has problems.",
 	 "Needs no daemon and changes nothing. A region a daemon serves (its "
 	 "lock is\nheld) is refused, naming the daemon's pid: detach it "
 	 "first.\n\noptions:\n"
-	 "  --live   check a served region anyway, read-only; the result may "
-	 "be stale\n"},
+	 "  --live     check a served region anyway, read-only; the result "
+	 "may be stale\n"
+	 "  --repair   print the repairs the region needs, change nothing; "
+	 "exit 1 if\n"
+	 "             any is needed or a fault cannot be repaired. Fixed: "
+	 "the bitmap\n"
+	 "             against the extents, extents sharing pages (the "
+	 "lower table slot\n"
+	 "             keeps them, the other file gets a hole; both files "
+	 "are renamed\n"
+	 "             damaged.INO.NAME), orphans (not while pins of this "
+	 "boot may be\n"
+	 "             outstanding). With any other fault nothing is "
+	 "changed.\n"
+	 "  --yes      with --repair: make the repairs, in one journal "
+	 "transaction;\n"
+	 "             exit 0 when the region is clean afterwards\n"},
 	{NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -26,6 +26,7 @@ struct args {
 	const char *size, *max_order, *timeout, *mode;
 	const char *offset, *length, *lease, *pid, *interval;
 	bool create, rw, ignore_recall, live;
+	bool repair, yes; /* fsck --repair [--yes] */
 };
 
 struct ctx {

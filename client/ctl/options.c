@@ -26,6 +26,8 @@ static const struct option all_options[] = {
 	{"pid", required_argument, NULL, OPT_PID},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"live", no_argument, NULL, OPT_LIVE},
+	{"repair", no_argument, NULL, OPT_REPAIR},
+	{"yes", no_argument, NULL, OPT_YES},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"help", no_argument, NULL, 'h'},
@@ -192,6 +194,12 @@ store_option(struct ctx *c, struct args *a, int id, const char *val)
 		break;
 	case OPT_LIVE:
 		a->live = true;
+		break;
+	case OPT_REPAIR:
+		a->repair = true;
+		break;
+	case OPT_YES:
+		a->yes = true;
 		break;
 	case OPT_JSON:
 		c->json = true;

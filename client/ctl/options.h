@@ -21,6 +21,8 @@ enum opt_id {
 	OPT_PID,
 	OPT_INTERVAL,
 	OPT_LIVE,
+	OPT_REPAIR,
+	OPT_YES,
 	OPT_JSON, /* global options are accepted after the command too */
 	OPT_SOCKET,
 	OPT_VERSION,

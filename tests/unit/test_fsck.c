@@ -17,8 +17,11 @@
 
 #include "exlock.h"
 #include "fsck.h"
+#include "holder.h"
 #include "journal.h"
 #include "layout.h"
+#include "region.h"
+#include "repair.h"
 #include "verify.h"
 
 #include "fdcheck.h"
@@ -856,6 +859,341 @@ a_locked_region_is_refused_unless_live(void **state)
 	exlock_release(&held);
 }
 
+
+/* ---- repair ------------------------------------------------------------ */
+
+/* repair -- repair @im's file (written before) with @flags; returns the
+ * lines it printed (to free). */
+static char *
+repair(struct img *im, unsigned flags, struct repair_report *rep)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *log = open_memstream(&out, &outlen);
+
+	assert_non_null(log);
+	assert_int_equal(repair_region(im->path, flags, rep, log), 0);
+	fclose(log);
+	return out;
+}
+
+/* read_all -- the whole region file. */
+static uint8_t *
+read_all(const struct img *im)
+{
+	uint8_t *buf = malloc(RSIZE);
+	int fd = open(im->path, O_RDONLY | O_CLOEXEC);
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, RSIZE, 0), RSIZE);
+	close(fd);
+	return buf;
+}
+
+/* clean_and_attaches -- a plain fsck finds nothing and the region
+ * attaches. */
+static void
+clean_and_attaches(struct img *im, uint32_t files)
+{
+	struct region_opts o = {0};
+	struct fsck_report rep;
+	char err[REGION_ERR_MAX] = "";
+	struct region *r = NULL;
+	int rc;
+
+	assert_int_equal(fsck_region(im->path, &rep, NULL), 0);
+	if (rep.errors)
+		print_error("fsck after repair: %s\n", rep.first_error);
+	assert_int_equal(rep.errors, 0);
+	assert_int_equal(rep.files, files);
+	rc = region_attach("t", im->path, &o, &r, err);
+	if (rc)
+		print_error("attach after repair: %s\n", err);
+	assert_int_equal(rc, 0);
+	region_detach(r);
+}
+
+static void
+repair_fixes_a_bitmap_disagreement(void **state)
+{
+	struct img *im = *state;
+	struct repair_report rep;
+	struct fsck_report frep;
+	uint64_t d = im->sb->data_pg;
+	uint8_t *disk;
+	char *log, want[128];
+
+	set_bits(im, d + 1000, 3, true); /* used, in no extent */
+	set_bits(im, d + 1, 1, false); /* alpha's, marked free */
+	write_image(im);
+	assert_int_equal(fsck_region(im->path, &frep, NULL), 0);
+	assert_int_equal(frep.errors, 2);
+	assert_int_equal(frep.repairable, 2);
+
+	log = repair(im, REPAIR_APPLY, &rep);
+	snprintf(want, sizeof(want),
+		 "bitmap: mark pages %llu..%llu free (marked used but in no "
+		 "extent)",
+		 (unsigned long long)d + 1000, (unsigned long long)d + 1002);
+	assert_non_null(strstr(log, want));
+	snprintf(want, sizeof(want),
+		 "bitmap: mark pages %llu..%llu used (in an extent but marked "
+		 "free)",
+		 (unsigned long long)d + 1, (unsigned long long)d + 1);
+	assert_non_null(strstr(log, want));
+	free(log);
+	/* Two bitmap runs and the two orphans (no pin is recorded). */
+	assert_int_equal(rep.changes, 4);
+	assert_true(rep.applied);
+	assert_int_equal(rep.unfixable, 0);
+	assert_int_equal(rep.faults_after, 0);
+
+	disk = read_all(im);
+	assert_true(disk[im->sb->bitmap_off + (d + 1) / 8] >> ((d + 1) % 8) &
+		    1);
+	assert_false(disk[im->sb->bitmap_off + (d + 1000) / 8] >>
+		     ((d + 1000) % 8) & 1);
+	free(disk);
+	clean_and_attaches(im, 3);
+}
+
+static void
+a_dry_run_changes_nothing(void **state)
+{
+	struct img *im = *state;
+	struct repair_report rep;
+	struct fsck_report frep;
+	uint8_t *before, *after;
+	char *log;
+
+	set_bits(im, im->sb->data_pg + 1000, 3, true);
+	write_image(im);
+	before = read_all(im);
+	log = repair(im, 0, &rep);
+	assert_non_null(strstr(log, "mark pages"));
+	assert_non_null(strstr(log, "free orphan inode 7"));
+	free(log);
+	assert_int_equal(rep.changes, 3);
+	assert_false(rep.applied);
+	assert_int_equal(rep.faults_after, 0); /* the plan was checked */
+	after = read_all(im);
+	assert_memory_equal(before, after, RSIZE);
+	free(before);
+	free(after);
+	assert_int_equal(fsck_region(im->path, &frep, NULL), 0);
+	assert_int_equal(frep.errors, 1);
+	assert_int_equal(frep.orphans, 2);
+}
+
+static void
+orphans_are_freed_when_no_pin_is_recorded(void **state)
+{
+	struct img *im = *state;
+	struct repair_report rep;
+	struct fsck_report frep;
+	struct pm_extent zero = {0};
+	uint8_t *disk;
+	char *log;
+
+	write_image(im);
+	log = repair(im, REPAIR_APPLY, &rep);
+	assert_non_null(strstr(log, "free orphan inode 7 (ino 4294967303, "
+				    "8192 bytes, 1 pages)"));
+	assert_non_null(strstr(log, "free orphan inode 5"));
+	free(log);
+	assert_int_equal(rep.changes, 2);
+	assert_int_equal(rep.orphans_kept, 0);
+	disk = read_all(im);
+	assert_memory_equal(disk + im->sb->extent_off + 7 * sizeof(zero),
+			    &zero, sizeof(zero));
+	assert_memory_equal(disk + im->sb->extent_off + 8 * sizeof(zero),
+			    &zero, sizeof(zero));
+	assert_int_equal(((struct pm_super *)disk)->orphan_head, 0);
+	free(disk);
+	assert_int_equal(fsck_region(im->path, &frep, NULL), 0);
+	assert_int_equal(frep.orphans, 0);
+	assert_int_equal(frep.used_pages, 4 + 256 + 256);
+	clean_and_attaches(im, 3);
+
+	/* Nothing left to do: a second repair plans nothing. */
+	log = repair(im, 0, &rep);
+	free(log);
+	assert_int_equal(rep.changes, 0);
+}
+
+static void
+orphans_are_kept_while_pins_of_this_boot_may_be_outstanding(void **state)
+{
+	struct img *im = *state;
+	struct repair_report rep;
+	struct fsck_report frep;
+	char *log;
+
+	assert_int_equal(holder_boot_id(im->sb->pins_boot_id), 0);
+	im->sb->pins_dir_crc = 1234;
+	layout_super_seal(im->sb);
+	set_bits(im, im->sb->data_pg + 1000, 1, true);
+	write_image(im);
+	log = repair(im, REPAIR_APPLY, &rep);
+	assert_non_null(strstr(log, "2 orphans not freed: pins of this boot "
+				    "may be outstanding"));
+	assert_null(strstr(log, "free orphan"));
+	free(log);
+	/* The bitmap is repaired all the same. */
+	assert_int_equal(rep.changes, 1);
+	assert_int_equal(rep.orphans_kept, 2);
+	assert_int_equal(rep.faults_after, 0);
+	assert_int_equal(fsck_region(im->path, &frep, NULL), 0);
+	assert_int_equal(frep.errors, 0);
+	assert_int_equal(frep.orphans, 2);
+	assert_true(frep.pins_this_boot);
+}
+
+/* "delta" (slot 3) maps file pages 0..9 to data pages 100..109 in extent
+ * slot 9; "eps" (slot 4) maps its pages 0..1 to data pages 104..105 in
+ * extent slot 2, which is lower: eps keeps them, delta loses file pages
+ * 4..5 and its extent is split around the hole. */
+static void
+overlapping_extents_keep_both_files_renamed(void **state)
+{
+	struct img *im = *state;
+	struct region_opts o = {0};
+	struct repair_report rep;
+	struct region *r = NULL;
+	char err[REGION_ERR_MAX] = "", want[256], *log;
+	uint64_t d = im->sb->data_pg;
+	const struct pm_inode *ino;
+	const struct pm_extent *ext;
+	uint8_t *disk;
+
+	set_file(im, 3, "delta", 10 * 4096);
+	set_extent(im, 9, 3, 0, 100, 10);
+	set_file(im, 4, "eps", 2 * 4096);
+	set_extent(im, 2, 4, 0, 104, 2);
+	sync_bitmap(im);
+	write_image(im);
+
+	/* Attach refuses it and names the command that repairs it. */
+	assert_int_equal(region_attach("t", im->path, &o, &r, err), -EUCLEAN);
+	assert_non_null(strstr(err, "overlap in the region"));
+	snprintf(want, sizeof(want), "; run: pagemapctl fsck --repair %s",
+		 im->path);
+	assert_non_null(strstr(err, want));
+
+	log = repair(im, REPAIR_APPLY, &rep);
+	snprintf(want, sizeof(want),
+		 "inode 3 \"delta\" (ino 17179869187): file pages 4..5 "
+		 "(region pages %llu..%llu) unmapped, a hole now; they stay "
+		 "with inode 4 \"eps\" (extent 2)",
+		 (unsigned long long)d + 104, (unsigned long long)d + 105);
+	if (!strstr(log, want))
+		print_error("%s", log);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "rename inode 3 \"delta\" to "
+				    "\"damaged.17179869187.delta\""));
+	assert_non_null(strstr(log, "rename inode 4 \"eps\" to "
+				    "\"damaged.21474836484.eps\""));
+	free(log);
+	assert_int_equal(rep.unfixable, 0);
+	assert_int_equal(rep.faults_after, 0);
+	/* One lost range, two renames, two orphans. */
+	assert_int_equal(rep.changes, 5);
+
+	disk = read_all(im);
+	ino = (const struct pm_inode *)(disk + im->sb->inode_off);
+	ext = (const struct pm_extent *)(disk + im->sb->extent_off);
+	assert_string_equal(ino[3].name, "damaged.17179869187.delta");
+	assert_int_equal(ino[3].size, 10 * 4096); /* size unchanged */
+	assert_string_equal(ino[4].name, "damaged.21474836484.eps");
+	/* eps keeps its pages; delta keeps 0..3 and 6..9, the second piece
+	 * in the first free extent slot (4). */
+	assert_int_equal(ext[2].slot, 5);
+	assert_int_equal(ext[2].region_pg, d + 104);
+	assert_int_equal(ext[2].npages, 2);
+	assert_int_equal(ext[9].slot, 4);
+	assert_int_equal(ext[9].file_pg, 0);
+	assert_int_equal(ext[9].region_pg, d + 100);
+	assert_int_equal(ext[9].npages, 4);
+	assert_int_equal(ext[4].slot, 4);
+	assert_int_equal(ext[4].file_pg, 6);
+	assert_int_equal(ext[4].region_pg, d + 106);
+	assert_int_equal(ext[4].npages, 4);
+	free(disk);
+	clean_and_attaches(im, 5);
+}
+
+/* A long name is cut on a character boundary to fit. */
+static void
+a_damaged_name_fits_the_name_limit(void **state)
+{
+	struct img *im = *state;
+	struct repair_report rep;
+	char name[PM_NAME_MAX + 1], *log;
+	const struct pm_inode *ino;
+	uint8_t *disk;
+
+	/* 63 two-byte characters and one more byte: 127 bytes. */
+	for (int i = 0; i < 63; i++)
+		memcpy(name + 2 * i, "\xc3\xa9", 2);
+	name[126] = 'x';
+	name[127] = '\0';
+	set_file(im, 3, name, 4096);
+	set_extent(im, 9, 3, 0, 2, 1); /* alpha's page 2 */
+	write_image(im);
+	log = repair(im, REPAIR_APPLY, &rep);
+	free(log);
+	assert_int_equal(rep.faults_after, 0);
+	disk = read_all(im);
+	ino = (const struct pm_inode *)(disk + im->sb->inode_off);
+	assert_true(ino[3].name_len <= PM_NAME_MAX);
+	assert_int_equal(layout_name_valid(ino[3].name), 0);
+	assert_memory_equal(ino[3].name, "damaged.17179869187.\xc3\xa9", 22);
+	free(disk);
+	clean_and_attaches(im, 4);
+}
+
+/* Another fault (here a name used twice): nothing is changed. */
+static void
+other_faults_stop_the_repair(void **state)
+{
+	struct img *im = *state;
+	struct repair_report rep;
+	uint8_t *before, *after;
+	char *log;
+
+	set_file(im, 3, "alpha", 0);
+	set_bits(im, im->sb->data_pg + 1000, 1, true);
+	write_image(im);
+	before = read_all(im);
+	log = repair(im, REPAIR_APPLY, &rep);
+	assert_non_null(strstr(log, "cannot repair: inode 3: name \"alpha\""));
+	assert_non_null(strstr(log, "found: bitmap"));
+	free(log);
+	assert_int_equal(rep.unfixable, 1);
+	assert_int_equal(rep.changes, 0);
+	assert_false(rep.applied);
+	after = read_all(im);
+	assert_memory_equal(before, after, RSIZE);
+	free(before);
+	free(after);
+}
+
+static void
+a_locked_region_is_not_repaired(void **state)
+{
+	struct img *im = *state;
+	struct repair_report rep;
+	struct exlock held;
+
+	write_image(im);
+	assert_int_equal(exlock_region(im->path, O_RDWR, &held, NULL), 0);
+	assert_int_equal(repair_region(im->path, REPAIR_APPLY, &rep, NULL),
+			 -EBUSY);
+	assert_non_null(strstr(rep.first_error, "in use by this process"));
+	exlock_release(&held);
+}
+
 int
 main(void)
 {
@@ -874,6 +1212,14 @@ main(void)
 		T(verifier_stops_at_the_first_fault_for_attach),
 		T(verifier_collects_every_fault_for_fsck),
 		T(a_locked_region_is_refused_unless_live),
+		T(repair_fixes_a_bitmap_disagreement),
+		T(a_dry_run_changes_nothing),
+		T(orphans_are_freed_when_no_pin_is_recorded),
+		T(orphans_are_kept_while_pins_of_this_boot_may_be_outstanding),
+		T(overlapping_extents_keep_both_files_renamed),
+		T(a_damaged_name_fits_the_name_limit),
+		T(other_faults_stop_the_repair),
+		T(a_locked_region_is_not_repaired),
 	};
 #undef T
 

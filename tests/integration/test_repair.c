@@ -1,0 +1,204 @@
+/* test_repair.c -- pagemapctl fsck --repair on a region a real daemon made:
+ * two files made to claim the same pages, attach refused with the command
+ * to run, the dry run, the repair, and the daemon attaching it again with
+ * the first file's data intact. */
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "layout.h"
+
+struct fixture {
+	struct daemon d; /* first: daemon_teardown() frees through it */
+	char region[PATH_MAX]; /* backing file of region "r" */
+};
+
+static char out[16384], err[4096];
+
+static int
+setup(void **state)
+{
+	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
+	return 0;
+}
+
+static int
+restart(struct fixture *f)
+{
+	char spec[PATH_MAX + 64];
+	const char *args[] = {"--region", spec, NULL};
+
+	snprintf(spec, sizeof(spec), "r=%s,size=64M,create", f->region);
+	return daemon_start(&f->d, args, NULL);
+}
+
+static void
+write_text(struct fixture *f, const char *name, const char *text)
+{
+	const char *argv[] = {PAGEMAPCTL_BIN, "--socket", f->d.socket,
+			      "write", name, NULL};
+
+	assert_int_equal(run(argv, text, out, sizeof(out), err, sizeof(err)),
+			 0);
+}
+
+/* slot_of -- the inode slot of the file named @name. */
+static uint32_t
+slot_of(int fd, const struct pm_super *sb, const char *name)
+{
+	struct pm_inode ino;
+
+	for (uint32_t i = 0; i < sb->inode_count; i++) {
+		off_t off = (off_t)(sb->inode_off + i * sizeof(ino));
+
+		assert_int_equal(pread(fd, &ino, sizeof(ino), off),
+				 (ssize_t)sizeof(ino));
+		if ((ino.flags & PM_INODE_USED) && strcmp(ino.name, name) == 0)
+			return i;
+	}
+	fail_msg("no file %s", name);
+	return 0;
+}
+
+/* ext_of -- the table slot and record of the one extent of inode @slot. */
+static uint32_t
+ext_of(int fd, const struct pm_super *sb, uint32_t slot, struct pm_extent *e)
+{
+	for (uint32_t i = 0; i < sb->extent_count; i++) {
+		off_t off = (off_t)(sb->extent_off + i * sizeof(*e));
+
+		assert_int_equal(pread(fd, e, sizeof(*e), off),
+				 (ssize_t)sizeof(*e));
+		if (e->slot == slot + 1)
+			return i;
+	}
+	fail_msg("no extent of inode %u", slot);
+	return 0;
+}
+
+static void
+overlapping_files_are_repaired_and_the_region_attaches(void **state)
+{
+	struct fixture *f = *state;
+	const char *dry[] = {PAGEMAPCTL_BIN, "fsck", "--repair", f->region,
+			     NULL};
+	const char *yes[] = {PAGEMAPCTL_BIN, "fsck", "--repair", "--yes",
+			     f->region, NULL};
+	const char *check[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+	struct pm_extent ea, eb;
+	struct pm_super sb;
+	uint32_t a, b, ia, ib;
+	char want[PATH_MAX + 64], name[160];
+	int fd;
+
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/a",
+			     "--size", "8K", NULL),
+			 0);
+	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/b",
+			     "--size", "8K", NULL),
+			 0);
+	write_text(f, "r/a", "the data of a");
+	write_text(f, "r/b", "the data of b");
+	assert_int_equal(daemon_stop(&f->d), 0);
+
+	/* b's extent is pointed at a's pages. */
+	fd = open(f->region, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
+	a = slot_of(fd, &sb, "a");
+	b = slot_of(fd, &sb, "b");
+	ia = ext_of(fd, &sb, a, &ea);
+	ib = ext_of(fd, &sb, b, &eb);
+	eb.region_pg = ea.region_pg;
+	eb.npages = ea.npages;
+	layout_extent_seal(&eb);
+	assert_int_equal(pwrite(fd, &eb, sizeof(eb),
+				(off_t)(sb.extent_off + ib * sizeof(eb))),
+			 (ssize_t)sizeof(eb));
+	close(fd);
+
+	/* Attach refuses it and names the next step. */
+	assert_int_equal(restart(f), -1);
+	snprintf(want, sizeof(want), "run: pagemapctl fsck --repair %s",
+		 f->region);
+	assert_true(daemon_log_contains(&f->d, want));
+
+	/* The dry run: exit 1, the plan, nothing changed. */
+	assert_int_equal(run(dry, NULL, out, sizeof(out), err, sizeof(err)),
+			 1);
+	assert_non_null(strstr(out, "unmapped, a hole now"));
+	assert_non_null(strstr(out, "run again with --yes"));
+	assert_int_equal(run(check, NULL, out, sizeof(out), err, sizeof(err)),
+			 1);
+	assert_non_null(strstr(out, "fsck --repair"));
+
+	/* The repair: the later extent slot gives its pages up. */
+	assert_int_equal(run(yes, NULL, out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, "clean now"));
+	snprintf(want, sizeof(want), "they stay with inode %u \"%s\"",
+		 ia < ib ? a : b, ia < ib ? "a" : "b");
+	assert_non_null(strstr(out, want));
+	assert_int_equal(run(check, NULL, out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_int_equal(run(dry, NULL, out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, "nothing to repair"));
+
+	/* The daemon attaches it; the keeper's data is there under its new
+	 * name, the other file reads as a hole. */
+	assert_int_equal(restart(f), 0);
+	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls",
+			     "r", NULL),
+			 0);
+	assert_non_null(strstr(out, "damaged."));
+	assert_null(strstr(out, " a\n"));
+	{
+		const char *keeper = ia < ib ? "a" : "b";
+		char *p = strstr(out, "damaged.");
+
+		/* The keeper's damaged name is the one ending in its name. */
+		while (p) {
+			size_t n = strcspn(p, " \n");
+
+			if (n < sizeof(name) - 3 && p[n - 1] == keeper[0] &&
+			    p[n - 2] == '.') {
+				snprintf(name, sizeof(name), "r/%.*s", (int)n,
+					 p);
+				break;
+			}
+			p = strstr(p + n, "damaged.");
+		}
+		assert_non_null(p);
+		assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "read",
+				     name, "--length", "13", NULL),
+				 0);
+		snprintf(want, sizeof(want), "the data of %s", keeper);
+		assert_memory_equal(out, want, 13);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			overlapping_files_are_repaired_and_the_region_attaches,
+			setup, daemon_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
