@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int memfd = -1;
 
+/* LLVMFuzzerInitialize -- the memfd every input is written to. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -69,6 +70,8 @@ ini(struct config *c, const uint8_t *data, size_t size)
 		abort(); /* a refusal always says why */
 }
 
+/* LLVMFuzzerTestOneInput -- one input through the parsers, on the
+ * defaults. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -120,6 +120,8 @@ write_seeds(const char *sdir)
 		   geo.bitmap_size);
 }
 
+/* LLVMFuzzerInitialize -- the template (or, with PAGEMAP_FUZZ_SEEDS, the
+ * seed corpus, then exit). */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -182,6 +184,8 @@ reseal(void)
 	}
 }
 
+/* LLVMFuzzerTestOneInput -- the template with one input written over it,
+ * checked by fsck and attached. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

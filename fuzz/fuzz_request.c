@@ -60,6 +60,7 @@ remove_dir(void)
 	rmdir(dir);
 }
 
+/* LLVMFuzzerInitialize -- the temp folder the servers of every input use. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -148,6 +149,8 @@ finish(struct server *srv, uv_loop_t *loop, int peer)
 	uv_run(loop, UV_RUN_DEFAULT);
 }
 
+/* LLVMFuzzerTestOneInput -- serve the packets of one input on a fresh
+ * server, region and connection; everything is closed again after. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
