@@ -1,9 +1,10 @@
 /* fuzz_request.c -- libFuzzer target: packets -> wire_request_decode() ->
  * session_dispatch(), against a real server (no listening client, no
- * daemon process) with one small region on a temp file, so both the
- * decoder and the handlers run. Each input is a sequence of packets, each
- * a little-endian u16 length and that many bytes; a fresh server, region
- * and connection serve every input, so runs are independent.
+ * daemon process) with one small region on a temp file and pin tables
+ * kept in a runtime directory, so both the decoder and the handlers run. Each
+ * input is a sequence of packets, each a little-endian u16 length and that many
+ * bytes; a fresh server, region and connection serve every input, so runs are
+ * independent.
  *
  * Like on_packet() in session.c: a packet that decodes with -EPROTO ends
  * the input (the daemon would close the connection), one with -EINVAL is
@@ -12,6 +13,7 @@
  * a Hello to reach the handlers. RegionAttach is confined to the temp
  * folder: its path is replaced and its size bounded, because the fuzzer
  * runs with the daemon's powers over the whole file system. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include "config.h"
 #include "log.h"
 #include "ops.h"
+#include "pins.h"
 #include "server.h"
 #include "session.h"
 #include "wire.h"
@@ -37,33 +40,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 static char attach_path[128];
+static char run_dir[128];
+static struct pin_dir pins = {.dirfd = -1};
 static uint8_t drain_buf[WIRE_MAX_PACKET];
 
-/* cleanup -- remove what a run left in the temp folder. */
+/* cleanup -- remove what a run left in the temp folder: sockets, region
+ * files and pin tables (a table left behind would be restored by the next
+ * input's attach). */
 static void
 cleanup(void)
 {
-	static const char *const names[] = {"sock", "sock.lock", "r.pmem",
-					    "a.pmem"};
-	char path[128];
+	static const char *const names[] = {"sock",   "sock.lock",
+					    "r.pmem", "r.pmem.lock",
+					    "a.pmem", "a.pmem.lock"};
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
 	}
+	snprintf(path, sizeof(path), "%s/pins", run_dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
 }
 
 static void
 remove_dir(void)
 {
+	char path[PATH_MAX];
+
 	cleanup();
+	pins_dir_close(&pins);
+	snprintf(path, sizeof(path), "%s/pins", run_dir);
+	rmdir(path);
+	rmdir(run_dir);
 	rmdir(dir);
 }
 
-/* LLVMFuzzerInitialize -- the temp folder the servers of every input use. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	char err[REGION_ERR_MAX];
+
 	(void)argc;
 	(void)argv;
 	/* Region files on tmpfs: a persist is an msync, cheap there. */
@@ -74,8 +98,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	snprintf(attach_path, sizeof(attach_path), "%s/a.pmem", dir);
+	snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
 	atexit(remove_dir);
 	log_set_level(LOG_LEVEL_ERROR);
+	/* Pins are kept as by the daemon: every lease and grant goes to a
+	 * pin table, and attach runs its pins phase. */
+	if (pins_dir_open(run_dir, &pins, err) < 0) {
+		fprintf(stderr, "fuzz_request: %s\n", err);
+		abort();
+	}
 	return 0;
 }
 
@@ -157,6 +188,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct server_upcalls up = {
 		.accept = session_open,
 		.stop = ops_shutdown,
+		.restore_pins = pins_restore,
+		.forget_pins = pins_forget,
+		.pins = &pins,
 	};
 	struct config cfg;
 	uv_loop_t loop;
@@ -167,7 +201,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	config_defaults(&cfg);
 	cfg.log_level = LOG_LEVEL_ERROR;
 	snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s/sock", dir);
-	snprintf(cfg.runtime_dir, sizeof(cfg.runtime_dir), "%s", dir);
+	snprintf(cfg.runtime_dir, sizeof(cfg.runtime_dir), "%s", run_dir);
 	cfg.nregions = 1;
 	snprintf(cfg.regions[0].name, sizeof(cfg.regions[0].name), "r");
 	snprintf(cfg.regions[0].path, sizeof(cfg.regions[0].path), "%s/r.pmem",
