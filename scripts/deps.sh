@@ -1,8 +1,9 @@
 #!/bin/sh
 # deps.sh -- install what building and testing pagemapd needs from Debian,
 # only if something is missing. Safe to run again; needs root (or sudo).
-# clang and its runtimes (libclang-rt-14-dev, only recommended by clang, so
-# named) build the libFuzzer targets (scripts/fuzz.sh).
+# clang builds the libFuzzer targets (scripts/fuzz.sh); libFuzzer and the
+# sanitizer runtimes are in libclang-rt-14-dev, which clang only recommends
+# (and recommends are not installed here), so it is named.
 set -eu
 
 PKGS="build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev
