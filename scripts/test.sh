@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh -- install what is missing, then build and run every test twice:
 # a normal build (build/) and an AddressSanitizer + UBSan build
-# (build-asan/). Exits non-zero if anything fails.
+# (build-asan/), then a bounded run of each fuzz target (build-fuzz/).
+# Exits non-zero if anything fails.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -21,4 +22,8 @@ for variant in plain asan; do
 	echo "=== $variant tests ==="
 	(cd "$dir" && ctest --output-on-failure -j 2 --timeout 600) || status=1
 done
+# The libFuzzer targets, built with clang, a bounded run each on the
+# committed seeds (scripts/fuzz.sh; PAGEMAP_FUZZ_TIME seconds per target).
+echo "=== fuzz (build-fuzz) ==="
+scripts/fuzz.sh --time "${PAGEMAP_FUZZ_TIME:-20}" || status=1
 exit $status
