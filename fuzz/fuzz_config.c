@@ -1,7 +1,7 @@
 /* fuzz_config.c -- libFuzzer target: the daemon's settings parsers. An
  * input starting with "#!spec\n" is a list of --region arguments, one a
  * line, each given to config_add_region_spec() and its size part to
- * parse_size(); any other input is an INI file for config_load() (written
+ * size_parse(); any other input is an INI file for config_load() (written
  * to a memfd, read through /proc/self/fd). */
 #include <errno.h>
 #include <stdint.h>
@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "size.h"
 
 #define SPEC_MAGIC "#!spec\n"
 
@@ -45,12 +46,17 @@ specs(struct config *c, char *text)
 
 	for (char *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		uint64_t bytes;
+		uint64_t bytes = 0;
+		const char *note;
 
 		err[0] = '\0';
 		if (config_add_region_spec(c, line, err) < 0 && err[0] == '\0')
 			abort(); /* a refusal always says why */
-		(void)parse_size(line, &bytes);
+		/* The one size grammar: success and a note only together
+		 * with a value it could have read. */
+		if (size_parse(line, &bytes, &note) == 0 && note &&
+		    bytes == 0 && line[0] != '0')
+			abort();
 	}
 }
 
