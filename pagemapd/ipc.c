@@ -566,7 +566,8 @@ ipc_refuse(int fd, const void *buf, size_t len)
 	 * read fail with ECONNRESET before it reads our reply: drop what
 	 * it sent so far (its Hello), closing any fd that came with it. */
 	for (int i = 0; i < 4; i++) {
-		struct iovec iov = {.iov_base = scrap, .iov_len = sizeof(scrap)};
+		struct iovec iov = {.iov_base = scrap,
+				    .iov_len = sizeof(scrap)};
 		struct msghdr msg = {.msg_iov = &iov,
 				     .msg_iovlen = 1,
 				     .msg_control = ctl.buf,

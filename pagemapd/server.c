@@ -387,8 +387,7 @@ server_conn_gone(struct server *srv, struct ipc_conn *c)
 /* log_refusal -- say why @uid was refused, at most once a second per uid
  * (a flood must not flood the journal too), with how many went unsaid. */
 static void
-log_refusal(struct server *srv, uint32_t uid, const char *limit,
-	    uint32_t value)
+log_refusal(struct server *srv, uint32_t uid, const char *limit, uint32_t value)
 {
 	struct refusal_log *r = NULL, *oldest = &srv->refusals[0];
 	uint64_t now = now_ms();
@@ -470,8 +469,7 @@ on_connection(struct ipc_listener *l, int fd)
 			       "taken");
 			return;
 		}
-		if (uid_count(srv, uid) >=
-		    srv->cfg->max_connections_per_uid) {
+		if (uid_count(srv, uid) >= srv->cfg->max_connections_per_uid) {
 			refuse(srv, fd, uid, "max_connections_per_uid",
 			       srv->cfg->max_connections_per_uid,
 			       "too many connections from this user");
