@@ -264,56 +264,6 @@ privileged(const struct server *srv, uid_t uid)
 	return uid == 0 || uid == srv->self_uid;
 }
 
-static uint32_t
-uid_hash(const struct server *srv, uint32_t uid)
-{
-	return (uid * 2654435761u) & srv->uid_mask;
-}
-
-/* uid_slot -- the slot of @uid, or the free slot where it would go. The
- * table always has a free slot: it holds at most max_clients uids in at
- * least twice as many slots. */
-static struct uid_conns *
-uid_slot(struct server *srv, uint32_t uid)
-{
-	uint32_t i = uid_hash(srv, uid);
-
-	while (srv->uids[i].n && srv->uids[i].uid != uid)
-		i = (i + 1) & srv->uid_mask;
-	return &srv->uids[i];
-}
-
-static uint32_t
-uid_count(struct server *srv, uint32_t uid)
-{
-	return uid_slot(srv, uid)->n;
-}
-
-/* uid_drop -- one connection of @uid less; its last frees the slot,
- * moving back the entries that probed past it (linear probing's
- * deletion, so lookups never stop early at a hole). */
-static void
-uid_drop(struct server *srv, uint32_t uid)
-{
-	struct uid_conns *e = uid_slot(srv, uid);
-	uint32_t i, j;
-
-	if (e->n == 0 || --e->n)
-		return;
-	i = (uint32_t)(e - srv->uids);
-	for (j = (i + 1) & srv->uid_mask; srv->uids[j].n;
-	     j = (j + 1) & srv->uid_mask) {
-		uint32_t k = uid_hash(srv, srv->uids[j].uid);
-		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-
-		if (stays)
-			continue;
-		srv->uids[i] = srv->uids[j];
-		srv->uids[j].n = 0;
-		i = j;
-	}
-}
-
 /* greet_check -- close the connections whose Hello is overdue, then wait
  * for the next deadline (the list is in deadline order: one timeout). */
 static void
@@ -352,10 +302,7 @@ server_conn_add(struct server *srv, struct ipc_conn *c)
 	list_add_head(&srv->conns, &c->node);
 	srv->nsessions++;
 	if (!privileged(srv, c->peer.uid)) {
-		struct uid_conns *e = uid_slot(srv, c->peer.uid);
-
-		e->uid = c->peer.uid;
-		e->n++;
+		uidcount_add(&srv->uids, c->peer.uid);
 		srv->nunprivileged++;
 	}
 	c->greet_deadline_ms = now_ms() + srv->cfg->handshake_timeout_ms;
@@ -379,7 +326,7 @@ server_conn_gone(struct server *srv, struct ipc_conn *c)
 	list_del(&c->greet_node);
 	srv->nsessions--;
 	if (!privileged(srv, c->peer.uid)) {
-		uid_drop(srv, c->peer.uid);
+		uidcount_drop(&srv->uids, c->peer.uid);
 		srv->nunprivileged--;
 	}
 }
@@ -469,7 +416,8 @@ on_connection(struct ipc_listener *l, int fd)
 			       "taken");
 			return;
 		}
-		if (uid_count(srv, uid) >= srv->cfg->max_connections_per_uid) {
+		if (uidcount_get(&srv->uids, uid) >=
+		    srv->cfg->max_connections_per_uid) {
 			refuse(srv, fd, uid, "max_connections_per_uid",
 			       srv->cfg->max_connections_per_uid,
 			       "too many connections from this user");
@@ -570,20 +518,14 @@ static int
 size_limits(struct server *srv)
 {
 	uint32_t reserve = srv->cfg->reserved_connections;
-	uint32_t slots = 16;
 
 	size_clients(srv);
 	if (reserve > srv->max_clients / 2)
 		reserve = srv->max_clients / 2;
 	srv->max_unprivileged = srv->max_clients - reserve;
-	while (slots < 2 * (uint64_t)srv->max_clients)
-		slots *= 2;
-	srv->uids = calloc(slots, sizeof(*srv->uids));
-	if (srv->uids == NULL)
-		return -ENOMEM;
-	srv->uid_mask = slots - 1;
 	srv->self_uid = geteuid();
-	return 0;
+	/* No more uids than connections have a count. */
+	return uidcount_init(&srv->uids, srv->max_unprivileged);
 }
 
 /* activated -- systemd passed us the listening socket (sd_listen_fds(3)'s
@@ -742,8 +684,7 @@ err_detach:
 	exlock_release(&srv->socket_lock);
 	wire_ctx_free(&srv->wire);
 	ipc_rx_free(&srv->rx);
-	free(srv->uids);
-	srv->uids = NULL;
+	uidcount_fini(&srv->uids);
 	return rv;
 }
 
@@ -783,8 +724,7 @@ finish(uv_timer_t *t)
 	srv->scratch = NULL;
 	wire_ctx_free(&srv->wire);
 	ipc_rx_free(&srv->rx);
-	free(srv->uids);
-	srv->uids = NULL;
+	uidcount_fini(&srv->uids);
 	free(srv->lease_buckets);
 	srv->lease_buckets = NULL;
 	srv->lease_nbuckets = 0;

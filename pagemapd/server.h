@@ -12,6 +12,7 @@
 #include "list.h"
 #include "recall.h"
 #include "region.h"
+#include "uidcount.h"
 #include "wire.h"
 
 #define SERVER_MAX_PACKET WIRE_MAX_PACKET
@@ -40,12 +41,6 @@ struct pin_dir {
 	uint8_t boot_id[16]; /* this boot's, read once at start */
 	uint32_t path_crc;   /* CRC32C of the runtime dir's absolute path */
 	char path[PATH_MAX]; /* the runtime dir */
-};
-
-/* Connections of one uid (server.c's open-addressed table). */
-struct uid_conns {
-	uint32_t uid;
-	uint32_t n; /* 0: the slot is free */
 };
 
 /* The last refusal logged for a uid: one line a second at most. */
@@ -86,8 +81,7 @@ struct server {
 	uint32_t max_unprivileged; /* max_clients less the admins' reserve */
 	uint32_t nunprivileged; /* sessions of uids other than the admins' */
 	uint32_t self_uid; /* the daemon's: administers, as uid 0 does */
-	struct uid_conns *uids; /* sessions per unprivileged uid */
-	uint32_t uid_mask; /* slots - 1; slots >= 2 * max_clients */
+	struct uidcount uids; /* sessions per unprivileged uid */
 	struct refusal_log refusals[SERVER_REFUSAL_UIDS];
 	uint64_t paused_log_ms; /* the last "out of fds" line */
 	struct list_node greeting; /* ipc_conn.greet_node, by deadline */
