@@ -480,8 +480,7 @@ size_clients(struct server *srv)
 		struct rlimit up = {.rlim_cur = rl.rlim_max,
 				    .rlim_max = rl.rlim_max};
 
-		/* systemd's filter denies setrlimit; its LimitNOFILE= sets
-		 * both limits anyway. */
+		/* Not fatal: the limit we have is sized for below. */
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			rl.rlim_cur = rl.rlim_max;
 		else

@@ -54,7 +54,7 @@ uidcount_fini(struct uidcount *t)
 uint32_t
 uidcount_get(const struct uidcount *t, uint32_t uid)
 {
-	return slot(t, uid)->n;
+	return t->slots ? slot(t, uid)->n : 0;
 }
 
 void
@@ -69,9 +69,12 @@ uidcount_add(struct uidcount *t, uint32_t uid)
 void
 uidcount_drop(struct uidcount *t, uint32_t uid)
 {
-	struct uid_conns *e = slot(t, uid);
+	struct uid_conns *e;
 	uint32_t i, j;
 
+	if (t->slots == NULL)
+		return;
+	e = slot(t, uid);
 	if (e->n == 0 || --e->n)
 		return;
 	i = (uint32_t)(e - t->slots);

@@ -21,7 +21,9 @@ struct uidcount {
  * 0 or -ENOMEM (@t then holds nothing to free). */
 int uidcount_init(struct uidcount *t, uint32_t max_uids);
 
-/* uidcount_fini -- free @t's slots (a zeroed @t is fine). */
+/* uidcount_fini -- free @t's slots (a zeroed @t is fine). Afterwards
+ * @t counts 0 for every uid and drops do nothing: connections still close
+ * after the daemon has freed its state. */
 void uidcount_fini(struct uidcount *t);
 
 /* uidcount_get -- the count of @uid (0 for a uid not in @t). */

@@ -37,6 +37,9 @@ counts_start_at_zero_and_follow_adds_and_drops(void **state)
 	assert_int_equal(uidcount_get(&t, 1000), 0);
 	uidcount_fini(&t);
 	uidcount_fini(&t); /* twice is fine */
+	/* A freed table counts nothing and drops nothing. */
+	assert_int_equal(uidcount_get(&t, 65534), 0);
+	uidcount_drop(&t, 65534);
 }
 
 /* random_adds_and_drops_match_an_array -- the model: one count per uid.
