@@ -25,6 +25,9 @@ config_defaults(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->socket_mode = 0666; /* access is checked per request, by peer */
 	c->max_clients = 1024;
+	c->max_connections_per_uid = 64;
+	c->reserved_connections = 8;
+	c->handshake_timeout_ms = 5000;
 	c->max_leases = 4096;
 	c->max_grants = 1u << 22;
 	c->max_pending = 256;
@@ -191,6 +194,18 @@ daemon_key(struct config *c, const char *key, const char *value,
 		if (parse_u32(value, 10, 1u << 20, &c->max_clients) ||
 		    !c->max_clients)
 			return *why = "must be from 1 to 1048576", -EINVAL;
+	} else if (strcmp(key, "max_connections_per_uid") == 0) {
+		if (parse_u32(value, 10, 1u << 20,
+			      &c->max_connections_per_uid) ||
+		    !c->max_connections_per_uid)
+			return *why = "must be from 1 to 1048576", -EINVAL;
+	} else if (strcmp(key, "reserved_connections") == 0) {
+		if (parse_u32(value, 10, 1u << 20, &c->reserved_connections))
+			return *why = "must be from 0 to 1048576", -EINVAL;
+	} else if (strcmp(key, "handshake_timeout_ms") == 0) {
+		if (parse_u32(value, 10, 3600000, &c->handshake_timeout_ms) ||
+		    !c->handshake_timeout_ms)
+			return *why = "must be from 1 to 3600000", -EINVAL;
 	} else if (strcmp(key, "max_leases") == 0) {
 		if (parse_u32(value, 10, 1u << 24, &c->max_leases) ||
 		    !c->max_leases)

@@ -27,7 +27,10 @@ struct config {
 	char runtime_dir[PATH_MAX]; /* pin tables in its pins/ (pins.c) */
 	enum log_level log_level;
 	uint32_t socket_mode; /* permission bits of the socket file */
-	uint32_t max_clients;
+	uint32_t max_clients; /* connections at once, lowered to the fds */
+	uint32_t max_connections_per_uid; /* for every uid but the admins' */
+	uint32_t reserved_connections; /* of max_clients, for the admins */
+	uint32_t handshake_timeout_ms; /* from accept to a completed Hello */
 	uint32_t max_leases; /* per client */
 	uint64_t max_grants; /* per client */
 	uint32_t max_pending; /* queued replies per client before we stop reading */

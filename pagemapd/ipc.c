@@ -428,6 +428,7 @@ ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, struct ipc_rx *rx,
 	c->fd = fd;
 	c->rx = rx;
 	list_init(&c->node);
+	list_init(&c->greet_node);
 	c->peer.pidfd = -1;
 	c->max_packet = max_packet;
 	c->out_limit = out_limit;
@@ -495,6 +496,29 @@ ipc_close(struct ipc_conn *c)
 
 /* ---- listening --------------------------------------------------------- */
 
+static void on_accept(uv_poll_t *h, int status, int events);
+
+static void
+resume_accepting(uv_timer_t *t)
+{
+	struct ipc_listener *l = t->data;
+
+	uv_poll_start(&l->poll, UV_READABLE, on_accept);
+}
+
+/* pause_accepting -- out of descriptors or memory: the connection waiting
+ * in the backlog keeps the listener readable, so polling it now would
+ * wake the loop again at once and pin a core. Stop polling it for a while
+ * instead; clients wait in the backlog meanwhile. */
+static void
+pause_accepting(struct ipc_listener *l, int err)
+{
+	uv_poll_stop(&l->poll);
+	uv_timer_start(&l->backoff, resume_accepting, IPC_ACCEPT_BACKOFF_MS, 0);
+	if (l->on_pause)
+		l->on_pause(l, err);
+}
+
 static void
 on_accept(uv_poll_t *h, int status, int events)
 {
@@ -506,10 +530,54 @@ on_accept(uv_poll_t *h, int status, int events)
 	for (int i = 0; i < RECV_BATCH; i++) {
 		int fd = accept4(l->fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return; /* EAGAIN, or EMFILE: retried next wakeup */
-		l->on_connection(l, fd);
+		if (fd >= 0) {
+			l->on_connection(l, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			pause_accepting(l, errno);
+		return; /* EAGAIN: the backlog is empty */
 	}
+}
+
+int
+ipc_peer_uid(int fd, uid_t *ret_uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	*ret_uid = cred.uid;
+	return 0;
+}
+
+void
+ipc_refuse(int fd, const void *buf, size_t len)
+{
+	union ctl ctl;
+	uint8_t scrap[256];
+
+	(void)send_one(fd, buf, len, -1);
+	/* Closing a Unix socket with unread packets makes the peer's next
+	 * read fail with ECONNRESET before it reads our reply: drop what
+	 * it sent so far (its Hello), closing any fd that came with it. */
+	for (int i = 0; i < 4; i++) {
+		struct iovec iov = {.iov_base = scrap,
+				    .iov_len = sizeof(scrap)};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf)};
+
+		if (recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+			break;
+		close_fds(&msg);
+	}
+	close(fd);
 }
 
 int
@@ -645,6 +713,8 @@ ipc_listen(uv_loop_t *loop, struct ipc_listener *l, const char *path,
 		goto err_unlink;
 	}
 	l->poll.data = l;
+	uv_timer_init(loop, &l->backoff);
+	l->backoff.data = l;
 	uv_poll_start(&l->poll, UV_READABLE, on_accept);
 	return 0;
 
@@ -678,5 +748,6 @@ ipc_listener_close(struct ipc_listener *l)
 		unlink(l->path);
 	l->owns_path = false;
 	uv_poll_stop(&l->poll);
+	uv_close((uv_handle_t *)&l->backoff, NULL);
 	uv_close((uv_handle_t *)&l->poll, on_listener_closed);
 }

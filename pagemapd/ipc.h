@@ -59,6 +59,8 @@ struct ipc_out {
 struct ipc_conn {
 	uv_poll_t poll; /* embedded: the owner is freed in on_close */
 	struct list_node node; /* the owner's list of connections */
+	struct list_node greet_node; /* the owner's list awaiting Hello */
+	uint64_t greet_deadline_ms; /* when the owner gives up waiting */
 	int fd;
 	struct ipc_rx *rx; /* the loop's, shared */
 	struct ipc_peer peer;
@@ -89,12 +91,22 @@ int ipc_send(struct ipc_conn *c, const void *buf, size_t len, int pass_fd);
  * socket and, from the loop, call on_close. Idempotent. */
 void ipc_close(struct ipc_conn *c);
 
+/* How long the listener stops accepting when the daemon is out of file
+ * descriptors: the pending connection stays readable, so a
+ * level-triggered poll would wake again at once and spin. */
+#define IPC_ACCEPT_BACKOFF_MS 100
+
 struct ipc_listener {
 	uv_poll_t poll;
+	uv_timer_t backoff; /* re-arms the poll after an EMFILE pause */
 	int fd;
 	char path[108];
 	bool owns_path; /* we created the socket file: unlink it at close */
 	void (*on_connection)(struct ipc_listener *l, int fd);
+	/* on_pause -- accept failed with @err (EMFILE, ENFILE, ENOBUFS,
+	 * ENOMEM): nothing is accepted for IPC_ACCEPT_BACKOFF_MS. May be
+	 * NULL. */
+	void (*on_pause)(struct ipc_listener *l, int err);
 	void *data;
 };
 
@@ -108,6 +120,15 @@ int ipc_listen(uv_loop_t *loop, struct ipc_listener *l, const char *path,
 /* ipc_mkdir_parents -- create the folders above the socket @path (0755),
  * as ipc_listen() does. Returns 0 or -errno. */
 int ipc_mkdir_parents(const char *path);
+
+/* ipc_peer_uid -- the uid of the peer of the connected socket @fd
+ * (SO_PEERCRED). Returns 0 or -errno. */
+int ipc_peer_uid(int fd, uid_t *ret_uid);
+
+/* ipc_refuse -- send @len bytes of @buf as one packet on the accepted
+ * socket @fd if it goes at once, discard what the peer already sent, and
+ * close @fd. Never blocks. */
+void ipc_refuse(int fd, const void *buf, size_t len);
 
 /* ipc_listener_close -- stop accepting and unlink the socket we made. */
 void ipc_listener_close(struct ipc_listener *l);

@@ -1,12 +1,14 @@
 /* server.c -- the daemon's state: attached regions, sessions, shutdown. */
 #include "server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -247,35 +249,282 @@ on_commit(uv_check_t *h)
 	}
 }
 
+/* ---- connections: limits per uid, the handshake deadline ---------------
+ *
+ * No user may lock the administrator out (DESIGN §6): max_clients holds
+ * every connection, but uids other than 0 and the daemon's own together get
+ * at most max_unprivileged of them (the rest is kept for the
+ * administrators), each of them at most max_connections_per_uid. A
+ * connection that has not completed its Hello within handshake_timeout_ms
+ * is closed, so idle sockets cannot hold slots either. */
+
+static bool
+privileged(const struct server *srv, uid_t uid)
+{
+	return uid == 0 || uid == srv->self_uid;
+}
+
+/* greet_check -- close the connections whose Hello is overdue, then wait
+ * for the next deadline (the list is in deadline order: one timeout). */
+static void
+greet_check(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	uint64_t now = now_ms();
+
+	while (!list_empty(&srv->greeting)) {
+		struct ipc_conn *c = list_entry(srv->greeting.next,
+						struct ipc_conn, greet_node);
+		uint8_t buf[256];
+		ssize_t n;
+
+		if (c->greet_deadline_ms > now) {
+			uv_timer_start(t, greet_check,
+				       c->greet_deadline_ms - now, 0);
+			return;
+		}
+		list_del(&c->greet_node);
+		log_debug("closing the connection of pid %d (uid %u): no "
+			  "Hello within handshake_timeout_ms %u",
+			  (int)c->peer.pid, (unsigned)c->peer.uid,
+			  srv->cfg->handshake_timeout_ms);
+		n = wire_error(buf, sizeof(buf), 0, ETIMEDOUT,
+			       "no Hello within the handshake timeout");
+		if (n > 0)
+			(void)ipc_send(c, buf, (size_t)n, -1);
+		ipc_close(c);
+	}
+}
+
 void
 server_conn_add(struct server *srv, struct ipc_conn *c)
 {
 	list_add_head(&srv->conns, &c->node);
 	srv->nsessions++;
+	if (!privileged(srv, c->peer.uid)) {
+		uidcount_add(&srv->uids, c->peer.uid);
+		srv->nunprivileged++;
+	}
+	c->greet_deadline_ms = now_ms() + srv->cfg->handshake_timeout_ms;
+	list_add_tail(&srv->greeting, &c->greet_node);
+	if (!uv_is_active((uv_handle_t *)&srv->greet_timer))
+		uv_timer_start(&srv->greet_timer, greet_check,
+			       srv->cfg->handshake_timeout_ms, 0);
+}
+
+void
+server_conn_greeted(struct server *srv, struct ipc_conn *c)
+{
+	(void)srv;
+	list_del(&c->greet_node);
 }
 
 void
 server_conn_gone(struct server *srv, struct ipc_conn *c)
 {
 	list_del(&c->node);
+	list_del(&c->greet_node);
 	srv->nsessions--;
+	if (!privileged(srv, c->peer.uid)) {
+		uidcount_drop(&srv->uids, c->peer.uid);
+		srv->nunprivileged--;
+	}
+}
+
+/* log_refusal -- say why @uid was refused, at most once a second per uid
+ * (a flood must not flood the journal too), with how many went unsaid. */
+static void
+log_refusal(struct server *srv, uint32_t uid, const char *limit, uint32_t value)
+{
+	struct refusal_log *r = NULL, *oldest = &srv->refusals[0];
+	uint64_t now = now_ms();
+
+	for (size_t i = 0; i < SERVER_REFUSAL_UIDS && r == NULL; i++) {
+		struct refusal_log *e = &srv->refusals[i];
+
+		if (e->last_ms && e->uid == uid)
+			r = e;
+		else if (e->last_ms < oldest->last_ms)
+			oldest = e;
+	}
+	if (r && now - r->last_ms < 1000) {
+		r->suppressed++;
+		return;
+	}
+	if (r == NULL) {
+		r = oldest;
+		*r = (struct refusal_log){.uid = uid};
+	}
+	if (r->suppressed)
+		log_warn("refused a connection from uid %u: %s (%u) reached; "
+			 "%u more refused since the last such line",
+			 (unsigned)uid, limit, value, r->suppressed);
+	else
+		log_warn("refused a connection from uid %u: %s (%u) reached",
+			 (unsigned)uid, limit, value);
+	r->last_ms = now ? now : 1;
+	r->suppressed = 0;
+}
+
+/* refuse -- answer @fd with one error packet (the reply to the Hello the
+ * client sends first: libpagemap shows its message) and close it. */
+static void
+refuse(struct server *srv, int fd, uint32_t uid, const char *limit,
+       uint32_t value, const char *what)
+{
+	char msg[192];
+	uint8_t buf[256];
+	ssize_t n;
+
+	snprintf(msg, sizeof(msg), "%s (%s %u): try again later", what, limit,
+		 value);
+	n = wire_error(buf, sizeof(buf), 0, EUSERS, msg);
+	if (n > 0)
+		ipc_refuse(fd, buf, (size_t)n);
+	else
+		close(fd);
+	log_refusal(srv, uid, limit, value);
 }
 
 static void
 on_connection(struct ipc_listener *l, int fd)
 {
 	struct server *srv = l->data;
+	uid_t uid;
 
-	if (srv->finished || srv->nsessions >= srv->cfg->max_clients) {
-		/* Refuse before reading anything: a flood of connections
-		 * must not grow the daemon. */
-		log_warn("refusing a connection: %s",
-			 srv->finished ? "shutting down" : "too many clients");
+	if (srv->finished) {
 		close(fd);
 		return;
 	}
+	if (ipc_peer_uid(fd, &uid) < 0) {
+		close(fd);
+		return;
+	}
+	/* Refuse before reading anything: a flood of connections must not
+	 * grow the daemon. */
+	if (srv->nsessions >= srv->max_clients) {
+		refuse(srv, fd, uid, "max_clients", srv->max_clients,
+		       "the daemon serves as many connections as it may");
+		return;
+	}
+	if (!privileged(srv, uid)) {
+		if (srv->nunprivileged >= srv->max_unprivileged) {
+			refuse(srv, fd, uid,
+			       "max_clients less reserved_connections",
+			       srv->max_unprivileged,
+			       "the connections other users may hold are all "
+			       "taken");
+			return;
+		}
+		if (uidcount_get(&srv->uids, uid) >=
+		    srv->cfg->max_connections_per_uid) {
+			refuse(srv, fd, uid, "max_connections_per_uid",
+			       srv->cfg->max_connections_per_uid,
+			       "too many connections from this user");
+			return;
+		}
+	}
 	if (srv->up.accept(srv, fd) < 0)
 		log_warn("cannot serve a new connection: out of resources");
+}
+
+/* on_accept_paused -- the listener rests for a moment: the daemon is out
+ * of file descriptors (or memory). Logged once a second at most. */
+static void
+on_accept_paused(struct ipc_listener *l, int err)
+{
+	struct server *srv = l->data;
+	uint64_t now = now_ms();
+
+	if (srv->paused_log_ms && now - srv->paused_log_ms < 1000)
+		return;
+	srv->paused_log_ms = now ? now : 1;
+	log_warn("cannot accept connections: %s; pausing %d ms (%u "
+		 "connections open, max_clients %u)",
+		 strerror(err), IPC_ACCEPT_BACKOFF_MS, srv->nsessions,
+		 srv->max_clients);
+}
+
+/* open_fds -- descriptors open now, or -1 if /proc cannot say. */
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = -1; /* the directory's own fd */
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* size_clients -- raise the soft RLIMIT_NOFILE to the hard one (a daemon
+ * started by hand gets a soft 1024), then lower max_clients to what the
+ * limit allows beyond the descriptors open now: running out of them is
+ * refusing connections at accept at best. */
+static void
+size_clients(struct server *srv)
+{
+	struct rlimit rl;
+	uint64_t avail, fit;
+	int used;
+
+	srv->max_clients = srv->cfg->max_clients;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = {.rlim_cur = rl.rlim_max,
+				    .rlim_max = rl.rlim_max};
+
+		/* Not fatal: the limit we have is sized for below. */
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl.rlim_cur = rl.rlim_max;
+		else
+			log_debug("cannot raise the soft RLIMIT_NOFILE to "
+				  "%llu: %s",
+				  (unsigned long long)rl.rlim_max,
+				  strerror(errno));
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	used = open_fds();
+	if (used < 0)
+		used = 64;
+	avail = rl.rlim_cur > (rlim_t)used + SERVER_FDS_SPARE
+			? rl.rlim_cur - (rlim_t)used - SERVER_FDS_SPARE
+			: 0;
+	fit = avail / SERVER_FDS_PER_CLIENT;
+	if (fit == 0)
+		fit = 1;
+	if (fit < srv->max_clients) {
+		log_warn("max_clients lowered from %u to %llu: the file "
+			 "descriptor limit is %llu (%u per client; raise "
+			 "LimitNOFILE= or ulimit -n)",
+			 srv->max_clients, (unsigned long long)fit,
+			 (unsigned long long)rl.rlim_cur,
+			 SERVER_FDS_PER_CLIENT);
+		srv->max_clients = (uint32_t)fit;
+	}
+}
+
+/* size_limits -- max_clients and the administrators' reserve in it (at
+ * most half, so other users keep some), and the per-uid table. */
+static int
+size_limits(struct server *srv)
+{
+	uint32_t reserve = srv->cfg->reserved_connections;
+
+	size_clients(srv);
+	if (reserve > srv->max_clients / 2)
+		reserve = srv->max_clients / 2;
+	srv->max_unprivileged = srv->max_clients - reserve;
+	srv->self_uid = geteuid();
+	/* No more uids than connections have a count. */
+	return uidcount_init(&srv->uids, srv->max_unprivileged);
 }
 
 /* activated -- systemd passed us the listening socket (sd_listen_fds(3)'s
@@ -371,6 +620,7 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	list_init(&srv->conns);
 	list_init(&srv->clients);
 	list_init(&srv->deferred);
+	list_init(&srv->greeting);
 	recall_set_init(&srv->recall, NULL);
 	if (wire_ctx_new(&srv->wire) < 0 || ipc_rx_new(&srv->rx) < 0) {
 		log_error("out of memory");
@@ -396,7 +646,14 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 			goto err_detach;
 		}
 	}
+	/* After the regions: their descriptors count as used. */
+	rv = size_limits(srv);
+	if (rv < 0) {
+		log_error("out of memory");
+		goto err_detach;
+	}
 	srv->listener.on_connection = on_connection;
+	srv->listener.on_pause = on_accept_paused;
 	srv->listener.data = srv;
 	rv = ipc_listen(loop, &srv->listener, c->socket_path, c->socket_mode,
 			err);
@@ -405,6 +662,8 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 		goto err_detach;
 	}
 	uv_timer_init(loop, &srv->recall_timer);
+	uv_timer_init(loop, &srv->greet_timer);
+	srv->greet_timer.data = srv;
 	uv_check_init(loop, &srv->commit_check);
 	srv->commit_check.data = srv;
 	uv_check_start(&srv->commit_check, on_commit);
@@ -424,6 +683,7 @@ err_detach:
 	exlock_release(&srv->socket_lock);
 	wire_ctx_free(&srv->wire);
 	ipc_rx_free(&srv->rx);
+	uidcount_fini(&srv->uids);
 	return rv;
 }
 
@@ -454,6 +714,7 @@ finish(uv_timer_t *t)
 	list_for_each(pos, n, &srv->conns)
 		ipc_close(list_entry(pos, struct ipc_conn, node));
 	uv_close((uv_handle_t *)&srv->recall_timer, NULL);
+	uv_close((uv_handle_t *)&srv->greet_timer, NULL);
 	recall_set_fini(&srv->recall);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -462,6 +723,7 @@ finish(uv_timer_t *t)
 	srv->scratch = NULL;
 	wire_ctx_free(&srv->wire);
 	ipc_rx_free(&srv->rx);
+	uidcount_fini(&srv->uids);
 	free(srv->lease_buckets);
 	srv->lease_buckets = NULL;
 	srv->lease_nbuckets = 0;

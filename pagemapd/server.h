@@ -12,12 +12,22 @@
 #include "list.h"
 #include "recall.h"
 #include "region.h"
+#include "uidcount.h"
 #include "wire.h"
 
 #define SERVER_MAX_PACKET WIRE_MAX_PACKET
 /* The exit status of a stop by a second signal, grants still out. */
 #define SERVER_EXIT_PINS_KEPT 3
 #define SERVER_MAX_FOLIOS_PER_REPLY 8192u /* a Map reply fits one packet */
+
+/* Descriptors a connection may cost: its socket, its client's pidfd, and
+ * one for what it opens meanwhile (a pin table). */
+#define SERVER_FDS_PER_CLIENT 3u
+/* Descriptors kept beyond those open at start: regions attached later,
+ * files opened for a moment (/proc, region fds duplicated for replies). */
+#define SERVER_FDS_SPARE 16u
+/* Uids whose refusals are remembered, to log each at most once a second. */
+#define SERVER_REFUSAL_UIDS 16u
 
 struct client;
 struct grant;
@@ -31,6 +41,13 @@ struct pin_dir {
 	uint8_t boot_id[16]; /* this boot's, read once at start */
 	uint32_t path_crc;   /* CRC32C of the runtime dir's absolute path */
 	char path[PATH_MAX]; /* the runtime dir */
+};
+
+/* The last refusal logged for a uid: one line a second at most. */
+struct refusal_log {
+	uint32_t uid;
+	uint64_t last_ms; /* 0: unused */
+	uint32_t suppressed; /* refusals not logged since */
 };
 
 /* What the layers above the server do for it (set by main.c): the server
@@ -60,6 +77,15 @@ struct server {
 	struct exlock socket_lock; /* "<socket>.lock", held for life */
 	struct list_node conns;	   /* struct ipc_conn of every session */
 	uint32_t nsessions;
+	uint32_t max_clients; /* the config's, lowered to the fd limit */
+	uint32_t max_unprivileged; /* max_clients less the admins' reserve */
+	uint32_t nunprivileged; /* sessions of uids other than the admins' */
+	uint32_t self_uid; /* the daemon's: administers, as uid 0 does */
+	struct uidcount uids; /* sessions per unprivileged uid */
+	struct refusal_log refusals[SERVER_REFUSAL_UIDS];
+	uint64_t paused_log_ms; /* the last "out of fds" line */
+	struct list_node greeting; /* ipc_conn.greet_node, by deadline */
+	uv_timer_t greet_timer; /* the first deadline of greeting */
 	struct list_node clients; /* struct client; outlive sessions (I5) */
 	uint32_t nclients;
 	uint64_t next_client_id;
@@ -107,6 +133,10 @@ int server_detach(struct server *srv, const char *name);
  * has closed (the server closes every one when it finishes). */
 void server_conn_add(struct server *srv, struct ipc_conn *c);
 void server_conn_gone(struct server *srv, struct ipc_conn *c);
+
+/* server_conn_greeted -- @c completed its Hello: it is no longer closed
+ * at handshake_timeout_ms. */
+void server_conn_greeted(struct server *srv, struct ipc_conn *c);
 
 /* server_progress -- pending operations moved: while stopping, report
  * what the stop still waits for and finish once every region is gone. */

@@ -239,6 +239,7 @@ do_hello(struct session *s, const struct wire_request *rq)
 		return;
 	}
 	s->hello = true;
+	server_conn_greeted(s->srv, &s->conn);
 	server_limits(s->srv, &l);
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
 	client_set_name(s->client, rq->client_name);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -111,6 +112,12 @@ daemon_start(struct daemon *d, const char *const *args,
 		argv[n] = NULL;
 		/* A test that dies mid-way must not leave daemons behind. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (d->nofile) {
+			struct rlimit rl = {d->nofile, d->nofile};
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(126);
+		}
 		setenv("NOTIFY_SOCKET", notify, 1);
 		/* Pin tables in the test's folder (an --runtime-dir or
 		 * @env given overrides it). */

@@ -15,6 +15,8 @@ struct daemon {
 	char socket[108];
 	char log[PATH_MAX]; /* the daemon's stderr */
 	int exit_status; /* of the last stop: exit code, or 128 + signal */
+	unsigned nofile; /* RLIMIT_NOFILE (soft and hard) the daemon gets;
+			    0: the test's own */
 };
 
 /* daemon_init -- a fresh folder and socket path; starts nothing. */
