@@ -41,10 +41,21 @@ connect_daemon(struct ctx *c)
 {
 	const char *path = ctx_socket(c);
 	int err = pagemap_connect(path, PROG, &c->pm);
+	const char *why;
+	char *safe;
 
-	if (err)
+	if (!err)
+		return 0;
+	/* The library's account names the socket, the reason, and what the
+	 * daemon said when it refused us ("too many connections ..."). */
+	why = pagemap_last_message(NULL);
+	if (!*why)
 		return fail_with(c, err, "connect %s", path);
-	return 0;
+	if (!(safe = escape_text(why)))
+		die_oom();
+	fprintf(stderr, PROG ": %s\n", safe);
+	free(safe);
+	return EXIT_FAIL;
 }
 
 int
