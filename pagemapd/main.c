@@ -189,17 +189,79 @@ out:
 	return rv;
 }
 
+/* The command line, kept for a reload. */
+struct start {
+	int argc;
+	char **argv;
+	struct config *cfg; /* the one the server reads */
+};
+
+/* reload -- SIGHUP: read the command line and the config file again into
+ * a fresh config; on success the log level and the limits take effect at
+ * once (every check reads them from @st->cfg), the socket, runtime
+ * directory and regions at the next start. On failure nothing changes. */
+static void
+reload(struct server *srv, void *ctx)
+{
+	struct start *st = ctx;
+	struct config *c = st->cfg, *fresh = malloc(sizeof(*fresh));
+	bool same;
+
+	(void)srv;
+	if (!fresh) {
+		log_error("reload: out of memory; configuration not changed");
+		return;
+	}
+	config_defaults(fresh);
+	optind = 0; /* getopt starts over */
+	if (parse_args(st->argc, st->argv, fresh) != 0) {
+		log_error("reload: the configuration has errors (above); "
+			  "nothing changed");
+		free(fresh);
+		return;
+	}
+	c->log_level = fresh->log_level;
+	log_set_level(c->log_level);
+	c->max_leases = fresh->max_leases;
+	c->max_grants = fresh->max_grants;
+	c->max_pending = fresh->max_pending;
+	c->max_connections_per_uid = fresh->max_connections_per_uid;
+	c->reserved_connections = fresh->reserved_connections;
+	c->handshake_timeout_ms = fresh->handshake_timeout_ms;
+	same = strcmp(c->socket_path, fresh->socket_path) == 0 &&
+	       strcmp(c->runtime_dir, fresh->runtime_dir) == 0 &&
+	       c->nregions == fresh->nregions &&
+	       c->max_clients == fresh->max_clients;
+	for (size_t i = 0; same && i < c->nregions; i++)
+		same = strcmp(c->regions[i].name, fresh->regions[i].name) ==
+			       0 &&
+		       strcmp(c->regions[i].path, fresh->regions[i].path) == 0;
+	if (!same)
+		log_warn("reload: socket, runtime_dir, max_clients and regions "
+			 "change only at the next start");
+	log_info("reloaded the configuration: log level, max_leases %u, "
+		 "max_grants %llu, max_pending %u, max_connections_per_uid "
+		 "%u, reserved_connections %u, handshake_timeout_ms %u",
+		 c->max_leases, (unsigned long long)c->max_grants,
+		 c->max_pending, c->max_connections_per_uid,
+		 c->reserved_connections, c->handshake_timeout_ms);
+	free(fresh);
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct config cfg;
 	static struct pin_dir pins = {.dirfd = -1};
+	struct start st = {argc, argv, &cfg};
 	struct server_upcalls up = {
 		.accept = session_open,
 		.stop = ops_shutdown,
 		.restore_pins = pins_restore,
 		.forget_pins = pins_forget,
 		.pins = &pins,
+		.reload = reload,
+		.reload_ctx = &st,
 	};
 	char err[REGION_ERR_MAX];
 	struct server srv;

@@ -598,6 +598,18 @@ on_signal(uv_signal_t *h, int signum)
 	_exit(SERVER_EXIT_PINS_KEPT);
 }
 
+/* on_hup -- SIGHUP: the layer above reads the configuration again (the
+ * log level and the limits change; the rest waits for a restart). */
+static void
+on_hup(uv_signal_t *h, int signum)
+{
+	struct server *srv = h->data;
+
+	(void)signum;
+	if (srv->up.reload)
+		srv->up.reload(srv, srv->up.reload_ctx);
+}
+
 int
 server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	     const struct server_upcalls *up)
@@ -669,9 +681,11 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	uv_check_start(&srv->commit_check, on_commit);
 	uv_signal_init(loop, &srv->sigterm);
 	uv_signal_init(loop, &srv->sigint);
-	srv->sigterm.data = srv->sigint.data = srv;
+	uv_signal_init(loop, &srv->sighup);
+	srv->sigterm.data = srv->sigint.data = srv->sighup.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_signal_start(&srv->sighup, on_hup, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s with %zu region(s)", srv->listener.path,
 		 srv->nregions);
@@ -718,6 +732,7 @@ finish(uv_timer_t *t)
 	recall_set_fini(&srv->recall);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->sighup, NULL);
 	uv_close((uv_handle_t *)&srv->commit_check, NULL);
 	free(srv->scratch);
 	srv->scratch = NULL;

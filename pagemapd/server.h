@@ -46,7 +46,7 @@ struct pin_dir {
 /* The last refusal logged for a uid: one line a second at most. */
 struct refusal_log {
 	uint32_t uid;
-	uint64_t last_ms; /* 0: unused */
+	uint64_t last_ms;    /* 0: unused */
 	uint32_t suppressed; /* refusals not logged since */
 };
 
@@ -64,6 +64,9 @@ struct server_upcalls {
 	void (*forget_pins)(struct server *srv, struct region *r);
 	/* pins -- the runtime directory (NULL: pins are not kept). */
 	const struct pin_dir *pins;
+	/* reload -- SIGHUP: read the configuration again (NULL: ignore). */
+	void (*reload)(struct server *srv, void *ctx);
+	void *reload_ctx;
 };
 
 struct server {
@@ -77,16 +80,16 @@ struct server {
 	struct exlock socket_lock; /* "<socket>.lock", held for life */
 	struct list_node conns;	   /* struct ipc_conn of every session */
 	uint32_t nsessions;
-	uint32_t max_clients; /* the config's, lowered to the fd limit */
+	uint32_t max_clients;	   /* the config's, lowered to the fd limit */
 	uint32_t max_unprivileged; /* max_clients less the admins' reserve */
-	uint32_t nunprivileged; /* sessions of uids other than the admins' */
-	uint32_t self_uid; /* the daemon's: administers, as uid 0 does */
+	uint32_t nunprivileged;	   /* sessions of uids other than the admins' */
+	uint32_t self_uid;    /* the daemon's: administers, as uid 0 does */
 	struct uidcount uids; /* sessions per unprivileged uid */
 	struct refusal_log refusals[SERVER_REFUSAL_UIDS];
-	uint64_t paused_log_ms; /* the last "out of fds" line */
+	uint64_t paused_log_ms;	   /* the last "out of fds" line */
 	struct list_node greeting; /* ipc_conn.greet_node, by deadline */
-	uv_timer_t greet_timer; /* the first deadline of greeting */
-	struct list_node clients; /* struct client; outlive sessions (I5) */
+	uv_timer_t greet_timer;	   /* the first deadline of greeting */
+	struct list_node clients;  /* struct client; outlive sessions (I5) */
 	uint32_t nclients;
 	uint64_t next_client_id;
 	struct lease **lease_buckets; /* lease id index (client.c) */
@@ -102,6 +105,7 @@ struct server {
 	uint64_t start_ms;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	uv_signal_t sighup;
 	uv_timer_t finish_timer;   /* closes everything once stopped */
 	uv_check_t commit_check;   /* group commit, once per loop iteration */
 	struct list_node deferred; /* replies held until the commit */

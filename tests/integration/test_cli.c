@@ -2,7 +2,9 @@
  * files, JSON output, permissions, restarts, kill -9, corruption. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "ctljson.h"
 #include "fdcheck.h"
 #include "harness.h"
@@ -673,6 +676,70 @@ config_file_serves_its_regions_and_bad_keys_name_file_and_line(void **state)
 	daemon_cleanup(&d);
 }
 
+/* log_has -- wait (bounded) until @d's log holds @needle. */
+static bool
+log_has(const struct daemon *d, const char *needle)
+{
+	long long end = now_ms() + 20000;
+
+	while (!daemon_log_contains(d, needle))
+		if (now_ms() > end || poll(NULL, 0, 10) < 0)
+			return false;
+	return true;
+}
+
+/* status_max_leases -- the max_leases a new connection is told. */
+static int64_t
+status_max_leases(struct daemon *d)
+{
+	const char *argv[] = {"--json", "status", NULL};
+	json_object *j;
+	int64_t v;
+
+	if (ctl(d, out, sizeof(out), err, sizeof(err), argv[0], argv[1],
+		NULL) != 0)
+		fail_msg("status: %s", err);
+	j = jparse(0, out, err);
+	v = jint(jget(j, "limits"), "max_leases");
+	json_object_put(j);
+	return v;
+}
+
+static void
+sighup_rereads_the_log_level_and_limits(void **state)
+{
+	struct daemon d;
+	char conf[PATH_MAX], text[PATH_MAX * 2];
+	const char *args[] = {"--config", conf, NULL};
+
+	(void)state;
+	daemon_init(&d);
+	snprintf(conf, sizeof(conf), "%s/pagemapd.conf", d.dir);
+	snprintf(text, sizeof(text),
+		 "[daemon]\nmax_leases = 100\n[region r]\npath = %s/r.pmem\n"
+		 "size = 16M\ncreate = yes\n",
+		 d.dir);
+	write_file(conf, text);
+	assert_int_equal(daemon_start(&d, args, NULL), 0);
+	assert_int_equal(status_max_leases(&d), 100);
+
+	snprintf(text, sizeof(text),
+		 "[daemon]\nmax_leases = 3\nlog_level = debug\n[region r]\n"
+		 "path = %s/r.pmem\nsize = 16M\ncreate = yes\n",
+		 d.dir);
+	write_file(conf, text);
+	assert_int_equal(kill(d.pid, SIGHUP), 0);
+	assert_true(log_has(&d, "reloaded the configuration"));
+	assert_int_equal(status_max_leases(&d), 3);
+
+	/* A broken file changes nothing. */
+	write_file(conf, "[daemon]\nmax_leases = lots\n");
+	assert_int_equal(kill(d.pid, SIGHUP), 0);
+	assert_true(log_has(&d, "nothing changed"));
+	assert_int_equal(status_max_leases(&d), 3);
+	assert_int_equal(daemon_finish(&d), 0);
+}
+
 static void
 library_reports_daemon_messages(void **state)
 {
@@ -715,6 +782,7 @@ main(void)
 		T(library_reports_daemon_messages),
 		fdcheck_test(
 			config_file_serves_its_regions_and_bad_keys_name_file_and_line),
+		fdcheck_test(sighup_rereads_the_log_level_and_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
