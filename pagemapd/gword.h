@@ -56,11 +56,11 @@
  * The daemon's own record of the grant (its generation, whether it sent a
  * recall), not the word, says which grants exist and which were recalled;
  * it drops the record when it frees, so a grant is freed once however many
- * messages arrive. With an honest holder, count == the holder's live
- * mappings at every instant, so neither (a) nor (b) happens while the
- * holder maps the folio: under (a) the count was 0 and the CAS made the
- * word one no map accepts; under (b) the count reached 0 in a state no map
- * accepts.
+ * messages arrive. An honest holder counts up before it maps the folio
+ * and down after it has unmapped it, so the count is never below its live
+ * mappings, and neither (a) nor (b) happens while it maps the folio: under
+ * (a) the count was 0 and the CAS made the word one no map accepts; under
+ * (b) the count reached 0 in a state no map accepts.
  *
  * WHY EACH RACE IS SAFE. A CAS succeeds only against the exact value its
  * side read, and each side decides from that one value, so each call takes
@@ -104,11 +104,12 @@
  * daemon free a grant the daemon did not issue, did not see CACHED at its
  * own generation with its own CAS, or did not recall itself; free one twice;
  * read outside its memfd (the daemon indexes words by its own slot
- * numbers); resize the memfd (sealed); or crash it: every value of a word
- * is a defined input to every function here, and a value that is no state
- * of the grant the daemon issued (another generation, unknown state bits,
- * reserved bits, a count that contradicts the state) is GWORD_HOSTILE,
- * which the daemon treats as mapped.
+ * numbers); shrink the memfd under the daemon's mapping of it (sealed, so
+ * no SIGBUS); or crash it: every value of a word is a defined input to
+ * every function here, and a value that is no state of the grant the
+ * daemon issued (another generation, unknown state bits, reserved bits, a
+ * count that contradicts the state) is GWORD_HOSTILE, which the daemon
+ * treats as mapped.
  *
  * Words are naturally aligned uint64_t, changed only through gcc's
  * __atomic builtins, which are lock-free for 8 bytes on every target we
