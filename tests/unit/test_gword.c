@@ -178,9 +178,9 @@ issue_makes_a_cached_word_of_the_new_generation_over_anything(void **state)
  * After every step: the words are valid, the word's count equals the
  * holder's live mappings at its generation (so it never goes below 0),
  * nothing mapped is freed, nothing is freed twice, no map succeeds on a
- * grant under recall or of a past generation; at the end every grant the daemon took back was
- * freed exactly once (the holder unmapped everything, so every recall
- * completed) and every other one is still held, cached.
+ * grant under recall or of a past generation; at the end every grant the
+ * daemon took back was freed exactly once (the holder unmapped everything,
+ * so every recall completed) and every other one is still held, cached.
  */
 
 #define NG 3
