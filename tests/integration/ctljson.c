@@ -41,3 +41,14 @@ jstr(json_object *j, const char *key)
 {
 	return json_object_get_string(jget(j, key));
 }
+
+json_object *
+jrows(json_object *j, const char *key)
+{
+	json_object *v = jget(j, key);
+
+	if (!json_object_is_type(v, json_type_array))
+		fail_msg("%s is not a list in %s", key,
+			 json_object_to_json_string(j));
+	return v;
+}

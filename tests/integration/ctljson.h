@@ -19,6 +19,9 @@ json_object *jget(json_object *j, const char *key);
 /* jint -- the member @key of @j as an integer. */
 int64_t jint(json_object *j, const char *key);
 
+/* jrows -- the array member @key of @j (a listing's rows). */
+json_object *jrows(json_object *j, const char *key);
+
 /* jstr -- the member @key of @j as a string (owned by @j). */
 const char *jstr(json_object *j, const char *key);
 

@@ -85,8 +85,7 @@ wait_child(pid_t pid, int ms, int *status)
 }
 
 int
-daemon_start(struct daemon *d, const char *const *args,
-	     const char *const *env)
+daemon_start(struct daemon *d, const char *const *args, const char *const *env)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char notify[PATH_MAX];
@@ -278,7 +277,18 @@ daemon_setup(void **state, size_t size, const char *const *regions)
 	*state = d;
 	if (d == NULL || daemon_start_regions(d, regions ? regions : r))
 		return NULL;
+	snprintf(d->region, sizeof(d->region), "%s/r.pmem", d->dir);
 	return d;
+}
+
+int
+daemon_restart(struct daemon *d)
+{
+	char spec[PATH_MAX + 64];
+	const char *args[] = {"--region", spec, NULL};
+
+	snprintf(spec, sizeof(spec), "r=%s,size=64M,create", d->region);
+	return daemon_start(d, args, NULL);
 }
 
 int
@@ -426,8 +436,8 @@ vctl(uid_t uid, gid_t gid, const struct daemon *d, char *out, size_t outlen,
 }
 
 int
-ctl(const struct daemon *d, char *out, size_t outlen, char *err,
-    size_t errlen, ...)
+ctl(const struct daemon *d, char *out, size_t outlen, char *err, size_t errlen,
+    ...)
 {
 	va_list ap;
 	int rv;

@@ -10,13 +10,14 @@
 /* A daemon running in its own temporary folder (tmpdir.h: on /dev/shm,
  * where region persists are msync calls, far cheaper than on a disk). */
 struct daemon {
-	pid_t pid; /* 0 when not running */
+	pid_t pid;	    /* 0 when not running */
 	char dir[PATH_MAX]; /* temp folder, removed by daemon_cleanup() */
 	char socket[108];
 	char log[PATH_MAX]; /* the daemon's stderr */
-	int exit_status; /* of the last stop: exit code, or 128 + signal */
-	unsigned nofile; /* RLIMIT_NOFILE (soft and hard) the daemon gets;
-			    0: the test's own */
+	int exit_status;    /* of the last stop: exit code, or 128 + signal */
+	char region[PATH_MAX]; /* the file of region "r" of daemon_setup() */
+	unsigned nofile;       /* RLIMIT_NOFILE (soft and hard) the daemon gets;
+				  0: the test's own */
 };
 
 /* daemon_init -- a fresh folder and socket path; starts nothing. */
@@ -46,6 +47,10 @@ int daemon_finish(struct daemon *d);
  * "r=r.pmem,size=64M,create"). Returns the fixture, or NULL on failure
  * (*state is set either way, for the teardown). */
 void *daemon_setup(void **state, size_t size, const char *const *regions);
+
+/* daemon_restart -- start @d again, stopped, with daemon_setup()'s one
+ * region "r" (its file d->region, created if absent). As daemon_start(). */
+int daemon_restart(struct daemon *d);
 
 /* daemon_teardown -- a CMocka teardown for a fixture that is a calloc'ed
  * struct whose first member is its struct daemon: daemon_finish(), free

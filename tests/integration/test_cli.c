@@ -30,8 +30,7 @@
 static char out[BIG], err[BIG];
 
 struct fixture {
-	struct daemon d;       /* first: daemon_teardown() frees through it */
-	char region[PATH_MAX]; /* backing file of region "r" */
+	struct daemon d; /* first: daemon_teardown() frees through it */
 };
 
 static int
@@ -39,20 +38,7 @@ setup(void **state)
 {
 	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	if (f == NULL)
-		return -1;
-	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
-	return 0;
-}
-
-static int
-restart(struct fixture *f)
-{
-	char spec[PATH_MAX + 64];
-	const char *args[] = {"--region", spec, NULL};
-
-	snprintf(spec, sizeof(spec), "r=%s,size=64M,create", f->region);
-	return daemon_start(&f->d, args, NULL);
+	return f ? 0 : -1;
 }
 
 /* json_ctl -- run pagemapctl --json ARGS, expect success, parse stdout. */
@@ -99,7 +85,7 @@ region_ls_and_info_describe_the_region(void **state)
 	assert_int_equal(json_object_array_length(jget(j, "regions")), 1);
 	assert_string_equal(jstr(r, "name"), "r");
 	assert_string_equal(jstr(r, "kind"), "file");
-	assert_string_equal(jstr(r, "path"), f->region);
+	assert_string_equal(jstr(r, "path"), f->d.region);
 	assert_int_equal(jint(r, "size"), 64 << 20);
 	assert_int_equal(jint(r, "max_order"), 9);
 	assert_int_equal(jint(r, "used") + jint(r, "free"),
@@ -191,7 +177,7 @@ sizes_share_one_grammar_and_say_what_they_accept(void **state)
 
 		assert_int_equal(daemon_stop(&f->d), 0);
 		snprintf(spec, sizeof(spec), "r=%s,size=64MB,create",
-			 f->region);
+			 f->d.region);
 		assert_int_equal(daemon_start(&f->d, args, NULL), 0);
 		assert_true(daemon_log_contains(&f->d, "powers of 1024"));
 	}
@@ -334,7 +320,7 @@ permissions_follow_the_peer_credentials(void **state)
 	/* Region file mode 0644, owned by root: others may read only. The
 	 * socket's folder must let them reach the socket. */
 	assert_int_equal(chmod(f->d.dir, 0711), 0);
-	assert_int_equal(chmod(f->region, 0644), 0);
+	assert_int_equal(chmod(f->d.region, 0644), 0);
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create",
 			     "r/mine", "--size", "4K", "--mode", "0600", NULL),
 			 0);
@@ -344,7 +330,7 @@ permissions_follow_the_peer_credentials(void **state)
 			     "detach", "r", NULL),
 			 0);
 	assert_int_equal(ctl(&f->d, NULL, 0, err, sizeof(err), "region",
-			     "attach", "r", f->region, NULL),
+			     "attach", "r", f->d.region, NULL),
 			 0);
 	assert_int_equal(ctl_as(nobody, nobody, &f->d, out, sizeof(out), err,
 				sizeof(err), "file", "ls", "r", NULL),
@@ -436,12 +422,13 @@ kill9_keeps_every_completed_operation(void **state)
 
 	/* offline check of what the dead daemon left */
 	{
-		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->d.region,
+				      NULL};
 		assert_int_equal(
 			run(argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
 		assert_non_null(strstr(out, "clean"));
 	}
-	assert_int_equal(restart(f), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 	j = json_ctl(f, "file", "ls", "r", NULL);
 	assert_int_equal(json_object_array_length(jget(j, "files")), 30);
 	json_object_put(j);
@@ -513,11 +500,12 @@ kill9_mid_workload_loses_no_acknowledged_operation(void **state)
 	assert_true(done >= 150);
 
 	{
-		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+		const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->d.region,
+				      NULL};
 		assert_int_equal(
 			run(argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
 	}
-	assert_int_equal(restart(f), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 	for (int i = 0; i < done; i++) {
 		snprintf(name, sizeof(name), "r/w%04d", i);
 		if (i % 3 == 0) {
@@ -541,7 +529,7 @@ sigterm_stops_cleanly_with_exit_zero(void **state)
 	assert_true(daemon_log_contains(&f->d, "stopped"));
 	/* the socket file is gone */
 	assert_int_equal(access(f->d.socket, F_OK), -1);
-	assert_int_equal(restart(f), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 }
 
 /* corrupt -- flip one byte at @off of the region file. */
@@ -562,7 +550,7 @@ static void
 corrupt_superblock_or_inode_is_refused_by_attach_and_fsck(void **state)
 {
 	struct fixture *f = *state;
-	const char *fsck_argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+	const char *fsck_argv[] = {PAGEMAPCTL_BIN, "fsck", f->d.region, NULL};
 	struct pm_super sb;
 	int fd;
 
@@ -570,32 +558,32 @@ corrupt_superblock_or_inode_is_refused_by_attach_and_fsck(void **state)
 			     "r/victim", "--size", "8K", NULL),
 			 0);
 	assert_int_equal(daemon_stop(&f->d), 0);
-	fd = open(f->region, O_RDONLY);
+	fd = open(f->d.region, O_RDONLY);
 	assert_int_equal(pread(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
 	close(fd);
 
 	/* inode table: the file's record is somewhere in the first slots */
 	for (uint32_t slot = 0; slot < 4; slot++)
-		corrupt(f->region, (off_t)(sb.inode_off + slot * 256 + 40));
+		corrupt(f->d.region, (off_t)(sb.inode_off + slot * 256 + 40));
 	assert_int_equal(
 		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
-	assert_int_equal(restart(f), -1);
+	assert_int_equal(daemon_restart(&f->d), -1);
 	assert_int_not_equal(f->d.exit_status, 0);
 	assert_true(daemon_log_contains(&f->d, "inode"));
 	for (uint32_t slot = 0; slot < 4; slot++)
-		corrupt(f->region, (off_t)(sb.inode_off + slot * 256 + 40));
+		corrupt(f->d.region, (off_t)(sb.inode_off + slot * 256 + 40));
 	assert_int_equal(
 		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
 
 	/* superblock */
-	corrupt(f->region, 20);
+	corrupt(f->d.region, 20);
 	assert_int_equal(
 		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
 	assert_true(strstr(err, "superblock") || strstr(out, "superblock"));
-	assert_int_equal(restart(f), -1);
+	assert_int_equal(daemon_restart(&f->d), -1);
 	assert_true(daemon_log_contains(&f->d, "superblock"));
-	corrupt(f->region, 20);
-	assert_int_equal(restart(f), 0);
+	corrupt(f->d.region, 20);
+	assert_int_equal(daemon_restart(&f->d), 0);
 	assert_int_equal(
 		ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/victim", NULL),
 		0);

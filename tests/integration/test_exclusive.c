@@ -24,9 +24,8 @@
 static char out[BIG], err[BIG];
 
 struct fixture {
-	struct daemon d;       /* first: daemon_teardown() frees through it */
-	char region[PATH_MAX]; /* backing file of region "r" */
-	struct daemon second;  /* a second daemon some tests start */
+	struct daemon d;      /* first: daemon_teardown() frees through it */
+	struct daemon second; /* a second daemon some tests start */
 };
 
 static int
@@ -34,10 +33,7 @@ setup(void **state)
 {
 	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	if (f == NULL)
-		return -1;
-	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
-	return 0;
+	return f ? 0 : -1;
 }
 
 /* teardown -- the second daemon, if any, then the fixture's. */
@@ -131,22 +127,22 @@ second_daemon_on_a_served_region_file_refuses_and_writes_nothing(void **state)
 	char *before;
 
 	assert_serves(&f->d, "r/first");
-	before = slurp(f->region, &len);
+	before = slurp(f->d.region, &len);
 
 	/* Another socket, the same region file; `create` must not make it
 	 * format or fill anything either. */
 	daemon_init(&f->second);
-	snprintf(spec, sizeof(spec), "other=%s,size=64M,create", f->region);
+	snprintf(spec, sizeof(spec), "other=%s,size=64M,create", f->d.region);
 	assert_int_equal(daemon_start(&f->second, args, NULL), -1);
 	assert_int_not_equal(f->second.exit_status, 0);
 	expect_log(&f->second,
 		   "region file %s is in use by another pagemapd (pid %d)",
-		   f->region, (int)f->d.pid);
-	assert_same_bytes(f->region, before, len);
+		   f->d.region, (int)f->d.pid);
+	assert_same_bytes(f->d.region, before, len);
 	free(before);
 
 	/* The pid record beside the file names the first daemon. */
-	snprintf(lockfile, sizeof(lockfile), "%s.lock", f->region);
+	snprintf(lockfile, sizeof(lockfile), "%s.lock", f->d.region);
 	{
 		size_t n;
 		char *pid = slurp(lockfile, &n);
@@ -169,13 +165,13 @@ second_daemon_on_a_served_socket_refuses_before_any_region(void **state)
 	size_t len;
 	char *before;
 
-	before = slurp(f->region, &len);
+	before = slurp(f->d.region, &len);
 	daemon_init(&f->second);
 	/* The same socket; its own new region first, then the served one. */
 	snprintf(f->second.socket, sizeof(f->second.socket), "%s", f->d.socket);
 	snprintf(mine, sizeof(mine), "mine=%s/mine.pmem,size=64M,create",
 		 f->second.dir);
-	snprintf(spec, sizeof(spec), "r=%s", f->region);
+	snprintf(spec, sizeof(spec), "r=%s", f->d.region);
 	assert_int_equal(daemon_start(&f->second, args, NULL), -1);
 	assert_int_not_equal(f->second.exit_status, 0);
 	expect_log(&f->second,
@@ -184,7 +180,7 @@ second_daemon_on_a_served_socket_refuses_before_any_region(void **state)
 	/* Refused before it touched any region: its own was not made. */
 	snprintf(mine, sizeof(mine), "%s/mine.pmem", f->second.dir);
 	assert_int_equal(access(mine, F_OK), -1);
-	assert_same_bytes(f->region, before, len);
+	assert_same_bytes(f->d.region, before, len);
 	free(before);
 	/* The socket file is still the first daemon's, and it serves. */
 	assert_int_equal(access(f->d.socket, F_OK), 0);
@@ -200,14 +196,14 @@ region_attach_of_a_file_another_daemon_serves_is_refused(void **state)
 	size_t len;
 	char *before;
 
-	before = slurp(f->region, &len);
+	before = slurp(f->d.region, &len);
 	assert_int_equal(daemon_start_regions(&f->second, regions), 0);
 	assert_int_not_equal(ctl(&f->second, out, sizeof(out), err, sizeof(err),
-				 "region", "attach", "r2", f->region, NULL),
+				 "region", "attach", "r2", f->d.region, NULL),
 			     0);
 	if (!strstr(err, "in use by another pagemapd"))
 		fail_msg("unexpected error: %s", err);
-	assert_same_bytes(f->region, before, len);
+	assert_same_bytes(f->d.region, before, len);
 	free(before);
 	assert_serves(&f->second, "s/fine");
 	assert_serves(&f->d, "r/fine");
@@ -238,11 +234,11 @@ static void
 fsck_refuses_a_served_region_unless_live(void **state)
 {
 	struct fixture *f = *state;
-	const char *plain[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
-	const char *live[] = {PAGEMAPCTL_BIN, "fsck", "--live", f->region,
+	const char *plain[] = {PAGEMAPCTL_BIN, "fsck", f->d.region, NULL};
+	const char *live[] = {PAGEMAPCTL_BIN, "fsck", "--live", f->d.region,
 			      NULL};
-	const char *json[] = {PAGEMAPCTL_BIN, "--json",	 "fsck",
-			      "--live",	      f->region, NULL};
+	const char *json[] = {PAGEMAPCTL_BIN, "--json",	   "fsck",
+			      "--live",	      f->d.region, NULL};
 	char pid[32];
 	json_object *j;
 
@@ -279,7 +275,7 @@ fsck_refuses_a_served_region_unless_live(void **state)
 	assert_int_equal(run(plain, NULL, out, sizeof(out), err, sizeof(err)),
 			 0);
 	assert_null(strstr(out, "stale"));
-	json[3] = f->region;
+	json[3] = f->d.region;
 	json[4] = NULL;
 	assert_int_equal(run(json, NULL, out, sizeof(out), err, sizeof(err)),
 			 0);

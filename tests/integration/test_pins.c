@@ -29,6 +29,7 @@
 #include <pagemap.h>
 
 #include "clock.h"
+#include "ctljson.h"
 #include "fdcheck.h"
 #include "harness.h"
 #include "holder.h"
@@ -205,43 +206,16 @@ static json_object *
 ctl_json(struct fixture *f, const char *a, const char *b, const char *c,
 	 const char *d)
 {
-	json_object *j;
-
-	if (ctl(&f->d, f->out, OUT_MAX, f->err, OUT_MAX, "--json", a, b, c, d,
-		NULL) != 0)
-		fail_msg("pagemapctl %s %s: %s", a, b ? b : "", f->err);
-	j = json_tokener_parse(f->out);
-	assert_non_null(j);
-	return j;
-}
-
-static uint64_t
-jget(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no key %s", key);
-	return (uint64_t)json_object_get_int64(v);
-}
-
-/* rows -- the array under @key of a listing @j. */
-static json_object *
-rows(json_object *j, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, key, &v) ||
-	    !json_object_is_type(v, json_type_array))
-		fail_msg("no list %s", key);
-	return v;
+	return jparse(ctl(&f->d, f->out, OUT_MAX, f->err, OUT_MAX, "--json", a,
+			  b, c, d, NULL),
+		      f->out, f->err);
 }
 
 static uint64_t
 region_pins(struct fixture *f)
 {
 	json_object *j = ctl_json(f, "region", "info", "r", NULL);
-	uint64_t pins = jget(j, "pins");
+	uint64_t pins = (uint64_t)jint(j, "pins");
 
 	json_object_put(j);
 	return pins;
@@ -252,7 +226,7 @@ static int
 orphans(struct fixture *f)
 {
 	json_object *j = ctl_json(f, "region", "info", "r", NULL);
-	int n = (int)jget(j, "orphans");
+	int n = (int)(uint64_t)jint(j, "orphans");
 
 	json_object_put(j);
 	return n;
@@ -298,14 +272,14 @@ grants_hold_canary(struct fixture *f, uint64_t lease)
 	assert_true(fd >= 0);
 	snprintf(id, sizeof(id), "%" PRIu64, lease);
 	j = ctl_json(f, "grant", "ls", "--lease", id);
-	n = json_object_array_length(rows(j, "grants"));
+	n = json_object_array_length(jrows(j, "grants"));
 	for (size_t i = 0; i < n; i++) {
 		json_object *g =
-			json_object_array_get_idx(rows(j, "grants"), i);
-		uint64_t off = jget(g, "region_offset");
-		uint64_t size = 4096ull << jget(g, "order");
+			json_object_array_get_idx(jrows(j, "grants"), i);
+		uint64_t off = (uint64_t)jint(g, "region_offset");
+		uint64_t size = 4096ull << (uint64_t)jint(g, "order");
 
-		assert_int_equal(jget(g, "lease_id"), lease);
+		assert_int_equal((uint64_t)jint(g, "lease_id"), lease);
 		for (uint64_t o = 0; o < size; o += 2 * MiB) {
 			size_t len = size - o < 2 * MiB ? size - o : 2 * MiB;
 
@@ -389,12 +363,14 @@ pins_survive_a_daemon_crash_until_the_holder_exits(void **state)
 	snprintf(pid, sizeof(pid), "%d", (int)h.pid);
 	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
-	assert_int_equal(json_object_array_length(rows(j, "leases")), 1);
+	assert_int_equal(json_object_array_length(jrows(j, "leases")), 1);
 	assert_int_equal(
-		jget(json_object_array_get_idx(rows(j, "leases"), 0), "id"),
+		(uint64_t)jint(json_object_array_get_idx(jrows(j, "leases"), 0),
+			       "id"),
 		h.lease);
 	assert_int_equal(
-		jget(json_object_array_get_idx(rows(j, "leases"), 0), "pid"),
+		(uint64_t)jint(json_object_array_get_idx(jrows(j, "leases"), 0),
+			       "pid"),
 		h.pid);
 	json_object_put(j);
 	assert_true(grants_hold_canary(f, h.lease) > 0);
@@ -455,7 +431,7 @@ plant(struct fixture *f, uint32_t pid, uint64_t start)
 	json_object_put(j);
 	assert_int_equal(holder_boot_id(hd.boot_id), 0);
 	fl = ctl_json(f, "file", "stat", "r/a", NULL);
-	lease.ino = jget(fl, "ino");
+	lease.ino = (uint64_t)jint(fl, "ino");
 	json_object_put(fl);
 	snprintf(dir, sizeof(dir), "%s/run/pins", f->d.dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -33,6 +33,7 @@
 #include <pagemap.h>
 
 #include "clock.h"
+#include "ctljson.h"
 #include "fdcheck.h"
 #include "harness.h"
 #include "pintab.h"
@@ -93,35 +94,9 @@ static json_object *
 ctl_json(struct fixture *f, const char *a, const char *b, const char *c,
 	 const char *d)
 {
-	json_object *j;
-
-	if (ctl(&f->d, f->out, OUT_MAX, f->err, OUT_MAX, "--json", a, b, c, d,
-		NULL) != 0)
-		fail_msg("pagemapctl %s %s: %s", a, b ? b : "", f->err);
-	j = json_tokener_parse(f->out);
-	assert_non_null(j);
-	return j;
-}
-
-static uint64_t
-jget(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no key %s", key);
-	return (uint64_t)json_object_get_int64(v);
-}
-
-static json_object *
-rows(json_object *j, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, key, &v) ||
-	    !json_object_is_type(v, json_type_array))
-		fail_msg("no list %s", key);
-	return v;
+	return jparse(ctl(&f->d, f->out, OUT_MAX, f->err, OUT_MAX, "--json", a,
+			  b, c, d, NULL),
+		      f->out, f->err);
 }
 
 static void
@@ -389,10 +364,11 @@ grants_of(struct fixture *f, pid_t pid, uint64_t min_offset)
 
 	snprintf(p, sizeof(p), "%d", (int)pid);
 	j = ctl_json(f, "grant", "ls", "--pid", p);
-	all_n = json_object_array_length(rows(j, "grants"));
+	all_n = json_object_array_length(jrows(j, "grants"));
 	for (size_t i = 0; i < all_n; i++)
-		if (jget(json_object_array_get_idx(rows(j, "grants"), i),
-			 "file_offset") >= min_offset)
+		if ((uint64_t)jint(
+			    json_object_array_get_idx(jrows(j, "grants"), i),
+			    "file_offset") >= min_offset)
 			n++;
 	json_object_put(j);
 	return n;
@@ -428,20 +404,20 @@ the_library_reconnects_by_itself_after_a_kill9(void **state)
 	snprintf(pid, sizeof(pid), "%d", (int)h.pid);
 	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
-	assert_int_equal(json_object_array_length(rows(j, "leases")), 1);
-	c = json_object_array_get_idx(rows(j, "leases"), 0);
-	assert_int_equal(jget(c, "id"), h.lease);
-	assert_int_equal(jget(c, "pid"), h.pid);
+	assert_int_equal(json_object_array_length(jrows(j, "leases")), 1);
+	c = json_object_array_get_idx(jrows(j, "leases"), 0);
+	assert_int_equal((uint64_t)jint(c, "id"), h.lease);
+	assert_int_equal((uint64_t)jint(c, "pid"), h.pid);
 	json_object_put(j);
 	j = ctl_json(f, "client", "ls", NULL, NULL);
-	for (size_t i = 0; i < json_object_array_length(rows(j, "clients"));
+	for (size_t i = 0; i < json_object_array_length(jrows(j, "clients"));
 	     i++) {
-		c = json_object_array_get_idx(rows(j, "clients"), i);
-		if (jget(c, "pid") == (uint64_t)h.pid) {
+		c = json_object_array_get_idx(jrows(j, "clients"), i);
+		if ((uint64_t)jint(c, "pid") == (uint64_t)h.pid) {
 			assert_false(found);
 			found = true;
-			assert_int_equal(jget(c, "connected"), 1);
-			assert_int_equal(jget(c, "leases"), 1);
+			assert_int_equal((uint64_t)jint(c, "connected"), 1);
+			assert_int_equal((uint64_t)jint(c, "leases"), 1);
 		}
 	}
 	json_object_put(j);
@@ -510,7 +486,7 @@ leases_a_restart_lost_are_dead_and_say_so(void **state)
 	 * says why it cannot be. */
 	wait_reconnected(&h, 1);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
-	assert_int_equal(json_object_array_length(rows(j, "leases")), 0);
+	assert_int_equal(json_object_array_length(jrows(j, "leases")), 0);
 	json_object_put(j);
 	ask(&h, 'c', f->out, 16);
 	assert_string_equal(f->out, "ok");
@@ -548,10 +524,10 @@ plant(struct fixture *f, pid_t pid, json_object *g)
 		struct pin_rec r = {
 			.kind = PIN_GRANT,
 			.access = 2,
-			.order = (uint32_t)jget(o, "order"),
-			.lease_id = jget(o, "lease_id"),
-			.file_pg = jget(o, "file_offset") / 4096,
-			.region_pg = jget(o, "region_offset") / 4096,
+			.order = (uint32_t)(uint64_t)jint(o, "order"),
+			.lease_id = (uint64_t)jint(o, "lease_id"),
+			.file_pg = (uint64_t)jint(o, "file_offset") / 4096,
+			.region_pg = (uint64_t)jint(o, "region_offset") / 4096,
 		};
 
 		assert_true(pintab_add(t, &r) >= 0);
@@ -578,12 +554,12 @@ the_reconcile_returns_a_grant_the_library_does_not_hold(void **state)
 	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
 	j = ctl_json(f, "grant", "ls", "--lease", id);
 	lost = json_object_new_array();
-	for (size_t i = 0; i < json_object_array_length(rows(j, "grants"));
+	for (size_t i = 0; i < json_object_array_length(jrows(j, "grants"));
 	     i++) {
 		json_object *g =
-			json_object_array_get_idx(rows(j, "grants"), i);
+			json_object_array_get_idx(jrows(j, "grants"), i);
 
-		if (jget(g, "file_offset") >= FILE_SIZE / 2)
+		if ((uint64_t)jint(g, "file_offset") >= FILE_SIZE / 2)
 			json_object_array_add(lost, json_object_get(g));
 	}
 	json_object_put(j);
@@ -937,10 +913,11 @@ a_hello_without_capabilities_gets_none_of_their_fields(void **state)
 	client = r->hello->client_id;
 	raw_free(r);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
-	assert_int_equal(json_object_array_length(rows(j, "leases")), 1);
-	assert_int_equal(jget(json_object_array_get_idx(rows(j, "leases"), 0),
-			      "client_id"),
-			 client);
+	assert_int_equal(json_object_array_length(jrows(j, "leases")), 1);
+	assert_int_equal(
+		(uint64_t)jint(json_object_array_get_idx(jrows(j, "leases"), 0),
+			       "client_id"),
+		client);
 	json_object_put(j);
 	close(c);
 }

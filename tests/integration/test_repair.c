@@ -19,7 +19,6 @@
 
 struct fixture {
 	struct daemon d; /* first: daemon_teardown() frees through it */
-	char region[PATH_MAX]; /* backing file of region "r" */
 };
 
 static char out[16384], err[4096];
@@ -29,27 +28,14 @@ setup(void **state)
 {
 	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	if (f == NULL)
-		return -1;
-	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
-	return 0;
-}
-
-static int
-restart(struct fixture *f)
-{
-	char spec[PATH_MAX + 64];
-	const char *args[] = {"--region", spec, NULL};
-
-	snprintf(spec, sizeof(spec), "r=%s,size=64M,create", f->region);
-	return daemon_start(&f->d, args, NULL);
+	return f ? 0 : -1;
 }
 
 static void
 write_text(struct fixture *f, const char *name, const char *text)
 {
 	const char *argv[] = {PAGEMAPCTL_BIN, "--socket", f->d.socket,
-			      "write", name, NULL};
+			      "write",	      name,	  NULL};
 
 	assert_int_equal(run(argv, text, out, sizeof(out), err, sizeof(err)),
 			 0);
@@ -93,11 +79,11 @@ static void
 overlapping_files_are_repaired_and_the_region_attaches(void **state)
 {
 	struct fixture *f = *state;
-	const char *dry[] = {PAGEMAPCTL_BIN, "fsck", "--repair", f->region,
+	const char *dry[] = {PAGEMAPCTL_BIN, "fsck", "--repair", f->d.region,
 			     NULL};
-	const char *yes[] = {PAGEMAPCTL_BIN, "fsck", "--repair", "--yes",
-			     f->region, NULL};
-	const char *check[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+	const char *yes[] = {PAGEMAPCTL_BIN, "fsck",	  "--repair",
+			     "--yes",	     f->d.region, NULL};
+	const char *check[] = {PAGEMAPCTL_BIN, "fsck", f->d.region, NULL};
 	struct pm_extent ea, eb;
 	struct pm_super sb;
 	uint32_t a, b, ia, ib;
@@ -115,7 +101,7 @@ overlapping_files_are_repaired_and_the_region_attaches(void **state)
 	assert_int_equal(daemon_stop(&f->d), 0);
 
 	/* b's extent is pointed at a's pages. */
-	fd = open(f->region, O_RDWR | O_CLOEXEC);
+	fd = open(f->d.region, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
 	a = slot_of(fd, &sb, "a");
@@ -131,14 +117,13 @@ overlapping_files_are_repaired_and_the_region_attaches(void **state)
 	close(fd);
 
 	/* Attach refuses it and names the next step. */
-	assert_int_equal(restart(f), -1);
+	assert_int_equal(daemon_restart(&f->d), -1);
 	snprintf(want, sizeof(want), "run: pagemapctl fsck --repair %s",
-		 f->region);
+		 f->d.region);
 	assert_true(daemon_log_contains(&f->d, want));
 
 	/* The dry run: exit 1, the plan, nothing changed. */
-	assert_int_equal(run(dry, NULL, out, sizeof(out), err, sizeof(err)),
-			 1);
+	assert_int_equal(run(dry, NULL, out, sizeof(out), err, sizeof(err)), 1);
 	assert_non_null(strstr(out, "unmapped, a hole now"));
 	assert_non_null(strstr(out, "run again with --yes"));
 	assert_int_equal(run(check, NULL, out, sizeof(out), err, sizeof(err)),
@@ -146,24 +131,22 @@ overlapping_files_are_repaired_and_the_region_attaches(void **state)
 	assert_non_null(strstr(out, "fsck --repair"));
 
 	/* The repair: the later extent slot gives its pages up. */
-	assert_int_equal(run(yes, NULL, out, sizeof(out), err, sizeof(err)),
-			 0);
+	assert_int_equal(run(yes, NULL, out, sizeof(out), err, sizeof(err)), 0);
 	assert_non_null(strstr(out, "clean now"));
 	snprintf(want, sizeof(want), "they stay with inode %u \"%s\"",
 		 ia < ib ? a : b, ia < ib ? "a" : "b");
 	assert_non_null(strstr(out, want));
 	assert_int_equal(run(check, NULL, out, sizeof(out), err, sizeof(err)),
 			 0);
-	assert_int_equal(run(dry, NULL, out, sizeof(out), err, sizeof(err)),
-			 0);
+	assert_int_equal(run(dry, NULL, out, sizeof(out), err, sizeof(err)), 0);
 	assert_non_null(strstr(out, "nothing to repair"));
 
 	/* The daemon attaches it; the keeper's data is there under its new
 	 * name, the other file reads as a hole. */
-	assert_int_equal(restart(f), 0);
-	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls",
-			     "r", NULL),
-			 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
+	assert_int_equal(
+		ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls", "r", NULL),
+		0);
 	assert_non_null(strstr(out, "damaged."));
 	assert_null(strstr(out, " a\n"));
 	{
