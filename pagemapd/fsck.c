@@ -133,14 +133,16 @@ check_mapped(struct fsck *f, uint64_t map_len)
 	return 0;
 }
 
-static int
-file_size(int fd, uint64_t *ret)
+int
+fsck_file_size(int fd, uint64_t *ret, bool *ret_plain)
 {
 	struct stat st;
 	off_t end;
 
 	if (fstat(fd, &st))
 		return -errno;
+	if (ret_plain)
+		*ret_plain = S_ISREG(st.st_mode);
 	if (S_ISREG(st.st_mode)) {
 		*ret = (uint64_t)st.st_size;
 		return 0;
@@ -206,7 +208,7 @@ fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
 	fd = open_locked(&f, path, flags, &lock);
 	if (fd < 0)
 		return fd;
-	err = file_size(fd, &size);
+	err = fsck_file_size(fd, &size, NULL);
 	if (err) {
 		problem(&f, "%s: %s", path, strerror(-err));
 		goto out_close;

@@ -2,6 +2,7 @@
 #ifndef PAGEMAP_FSCK_H
 #define PAGEMAP_FSCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -53,5 +54,10 @@ int fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
 /* fsck_region -- fsck_region_flags() without flags: a region in use is
  * refused. */
 int fsck_region(const char *path, struct fsck_report *ret, FILE *log);
+
+/* fsck_file_size -- the size of the region file or device open as @fd
+ * (devices by seeking); *ret_plain (may be NULL) tells a plain file.
+ * Returns 0 or -errno. */
+int fsck_file_size(int fd, uint64_t *ret, bool *ret_plain);
 
 #endif

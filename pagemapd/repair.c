@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "exlock.h"
+#include "fsck.h"
 #include "holder.h"
 #include "journal.h"
 #include "layout.h"
@@ -697,26 +698,6 @@ out:
 
 /* ---- the file ---------------------------------------------------------- */
 
-static int
-file_size(int fd, uint64_t *ret, bool *plain)
-{
-	struct stat st;
-	off_t end;
-
-	if (fstat(fd, &st))
-		return -errno;
-	*plain = S_ISREG(st.st_mode);
-	if (*plain) {
-		*ret = (uint64_t)st.st_size;
-		return 0;
-	}
-	end = lseek(fd, 0, SEEK_END);
-	if (end < 0)
-		return -errno;
-	*ret = (uint64_t)end;
-	return 0;
-}
-
 /* read_super -- the superblock, accepted as fsck does: a torn journaled
  * write (only its crc wrong) is left for the replay to repair. */
 static int
@@ -842,7 +823,7 @@ repair_region(const char *path, unsigned flags, struct repair_report *ret,
 		return rc;
 	}
 	fm.fd = lock.fd;
-	rc = file_size(fm.fd, &size, &fm.plain);
+	rc = fsck_file_size(fm.fd, &size, &fm.plain);
 	if (rc) {
 		set_error(&r, "%s: %s", path, strerror(-rc));
 		goto out;
