@@ -45,9 +45,6 @@
 
 struct fixture {
 	struct daemon d; /* first: daemon_teardown() */
-	char region[PATH_MAX];
-	char spec[PATH_MAX + 64];
-	const char *args[3];
 	char *out, *err;
 };
 
@@ -61,21 +58,13 @@ struct holder_proc {
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	fdcheck_begin();
 	if (!f)
 		return -1;
 	f->out = malloc(OUT_MAX);
 	f->err = malloc(OUT_MAX);
-	daemon_init(&f->d);
-	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
-	snprintf(f->spec, sizeof(f->spec), "r=%s,size=64M,create", f->region);
-	f->args[0] = "--region";
-	f->args[1] = f->spec;
-	f->args[2] = NULL;
-	*state = f;
-	return daemon_start(&f->d, f->args, NULL);
+	return f->out && f->err ? 0 : -1;
 }
 
 static int
@@ -238,7 +227,7 @@ static void
 restart(struct fixture *f)
 {
 	daemon_kill(&f->d);
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 }
 
 /* write_other -- r/b, 4 MiB of the other pattern, through the CLI. */
@@ -266,7 +255,7 @@ grants_hold_canary(struct fixture *f, uint64_t lease)
 	char id[32];
 	json_object *j;
 	unsigned char *buf = malloc(2 * MiB);
-	int fd = open(f->region, O_RDONLY | O_CLOEXEC);
+	int fd = open(f->d.region, O_RDONLY | O_CLOEXEC);
 	size_t n;
 
 	assert_true(fd >= 0);
@@ -321,12 +310,12 @@ no_pins_no_orphans(struct fixture *f)
 static void
 stop_and_fsck(struct fixture *f)
 {
-	const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+	const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->d.region, NULL};
 
 	assert_int_equal(daemon_stop(&f->d), 0);
 	if (run(argv, NULL, f->out, OUT_MAX, f->err, OUT_MAX) != 0)
 		fail_msg("fsck: %s%s", f->out, f->err);
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 }
 
 /* ---- the tests ----------------------------------------------------------- */
@@ -487,22 +476,22 @@ static void
 another_runtime_dir_is_refused_while_pins_may_be_outstanding(void **state)
 {
 	struct fixture *f = *state;
-	char other[PATH_MAX + 32];
-	const char *args[] = {"--runtime-dir", other, "--region", f->spec,
-			      NULL};
+	char other[PATH_MAX + 32], spec[PATH_MAX + 64];
+	const char *args[] = {"--runtime-dir", other, "--region", spec, NULL};
 
 	snprintf(other, sizeof(other), "%s/other", f->d.dir);
+	snprintf(spec, sizeof(spec), "r=%s,size=64M,create", f->d.region);
 	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
 	daemon_kill(&f->d);
 	assert_int_equal(daemon_start(&f->d, args, NULL), -1);
 	assert_true(daemon_log_contains(&f->d, "another runtime directory"));
 	/* With its own directory it attaches; a clean stop clears the
 	 * record, and then any directory will do. */
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 	assert_int_equal(daemon_stop(&f->d), 0);
 	assert_int_equal(daemon_start(&f->d, args, NULL), 0);
 	assert_int_equal(daemon_stop(&f->d), 0);
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 }
 
 /* raw_hello -- Hello announcing CAP_RECONNECT with @token; returns the
@@ -625,7 +614,7 @@ a_second_sigterm_stops_at_once_and_the_next_start_keeps_the_pins(void **state)
 
 	/* Nothing was freed: the next start shows the pins and still waits
 	 * for the holder. */
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 	assert_true(region_pins(f) > 0);
 	no_reuse_then_release(f, &h);
 }

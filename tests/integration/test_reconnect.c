@@ -50,30 +50,19 @@
 
 struct fixture {
 	struct daemon d; /* first: daemon_teardown() */
-	char region[PATH_MAX];
-	char spec[PATH_MAX + 64];
-	const char *args[3];
 	char *out, *err;
 };
 
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
 
-	fdcheck_begin();
 	if (!f)
 		return -1;
 	f->out = malloc(OUT_MAX);
 	f->err = malloc(OUT_MAX);
-	daemon_init(&f->d);
-	snprintf(f->region, sizeof(f->region), "%s/r.pmem", f->d.dir);
-	snprintf(f->spec, sizeof(f->spec), "r=%s,size=128M,create", f->region);
-	f->args[0] = "--region";
-	f->args[1] = f->spec;
-	f->args[2] = NULL;
-	*state = f;
-	return daemon_start(&f->d, f->args, NULL);
+	return f->out && f->err ? 0 : -1;
 }
 
 static int
@@ -103,7 +92,7 @@ static void
 restart(struct fixture *f)
 {
 	daemon_kill(&f->d);
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 }
 
 /* stop_and_fsck -- stop cleanly, check the region file offline, start
@@ -111,12 +100,12 @@ restart(struct fixture *f)
 static void
 stop_and_fsck(struct fixture *f)
 {
-	const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->region, NULL};
+	const char *argv[] = {PAGEMAPCTL_BIN, "fsck", f->d.region, NULL};
 
 	assert_int_equal(daemon_stop(&f->d), 0);
 	if (run(argv, NULL, f->out, OUT_MAX, f->err, OUT_MAX) != 0)
 		fail_msg("fsck: %s%s", f->out, f->err);
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 }
 
 /* ---- a client process driven through pipes ------------------------------ */
@@ -479,7 +468,7 @@ leases_a_restart_lost_are_dead_and_say_so(void **state)
 	child_start(f, &h, false);
 	daemon_kill(&f->d);
 	assert_int_equal(clear_pins(f), 1);
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 
 	/* The library comes back, but the daemon knows no lease of it: the
 	 * lease is dead, its mapping stays until unmapped, and a new map
@@ -573,7 +562,7 @@ the_reconcile_returns_a_grant_the_library_does_not_hold(void **state)
 	daemon_kill(&f->d);
 	plant(f, h.pid, lost);
 	json_object_put(lost);
-	assert_int_equal(daemon_start(&f->d, f->args, NULL), 0);
+	assert_int_equal(daemon_restart(&f->d), 0);
 	assert_true(grants_of(f, h.pid, FILE_SIZE / 2) > 0);
 
 	assert_int_equal(ask_int(&h, 'A'), 0);
