@@ -64,8 +64,8 @@ grep -o 'strcmp(key, "[a-z_]*")' "$SRC/pagemapd/config.c" |
 	sed 's/.*"\(.*\)".*/\1/' | sort -u >"$T/keys"
 [ "$(wc -l <"$T/keys")" -ge 10 ] || fail "too few config keys found"
 while read -r key; do
-	grep -q "^\.BI $key " "$SRC/man/pagemapd.8" ||
-		fail "pagemapd.8 does not document the key $key"
+	grep -q "^\.BI $key " "$SRC/man/pagemapd.conf.5" ||
+		fail "pagemapd.conf.5 does not document the key $key"
 	grep -Eq "^#?$key = " "$SRC/systemd/pagemapd.conf" ||
 		fail "the example pagemapd.conf does not show the key $key"
 done <"$T/keys"
@@ -82,7 +82,7 @@ done <"$T/functions"
 
 # --- the man pages render cleanly ---
 if command -v groff >/dev/null; then
-	for page in pagemapd.8 pagemapctl.8 libpagemap.3; do
+	for page in pagemapd.8 pagemapd.conf.5 pagemapctl.8 libpagemap.3; do
 		groff -man -ww -z "$SRC/man/$page" >"$T/groff.out" 2>&1 ||
 			fail "groff $page"
 		[ -s "$T/groff.out" ] && fail "groff warns on $page: $(cat "$T/groff.out")"

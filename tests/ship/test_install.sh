@@ -36,7 +36,7 @@ for f in usr/sbin/pagemapd usr/bin/pagemapctl usr/include/pagemap.h \
 	usr/lib/systemd/system/pagemapd.socket \
 	usr/lib/sysusers.d/pagemapd.conf etc/pagemapd/pagemapd.conf \
 	usr/share/man/man8/pagemapd.8 usr/share/man/man8/pagemapctl.8 \
-	usr/share/man/man3/libpagemap.3 \
+	usr/share/man/man3/libpagemap.3 usr/share/man/man5/pagemapd.conf.5 \
 	usr/share/bash-completion/completions/pagemapctl; do
 	[ -f "$D/$f" ] || fail "not installed: /$f"
 done
