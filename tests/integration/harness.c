@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ctljson.h"
 #include "fdcheck.h"
 #include "tmpdir.h"
 
@@ -459,4 +460,36 @@ ctl_as(uid_t uid, gid_t gid, const struct daemon *d, char *out, size_t outlen,
 	rv = vctl(uid, gid, d, out, outlen, err, errlen, ap);
 	va_end(ap);
 	return rv;
+}
+
+int
+ctl_fixture_setup(void **state)
+{
+	struct ctl_fixture *f = daemon_setup(state, sizeof(*f), NULL);
+
+	if (!f)
+		return -1;
+	f->out = malloc(CTL_OUT_MAX);
+	f->err = malloc(CTL_OUT_MAX);
+	return f->out && f->err ? 0 : -1;
+}
+
+int
+ctl_fixture_teardown(void **state)
+{
+	struct ctl_fixture *f = *state;
+
+	free(f->out);
+	free(f->err);
+	f->out = f->err = NULL;
+	return daemon_teardown(state);
+}
+
+struct json_object *
+ctl_json(struct ctl_fixture *f, const char *a, const char *b, const char *c,
+	 const char *d)
+{
+	return jparse(ctl(&f->d, f->out, CTL_OUT_MAX, f->err, CTL_OUT_MAX,
+			  "--json", a, b, c, d, NULL),
+		      f->out, f->err);
 }

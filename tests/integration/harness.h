@@ -48,6 +48,24 @@ int daemon_finish(struct daemon *d);
  * (*state is set either way, for the teardown). */
 void *daemon_setup(void **state, size_t size, const char *const *regions);
 
+/* A fixture whose CLI runs keep large outputs: the daemon first, then
+ * buffers of CTL_OUT_MAX bytes each for stdout and stderr. */
+#define CTL_OUT_MAX (8u << 20)
+struct ctl_fixture {
+	struct daemon d;
+	char *out, *err;
+};
+
+/* ctl_fixture_setup, ctl_fixture_teardown -- CMocka setup and teardown
+ * of a struct ctl_fixture (daemon_setup()'s region "r"). */
+int ctl_fixture_setup(void **state);
+int ctl_fixture_teardown(void **state);
+
+/* ctl_json -- pagemapctl --json A [B [C [D]]] (NULL ends) against @f's
+ * daemon, its output parsed (a failure fails the test). */
+struct json_object *ctl_json(struct ctl_fixture *f, const char *a,
+			     const char *b, const char *c, const char *d);
+
 /* daemon_restart -- start @d again, stopped, with daemon_setup()'s one
  * region "r" (its file d->region, created if absent). As daemon_start(). */
 int daemon_restart(struct daemon *d);

@@ -40,13 +40,10 @@
 #define FILE_SIZE (4 * MiB)
 #define CANARY 0xc5
 #define OTHER 'B'
-#define OUT_MAX (1 << 20)
+#define OUT_MAX CTL_OUT_MAX
 #define WAIT_MS 30000
 
-struct fixture {
-	struct daemon d; /* first: daemon_teardown() */
-	char *out, *err;
-};
+#define fixture ctl_fixture
 
 /* A client process holding a mapping: commands on @cmd, answers on @ans. */
 struct holder_proc {
@@ -54,29 +51,6 @@ struct holder_proc {
 	int cmd, ans;
 	uint64_t lease;
 };
-
-static int
-setup(void **state)
-{
-	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
-
-	if (!f)
-		return -1;
-	f->out = malloc(OUT_MAX);
-	f->err = malloc(OUT_MAX);
-	return f->out && f->err ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	free(f->out);
-	free(f->err);
-	f->out = f->err = NULL;
-	return daemon_teardown(state);
-}
 
 #define CTL(f, ...)                                                            \
 	ctl(&(f)->d, (f)->out, OUT_MAX, (f)->err, OUT_MAX, __VA_ARGS__, NULL)
@@ -189,16 +163,6 @@ holder_quit(struct holder_proc *h)
 }
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* ctl_json -- pagemapctl --json A [B [C [D]]] (NULL ends), parsed. */
-static json_object *
-ctl_json(struct fixture *f, const char *a, const char *b, const char *c,
-	 const char *d)
-{
-	return jparse(ctl(&f->d, f->out, OUT_MAX, f->err, OUT_MAX, "--json", a,
-			  b, c, d, NULL),
-		      f->out, f->err);
-}
 
 static uint64_t
 region_pins(struct fixture *f)
@@ -625,22 +589,22 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			pins_survive_a_daemon_crash_until_the_holder_exits,
-			setup, teardown),
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			an_orphan_held_across_a_crash_survives_until_the_holder_exits,
-			setup, teardown),
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-			tables_of_a_dead_or_recycled_pid_are_discarded, setup,
-			teardown),
+			tables_of_a_dead_or_recycled_pid_are_discarded,
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			a_reconnect_by_token_takes_back_restored_leases_under_their_ids,
-			setup, teardown),
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			another_runtime_dir_is_refused_while_pins_may_be_outstanding,
-			setup, teardown),
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			a_second_sigterm_stops_at_once_and_the_next_start_keeps_the_pins,
-			setup, teardown),
+			ctl_fixture_setup, ctl_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,49 +44,14 @@
 #define FILE_SIZE (4 * MiB)
 #define CANARY 0xc5
 #define PATTERN 'P'
-#define NEWFILE 0xee	  /* files made after a crash */
-#define OUT_MAX (8 << 20) /* a whole file read through the CLI */
+#define NEWFILE 0xee /* files made after a crash */
+#define OUT_MAX CTL_OUT_MAX
 #define WAIT_MS 30000
 
-struct fixture {
-	struct daemon d; /* first: daemon_teardown() */
-	char *out, *err;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = daemon_setup(state, sizeof(*f), NULL);
-
-	if (!f)
-		return -1;
-	f->out = malloc(OUT_MAX);
-	f->err = malloc(OUT_MAX);
-	return f->out && f->err ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	free(f->out);
-	free(f->err);
-	f->out = f->err = NULL;
-	return daemon_teardown(state);
-}
+#define fixture ctl_fixture
 
 #define CTL(f, ...)                                                            \
 	ctl(&(f)->d, (f)->out, OUT_MAX, (f)->err, OUT_MAX, __VA_ARGS__, NULL)
-
-static json_object *
-ctl_json(struct fixture *f, const char *a, const char *b, const char *c,
-	 const char *d)
-{
-	return jparse(ctl(&f->d, f->out, OUT_MAX, f->err, OUT_MAX, "--json", a,
-			  b, c, d, NULL),
-		      f->out, f->err);
-}
 
 static void
 restart(struct fixture *f)
@@ -916,19 +881,20 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			leases_a_restart_lost_are_dead_and_say_so, setup,
-			teardown),
+			leases_a_restart_lost_are_dead_and_say_so,
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-			the_library_reconnects_by_itself_after_a_kill9, setup,
-			teardown),
+			the_library_reconnects_by_itself_after_a_kill9,
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			the_reconcile_returns_a_grant_the_library_does_not_hold,
-			setup, teardown),
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			a_hello_without_capabilities_gets_none_of_their_fields,
-			setup, teardown),
+			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(clients_survive_random_kill9s,
-						setup, teardown),
+						ctl_fixture_setup,
+						ctl_fixture_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
