@@ -472,12 +472,17 @@ struct pagemap_client_info {
 struct pagemap_blocker {
 	uint32_t struct_size;
 	const char *op;	    /* "truncate", "revoke", "detach", ... */
-	const char *target; /* region[/name] or lease id */
+	const char *target; /* for people: "r/f to 4096", "lease 3 on r/f" */
 	uint64_t lease_id;
 	uint64_t client_id;
 	uint32_t pid;
 	const char *comm;
 	uint64_t grants;
+	/* The target as fields; "" and 0 from a daemon without them. */
+	const char *region;
+	const char *file; /* its name or "<orphan:INO>"; "" for a detach */
+	uint64_t ino;	  /* 0 for a detach */
+	uint64_t new_size; /* truncate: the size it truncates to; else 0 */
 };
 
 /* Listings: *ret is an array of *ret_n pointers, one allocation freed

@@ -33,7 +33,8 @@
 #define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
 #define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
 #define GRANTS_SLACK 64u      /* rows of one (lease, offset) kept together */
-#define BLOCKERS_MAX 200u     /* Blocker <= ~260 bytes */
+#define BLOCKERS_MAX 200u     /* Blocker <= ~275 bytes */
+#define BLOCKERS_FIELDS_MAX 120u /* ... and <= ~500 bytes with its fields */
 
 size_t
 query_files(const struct region *r, uint64_t cursor, struct file_info *out,
@@ -294,26 +295,28 @@ query_client_page(const struct server *srv, const struct ipc_peer *viewer,
 
 ssize_t
 query_blocker_page(const struct server *srv, const struct ipc_peer *viewer,
-		   const struct wire_request *rq, uint8_t *out, size_t cap)
+		   const struct wire_request *rq, bool fields, uint8_t *out,
+		   size_t cap)
 {
-	struct blocker *v = malloc(BLOCKERS_MAX * sizeof(*v));
+	size_t max = fields ? BLOCKERS_FIELDS_MAX : BLOCKERS_MAX;
+	struct blocker *v = malloc(max * sizeof(*v));
 	ssize_t r;
 	size_t n, k = 0;
 
 	if (v == NULL)
 		return -ENOMEM;
 	n = recall_blockers(&srv->recall, rq->region[0] ? rq->region : NULL,
-			    rq->name[0] ? rq->name : NULL, v, BLOCKERS_MAX);
+			    rq->name[0] ? rq->name : NULL, v, max);
 	/* Rows of leases the viewer may not see are dropped after the
 	 * fact: blockers is one page, and a blocker's lease is alive while
 	 * the recall that it holds up is in force. */
-	for (size_t i = 0; i < n && i < BLOCKERS_MAX; i++) {
+	for (size_t i = 0; i < n && i < max; i++) {
 		const struct lease *l = client_lease_find(srv, v[i].lease_id);
 
 		if (l != NULL && sees(viewer, l))
 			v[k++] = v[i];
 	}
-	r = wire_blockers(out, cap, rq->id, v, k, n > BLOCKERS_MAX);
+	r = wire_blockers(out, cap, rq->id, v, k, n > max, fields);
 	free(v);
 	return r;
 }

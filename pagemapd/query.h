@@ -53,7 +53,8 @@ ssize_t query_clients(const struct server *srv, const struct ipc_peer *viewer,
  * query_blocker_page -- one reply page of the listing @rq asks for, as
  * @viewer may see it (see query.c), packed into @out (@cap bytes): its
  * length, -ENOMEM, or a negative length when it does not fit (see
- * wire.h). @pending as for query_clients(). */
+ * wire.h). @pending as for query_clients(); @fields as for
+ * wire_blockers(). */
 ssize_t query_lease_page(const struct server *srv,
 			 const struct ipc_peer *viewer,
 			 const struct wire_request *rq, uint8_t *out,
@@ -69,7 +70,7 @@ ssize_t query_client_page(const struct server *srv,
 			  uint8_t *out, size_t cap);
 ssize_t query_blocker_page(const struct server *srv,
 			   const struct ipc_peer *viewer,
-			   const struct wire_request *rq, uint8_t *out,
-			   size_t cap);
+			   const struct wire_request *rq, bool fields,
+			   uint8_t *out, size_t cap);
 
 #endif

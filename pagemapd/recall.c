@@ -28,6 +28,7 @@
  * once unlinked (as file ls shows it), so an orphan's holders can still
  * be asked for by name. */
 #define LABEL_MAX (PM_NAME_MAX + 32)
+_Static_assert(LABEL_MAX <= BLOCKER_FILE_MAX, "a label fits a blocker's file");
 static const char *
 label_of(const struct inode *ino, char *buf, size_t len)
 {
@@ -444,6 +445,15 @@ recall_blockers(const struct recall_set *rs, const char *region,
 				memset(b, 0, sizeof(*b));
 				b->op = recall_op_name(op);
 				target_of(op, l, b->target, sizeof(b->target));
+				b->region = r->name;
+				if (op->kind != RECALL_DETACH) {
+					snprintf(b->file, sizeof(b->file), "%s",
+						 label_of(ino, label,
+							  sizeof(label)));
+					b->ino = inode_ino(ino);
+				}
+				if (op->kind == RECALL_TRUNCATE)
+					b->new_size = op->size;
 				b->lease_id = l->id;
 				b->grants = k;
 				if (rs->hooks.owner)

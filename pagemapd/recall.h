@@ -65,10 +65,19 @@ struct recall_op {
 	struct list_node node; /* recall_set's list */
 };
 
+/* Bytes of a blocker's file: a file name (layout.h's PM_NAME_MAX) or an
+ * orphan's label, and the NUL. */
+#define BLOCKER_FILE_MAX 160
+
 /* One line of `blockers`. */
 struct blocker {
 	const char *op; /* "revoke", "truncate", "detach", "shutdown" */
-	char target[200];
+	char target[200]; /* for people: "r/f to 4096", "lease 3 on r/f" */
+	const char *region; /* the operation's region's name */
+	/* The file's name or "<orphan:INO>"; "" for a detach or shutdown. */
+	char file[BLOCKER_FILE_MAX];
+	uint64_t ino; /* 0 for a detach or shutdown */
+	uint64_t new_size; /* truncate: the size it truncates to; else 0 */
 	uint64_t lease_id;
 	uint64_t client_id; /* filled by the owner hook */
 	uint32_t pid; /* filled by the owner hook */

@@ -243,11 +243,14 @@ do_hello(struct session *s, const struct wire_request *rq)
 	server_limits(s->srv, &l);
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
 	client_set_name(s->client, rq->client_name);
-	caps = rq->capabilities & WIRE_CAP_RECONNECT;
+	caps = rq->capabilities &
+	       (WIRE_CAP_RECONNECT | WIRE_CAP_BLOCKER_FIELDS);
+	s->caps = caps;
 	/* A process that connects again takes its leases back (I5); with a
 	 * token, exactly those of the client it names, also when they were
 	 * restored after a daemon restart (I6). */
-	n = ops_adopt(s->srv, s->client, caps ? rq->token : 0);
+	n = ops_adopt(s->srv, s->client,
+		      (caps & WIRE_CAP_RECONNECT) ? rq->token : 0);
 	if (n)
 		log_info("client %llu (pid %d %s) reconnected and took back "
 			 "%u lease(s)",
@@ -812,7 +815,8 @@ static void
 do_blockers(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
-		  query_blocker_page(s->srv, &s->conn.peer, rq, s->obuf,
+		  query_blocker_page(s->srv, &s->conn.peer, rq,
+				     s->caps & WIRE_CAP_BLOCKER_FIELDS, s->obuf,
 				     SERVER_MAX_PACKET));
 }
 

@@ -25,6 +25,7 @@ struct session {
 	struct server *srv;
 	uint64_t id; /* client id, shown by `client ls` */
 	bool hello; /* handshake done */
+	uint64_t caps; /* WIRE_CAP_* granted in the handshake */
 	char name[64]; /* from Hello */
 	uint8_t *obuf; /* one reply, SERVER_MAX_PACKET bytes */
 	struct client *client; /* the process behind the connection */

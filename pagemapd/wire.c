@@ -19,6 +19,9 @@
 _Static_assert((int)WIRE_HELLO == (int)PAGEMAP__REQUEST__BODY_HELLO, "kind values");
 _Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
 	       "capability bits");
+_Static_assert(WIRE_CAP_BLOCKER_FIELDS ==
+		       PAGEMAP__CAPABILITY__CAP_BLOCKER_FIELDS,
+	       "capability bits");
 _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__REQUEST__BODY_BLOCKERS,
 	       "kind values");
 _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__RESPONSE__BODY_BLOCKERS,
@@ -905,7 +908,7 @@ wire_client_list(uint8_t *out, size_t cap, uint64_t id,
 }
 
 static void
-to_blocker(Pagemap__Blocker *b, const struct blocker *v)
+to_blocker(Pagemap__Blocker *b, const struct blocker *v, bool fields)
 {
 	pagemap__blocker__init(b);
 	b->op = (char *)v->op;
@@ -915,11 +918,19 @@ to_blocker(Pagemap__Blocker *b, const struct blocker *v)
 	b->pid = v->pid;
 	b->comm = (char *)v->comm;
 	b->grants = v->grants;
+	/* Only for a client that announced them: an earlier library rejects
+	 * a field it does not know. */
+	if (fields) {
+		b->region = (char *)v->region;
+		b->file = (char *)v->file;
+		b->ino = v->ino;
+		b->new_size = v->new_size;
+	}
 }
 
 ssize_t
 wire_blockers(uint8_t *out, size_t cap, uint64_t id, const struct blocker *v,
-	      size_t n, bool truncated)
+	      size_t n, bool truncated, bool fields)
 {
 	Pagemap__BlockersReply m = PAGEMAP__BLOCKERS_REPLY__INIT;
 	void **rows = rows_new(n, sizeof(Pagemap__Blocker));
@@ -928,7 +939,7 @@ wire_blockers(uint8_t *out, size_t cap, uint64_t id, const struct blocker *v,
 	if (rows == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		to_blocker(rows[i], &v[i]);
+		to_blocker(rows[i], &v[i], fields);
 	m.n_blockers = n;
 	m.blockers = (Pagemap__Blocker **)rows;
 	m.truncated = truncated;

@@ -110,6 +110,7 @@ struct wire_limits {
 
 /* Capability bits (proto's Capability). */
 #define WIRE_CAP_RECONNECT 1ull /* reconnect by token after a restart */
+#define WIRE_CAP_BLOCKER_FIELDS 2ull /* Blocker's target as fields */
 
 struct wire_status {
 	uint32_t pid;
@@ -201,8 +202,12 @@ struct client_info {
 };
 ssize_t wire_client_list(uint8_t *out, size_t cap, uint64_t id,
 			 const struct client_info *v, size_t n, bool more);
+/* wire_blockers -- a BlockersReply; with @fields (the client announced
+ * WIRE_CAP_BLOCKER_FIELDS) each row carries region, file, ino and
+ * new_size too. */
 ssize_t wire_blockers(uint8_t *out, size_t cap, uint64_t id,
-		      const struct blocker *v, size_t n, bool truncated);
+		      const struct blocker *v, size_t n, bool truncated,
+		      bool fields);
 
 /* wire_recall -- an Event asking the holder of @lease_id to return the
  * grants in [off, off + len) (len 0: all). */

@@ -323,11 +323,19 @@ CELL_FIELD(blocker_client_id, B, client_id, u64)
 CELL_FIELD(blocker_pid, B, pid, u64)
 CELL_FIELD(blocker_comm, B, comm, str)
 CELL_FIELD(blocker_grants, B, grants, u64)
+CELL_FIELD(blocker_region, B, region, str)
+CELL_FIELD(blocker_file, B, file, str)
+CELL_FIELD(blocker_ino, B, ino, u64)
+CELL_FIELD(blocker_new_size, B, new_size, u64)
 #undef B
 
 enum blocker_col {
 	BLOCKER_OP,
 	BLOCKER_TARGET,
+	BLOCKER_REGION,
+	BLOCKER_FILE,
+	BLOCKER_INO,
+	BLOCKER_NEW_SIZE,
 	BLOCKER_LEASE_ID,
 	BLOCKER_CLIENT_ID,
 	BLOCKER_PID,
@@ -338,6 +346,11 @@ enum blocker_col {
 static const struct column blocker_cols[] = {
 	[BLOCKER_OP] = {"OP", "op", 0, blocker_op},
 	[BLOCKER_TARGET] = {"TARGET", "target", 0, blocker_target},
+	/* The target as fields, for scripts; the table shows TARGET. */
+	[BLOCKER_REGION] = {"REGION", "region", 0, blocker_region},
+	[BLOCKER_FILE] = {"FILE", "file", 0, blocker_file},
+	[BLOCKER_INO] = {"INO", "ino", 0, blocker_ino},
+	[BLOCKER_NEW_SIZE] = {"NEW_SIZE", "new_size", 0, blocker_new_size},
 	[BLOCKER_LEASE_ID] = {"LEASE", "lease_id", 0, blocker_lease_id},
 	[BLOCKER_CLIENT_ID] = {"CLIENT", "client_id", 0, blocker_client_id},
 	[BLOCKER_PID] = {"PID", "pid", 0, blocker_pid},

@@ -472,9 +472,9 @@ pagemap_flush(struct pagemap *pm)
 
 /* ---- connection ------------------------------------------------------- */
 
-/* conn_handshake -- Hello with CAP_RECONNECT and our token, then adopt
- * the daemon's limits and token and grow the receive buffer to its
- * max_packet. */
+/* conn_handshake -- Hello with CAP_RECONNECT, CAP_BLOCKER_FIELDS and our
+ * token, then adopt the daemon's limits and token and grow the receive
+ * buffer to its max_packet. */
 int
 conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 {
@@ -482,7 +482,7 @@ conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 		.op = WIRE_HELLO,
 		.version = PAGEMAP_PROTOCOL_VERSION,
 		.client_name = pm->name,
-		.capabilities = WIRE_CAP_RECONNECT,
+		.capabilities = WIRE_CAP_RECONNECT | WIRE_CAP_BLOCKER_FIELDS,
 		.token = pm->token,
 	};
 	struct wire_msg m;

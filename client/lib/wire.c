@@ -11,6 +11,9 @@
 
 _Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
 	       "wire.h's capability bits are the proto's");
+_Static_assert(WIRE_CAP_BLOCKER_FIELDS ==
+		       PAGEMAP__CAPABILITY__CAP_BLOCKER_FIELDS,
+	       "wire.h's capability bits are the proto's");
 
 /* str -- proto strings must not be NULL when packed. */
 static char *
@@ -681,6 +684,10 @@ build_blocker(const Pagemap__Blocker *b, void *dst)
 	v.op = put(&p, b->op);
 	v.target = put(&p, b->target);
 	v.comm = put(&p, b->comm);
+	v.region = put(&p, b->region);
+	v.file = put(&p, b->file);
+	v.ino = b->ino;
+	v.new_size = b->new_size;
 	v.lease_id = b->lease_id;
 	v.client_id = b->client_id;
 	v.pid = b->pid;

@@ -32,6 +32,7 @@ enum wire_op {
 
 /* Capability bits of Hello/HelloReply (the proto's enum Capability). */
 #define WIRE_CAP_RECONNECT 1u
+#define WIRE_CAP_BLOCKER_FIELDS 2u /* Blocker's target as fields */
 
 /* A request: @op and the fields that kind of request has (NULL strings
  * are sent empty). */

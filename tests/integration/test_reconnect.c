@@ -6,9 +6,9 @@
  * restart lost (its pin tables wiped) are dead (-ENOLINK); a stress
  * run of several clients while the daemon is killed at random points
  * (PAGEMAP_STRESS_CYCLES, default 20); and a Hello without capabilities
- * sees none of CAP_RECONNECT's fields. Nothing sleeps as synchronisation:
- * every wait is a blocking read on a pipe or a bounded poll of a
- * condition. */
+ * sees none of CAP_RECONNECT's or CAP_BLOCKER_FIELDS's fields. Nothing
+ * sleeps as synchronisation: every wait is a blocking read on a pipe or a
+ * bounded poll of a condition. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -876,6 +876,108 @@ a_hello_without_capabilities_gets_none_of_their_fields(void **state)
 	close(c);
 }
 
+/* raw_blockers -- BlockersRequest for @region on @c; the reply. */
+static Pagemap__Response *
+raw_blockers(int c, const char *region)
+{
+	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
+	Pagemap__BlockersRequest mb = PAGEMAP__BLOCKERS_REQUEST__INIT;
+
+	mb.region = (char *)region;
+	rq.body_case = PAGEMAP__REQUEST__BODY_BLOCKERS;
+	rq.blockers = &mb;
+	return raw_call(c, &rq, NULL, NULL);
+}
+
+static void
+an_old_hello_gets_blockers_without_their_fields(void **state)
+{
+	struct fixture *f = *state;
+	Pagemap__Request rq = PAGEMAP__REQUEST__INIT;
+	Pagemap__Hello mh;
+	Pagemap__LeaseAcquireRequest ml;
+	Pagemap__MapRequest mm;
+	Pagemap__UnmapRequest mu;
+	Pagemap__Response *r;
+	Pagemap__Blocker *b;
+	json_object *j, *jb;
+	uint64_t lease;
+	long long end;
+	int c, rfd = -1;
+
+	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
+	/* A client of the previous protocol holds grants past 4K and never
+	 * answers the recall, so a truncate to 4K stays pending. */
+	c = raw_connect(f->d.socket, 0);
+	raw_req_hello(&rq, &mh, 1, "old");
+	r = raw_call(c, &rq, NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	assert_int_equal(r->hello->capabilities, 0);
+	raw_free(r);
+	raw_req_lease(&rq, &ml, "r", "a", PAGEMAP__ACCESS__ACCESS_READ);
+	r = raw_call(c, &rq, &rfd, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	lease = r->lease_acquire->lease_id;
+	raw_free(r);
+	raw_req_map(&rq, &mm, lease, 2 * MiB, 2 * MiB,
+		    PAGEMAP__ACCESS__ACCESS_READ);
+	r = raw_call(c, &rq, rfd < 0 ? &rfd : NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	raw_free(r);
+	assert_int_equal(
+		CTL(f, "file", "truncate", "r/a", "4096", "--timeout", "0.2"),
+		1);
+
+	/* It sees its blocker as that protocol knows it: no field it would
+	 * reject as unknown. */
+	r = raw_blockers(c, "r");
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	assert_int_equal(r->blockers->n_blockers, 1);
+	b = r->blockers->blockers[0];
+	assert_string_equal(b->op, "truncate");
+	assert_string_equal(b->target, "r/a to 4096");
+	assert_int_equal(b->lease_id, lease);
+	assert_string_equal(b->region, "");
+	assert_string_equal(b->file, "");
+	assert_int_equal(b->ino, 0);
+	assert_int_equal(b->new_size, 0);
+	assert_int_equal(b->base.n_unknown_fields, 0);
+	raw_free(r);
+	/* The library announces CAP_BLOCKER_FIELDS and gets them. */
+	j = ctl_json(f, "blockers", "r", NULL, NULL);
+	jb = json_object_array_get_idx(jrows(j, "blockers"), 0);
+	assert_non_null(jb);
+	assert_string_equal(jstr(jb, "region"), "r");
+	assert_string_equal(jstr(jb, "file"), "a");
+	assert_true(jint(jb, "ino") != 0);
+	assert_int_equal(jint(jb, "new_size"), 4096);
+	json_object_put(j);
+
+	/* The grants come back: the truncate completes. */
+	raw_req_unmap(&rq, &mu, lease, 2 * MiB, 2 * MiB);
+	r = raw_call(c, &rq, NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	raw_free(r);
+	end = now_ms() + WAIT_MS;
+	for (;;) {
+		r = raw_blockers(c, "r");
+		assert_non_null(r);
+		if (r->blockers->n_blockers == 0 || now_ms() > end)
+			break;
+		raw_free(r);
+	}
+	assert_int_equal(r->blockers->n_blockers, 0);
+	raw_free(r);
+	if (rfd >= 0)
+		close(rfd);
+	close(c);
+}
+
 int
 main(void)
 {
@@ -891,6 +993,9 @@ main(void)
 			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			a_hello_without_capabilities_gets_none_of_their_fields,
+			ctl_fixture_setup, ctl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			an_old_hello_gets_blockers_without_their_fields,
 			ctl_fixture_setup, ctl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(clients_survive_random_kill9s,
 						ctl_fixture_setup,

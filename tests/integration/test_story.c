@@ -559,6 +559,26 @@ blockers_of(struct fixture *f, const char *scope)
 	}
 }
 
+/* ino_of -- the inode number `file ls REGION` gives @name. */
+static int64_t
+ino_of(struct fixture *f, const char *region, const char *name)
+{
+	json_object *j = jctl(f, "file", "ls", region, NULL);
+	json_object *a = jget(j, "files");
+	int64_t ino = -1;
+
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *fi = json_object_array_get_idx(a, i);
+
+		if (strcmp(jstr(fi, "name"), name) == 0)
+			ino = jint(fi, "ino");
+	}
+	json_object_put(j);
+	if (ino < 0)
+		fail_msg("file ls %s has no %s", region, name);
+	return ino;
+}
+
 static void
 expect_no_blockers(struct fixture *f, const char *scope)
 {
@@ -630,6 +650,11 @@ truncate_timeout_names_the_holder_and_blockers_show_it(void **state)
 	assert_string_equal(jstr(b, "comm"), "pagemapctl");
 	assert_int_equal(jint(b, "grants"), 1);
 	assert_true(jint(b, "client_id") > 0);
+	/* the target as fields too */
+	assert_string_equal(jstr(b, "region"), "r");
+	assert_string_equal(jstr(b, "file"), "f");
+	assert_int_equal(jint(b, "ino"), ino_of(f, "r", "f"));
+	assert_int_equal(jint(b, "new_size"), 0);
 	json_object_put(j);
 	/* the same through the region scope */
 	j = jctl(f, "blockers", "r", NULL);
@@ -694,6 +719,10 @@ an_orphan_is_listed_and_its_holders_found_by_its_label(void **state)
 	assert_string_equal(jstr(b, "op"), "revoke");
 	assert_int_equal(jint(b, "lease_id"), h.lease);
 	assert_non_null(strstr(jstr(b, "target"), label));
+	assert_string_equal(jstr(b, "region"), "r");
+	assert_string_equal(jstr(b, "file"), label);
+	assert_int_equal(jint(b, "ino"), ino);
+	assert_int_equal(jint(b, "new_size"), 0);
 	json_object_put(j);
 
 	/* The holder lets go: the revoke completes, the orphan is freed. */
@@ -742,6 +771,10 @@ with_ignore_recall_the_truncate_waits_for_the_hold(void **state)
 	assert_string_equal(jstr(b, "op"), "truncate");
 	assert_int_equal(jint(b, "lease_id"), h.lease);
 	assert_int_equal(jint(b, "pid"), h.p->pid);
+	assert_string_equal(jstr(b, "target"), "r/f to 4096");
+	assert_string_equal(jstr(b, "region"), "r");
+	assert_string_equal(jstr(b, "file"), "f");
+	assert_int_equal(jint(b, "new_size"), 4096);
 	json_object_put(j);
 	/* the recall names the range past the new end */
 	stderr_has(h.p, "(truncate, offset 4096 length 2093056) ignored");
@@ -1059,6 +1092,11 @@ region_detach_waits_for_a_hold(void **state)
 	assert_string_equal(jstr(b, "op"), "detach");
 	assert_int_equal(jint(b, "lease_id"), h.lease);
 	assert_int_equal(jint(b, "pid"), h.p->pid);
+	/* a detach's target is the whole region: no file */
+	assert_string_equal(jstr(b, "region"), "r");
+	assert_string_equal(jstr(b, "file"), "");
+	assert_int_equal(jint(b, "ino"), 0);
+	assert_int_equal(jint(b, "new_size"), 0);
 	json_object_put(j);
 	/* still attached while the hold lasts */
 	j = jctl(f, "region", "info", "r", NULL);

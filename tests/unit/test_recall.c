@@ -562,6 +562,11 @@ blockers_name_each_holder_in_scope_with_its_grants(void **state)
 	assert_int_equal(b[0].pid, 202);
 	assert_string_equal(b[0].comm, "holder-two");
 	assert_int_equal(b[0].grants, 1);
+	/* the target as fields */
+	assert_string_equal(b[0].region, "r");
+	assert_string_equal(b[0].file, "a");
+	assert_int_equal(b[0].ino, inode_ino(&w->a));
+	assert_int_equal(b[0].new_size, 512ull * PM_PAGE_SIZE);
 	assert_int_equal(recall_blockers(&w->rs, "other", NULL, b, 4), 0);
 	assert_int_equal(recall_blockers(&w->rs, "r", "b", b, 4), 0);
 	assert_int_equal(recall_blockers(&w->rs, "r", "a", b, 4), 1);
@@ -580,6 +585,11 @@ blockers_count_every_line_even_past_the_room_given(void **state)
 	assert_int_equal(recall_blockers(&w->rs, "r", NULL, b, 1), 3);
 	assert_string_equal(b[0].op, "detach");
 	assert_string_equal(b[0].target, "r");
+	/* a detach acts on the whole region: no file */
+	assert_string_equal(b[0].region, "r");
+	assert_string_equal(b[0].file, "");
+	assert_int_equal(b[0].ino, 0);
+	assert_int_equal(b[0].new_size, 0);
 }
 
 int
