@@ -261,9 +261,9 @@ human_file_ls_is_a_sorted_table(void **state)
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/aa",
 			     "--size", "4K", NULL),
 			 0);
-	assert_int_equal(
-		ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls", "r", NULL),
-		0);
+	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "--bytes",
+			     "file", "ls", "r", NULL),
+			 0);
 	assert_non_null(strstr(out, "NAME"));
 	a = strstr(out, "aa");
 	z = strstr(out, "zz");
