@@ -376,7 +376,8 @@ table_fprint(FILE *out, const struct view *v, const struct rows *r)
 		const struct column *col = &v->of->col[s->col];
 
 		head[j] = column_title(col, s);
-		width[j] = (int)strlen(head[j]);
+		/* Without a legend, a column is as wide as its cells. */
+		width[j] = style.no_legend ? 0 : (int)strlen(head[j]);
 		right[j] = right_aligned(
 			column_type(col, r->n ? r->row[0] : NULL));
 	}
