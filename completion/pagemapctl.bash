@@ -31,7 +31,8 @@ _pagemapctl()
 		cword=$COMP_CWORD
 	fi
 
-	local global="--socket --json --help --version"
+	local global="--socket --json --bytes --no-legend --output --help
+		--version"
 	local groups="status region file write read hold lease grant client
 		blockers top fsck"
 
@@ -39,7 +40,7 @@ _pagemapctl()
 	local cmd=() i
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		--socket) ((i++)) ;;
+		--socket | --output | -o) ((i++)) ;;
 		-*) ;;
 		*) cmd+=("${words[i]}") ;;
 		esac
@@ -51,7 +52,7 @@ _pagemapctl()
 		return
 		;;
 	--size | --offset | --length | --max-order | --mode | --timeout | \
-		--interval | --pid)
+		--interval | --pid | --output | -o)
 		return
 		;;
 	--lease)
@@ -95,7 +96,8 @@ _pagemapctl()
 	fsck) opts="--live --repair --yes" ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$opts --socket --json --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "$opts --socket --json --bytes --no-legend
+			--output --help" -- "$cur"))
 		return
 	fi
 
@@ -104,7 +106,9 @@ _pagemapctl()
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
 		--socket | --size | --offset | --length | --max-order | --mode | \
-			--timeout | --interval | --pid | --lease) ((i++)) ;;
+			--timeout | --interval | --pid | --lease | --output | -o)
+			((i++))
+			;;
 		-*) ;;
 		*) ((skip > 0)) && ((skip--)) || ((npos++)) ;;
 		esac

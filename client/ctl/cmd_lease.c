@@ -76,12 +76,12 @@ static const struct column lease_cols[] = {
 	[LEASE_NAME] = {"NAME", "name", 0, lease_name},
 	[LEASE_INO] = {"INO", "ino", 0, lease_ino},
 	[LEASE_ACCESS] = {"ACCESS", "access", 0, lease_access},
-	[LEASE_CLIENT_ID] = {"CLIENT", "client_id", 0, lease_client_id},
+	[LEASE_CLIENT_ID] = {"CLIENT_ID", "client_id", 0, lease_client_id},
 	[LEASE_PID] = {"PID", "pid", 0, lease_pid},
 	[LEASE_UID] = {"UID", "uid", 0, lease_uid},
 	[LEASE_COMM] = {"COMM", "comm", 0, lease_comm},
 	[LEASE_GRANTS] = {"GRANTS", "grants", 0, lease_grants},
-	[LEASE_BYTES] = {"BYTES", "bytes", 0, lease_bytes},
+	[LEASE_BYTES] = {"BYTES", "bytes", COL_SIZE, lease_bytes},
 	[LEASE_RECALLED] = {"RECALLED", "recalled", 0, lease_recalled},
 	[LEASE_FILE] = {"FILE", NULL, 0, lease_file},
 };
@@ -179,12 +179,13 @@ grant_access(const void *row, struct cell *ret)
 }
 
 static const struct column grant_cols[] = {
-	[GRANT_LEASE_ID] = {"LEASE", "lease_id", 0, grant_lease_id},
-	[GRANT_FILE_OFFSET] = {"OFFSET", "file_offset", 0, grant_file_offset},
+	[GRANT_LEASE_ID] = {"LEASE_ID", "lease_id", 0, grant_lease_id},
+	[GRANT_FILE_OFFSET] = {"FILE_OFFSET", "file_offset", 0,
+			       grant_file_offset},
 	[GRANT_REGION_OFFSET] = {"REGION_OFFSET", "region_offset", 0,
 				 grant_region_offset},
 	[GRANT_ORDER] = {"ORDER", "order", 0, grant_order},
-	[GRANT_SIZE] = {"SIZE", "size", 0, grant_size},
+	[GRANT_SIZE] = {"SIZE", "size", COL_SIZE, grant_size},
 	[GRANT_ACCESS] = {"ACCESS", "access", 0, grant_access},
 };
 const struct listing grant_listing = LISTING(grant_cols);

@@ -32,7 +32,10 @@ struct args {
 struct ctx {
 	const char *socket; /* --socket, else NULL: the library's default */
 	bool json;
-	struct pagemap *pm; /* connected on first use */
+	bool bytes;	     /* --bytes: exact numbers in tables */
+	bool no_legend;	     /* --no-legend: tables without a header */
+	const char *columns; /* -o COLUMNS, else NULL */
+	struct pagemap *pm;  /* connected on first use */
 	const struct command *cmd;
 };
 

@@ -5,6 +5,7 @@
 
 #include "ctx.h"
 #include "options.h"
+#include "output.h"
 
 /* finish_stdout -- a full disk or closed pipe must not exit 0. */
 static int
@@ -38,6 +39,7 @@ main(int argc, char **argv)
 		print_command_help(stdout, c.cmd);
 		return finish_stdout(EXIT_OK);
 	}
+	output_style(&(struct out_style){c.bytes, c.no_legend, c.columns});
 	if (status == 0)
 		status = c.cmd->run(&c, &a);
 	pagemap_close(c.pm);

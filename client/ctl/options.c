@@ -30,6 +30,9 @@ static const struct option all_options[] = {
 	{"yes", no_argument, NULL, OPT_YES},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"bytes", no_argument, NULL, OPT_BYTES},
+	{"no-legend", no_argument, NULL, OPT_NO_LEGEND},
+	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -43,8 +46,14 @@ static const struct option all_options[] = {
 #define HELP_GLOBAL_JSON                                                       \
 	"  --json         print one JSON document on stdout instead of "       \
 	"the\n                 human output (fields: pagemapctl(8))\n"
+#define HELP_GLOBAL_TABLE                                                      \
+	"  --bytes        exact numbers instead of 4K, 1.5G, 1min 5s\n"        \
+	"  --no-legend    tables without their header line\n"                  \
+	"  -o, --output COLUMNS\n"                                             \
+	"                 a table's columns: JSON keys, comma-separated\n"
 #define HELP_GLOBAL_HELP "  -h, --help     print help and exit\n"
-#define HELP_GLOBAL HELP_GLOBAL_SOCKET HELP_GLOBAL_JSON HELP_GLOBAL_HELP
+#define HELP_GLOBAL                                                            \
+	HELP_GLOBAL_SOCKET HELP_GLOBAL_JSON HELP_GLOBAL_TABLE HELP_GLOBAL_HELP
 #define HELP_VALUES                                                            \
 	"SIZE, S and N are bytes, hex (0x1000), or take K, M, G, T or KiB, "   \
 	"MiB, GiB,\nTiB (powers of 1024). SECS may have up to three "          \
@@ -87,7 +96,9 @@ print_usage_line(FILE *out, const struct command *c, const char *name)
 static void
 print_usage(FILE *out)
 {
-	fprintf(out, "usage: " PROG " [--socket PATH] [--json] COMMAND ...\n"
+	fprintf(out, "usage: " PROG
+		     " [--socket PATH] [--json] [--bytes] [--no-legend]\n"
+		     "                  [-o COLUMNS] COMMAND ...\n"
 		     "       " PROG " COMMAND --help | --help | --version\n"
 		     "\nInspect and administer a running pagemapd; check "
 		     "region files offline.\n\ncommands:\n");
@@ -147,8 +158,9 @@ print_command_help(FILE *out, const struct command *c)
 	if (c->help)
 		fprintf(out, "\n%s", c->help);
 	fprintf(out, "\n%s\n" HELP_EXIT,
-		c->opts & CMD_NO_JSON ? HELP_GLOBAL_SOCKET HELP_GLOBAL_HELP
-				      : HELP_GLOBAL);
+		c->opts & CMD_NO_JSON
+			? HELP_GLOBAL_SOCKET HELP_GLOBAL_TABLE HELP_GLOBAL_HELP
+			: HELP_GLOBAL);
 }
 
 /* store_option -- record option @id into @a, or apply a global one. */
@@ -207,6 +219,15 @@ store_option(struct ctx *c, struct args *a, int id, const char *val)
 	case OPT_SOCKET:
 		c->socket = val;
 		break;
+	case OPT_BYTES:
+		c->bytes = true;
+		break;
+	case OPT_NO_LEGEND:
+		c->no_legend = true;
+		break;
+	case OPT_OUTPUT:
+		c->columns = val;
+		break;
 	}
 }
 
@@ -239,8 +260,11 @@ parse_command_args(struct ctx *c, const struct command *cmd, int argc,
 	opts[n] = (struct option){0};
 	optind = 0; /* glibc: start a fresh scan */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "-ho:", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'o':
+			store_option(c, a, OPT_OUTPUT, optarg);
+			break;
 		case 1:
 			if ((err = add_positional(cmd, a, optarg)))
 				return err;
@@ -248,7 +272,7 @@ parse_command_args(struct ctx *c, const struct command *cmd, int argc,
 		case 'h':
 			return -1;
 		case '?':
-			if (optopt >= OPT_SIZE)
+			if (optopt >= OPT_SIZE || optopt == 'o')
 				return usage_error(cmd,
 						   "option '%s' needs a value",
 						   argv[optind - 1]);
@@ -319,6 +343,9 @@ parse_global(struct ctx *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"bytes", no_argument, NULL, OPT_BYTES},
+		{"no-legend", no_argument, NULL, OPT_NO_LEGEND},
+		{"output", required_argument, NULL, OPT_OUTPUT},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -327,7 +354,7 @@ parse_global(struct ctx *c, int argc, char **argv)
 
 	opterr = 0;
 	/* "+": stop at the command word; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			print_usage(stdout);
@@ -339,10 +366,16 @@ parse_global(struct ctx *c, int argc, char **argv)
 			c->socket = optarg;
 			break;
 		case OPT_JSON:
-			c->json = true;
+		case OPT_BYTES:
+		case OPT_NO_LEGEND:
+		case OPT_OUTPUT:
+			store_option(c, NULL, ch, optarg);
+			break;
+		case 'o':
+			store_option(c, NULL, OPT_OUTPUT, optarg);
 			break;
 		default:
-			if (optopt >= OPT_SIZE)
+			if (optopt >= OPT_SIZE || optopt == 'o')
 				return -usage_error(NULL,
 						    "option '%s' needs a value",
 						    argv[optind - 1]);

@@ -25,12 +25,17 @@ enum opt_id {
 	OPT_YES,
 	OPT_JSON, /* global options are accepted after the command too */
 	OPT_SOCKET,
+	OPT_BYTES,
+	OPT_NO_LEGEND,
+	OPT_OUTPUT,
 	OPT_VERSION,
 };
 
 /* The bit of struct command's opts that accepts option @id. */
 #define O(id) (1u << ((id)-OPT_SIZE))
-#define O_GLOBAL (O(OPT_JSON) | O(OPT_SOCKET))
+#define O_GLOBAL                                                               \
+	(O(OPT_JSON) | O(OPT_SOCKET) | O(OPT_BYTES) | O(OPT_NO_LEGEND) |       \
+	 O(OPT_OUTPUT))
 
 /* parse_global -- the options before COMMAND; returns the index of the
  * command word, or -(exit status) when there is nothing to run (--help,

@@ -11,7 +11,17 @@
 
 #include "ctx.h"
 #include "escape.h"
+#include "human.h"
 #include "pagemap.h"
+
+/* The global options that shape tables and key: value lines. */
+static struct out_style style;
+
+void
+output_style(const struct out_style *s)
+{
+	style = *s;
+}
 
 /* ---- cells ------------------------------------------------------------ */
 
@@ -119,32 +129,12 @@ cell_free(struct cell *c)
 	free(c->text);
 }
 
-void
-human_size(uint64_t v, char *buf, size_t size)
-{
-	static const char units[] = "KMGTPE";
-	double d = (double)v;
-	int u = -1;
-
-	if (v < 1024) {
-		snprintf(buf, size, "%" PRIu64, v);
-		return;
-	}
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	if (d < 10 && d != (double)(uint64_t)d)
-		snprintf(buf, size, "%.1f%c", d, units[u]);
-	else
-		snprintf(buf, size, "%.0f%c", d, units[u]);
-}
-
-/* cell_raw -- @c as text (to free), unescaped: see cell_string(). */
+/* cell_raw -- @c of a column with @flags (COL_*) as text (to free),
+ * unescaped: see cell_string(). */
 static char *
-cell_raw(const struct cell *c, const struct show *show)
+cell_raw(const struct cell *c, unsigned flags, const struct show *show)
 {
-	char buf[32];
+	char buf[64];
 
 	if (show && c->text)
 		return format("%s", c->text);
@@ -154,8 +144,13 @@ cell_raw(const struct cell *c, const struct show *show)
 			return format("-");
 		return format("%s", c->str);
 	case CELL_U64:
-		if (show && (show->flags & SHOW_HUMAN)) {
+		if ((show && (show->flags & SHOW_HUMAN)) ||
+		    (!style.bytes && (flags & COL_SIZE))) {
 			human_size(c->u64, buf, sizeof(buf));
+			return format("%s", buf);
+		}
+		if (!style.bytes && (flags & COL_MS)) {
+			human_duration_ms(c->u64, buf, sizeof(buf));
 			return format("%s", buf);
 		}
 		return format("%" PRIu64, c->u64);
@@ -174,9 +169,9 @@ cell_raw(const struct cell *c, const struct show *show)
  * daemon goes through here, escaped: names and comms are other users'
  * choice, and must not drive the terminal. */
 static char *
-cell_string(const struct cell *c, const struct show *show)
+cell_string(const struct cell *c, unsigned flags, const struct show *show)
 {
-	char *raw = cell_raw(c, show), *s = escape_text(raw);
+	char *raw = cell_raw(c, flags, show), *s = escape_text(raw);
 
 	free(raw);
 	if (!s)
@@ -275,10 +270,97 @@ column_type(const struct column *col, const void *any_row)
 	return t;
 }
 
+/* column_title -- the header of @col in a table (to free): its key
+ * upper-cased, so that a table reads like its JSON. */
+static char *
+column_title(const struct column *col, const struct show *s)
+{
+	char *t;
+
+	if (s->header)
+		return format("%s", s->header);
+	assert(col->key || col->header);
+	if (!col->key)
+		return format("%s", col->header);
+	t = format("%s", col->key);
+	for (char *p = t; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return t;
+}
+
+/* column_named -- the index of the column of @l whose key is the @len
+ * bytes at @name, or -1. */
+static int
+column_named(const struct listing *l, const char *name, size_t len)
+{
+	for (size_t i = 0; i < l->ncol; i++) {
+		const char *k = l->col[i].key;
+
+		if (k && strlen(k) == len && !strncmp(k, name, len))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* bad_column -- the usage error for an unknown -o name, listing the
+ * valid ones. */
+static int
+bad_column(const struct listing *l, const char *name, size_t len)
+{
+	char *valid = format("%s", "");
+
+	for (size_t i = 0; i < l->ncol; i++) {
+		char *more;
+
+		if (!l->col[i].key)
+			continue;
+		more = format("%s%s%s", valid, *valid ? "," : "",
+			      l->col[i].key);
+		free(valid);
+		valid = more;
+	}
+	usage_error(NULL, "unknown column '%.*s' for -o (valid: %s)", (int)len,
+		    name, valid);
+	free(valid);
+	return EXIT_USAGE;
+}
+
+int
+view_select(const struct view *v, struct show *show, size_t cap,
+	    struct view *ret)
+{
+	const char *p = style.columns;
+	size_t n = 0;
+
+	if (!p) {
+		*ret = *v;
+		return 0;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		int i = column_named(v->of, p, len);
+
+		if (i < 0)
+			return bad_column(v->of, p, len);
+		if (n == cap)
+			return usage_error(NULL, "too many columns for -o");
+		show[n++] = (struct show){(unsigned)i, 0, NULL};
+		for (size_t j = 0; j < v->nshow; j++)
+			if (v->show[j].col == (unsigned)i)
+				show[n - 1].flags = v->show[j].flags;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	*ret = (struct view){v->of, show, n};
+	return 0;
+}
+
 void
 table_fprint(FILE *out, const struct view *v, const struct rows *r)
 {
-	const char *head[16];
+	char *head[16];
 	bool right[16];
 	int width[16] = {0};
 	size_t nc = v->nshow, ncells = r->n * nc;
@@ -293,18 +375,18 @@ table_fprint(FILE *out, const struct view *v, const struct rows *r)
 		const struct show *s = &v->show[j];
 		const struct column *col = &v->of->col[s->col];
 
-		head[j] = s->header ? s->header : col->header;
-		assert(head[j]);
-		width[j] = (int)strlen(head[j]);
+		head[j] = column_title(col, s);
+		/* Without a legend, a column is as wide as its cells. */
+		width[j] = style.no_legend ? 0 : (int)strlen(head[j]);
 		right[j] = right_aligned(
 			column_type(col, r->n ? r->row[0] : NULL));
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		for (size_t j = 0; j < nc; j++) {
 			const struct show *s = &v->show[j];
-			struct cell c =
-				cell_get(&v->of->col[s->col], r->row[i]);
-			char *text = cell_string(&c, s);
+			const struct column *col = &v->of->col[s->col];
+			struct cell c = cell_get(col, r->row[i]);
+			char *text = cell_string(&c, col->flags, s);
 			int w = (int)strlen(text);
 
 			cell_free(&c);
@@ -313,8 +395,12 @@ table_fprint(FILE *out, const struct view *v, const struct rows *r)
 				width[j] = w;
 		}
 	}
-	for (size_t j = 0; j < nc; j++)
-		print_cell(out, head[j], right[j], j + 1 == nc, width[j]);
+	for (size_t j = 0; j < nc; j++) {
+		if (!style.no_legend)
+			print_cell(out, head[j], right[j], j + 1 == nc,
+				   width[j]);
+		free(head[j]);
+	}
 	for (size_t i = 0; i < ncells; i++) {
 		size_t j = i % nc;
 
@@ -334,10 +420,11 @@ details_print(const struct listing *l, const void *row)
 		struct cell c;
 		char *text;
 
-		if (!col->key || (col->flags & COL_NO_DETAIL))
+		if (!col->key || (col->flags & COL_NO_DETAIL) ||
+		    (col->flags & (style.bytes ? COL_HUMAN : COL_EXACT)))
 			continue;
 		c = cell_get(col, row);
-		text = cell_string(&c, NULL);
+		text = cell_string(&c, col->flags, NULL);
 		printf("%s: %s\n", col->key, text);
 		free(text);
 		cell_free(&c);
@@ -406,8 +493,14 @@ print_rows(bool json, const struct view *v, const struct rows *r,
 		json_object_object_add(doc, key, rows_json(v->of, r));
 		return print_json(doc);
 	}
+	struct show show[16];
+	struct view sel;
+	int err;
+
 	json_object_put(doc);
-	table_fprint(stdout, v, r);
+	if ((err = view_select(v, show, 16, &sel)))
+		return err;
+	table_fprint(stdout, &sel, r);
 	return EXIT_OK;
 }
 

@@ -34,13 +34,20 @@ typedef void (*cell_fn)(const void *row, struct cell *ret);
 enum {
 	COL_NO_JSON = 1 << 0,	/* key: value lines only */
 	COL_NO_DETAIL = 1 << 1, /* JSON only */
+	COL_SIZE = 1 << 2,	/* bytes: "1.5G" unless --bytes (not JSON) */
+	COL_MS = 1 << 3,	/* milliseconds: "1min 5s" unless --bytes */
+	COL_EXACT = 1 << 4,	/* key: value line only with --bytes */
+	COL_HUMAN = 1 << 5,	/* key: value line only without --bytes */
 };
 
 /* One column of a description. */
 struct column {
-	const char *header; /* table title; NULL: never in a table */
-	const char *key;    /* JSON member and key of the key: value lines;
-			       NULL: tables only */
+	const char *header; /* table title of a column without a key (a
+			       column with one is titled with its key
+			       upper-cased: LEASE_ID for lease_id); NULL:
+			       only in tables that -o asks for */
+	const char *key;    /* JSON member, key of the key: value lines and
+			       name for -o; NULL: tables only */
 	unsigned flags;	    /* COL_* */
 	cell_fn get;
 };
@@ -58,7 +65,7 @@ struct listing {
 	}
 
 enum {
-	SHOW_HUMAN = 1 << 0, /* numbers as 512, 4K, 1.5M (powers of 1024) */
+	SHOW_HUMAN = 1 << 0, /* numbers as 512, 4K, 1.5M even with --bytes */
 	SHOW_DASH = 1 << 1,  /* an empty string as "-" */
 };
 
@@ -181,7 +188,23 @@ void json_add_u64(json_object *o, const char *key, uint64_t v);
 /* json_add_bool -- add a boolean member to @o. */
 void json_add_bool(json_object *o, const char *key, bool v);
 
-/* human_size -- bytes as "512", "4K", "1.5M", "12G" (powers of 1024). */
-void human_size(uint64_t v, char *buf, size_t size);
+/* How tables and key: value lines are printed: the global options
+ * --bytes, --no-legend and -o. */
+struct out_style {
+	bool bytes;	     /* exact numbers instead of "1.5G", "1min 5s" */
+	bool no_legend;	     /* tables without their header line */
+	const char *columns; /* -o: JSON keys, comma-separated; NULL: the
+				listing's own columns */
+};
+
+/* output_style -- set how every later table and key: value line is
+ * printed (the default: human, with a legend, the listing's columns). */
+void output_style(const struct out_style *s);
+
+/* view_select -- the view of @v's listing that -o names into @show (of
+ * @cap entries), or @v itself without -o. EXIT_USAGE (reported, with
+ * the valid names) for an unknown or empty name; else 0. */
+int view_select(const struct view *v, struct show *show, size_t cap,
+		struct view *ret);
 
 #endif

@@ -156,8 +156,8 @@ others_still_served(void)
 	handshake(fd, 1);
 	status_ok(fd, 2);
 	close(fd);
-	assert_int_equal(ctl(&d, out, sizeof(out), NULL, 0, "file", "stat",
-			     "r/keep", NULL),
+	assert_int_equal(ctl(&d, out, sizeof(out), NULL, 0, "--bytes", "file",
+			     "stat", "r/keep", NULL),
 			 0);
 	assert_non_null(strstr(out, "4096"));
 }

@@ -261,9 +261,9 @@ human_file_ls_is_a_sorted_table(void **state)
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/aa",
 			     "--size", "4K", NULL),
 			 0);
-	assert_int_equal(
-		ctl(&f->d, out, sizeof(out), NULL, 0, "file", "ls", "r", NULL),
-		0);
+	assert_int_equal(ctl(&f->d, out, sizeof(out), NULL, 0, "--bytes",
+			     "file", "ls", "r", NULL),
+			 0);
 	assert_non_null(strstr(out, "NAME"));
 	a = strstr(out, "aa");
 	z = strstr(out, "zz");
@@ -273,6 +273,199 @@ human_file_ls_is_a_sorted_table(void **state)
 	assert_non_null(strstr(z, "8192"));
 	ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/zz", NULL);
 	ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/aa", NULL);
+}
+
+/* run_ctl -- pagemapctl ARGS (NULL ended, at most 12) into out and err;
+ * its exit status. */
+static int
+run_ctl(struct fixture *f, ...)
+{
+	const char *argv[16] = {NULL};
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, f);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	assert_true(n <= 12);
+	return ctl(&f->d, out, sizeof(out), err, sizeof(err), argv[0], argv[1],
+		   argv[2], argv[3], argv[4], argv[5], argv[6], argv[7],
+		   argv[8], argv[9], argv[10], argv[11], NULL);
+}
+
+static void
+tables_are_human_unless_bytes(void **state)
+{
+	struct fixture *f = *state;
+	json_object *j;
+
+	assert_int_equal(
+		run_ctl(f, "file", "create", "r/a", "--size", "1536K", NULL),
+		0);
+	/* key: value lines: human, exact with --bytes */
+	assert_non_null(strstr(out, "size: 1.5M\n"));
+	assert_int_equal(run_ctl(f, "file", "ls", "r", NULL), 0);
+	assert_non_null(strstr(out, "1.5M"));
+	assert_null(strstr(out, "1572864"));
+	assert_int_equal(run_ctl(f, "--bytes", "file", "ls", "r", NULL), 0);
+	assert_non_null(strstr(out, "1572864"));
+	assert_null(strstr(out, "1.5M"));
+	assert_int_equal(run_ctl(f, "file", "stat", "r/a", "--bytes", NULL), 0);
+	assert_non_null(strstr(out, "size: 1572864\n"));
+	assert_int_equal(run_ctl(f, "region", "ls", NULL), 0);
+	assert_non_null(strstr(out, "  64M  "));
+	assert_int_equal(run_ctl(f, "region", "ls", "--bytes", NULL), 0);
+	assert_non_null(strstr(out, "  67108864  "));
+	/* status: the uptime as a duration, in milliseconds with --bytes */
+	assert_int_equal(run_ctl(f, "status", NULL), 0);
+	assert_non_null(strstr(out, "\nuptime: "));
+	assert_null(strstr(out, "uptime_ms"));
+	assert_int_equal(run_ctl(f, "--bytes", "status", NULL), 0);
+	assert_non_null(strstr(out, "\nuptime_ms: "));
+	assert_null(strstr(out, "uptime:"));
+	/* JSON is exact, with or without --bytes */
+	j = json_ctl(f, "file", "ls", "r", NULL);
+	assert_int_equal(
+		jint(json_object_array_get_idx(jrows(j, "files"), 0), "size"),
+		1572864);
+	json_object_put(j);
+	j = json_ctl(f, "status", NULL);
+	assert_true(json_object_object_get_ex(j, "uptime_ms", NULL));
+	assert_false(json_object_object_get_ex(j, "uptime", NULL));
+	json_object_put(j);
+}
+
+static void
+no_legend_and_output_choose_what_a_table_shows(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run_ctl(f, "file", "create", "r/a", "--size", "3M",
+				 "--mode", "0640", NULL),
+			 0);
+	assert_int_equal(run_ctl(f, "--no-legend", "-o", "size,name,mode_octal",
+				 "file", "ls", "r", NULL),
+			 0);
+	assert_string_equal(out, "3M  a  0640\n");
+	assert_int_equal(run_ctl(f, "file", "ls", "r", "--output", "name,ino",
+				 "--bytes", NULL),
+			 0);
+	/* INO is right-aligned to its numbers: "NAME   INO" */
+	assert_int_equal(strncmp(out, "NAME  ", 6), 0);
+	assert_int_equal(strcspn(out, "\n"), strstr(out, "INO\n") + 3 - out);
+	assert_null(strstr(out, "SIZE"));
+	assert_int_equal(run_ctl(f, "file", "ls", "r", "-o", "name",
+				 "--no-legend", NULL),
+			 0);
+	assert_string_equal(out, "a\n");
+	/* an unknown column is a usage error that lists the valid ones */
+	assert_int_equal(
+		run_ctl(f, "-o", "name,bogus", "file", "ls", "r", NULL), 2);
+	assert_string_equal(out, "");
+	assert_non_null(strstr(err, "'bogus'"));
+	assert_non_null(strstr(err, "region,name,ino,size"));
+	assert_int_equal(run_ctl(f, "-o", "", "region", "ls", NULL), 2);
+	assert_int_equal(run_ctl(f, "-o", "name,", "region", "ls", NULL), 2);
+	assert_int_equal(run_ctl(f, "region", "ls", "-o", NULL), 2);
+	assert_non_null(strstr(err, "needs a value"));
+}
+
+/* header_words -- the words of the first line of out, upper-case. */
+static int
+header_words(char words[][32], int max)
+{
+	int n = 0;
+	const char *p = out;
+
+	while (*p && *p != '\n') {
+		size_t len;
+
+		while (*p == ' ')
+			p++;
+		len = strcspn(p, " \n");
+		if (!len)
+			break;
+		assert_true(n < max && len < 32);
+		memcpy(words[n], p, len);
+		words[n++][len] = '\0';
+		p += len;
+	}
+	return n;
+}
+
+/* check_listing -- the table of @cmd (@arg may be NULL) is titled with
+ * JSON keys, upper-cased: every one is a column -o accepts and, when the
+ * JSON has a row, a member of it. */
+static void
+check_listing(struct fixture *f, const char *group, const char *cmd,
+	      const char *arg, const char *key, int min_rows)
+{
+	char words[32][32], lower[32];
+	json_object *j, *row = NULL;
+	char valid[BIG];
+	int n;
+
+	j = json_ctl(f, group, cmd, arg, NULL);
+	if (json_object_array_length(jrows(j, key)) > 0)
+		row = json_object_array_get_idx(jrows(j, key), 0);
+	assert_true((int)json_object_array_length(jrows(j, key)) >= min_rows);
+	assert_int_equal(run_ctl(f, "-o", "?", group, cmd, arg, NULL), 2);
+	snprintf(valid, sizeof(valid), ",%s", strstr(err, "(valid: ") + 8);
+	*strchr(valid, ')') = ',';
+	assert_int_equal(run_ctl(f, group, cmd, arg, NULL), 0);
+	n = header_words(words, 32);
+	assert_true(n >= 3);
+	for (int i = 0; i < n; i++) {
+		char needle[40];
+		size_t k;
+
+		for (k = 0; words[i][k]; k++) {
+			assert_false(words[i][k] >= 'a' && words[i][k] <= 'z');
+			lower[k] =
+				(char)(words[i][k] >= 'A' && words[i][k] <= 'Z'
+					       ? words[i][k] - 'A' + 'a'
+					       : words[i][k]);
+		}
+		lower[k] = '\0';
+		snprintf(needle, sizeof(needle), ",%s,", lower);
+		if (!strstr(valid, needle))
+			fail_msg("%s %s: header %s is not a JSON key (%s)",
+				 group, cmd, words[i], valid);
+		if (row && !json_object_object_get_ex(row, lower, NULL))
+			fail_msg("%s %s: header %s is not in the JSON row",
+				 group, cmd, words[i]);
+	}
+	json_object_put(j);
+}
+
+static void
+headers_are_the_json_keys_upper_cased(void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap *pm;
+	struct pagemap_lease *l;
+	struct pagemap_folio fo[4];
+	size_t nf;
+	uint64_t next;
+
+	assert_int_equal(pagemap_connect(f->d.socket, "cols", &pm), 0);
+	assert_int_equal(
+		run_ctl(f, "file", "create", "r/a", "--size", "2M", NULL), 0);
+	assert_int_equal(pagemap_lease_acquire(pm, "r", "a", PAGEMAP_WRITE, &l),
+			 0);
+	assert_int_equal(
+		pagemap_grant(l, 0, 4096, PAGEMAP_WRITE, fo, 4, &nf, &next), 0);
+	assert_true(nf > 0);
+	check_listing(f, "region", "ls", NULL, "regions", 1);
+	check_listing(f, "file", "ls", "r", "files", 1);
+	check_listing(f, "lease", "ls", NULL, "leases", 1);
+	check_listing(f, "client", "ls", NULL, "clients", 1);
+	check_listing(f, "grant", "ls", NULL, "grants", 1);
+	check_listing(f, "blockers", "r", NULL, "blockers", 0);
+	assert_int_equal(pagemap_return(l, 0, next, NULL), 0);
+	assert_int_equal(pagemap_lease_release(l), 0);
+	pagemap_close(pm);
 }
 
 static void
@@ -760,6 +953,9 @@ main(void)
 		T(list_and_show_are_aliases_of_ls_info_and_stat),
 		T(file_lifecycle_create_ls_stat_truncate_rm),
 		T(human_file_ls_is_a_sorted_table),
+		T(tables_are_human_unless_bytes),
+		T(no_legend_and_output_choose_what_a_table_shows),
+		T(headers_are_the_json_keys_upper_cased),
 		T(bad_names_sizes_and_no_space_are_clear_errors),
 		T(permissions_follow_the_peer_credentials),
 		T(region_attach_create_never_reformats),

@@ -94,8 +94,8 @@ assert_serves(const struct daemon *d, const char *name)
 	assert_int_equal(ctl(d, NULL, 0, err, sizeof(err), "file", "create",
 			     name, "--size", "64K", NULL),
 			 0);
-	assert_int_equal(ctl(d, out, sizeof(out), err, sizeof(err), "file",
-			     "stat", name, NULL),
+	assert_int_equal(ctl(d, out, sizeof(out), err, sizeof(err), "--bytes",
+			     "file", "stat", name, NULL),
 			 0);
 	assert_non_null(strstr(out, "65536"));
 }

@@ -583,7 +583,7 @@ static void
 expect_no_blockers(struct fixture *f, const char *scope)
 {
 	ok(f, "blockers", scope, NULL);
-	expect_header("OP TARGET LEASE PID COMM GRANTS");
+	expect_header("OP TARGET LEASE_ID PID COMM GRANTS");
 	assert_int_equal(lines(), 1);
 }
 
@@ -632,7 +632,7 @@ truncate_timeout_names_the_holder_and_blockers_show_it(void **state)
 
 	/* the truncate stays pending: blockers name the holder */
 	ok(f, "blockers", "r/f", NULL);
-	expect_header("OP TARGET LEASE PID COMM GRANTS");
+	expect_header("OP TARGET LEASE_ID PID COMM GRANTS");
 	assert_int_equal(lines(), 2);
 	n = row(1, line, sizeof(line), tok);
 	assert_true(n >= 6);
@@ -710,9 +710,8 @@ an_orphan_is_listed_and_its_holders_found_by_its_label(void **state)
 
 	/* A revoke that waits: its holder shows under the orphan's label. */
 	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
-	assert_int_equal(xctl(f, "lease", "revoke", id, "--timeout", "0.2",
-			      NULL),
-			 1);
+	assert_int_equal(
+		xctl(f, "lease", "revoke", id, "--timeout", "0.2", NULL), 1);
 	snprintf(target, sizeof(target), "r/%s", label);
 	j = jctl(f, "blockers", target, NULL);
 	b = json_object_array_get_idx(jarr(j, "blockers", 1), 0);
@@ -903,7 +902,7 @@ lease_listing(struct fixture *f, const struct hold *h)
 	json_object *j, *e;
 	int64_t client;
 
-	ok(f, "lease", "ls", NULL);
+	ok(f, "--bytes", "lease", "ls", NULL);
 	expect_header("ID REGION NAME ACCESS PID COMM GRANTS BYTES RECALLED");
 	assert_int_equal(lines(), 2);
 	assert_int_equal(row(1, line, sizeof(line), tok), 9);
@@ -943,8 +942,8 @@ grant_listing(struct fixture *f, const struct hold *h)
 
 	snprintf(id, sizeof(id), "%" PRIu64, h->lease);
 	snprintf(pid, sizeof(pid), "%d", (int)h->p->pid);
-	ok(f, "grant", "ls", "--lease", id, NULL);
-	expect_header("LEASE OFFSET REGION_OFFSET ORDER SIZE ACCESS");
+	ok(f, "--bytes", "grant", "ls", "--lease", id, NULL);
+	expect_header("LEASE_ID FILE_OFFSET REGION_OFFSET ORDER SIZE ACCESS");
 	assert_int_equal(lines(), 3);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(row(1 + i, line, sizeof(line), tok), 6);
