@@ -110,6 +110,21 @@ install(FILES ${CMAKE_SOURCE_DIR}/man/pagemapd.8
 	DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES ${CMAKE_SOURCE_DIR}/man/libpagemap.3
 	DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
+# One page name per function of the public header, each opening
+# libpagemap(3), whose sections go by group (`man pagemap_map` works).
+file(STRINGS ${CMAKE_SOURCE_DIR}/include/pagemap.h PAGEMAP_DECLS
+	REGEX "^[a-z].*[ *]pagemap_[a-z_]+\\(")
+set(PAGEMAP_MAN_ALIASES)
+foreach(decl ${PAGEMAP_DECLS})
+	string(REGEX MATCH "pagemap_[a-z_]+\\(" fn "${decl}")
+	string(REPLACE "(" "" fn "${fn}")
+	set(alias ${CMAKE_BINARY_DIR}/man3/${fn}.3)
+	file(WRITE ${alias} ".so man3/libpagemap.3\n")
+	list(APPEND PAGEMAP_MAN_ALIASES ${alias})
+endforeach()
+list(REMOVE_DUPLICATES PAGEMAP_MAN_ALIASES)
+install(FILES ${PAGEMAP_MAN_ALIASES}
+	DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
 install(FILES ${CMAKE_SOURCE_DIR}/man/pagemapd.conf.5
 	DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES ${CMAKE_SOURCE_DIR}/completion/pagemapctl.bash

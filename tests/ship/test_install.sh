@@ -50,6 +50,16 @@ grep -q '^pagemap_connect$' "$T/exports" || fail "pagemap_connect not exported"
 if grep -v '^pagemap_[a-z]' "$T/exports" | grep -v '^LIBPAGEMAP_0$' | grep -q .; then
 	fail "exports beyond pagemap_*: $(grep -v '^pagemap_[a-z]' "$T/exports")"
 fi
+# every exported function has its page name, which opens libpagemap(3)
+for fn in $(grep '^pagemap_' "$T/exports"); do
+	page=$D/usr/share/man/man3/$fn.3
+	[ -f "$page" ] || fail "no man page name for $fn"
+	grep -qx '.so man3/libpagemap.3' "$page" || fail "$fn.3 does not open libpagemap(3)"
+done
+if command -v man >/dev/null; then
+	MANPATH=$D/usr/share/man man pagemap_map 2>/dev/null | grep -q 'pagemap_map' ||
+		fail "man pagemap_map does not show libpagemap(3)"
+fi
 if grep -q PAGEMAPD_CRASH_AFTER "$D/usr/sbin/pagemapd"; then
 	fail "the installed daemon has the crash-point hook"
 fi
