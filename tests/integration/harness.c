@@ -19,6 +19,9 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include "clock.h"
 #include "ctljson.h"
 #include "fdcheck.h"
@@ -492,4 +495,63 @@ ctl_json(struct ctl_fixture *f, const char *a, const char *b, const char *c,
 	return jparse(ctl(&f->d, f->out, CTL_OUT_MAX, f->err, CTL_OUT_MAX,
 			  "--json", a, b, c, d, NULL),
 		      f->out, f->err);
+}
+
+void
+piped_start(struct piped *p, void (*child)(void *arg, int cmd, int ans),
+	    void *arg)
+{
+	int cmd[2], ans[2];
+
+	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ans, O_CLOEXEC), 0);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(cmd[1]);
+		close(ans[0]);
+		child(arg, cmd[0], ans[1]);
+		_exit(0);
+	}
+	close(cmd[0]);
+	close(ans[1]);
+	p->cmd = cmd[1];
+	p->ans = ans[0];
+}
+
+void
+piped_ask(struct piped *p, char c, char *buf, size_t len)
+{
+	long long end = now_ms() + 30000;
+	size_t n = 0;
+
+	if (c)
+		assert_int_equal(write(p->cmd, &c, 1), 1);
+	while (n + 1 < len) {
+		struct pollfd pf = {.fd = p->ans, .events = POLLIN};
+
+		if (now_ms() > end)
+			fail_msg("child %d did not answer", (int)p->pid);
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		if (read(p->ans, buf + n, 1) <= 0)
+			fail_msg("child %d went away", (int)p->pid);
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+}
+
+void
+piped_quit(struct piped *p)
+{
+	int st;
+
+	assert_int_equal(write(p->cmd, "q", 1), 1);
+	assert_int_equal(waitpid(p->pid, &st, 0), p->pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(p->cmd);
+	close(p->ans);
 }

@@ -66,6 +66,27 @@ int ctl_fixture_teardown(void **state);
 struct json_object *ctl_json(struct ctl_fixture *f, const char *a,
 			     const char *b, const char *c, const char *d);
 
+/* A child process driven through pipes: commands to it on @cmd, its
+ * answers, one line each, on @ans. */
+struct piped {
+	pid_t pid;
+	int cmd, ans;
+};
+
+/* piped_start -- fork a child that dies with the test (PR_SET_PDEATHSIG)
+ * and runs @child(@arg, its command fd, its answer fd), then _exit(0)s. */
+void piped_start(struct piped *p, void (*child)(void *arg, int cmd, int ans),
+		 void *arg);
+
+/* piped_ask -- send the command byte @c (0: none) and read one answer line
+ * into @buf (without its newline), bounded: a child that stays silent or
+ * goes away fails the test. */
+void piped_ask(struct piped *p, char c, char *buf, size_t len);
+
+/* piped_quit -- send 'q' and reap the child, which must exit 0; close the
+ * pipes. */
+void piped_quit(struct piped *p);
+
 /* daemon_restart -- start @d again, stopped, with daemon_setup()'s one
  * region "r" (its file d->region, created if absent). As daemon_start(). */
 int daemon_restart(struct daemon *d);

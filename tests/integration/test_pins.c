@@ -47,8 +47,7 @@
 
 /* A client process holding a mapping: commands on @cmd, answers on @ans. */
 struct holder_proc {
-	pid_t pid;
-	int cmd, ans;
+	struct piped p;
 	uint64_t lease;
 };
 
@@ -90,52 +89,20 @@ holder_main(const char *socket, int cmd, int ans)
 	_exit(0);
 }
 
-/* read_line -- one answer of @h, bounded. */
+/* holder_run -- holder_main() as a piped child of the socket @arg. */
 static void
-read_line(struct holder_proc *h, char *buf, size_t len)
+holder_run(void *arg, int cmd, int ans)
 {
-	size_t n = 0;
-	long long end = now_ms() + WAIT_MS;
-
-	while (n + 1 < len) {
-		struct pollfd p = {.fd = h->ans, .events = POLLIN};
-		ssize_t k;
-
-		if (now_ms() > end)
-			fail_msg("the holder did not answer");
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		k = read(h->ans, buf + n, 1);
-		if (k <= 0)
-			fail_msg("the holder went away");
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = '\0';
+	holder_main(arg, cmd, ans);
 }
 
 static void
 holder_start(struct fixture *f, struct holder_proc *h)
 {
-	int cmd[2], ans[2];
 	char line[64];
 
-	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(ans, O_CLOEXEC), 0);
-	h->pid = fork();
-	assert_true(h->pid >= 0);
-	if (h->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(cmd[1]);
-		close(ans[0]);
-		holder_main(f->d.socket, cmd[0], ans[1]);
-	}
-	close(cmd[0]);
-	close(ans[1]);
-	h->cmd = cmd[1];
-	h->ans = ans[0];
-	read_line(h, line, sizeof(line));
+	piped_start(&h->p, holder_run, f->d.socket);
+	piped_ask(&h->p, 0, line, sizeof(line));
 	assert_int_equal(sscanf(line, "ready %" SCNu64, &h->lease), 1);
 }
 
@@ -145,21 +112,14 @@ holder_canary_ok(struct holder_proc *h)
 {
 	char line[16];
 
-	assert_int_equal(write(h->cmd, "c", 1), 1);
-	read_line(h, line, sizeof(line));
+	piped_ask(&h->p, 'c', line, sizeof(line));
 	return strcmp(line, "ok") == 0;
 }
 
 static void
 holder_quit(struct holder_proc *h)
 {
-	int st;
-
-	assert_int_equal(write(h->cmd, "q", 1), 1);
-	assert_int_equal(waitpid(h->pid, &st, 0), h->pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	close(h->cmd);
-	close(h->ans);
+	piped_quit(&h->p);
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -313,7 +273,7 @@ pins_survive_a_daemon_crash_until_the_holder_exits(void **state)
 
 	/* The restarted daemon knows the pins, under the old lease id. */
 	assert_true(region_pins(f) > 0);
-	snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+	snprintf(pid, sizeof(pid), "%d", (int)h.p.pid);
 	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
 	assert_int_equal(json_object_array_length(jrows(j, "leases")), 1);
@@ -324,7 +284,7 @@ pins_survive_a_daemon_crash_until_the_holder_exits(void **state)
 	assert_int_equal(
 		(uint64_t)jint(json_object_array_get_idx(jrows(j, "leases"), 0),
 			       "pid"),
-		h.pid);
+		h.p.pid);
 	json_object_put(j);
 	assert_true(grants_hold_canary(f, h.lease) > 0);
 
@@ -566,7 +526,7 @@ a_second_sigterm_stops_at_once_and_the_next_start_keeps_the_pins(void **state)
 	wait_until(f, stopping, "the daemon to wait for the holder");
 	/* The log names the holder and the way out. */
 	snprintf(want, sizeof(want), "stopping: lease %" PRIu64 " of pid %d",
-		 h.lease, (int)h.pid);
+		 h.lease, (int)h.p.pid);
 	assert_true(daemon_log_contains(&f->d, want));
 	assert_true(daemon_log_contains(&f->d, "a second SIGTERM or SIGINT"));
 	assert_int_equal(daemon_wait_exit(&f->d, 200), -1);

@@ -76,8 +76,7 @@ stop_and_fsck(struct fixture *f)
 /* ---- a client process driven through pipes ------------------------------ */
 
 struct child {
-	pid_t pid;
-	int cmd, ans;
+	struct piped p;
 	uint64_t lease;
 	int fd; /* its pagemap_get_fd() */
 };
@@ -209,34 +208,11 @@ child_main(const char *socket, bool split, int cmd, int ans)
 	_exit(0); /* the pins go with the process */
 }
 
-static void
-read_line(struct child *h, char *buf, size_t len)
-{
-	size_t n = 0;
-	long long end = now_ms() + WAIT_MS;
-
-	while (n + 1 < len) {
-		struct pollfd p = {.fd = h->ans, .events = POLLIN};
-
-		if (now_ms() > end)
-			fail_msg("the child did not answer");
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		if (read(h->ans, buf + n, 1) <= 0)
-			fail_msg("the child went away");
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = '\0';
-}
-
 /* ask -- send command @c, return the answer in @buf. */
 static void
 ask(struct child *h, char c, char *buf, size_t len)
 {
-	assert_int_equal(write(h->cmd, &c, 1), 1);
-	read_line(h, buf, len);
+	piped_ask(&h->p, c, buf, len);
 }
 
 static int
@@ -248,27 +224,28 @@ ask_int(struct child *h, char c)
 	return atoi(line);
 }
 
+/* How to start a child: child_main() of @socket, @split. */
+struct child_args {
+	const char *socket;
+	bool split;
+};
+
+static void
+child_run(void *arg, int cmd, int ans)
+{
+	const struct child_args *c = arg;
+
+	child_main(c->socket, c->split, cmd, ans);
+}
+
 static void
 child_start(struct fixture *f, struct child *h, bool split)
 {
-	int cmd[2], ans[2];
+	struct child_args args = {f->d.socket, split};
 	char line[64];
 
-	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(ans, O_CLOEXEC), 0);
-	h->pid = fork();
-	assert_true(h->pid >= 0);
-	if (h->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(cmd[1]);
-		close(ans[0]);
-		child_main(f->d.socket, split, cmd[0], ans[1]);
-	}
-	close(cmd[0]);
-	close(ans[1]);
-	h->cmd = cmd[1];
-	h->ans = ans[0];
-	read_line(h, line, sizeof(line));
+	piped_start(&h->p, child_run, &args);
+	piped_ask(&h->p, 0, line, sizeof(line));
 	assert_int_equal(
 		sscanf(line, "ready %" SCNu64 " %d", &h->lease, &h->fd), 2);
 }
@@ -276,13 +253,7 @@ child_start(struct fixture *f, struct child *h, bool split)
 static void
 child_quit(struct child *h)
 {
-	int st;
-
-	assert_int_equal(write(h->cmd, "q", 1), 1);
-	assert_int_equal(waitpid(h->pid, &st, 0), h->pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	close(h->cmd);
-	close(h->ans);
+	piped_quit(&h->p);
 }
 
 /* wait_reconnected -- until the child says it is connected and has
@@ -355,19 +326,19 @@ the_library_reconnects_by_itself_after_a_kill9(void **state)
 	/* Back by itself: the same fd number, the same lease id, connected
 	 * again. */
 	assert_int_equal(wait_reconnected(&h, 1), h.fd);
-	snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+	snprintf(pid, sizeof(pid), "%d", (int)h.p.pid);
 	snprintf(id, sizeof(id), "%" PRIu64, h.lease);
 	j = ctl_json(f, "lease", "ls", "r/a", NULL);
 	assert_int_equal(json_object_array_length(jrows(j, "leases")), 1);
 	c = json_object_array_get_idx(jrows(j, "leases"), 0);
 	assert_int_equal((uint64_t)jint(c, "id"), h.lease);
-	assert_int_equal((uint64_t)jint(c, "pid"), h.pid);
+	assert_int_equal((uint64_t)jint(c, "pid"), h.p.pid);
 	json_object_put(j);
 	j = ctl_json(f, "client", "ls", NULL, NULL);
 	for (size_t i = 0; i < json_object_array_length(jrows(j, "clients"));
 	     i++) {
 		c = json_object_array_get_idx(jrows(j, "clients"), i);
-		if ((uint64_t)jint(c, "pid") == (uint64_t)h.pid) {
+		if ((uint64_t)jint(c, "pid") == (uint64_t)h.p.pid) {
 			assert_false(found);
 			found = true;
 			assert_int_equal((uint64_t)jint(c, "connected"), 1);
@@ -385,16 +356,16 @@ the_library_reconnects_by_itself_after_a_kill9(void **state)
 	assert_true(file_is(f, PATTERN));
 
 	/* Unmap returns the grants. */
-	assert_true(grants_of(f, h.pid, 0) > 0);
+	assert_true(grants_of(f, h.p.pid, 0) > 0);
 	assert_int_equal(ask_int(&h, 'u'), 0);
-	assert_int_equal(grants_of(f, h.pid, 0), 0);
+	assert_int_equal(grants_of(f, h.p.pid, 0), 0);
 
 	/* A recall reaches the handler: the revoke completes. */
 	assert_int_equal(ask_int(&h, 'm'), 0);
-	assert_true(grants_of(f, h.pid, 0) > 0);
+	assert_true(grants_of(f, h.p.pid, 0) > 0);
 	if (CTL(f, "lease", "revoke", id, "--timeout", "20") != 0)
 		fail_msg("revoke: %s", f->err);
-	assert_int_equal(grants_of(f, h.pid, 0), 0);
+	assert_int_equal(grants_of(f, h.p.pid, 0), 0);
 	ask(&h, 's', f->out, 64);
 	assert_true(strstr(f->out, " 1") != NULL);
 	child_quit(&h);
@@ -446,7 +417,7 @@ leases_a_restart_lost_are_dead_and_say_so(void **state)
 	assert_string_equal(f->out, "ok");
 	assert_int_equal(ask_int(&h, 'u'), 0);
 	assert_int_equal(ask_int(&h, 'm'), -ENOLINK);
-	assert_int_equal(grants_of(f, h.pid, 0), 0);
+	assert_int_equal(grants_of(f, h.p.pid, 0), 0);
 	child_quit(&h);
 	stop_and_fsck(f);
 }
@@ -501,7 +472,7 @@ the_reconcile_returns_a_grant_the_library_does_not_hold(void **state)
 
 	assert_int_equal(CTL(f, "file", "create", "r/a", "--size", "4M"), 0);
 	child_start(f, &h, true);
-	kept = grants_of(f, h.pid, 0) - grants_of(f, h.pid, FILE_SIZE / 2);
+	kept = grants_of(f, h.p.pid, 0) - grants_of(f, h.p.pid, FILE_SIZE / 2);
 	assert_true(kept > 0);
 	/* The second half's grants, as the daemon lists them; then the
 	 * child returns them. */
@@ -519,21 +490,21 @@ the_reconcile_returns_a_grant_the_library_does_not_hold(void **state)
 	json_object_put(j);
 	assert_true(json_object_array_length(lost) > 0);
 	assert_int_equal(ask_int(&h, 'U'), 0);
-	assert_int_equal(grants_of(f, h.pid, FILE_SIZE / 2), 0);
+	assert_int_equal(grants_of(f, h.p.pid, FILE_SIZE / 2), 0);
 
 	/* The child makes no call meanwhile, so it cannot reconnect before
 	 * the daemon is seen holding the grant it lost. */
 	assert_int_equal(ask_int(&h, 'Q'), 0);
 	daemon_kill(&f->d);
-	plant(f, h.pid, lost);
+	plant(f, h.p.pid, lost);
 	json_object_put(lost);
 	assert_int_equal(daemon_restart(&f->d), 0);
-	assert_true(grants_of(f, h.pid, FILE_SIZE / 2) > 0);
+	assert_true(grants_of(f, h.p.pid, FILE_SIZE / 2) > 0);
 
 	assert_int_equal(ask_int(&h, 'A'), 0);
 	wait_reconnected(&h, 1);
-	assert_int_equal(grants_of(f, h.pid, FILE_SIZE / 2), 0);
-	assert_int_equal(grants_of(f, h.pid, 0), kept);
+	assert_int_equal(grants_of(f, h.p.pid, FILE_SIZE / 2), 0);
+	assert_int_equal(grants_of(f, h.p.pid, 0), kept);
 	ask(&h, 'c', f->out, 16);
 	assert_string_equal(f->out, "ok");
 	child_quit(&h);
