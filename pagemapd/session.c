@@ -8,6 +8,7 @@
  * on.
  */
 #include "session.h"
+#include "session_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -34,7 +35,7 @@
 
 /* send_packet -- send (or, while a group commit is open, hold back) one
  * reply, carrying @fd if it is not -1. */
-static void
+void
 send_packet(struct session *s, uint64_t id, ssize_t n, int fd)
 {
 	struct region *mutated = s->mutated;
@@ -59,17 +60,13 @@ send_packet(struct session *s, uint64_t id, ssize_t n, int fd)
 	}
 }
 
-static void
+void
 send_reply(struct session *s, uint64_t id, ssize_t n)
 {
 	send_packet(s, id, n, -1);
 }
 
-static void reply_error_id(struct session *s, uint64_t id, int err,
-			   const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
+void
 reply_error_id(struct session *s, uint64_t id, int err, const char *fmt, ...)
 {
 	char msg[1024];
@@ -89,10 +86,7 @@ reply_error_id(struct session *s, uint64_t id, int err, const char *fmt, ...)
 		  strerror(err));
 }
 
-#define reply_error(s, rq, err, ...)                                           \
-	reply_error_id((s), (rq)->id, (err), __VA_ARGS__)
-
-static void
+void
 reply_empty(struct session *s, uint64_t id, enum wire_kind k)
 {
 	send_reply(s, id, wire_empty(s->obuf, SERVER_MAX_PACKET, id, k));
@@ -141,7 +135,7 @@ on_op_done(struct recall_op *op, int err, const char *msg)
 	}
 }
 
-static struct ops_waiter
+struct ops_waiter
 waiter(struct session *s, const struct wire_request *rq)
 {
 	struct ops_waiter w = {
@@ -186,7 +180,7 @@ fatal(struct session *s, int err, const char *why)
 
 /* find_region -- the region named by @rq, checked for @want access; NULL
  * after replying with the error. */
-static struct region *
+struct region *
 find_region(struct session *s, const struct wire_request *rq, unsigned want)
 {
 	struct region *r = server_region(s->srv, rq->region);
@@ -205,7 +199,7 @@ find_region(struct session *s, const struct wire_request *rq, unsigned want)
 	return r;
 }
 
-static struct inode *
+struct inode *
 find_file(struct session *s, const struct wire_request *rq, struct region *r)
 {
 	struct inode *ino = inode_find(&r->files, rq->name);
@@ -526,267 +520,12 @@ do_file_remove(struct session *s, const struct wire_request *rq)
 			      WIRE_FILE_REMOVE));
 }
 
-/* ---- leases and grants ------------------------------------------------- */
-
-/* own_lease -- the lease @rq names, if it is this client's; NULL after
- * replying otherwise. */
-static struct lease *
-own_lease(struct session *s, const struct wire_request *rq)
-{
-	struct lease *l = client_lease_find(s->srv, rq->lease_id);
-
-	if (l == NULL) {
-		reply_error(s, rq, ENOENT,
-			    "no lease %llu (ended, revoked or "
-			    "never taken)",
-			    (unsigned long long)rq->lease_id);
-		return NULL;
-	}
-	if (client_owner(l) != s->client) {
-		reply_error(s, rq, EPERM,
-			    "lease %llu belongs to another "
-			    "client",
-			    (unsigned long long)rq->lease_id);
-		return NULL;
-	}
-	return l;
-}
-
-/* fd_to_send -- the region fd this lease reply must carry, or -1: each
- * region's fd goes to a connection once, read-only for read-only
- * access, and again read-write when a write lease first needs it. */
-static int
-fd_to_send(struct session *s, const struct region *r, bool rw)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->nfds; i++)
-		if (s->fds[i].serial == r->serial)
-			break;
-	if (i < s->nfds && (s->fds[i].rw || !rw))
-		return -1;
-	if (i == s->nfds) {
-		if (s->nfds == sizeof(s->fds) / sizeof(s->fds[0]))
-			i = 0; /* forget the oldest: the client may get it twice
-				*/
-		else
-			s->nfds++;
-	}
-	s->fds[i].serial = r->serial;
-	s->fds[i].rw = rw;
-	return rw ? r->fd : r->ro_fd;
-}
-
-static void
-do_lease_acquire(struct session *s, const struct wire_request *rq)
-{
-	bool rw = rq->access == LEASE_WRITE;
-	unsigned want = rw ? MAY_WRITE : MAY_READ;
-	struct wire_lease_acquired a = {0};
-	struct region *r;
-	struct inode *ino;
-	struct lease *l;
-	ssize_t n;
-	int rv, fd;
-
-	if (rq->access != LEASE_READ && rq->access != LEASE_WRITE) {
-		reply_error(s, rq, EINVAL, "access must be read or write");
-		return;
-	}
-	if (s->srv->stopping) {
-		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
-		return;
-	}
-	r = find_region(s, rq, want);
-	if (r == NULL || (ino = find_file(s, rq, r)) == NULL)
-		return;
-	if (!access_may(&s->conn.peer, ino->uid, ino->gid, ino->mode, want)) {
-		reply_error(s, rq, EACCES, "file '%s' is not %s by you",
-			    rq->name, rw ? "writable" : "readable");
-		return;
-	}
-	rv = client_lease_acquire(s->client, r, ino,
-				  (enum lease_access)rq->access, &l);
-	if (rv < 0) {
-		if (rv == -EDQUOT)
-			reply_error(s, rq, EDQUOT,
-				    "lease limit (%u per "
-				    "client) reached",
-				    s->srv->cfg->max_leases);
-		else if (rv == -EBUSY)
-			reply_error(s, rq, EBUSY, "region '%s' is detaching",
-				    r->name);
-		else
-			reply_error(s, rq, -rv, "cannot take a lease on '%s'",
-				    rq->name);
-		return;
-	}
-	fd = fd_to_send(s, r, rw);
-	a.lease_id = l->id;
-	a.ino = inode_ino(ino);
-	a.size = ino->size;
-	a.max_order = r->sb->max_order;
-	a.region_size = r->sb->region_size;
-	a.fd_attached = fd >= 0;
-	n = wire_lease_acquire(s->obuf, SERVER_MAX_PACKET, rq->id, &a);
-	send_packet(s, rq->id, n, fd);
-}
-
-static void
-do_lease_release(struct session *s, const struct wire_request *rq)
-{
-	struct lease *l = own_lease(s, rq);
-
-	if (l == NULL)
-		return;
-	if (ops_lease_release(s->srv, l) == -EBUSY) {
-		reply_error(s, rq, EBUSY,
-			    "lease %llu still has %zu grant(s); "
-			    "return them first",
-			    (unsigned long long)l->id, l->ngrants);
-		return;
-	}
-	reply_empty(s, rq->id, WIRE_LEASE_RELEASE);
-}
-
-/* folios_per_reply -- what fits in a packet: an order byte and a region
- * offset varint per folio. */
-static size_t
-folios_per_reply(const struct region *r)
-{
-	uint64_t v = r->sb->region_size;
-	size_t bytes = 1, n;
-
-	while (v >>= 7)
-		bytes++;
-	n = (SERVER_MAX_PACKET - 512) / (bytes + 1);
-	return n < SERVER_MAX_FOLIOS_PER_REPLY ? n
-					       : SERVER_MAX_FOLIOS_PER_REPLY;
-}
-
-static void
-do_map(struct session *s, const struct wire_request *rq)
-{
-	struct server *srv = s->srv;
-	const struct grant *v;
-	uint64_t next_pg, pg;
-	struct lease *l;
-	int k;
-
-	if (srv->stopping) {
-		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
-		return;
-	}
-	l = own_lease(s, rq);
-	if (l == NULL)
-		return;
-	if (rq->length == 0 || rq->offset + rq->length < rq->offset) {
-		reply_error(s, rq, EINVAL, "empty or overflowing range");
-		return;
-	}
-	pg = rq->offset >> PM_PAGE_SHIFT;
-	k = ops_map(srv, l, pg, layout_pages(rq->offset + rq->length) - pg,
-		    (enum lease_access)rq->access, folios_per_reply(l->region),
-		    &v, &next_pg);
-	switch (k) {
-	case -EDQUOT:
-		reply_error(s, rq, EDQUOT,
-			    "grant limit (%llu per client) "
-			    "reached",
-			    (unsigned long long)srv->cfg->max_grants);
-		return;
-	case -ENOMEM:
-		reply_error(s, rq, ENOMEM, "out of memory");
-		return;
-	case -EBUSY:
-		reply_error(s, rq, EBUSY,
-			    "a recall is pending over this range "
-			    "of '%s' (%s)",
-			    l->ino->name,
-			    l->revoking ? "the lease is being revoked"
-			    : l->region->detaching ? "the region is detaching"
-						   : "a truncate waits");
-		return;
-	case -ENXIO:
-		reply_error(s, rq, ENXIO,
-			    "range past the end of '%s' (%llu "
-			    "bytes allocated)",
-			    l->ino->name,
-			    (unsigned long long)(layout_pages(l->ino->size)
-						 << PM_PAGE_SHIFT));
-		return;
-	case -EACCES:
-		reply_error(s, rq, EACCES, "lease %llu is read-only",
-			    (unsigned long long)l->id);
-		return;
-	default:
-		if (k < 0) {
-			reply_error(s, rq, -k, "cannot map");
-			return;
-		}
-	}
-	send_reply(s, rq->id,
-		   wire_map(s->srv->wire, s->obuf, SERVER_MAX_PACKET, rq->id, v,
-			    (size_t)k, next_pg << PM_PAGE_SHIFT));
-}
-
-static void
-do_unmap(struct session *s, const struct wire_request *rq)
-{
-	struct lease *l = own_lease(s, rq);
-	uint64_t returned, pg, n;
-
-	if (l == NULL)
-		return;
-	/* Length 0 returns everything; the range is rounded out to pages. */
-	pg = rq->offset >> PM_PAGE_SHIFT;
-	n = rq->length == 0 ? UINT64_MAX - pg
-			    : layout_pages(rq->offset + rq->length) - pg;
-	returned = ops_unmap(s->srv, l, pg, n);
-	send_reply(s, rq->id,
-		   wire_unmap(s->obuf, SERVER_MAX_PACKET, rq->id, returned));
-}
-
 static void
 do_lease_list(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
 		  query_lease_page(s->srv, &s->conn.peer, rq, s->obuf,
 				   SERVER_MAX_PACKET));
-}
-
-static void
-do_lease_revoke(struct session *s, const struct wire_request *rq)
-{
-	struct lease *l = client_lease_find(s->srv, rq->lease_id);
-	const struct ipc_peer *p = &s->conn.peer;
-	struct ops_waiter w;
-	int rv;
-
-	if (l == NULL) {
-		reply_error(s, rq, ENOENT, "no lease %llu",
-			    (unsigned long long)rq->lease_id);
-		return;
-	}
-	/* The holder, the file's owner and administrators may revoke. */
-	if (!access_admin(p) && p->uid != client_owner(l)->uid &&
-	    p->uid != l->ino->uid) {
-		reply_error(s, rq, EPERM,
-			    "lease %llu is neither yours nor on "
-			    "a file you own",
-			    (unsigned long long)l->id);
-		return;
-	}
-	/* Answered by on_op_done() when the lease has ended. */
-	w = waiter(s, rq);
-	rv = ops_revoke(s->srv, l, &w);
-	if (rv == -EBUSY)
-		reply_error(s, rq, EBUSY,
-			    "a revoke of lease %llu is already "
-			    "pending",
-			    (unsigned long long)rq->lease_id);
-	else if (rv < 0)
-		reply_error(s, rq, -rv, "cannot revoke");
 }
 
 static void
@@ -834,12 +573,12 @@ static const handler_fn handlers[WIRE_KIND_END] = {
 	[WIRE_FILE_STAT] = do_file_stat,
 	[WIRE_FILE_TRUNCATE] = do_file_truncate,
 	[WIRE_FILE_REMOVE] = do_file_remove,
-	[WIRE_LEASE_ACQUIRE] = do_lease_acquire,
-	[WIRE_LEASE_RELEASE] = do_lease_release,
-	[WIRE_MAP] = do_map,
-	[WIRE_UNMAP] = do_unmap,
+	[WIRE_LEASE_ACQUIRE] = session_lease_acquire,
+	[WIRE_LEASE_RELEASE] = session_lease_release,
+	[WIRE_MAP] = session_map,
+	[WIRE_UNMAP] = session_unmap,
 	[WIRE_LEASE_LIST] = do_lease_list,
-	[WIRE_LEASE_REVOKE] = do_lease_revoke,
+	[WIRE_LEASE_REVOKE] = session_lease_revoke,
 	[WIRE_GRANT_LIST] = do_grant_list,
 	[WIRE_CLIENT_LIST] = do_client_list,
 	[WIRE_BLOCKERS] = do_blockers,
