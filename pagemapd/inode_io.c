@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "fault.h"
 #include "inode.h"
 #include "journal.h"
 #include "media.h"
@@ -130,7 +131,7 @@ grow_array(void **v, size_t *cap, size_t need, size_t size)
 		return 0;
 	while (c < need)
 		c *= 2;
-	p = realloc(*v, c * size);
+	p = fault_realloc(*v, c * size);
 	if (!p)
 		return -ENOMEM;
 	*v = p;
@@ -218,7 +219,7 @@ stage_extents(struct tx *t)
 	if (t->next == 0)
 		return 0;
 	qsort(t->ext, t->next, sizeof(*t->ext), cmp_ext);
-	buf = malloc(t->next * sizeof(*buf));
+	buf = fault_malloc(t->next * sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
 	for (i = 0; i < t->next && !ret; i = k) {
@@ -286,7 +287,7 @@ stage_bitmap(struct tx *t)
 		}
 		if (b1 - b0 + 1 > UINT32_MAX)
 			return -E2BIG;
-		buf = malloc(b1 - b0 + 1);
+		buf = fault_malloc(b1 - b0 + 1);
 		if (!buf)
 			return -ENOMEM;
 		memcpy(buf, bm + b0, b1 - b0 + 1);
@@ -467,7 +468,7 @@ reserve(struct tx *t, uint32_t owner, struct extent_map *map, uint64_t file_pg,
 		max = 1;
 	if (max == 0)
 		return -ENOSPC;
-	ext = malloc(max * sizeof(*ext));
+	ext = fault_malloc(max * sizeof(*ext));
 	if (!ext)
 		return -ENOMEM;
 	cnt = alloc_reserve(tab->alloc, file_pg, n, ext, max);
@@ -616,7 +617,7 @@ create(struct inode_table *tab, const char *name, uint64_t size, uint32_t mode,
 	rc = pick_inode_slot(tab, &slot);
 	if (rc)
 		return rc;
-	ino = calloc(1, sizeof(*ino));
+	ino = fault_calloc(1, sizeof(*ino));
 	if (!ino)
 		return -ENOMEM;
 	ino->trunc_pg = UINT64_MAX;

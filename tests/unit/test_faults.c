@@ -1,0 +1,479 @@
+/* test_faults.c -- every allocation and I/O call of the storage paths
+ * fails once, then persistently: clean errors, whole transactions. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fault.h"
+#include "fsck.h"
+#include "inode.h"
+#include "inode_io.h"
+#include "journal.h"
+#include "layout.h"
+#include "region.h"
+
+#include "fdcheck.h"
+#include "tmpdir.h"
+
+/*
+ * SQLite's approach (test_malloc.c, the "ioerr" tests): a scripted
+ * workload runs once with no fault to count the fault sites it passes (N
+ * allocations, M I/O calls); then, for each k, the k-th site of a class
+ * fails -- once, then from there on -- and the workload runs again. Every
+ * call must come back with a clean -errno (a crash or an abort ends the
+ * test binary; LeakSanitizer, in the ASan pass, reports any leak at exit;
+ * the fixture checks fds). Afterwards, with faults off, fsck must find the
+ * region file clean and a reattach must show each file as it was before
+ * or after each operation: after it when the operation succeeded, before
+ * it when it failed before its commit, either when its commit failed
+ * (the region then refuses every later change).
+ *
+ * The workloads cover attach (create and format; replay, verify, load,
+ * orphan reclaim), file create, grow, shrink, unlink, orphan and the free
+ * of an orphan, hole filling before a grant, group commit, the journal's
+ * checkpoint and detach.
+ *
+ * k is sampled (every k up to SAMPLE_ALL, then evenly spread) to keep the
+ * ASan pass short; PAGEMAP_FAULTS_ALL=1 runs every k.
+ */
+
+#define KiB (1ull << 10)
+#define MiB (1ull << 20)
+#define REGION_SIZE (16 * MiB)
+#define SAMPLE_ALL 24u	  /* every k up to this one */
+#define SAMPLE_SPREAD 24u /* then this many more, evenly spread */
+
+enum { FA, FB, FC, NFILES };
+static const char *const names[NFILES] = {"a", "b", "c"};
+
+/* What a file may look like after the run: exists/size, and a second
+ * allowed state while its last operation is uncertain. */
+struct fstate {
+	bool exists;
+	uint64_t size;
+};
+
+struct model {
+	struct fstate now[NFILES];
+	struct fstate alt[NFILES];
+	bool uncertain[NFILES];
+	bool failed; /* a commit failed: later changes must be refused */
+};
+
+struct fx {
+	char dir[64];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	fdcheck_begin();
+	if (tmpdir_make(f->dir, sizeof(f->dir), "faults") < 0) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/r.pmem", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	fault_reset();
+	tmpdir_remove(f->dir);
+	free(f);
+	return fdcheck_end();
+}
+
+static int
+do_attach(const char *path, bool create, struct region **r, char *err)
+{
+	struct region_opts o = {
+		.size = REGION_SIZE,
+		.create = create,
+		.max_order = PM_DEFAULT_MAX_ORDER,
+	};
+
+	err[0] = 0;
+	return region_attach("t", path, &o, r, err);
+}
+
+/* clean_error -- @rc is one of the errors a fault may cause. */
+static void
+clean_error(int rc, const char *what)
+{
+	if (rc == -ENOMEM || rc == -EIO || rc == -EROFS)
+		return;
+	print_error("%s: unexpected %d (%s)\n", what, rc, strerror(-rc));
+	fail();
+}
+
+/* ---- the model ---------------------------------------------------------- */
+
+/* model_op -- file @i goes to @to if the operation's stage (@rs) and
+ * commit (@rc) succeeded, stays if the stage failed, may be either if
+ * the commit failed. */
+static void
+model_op(struct model *m, int i, struct fstate to, int rs, int rc)
+{
+	if (m->failed) {
+		/* Nothing may change once the region failed. */
+		if (rs == 0 && rc == 0) {
+			print_error("a change succeeded on a failed region\n");
+			fail();
+		}
+		return;
+	}
+	if (rs < 0)
+		return;
+	if (rc < 0) {
+		m->alt[i] = to;
+		m->uncertain[i] = true;
+		m->failed = true;
+		return;
+	}
+	m->now[i] = to;
+}
+
+/* stage_commit -- the result of a staged operation's group commit. */
+static int
+commit_of(struct region *r, int rs, const char *what)
+{
+	int rc = 0;
+
+	if (rs < 0) {
+		clean_error(rs, what);
+		return 0;
+	}
+	rc = region_commit(r);
+	if (rc < 0) {
+		clean_error(rc, "commit");
+		assert_true(r->files.failed);
+	}
+	return rc;
+}
+
+static bool
+same(struct fstate a, struct fstate b)
+{
+	return a.exists == b.exists && (!a.exists || a.size == b.size);
+}
+
+/* check_after -- with faults off: fsck is clean and a reattach shows each
+ * file as @m allows. */
+static void
+check_after(const char *path, const struct model *m)
+{
+	struct fsck_report rep;
+	struct region *r = NULL;
+	char err[REGION_ERR_MAX];
+
+	fault_reset();
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(fsck_region(path, &rep, NULL), 0);
+	if (rep.errors)
+		print_error("fsck: %s\n", rep.first_error);
+	assert_int_equal(rep.errors, 0);
+	if (do_attach(path, false, &r, err))
+		print_error("reattach: %s\n", err);
+	assert_non_null(r);
+	for (int i = 0; i < NFILES; i++) {
+		struct inode *ino = inode_find(&r->files, names[i]);
+		struct fstate got = {ino != NULL, ino ? ino->size : 0};
+
+		if (same(got, m->now[i]) ||
+		    (m->uncertain[i] && same(got, m->alt[i])))
+			continue;
+		print_error("file %s: exists %d size %llu, expected %d %llu\n",
+			    names[i], got.exists,
+			    (unsigned long long)got.size, m->now[i].exists,
+			    (unsigned long long)m->now[i].size);
+		fail();
+	}
+	/* The orphans a crash or a failure left are reclaimed. */
+	assert_int_equal(r->files.norphans, 0);
+	region_detach(r);
+}
+
+/* ---- the workloads ------------------------------------------------------ */
+
+/* make_base -- with faults off, a region with files a (3 MiB + 100, a
+ * partial last page) and b (64 KiB), an orphan left for the next attach to
+ * reclaim, and a committed transaction not checkpointed, for its replay. */
+static void
+make_base(const char *path, struct model *m)
+{
+	struct region *r = NULL;
+	struct inode *a, *b, *o;
+	char err[REGION_ERR_MAX];
+
+	fault_reset();
+	unlink(path);
+	assert_int_equal(do_attach(path, true, &r, err), 0);
+	assert_int_equal(inode_create(&r->files, "a", 3 * MiB + 100, 0644, 0,
+				      0, &a),
+			 0);
+	assert_int_equal(inode_create(&r->files, "o", 256 * KiB, 0644, 0, 0,
+				      &o),
+			 0);
+	assert_int_equal(inode_orphan(&r->files, o), 0);
+	assert_int_equal(inode_create(&r->files, "b", 64 * KiB, 0644, 0, 0,
+				      &b),
+			 0);
+	/* Detach skips the checkpoint of a failed region, which leaves the
+	 * last transaction for the next attach to replay. */
+	r->files.failed = true;
+	region_detach(r);
+	memset(m, 0, sizeof(*m));
+	m->now[FA] = (struct fstate){true, 3 * MiB + 100};
+	m->now[FB] = (struct fstate){true, 64 * KiB};
+}
+
+/* run_ops -- attach the base region with group commit and change it:
+ * create, grow (with a tail to zero), fill holes as a grant does, shrink,
+ * orphan and free an orphan, unlink; then detach (a checkpoint). */
+static void
+run_ops(const char *path, struct model *m)
+{
+	struct region *r = NULL;
+	struct inode *a, *b, *c = NULL;
+	char err[REGION_ERR_MAX];
+	int rs, rc;
+
+	rc = do_attach(path, false, &r, err);
+	if (rc) {
+		clean_error(rc, "attach");
+		assert_true(err[0] != 0);
+		assert_null(r);
+		return;
+	}
+	r->files.group_commit = true;
+	a = inode_find(&r->files, "a");
+	b = inode_find(&r->files, "b");
+	assert_non_null(a);
+	assert_non_null(b);
+
+	rs = inode_create(&r->files, "c", 200 * KiB, 0600, 0, 0, &c);
+	rc = commit_of(r, rs, "create");
+	model_op(m, FC, (struct fstate){true, 200 * KiB}, rs, rc);
+	if (rs < 0)
+		c = NULL;
+
+	rs = inode_resize(&r->files, a, 5 * MiB + 10 * KiB);
+	rc = commit_of(r, rs, "grow");
+	model_op(m, FA, (struct fstate){true, 5 * MiB + 10 * KiB}, rs, rc);
+
+	/* A grant's hole filling: data only, never a change of the
+	 * metadata; a failure costs the client its large pages. */
+	for (size_t i = 0; i < a->map.n; i++) {
+		rs = region_fill(r, a->map.v[i].region_pg, a->map.v[i].npages);
+		if (rs < 0)
+			clean_error(rs, "fill");
+	}
+
+	rs = inode_resize(&r->files, a, 1 * MiB);
+	rc = commit_of(r, rs, "shrink");
+	model_op(m, FA, (struct fstate){true, 1 * MiB}, rs, rc);
+
+	/* Unlink of a leased file: an orphan, freed at its final unpin. */
+	rs = inode_orphan(&r->files, b);
+	rc = commit_of(r, rs, "orphan");
+	model_op(m, FB, (struct fstate){false, 0}, rs, rc);
+	if (rs == 0 && b->orphan) {
+		rs = inode_unlink(&r->files, b);
+		(void)commit_of(r, rs, "orphan free");
+	}
+
+	if (c) {
+		rs = inode_unlink(&r->files, c);
+		rc = commit_of(r, rs, "unlink");
+		model_op(m, FC, (struct fstate){false, 0}, rs, rc);
+	}
+	region_detach(r);
+}
+
+/* run_format -- create and format a region, create a file in it. */
+static void
+run_format(const char *path, struct model *m)
+{
+	struct region *r = NULL;
+	struct inode *x = NULL;
+	char err[REGION_ERR_MAX];
+	int rs, rc;
+
+	rc = do_attach(path, true, &r, err);
+	if (rc) {
+		clean_error(rc, "attach --create");
+		assert_true(err[0] != 0);
+		return;
+	}
+	r->files.group_commit = true;
+	rs = inode_create(&r->files, "c", 300 * KiB, 0600, 0, 0, &x);
+	rc = commit_of(r, rs, "create");
+	model_op(m, FC, (struct fstate){true, 300 * KiB}, rs, rc);
+	region_detach(r);
+}
+
+/* ---- the drivers -------------------------------------------------------- */
+
+typedef void prepare_fn(const char *path, struct model *m);
+typedef void run_fn(const char *path, struct model *m);
+
+static void
+prepare_none(const char *path, struct model *m)
+{
+	unlink(path);
+	memset(m, 0, sizeof(*m));
+}
+
+/* check_format -- a failed create leaves no file, or a whole region. */
+static void
+check_format(const char *path, const struct model *m)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		assert_false(m->now[FC].exists);
+		return;
+	}
+	check_after(path, m);
+}
+
+/* next_k -- the k after @k to try of @n sites: all of them with
+ * PAGEMAP_FAULTS_ALL=1, else every one up to SAMPLE_ALL, then
+ * SAMPLE_SPREAD more spread evenly over the rest. */
+static uint64_t
+next_k(uint64_t k, uint64_t n)
+{
+	const char *all = getenv("PAGEMAP_FAULTS_ALL");
+	uint64_t step;
+
+	if ((all && strcmp(all, "1") == 0) || k < SAMPLE_ALL ||
+	    n <= SAMPLE_ALL)
+		return k + 1;
+	step = (n - SAMPLE_ALL) / SAMPLE_SPREAD;
+	return k + (step ? step : 1);
+}
+
+/* sweep -- count the sites of class @c in @run, then fail each k-th
+ * (sampled), once and persistently, checking every outcome. */
+static void
+sweep(const char *path, enum fault_class c, prepare_fn *prepare, run_fn *run,
+      bool format)
+{
+	struct model m;
+	uint64_t n, tried = 0;
+
+	prepare(path, &m);
+	fault_reset();
+	run(path, &m);
+	n = fault_count(c);
+	fault_reset();
+	assert_true(n > 0);
+	for (int persistent = 0; persistent < 2; persistent++) {
+		for (uint64_t k = 1; k <= n; k = next_k(k, n)) {
+			prepare(path, &m);
+			fault_arm(c, k, persistent);
+			run(path, &m);
+			assert_true(fault_failed(c) > 0);
+			if (format)
+				check_format(path, &m);
+			else
+				check_after(path, &m);
+			tried++;
+		}
+	}
+	print_message("%s faults: %llu sites, %llu runs\n",
+		      c == FAULT_ALLOC ? "allocation" : "I/O",
+		      (unsigned long long)n, (unsigned long long)tried);
+}
+
+static void
+allocation_faults_in_file_operations_are_clean(void **state)
+{
+	struct fx *f = *state;
+
+	sweep(f->path, FAULT_ALLOC, make_base, run_ops, false);
+}
+
+static void
+allocation_faults_in_create_and_format_are_clean(void **state)
+{
+	struct fx *f = *state;
+
+	sweep(f->path, FAULT_ALLOC, prepare_none, run_format, true);
+}
+
+static void
+io_faults_in_file_operations_are_clean(void **state)
+{
+	struct fx *f = *state;
+
+	sweep(f->path, FAULT_IO, make_base, run_ops, false);
+}
+
+static void
+io_faults_in_create_and_format_are_clean(void **state)
+{
+	struct fx *f = *state;
+
+	sweep(f->path, FAULT_IO, prepare_none, run_format, true);
+}
+
+/* The counters see the calls, and arming fails exactly the k-th. */
+static void
+armed_fault_fails_the_kth_call_once_or_from_then_on(void **state)
+{
+	(void)state;
+	fault_arm(FAULT_ALLOC, 3, false);
+	assert_false(fault_hit(FAULT_ALLOC));
+	assert_false(fault_hit(FAULT_ALLOC));
+	assert_true(fault_hit(FAULT_ALLOC));
+	assert_false(fault_hit(FAULT_ALLOC));
+	assert_int_equal(fault_count(FAULT_ALLOC), 4);
+	assert_int_equal(fault_failed(FAULT_ALLOC), 1);
+	assert_false(fault_hit(FAULT_IO));
+	fault_arm(FAULT_IO, 2, true);
+	assert_false(fault_hit(FAULT_IO));
+	assert_true(fault_hit(FAULT_IO));
+	assert_true(fault_hit(FAULT_IO));
+	assert_int_equal(fault_failed(FAULT_IO), 2);
+	fault_reset();
+	assert_false(fault_hit(FAULT_IO));
+	assert_int_equal(fault_count(FAULT_IO), 1);
+	fault_reset();
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(armed_fault_fails_the_kth_call_once_or_from_then_on),
+		T(allocation_faults_in_file_operations_are_clean),
+		T(allocation_faults_in_create_and_format_are_clean),
+		T(io_faults_in_file_operations_are_clean),
+		T(io_faults_in_create_and_format_are_clean),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
