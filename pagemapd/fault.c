@@ -71,6 +71,8 @@ fault_arm_env(void)
 		c = FAULT_IO;
 	else if (strncmp(s, "alloc:", 6) == 0)
 		c = FAULT_ALLOC;
+	else if (strncmp(s, "sync:", 5) == 0)
+		c = FAULT_SYNC;
 	else
 		return -EINVAL;
 	s = strchr(s, ':') + 1;

@@ -20,7 +20,9 @@
  * -errno, leaks nothing and leaves whole transactions on the media.
  *
  * An injected allocation failure returns NULL (errno ENOMEM); an injected
- * I/O failure returns -1 with errno EIO, and a persist -EIO.
+ * I/O or sync failure returns -1 with errno EIO, and a persist -EIO.
+ * Syncs are a class of their own so that a test can fail a persist
+ * without counting the writes before it.
  *
  * Only builds with PAGEMAP_FAULTS have the counters (they follow
  * PAGEMAP_CRASH_POINTS: the test hooks are in or out together); elsewhere
@@ -30,8 +32,8 @@
 
 enum fault_class {
 	FAULT_ALLOC, /* malloc, calloc, realloc, an anonymous mmap */
-	FAULT_IO,    /* open, pread, pwrite, fdatasync, ftruncate, lseek,
-		      * a persist (msync or a pmem2 flush) */
+	FAULT_IO,    /* open, pread, pwrite, ftruncate, lseek */
+	FAULT_SYNC,  /* a persist (msync or a pmem2 flush), fdatasync */
 	FAULT_NCLASS,
 };
 
@@ -54,9 +56,9 @@ uint64_t fault_count(enum fault_class c);
 /* fault_failed -- calls of class @c made to fail since then. */
 uint64_t fault_failed(enum fault_class c);
 
-/* fault_arm_env -- arm from $PAGEMAPD_FAULT ("io:N", "alloc:N", with a
- * trailing "+" for persistent, e.g. "io:3+"), counted from this call; a
- * daemon calls it once at start. Returns 0, or -EINVAL for a bad value
+/* fault_arm_env -- arm from $PAGEMAPD_FAULT ("alloc:N", "io:N" or
+ * "sync:N", with a trailing "+" for persistent, e.g. "sync:1+"), counted
+ * from this call; the daemon calls it once its regions are attached. Returns 0, or -EINVAL for a bad value
  * (nothing armed). */
 int fault_arm_env(void);
 
@@ -137,7 +139,11 @@ fault_pwrite(int fd, const void *buf, size_t n, off_t off)
 static inline int
 fault_fdatasync(int fd)
 {
-	return fault_io() ? -1 : fdatasync(fd);
+	if (fault_hit(FAULT_SYNC)) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
 }
 
 static inline int

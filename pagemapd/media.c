@@ -69,7 +69,7 @@ pmem_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	struct pmem_media *p = priv(m);
 	pmem2_persist_fn persist = pmem2_get_persist_fn(p->map);
 
-	if (fault_hit(FAULT_IO))
+	if (fault_hit(FAULT_SYNC))
 		return -EIO;
 	persist(m->base + off, len);
 	return media_crash_persist(p->crash, m->base, off, len);

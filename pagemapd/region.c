@@ -650,7 +650,9 @@ region_info(const struct region *r, struct region_info *ret)
 	snprintf(ret->path, sizeof(ret->path), "%s", r->path);
 	ret->kind = kinds[r->kind];
 	layout_uuid_str(sb->uuid, ret->uuid);
-	ret->state = r->detaching ? "detaching" : "attached";
+	ret->state = r->files.failed ? "failed"
+		     : r->detaching  ? "detaching"
+				     : "attached";
 	ret->size = sb->region_size;
 	ret->data_size = sb->data_pages << PM_PAGE_SHIFT;
 	ret->free = free_pages << PM_PAGE_SHIFT;

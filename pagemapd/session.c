@@ -721,7 +721,8 @@ do_map(struct session *s, const struct wire_request *rq)
 		return;
 	default:
 		if (k < 0) {
-			reply_error(s, rq, -k, "cannot map");
+			reply_error(s, rq, -k, "cannot map: %s",
+				    inode_strerror(k));
 			return;
 		}
 	}

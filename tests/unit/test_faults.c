@@ -132,28 +132,42 @@ clean_error(int rc, const char *what)
  * commit (@rc) succeeded, stays if the stage failed, may be either if
  * the commit failed. */
 static void
-model_op(struct model *m, int i, struct fstate to, int rs, int rc)
+model_op(struct model *m, const struct region *r, int i, struct fstate to,
+	 int rs, int rc)
 {
 	if (m->failed) {
 		/* Nothing may change once the region failed. */
-		if (rs == 0 && rc == 0) {
-			print_error("a change succeeded on a failed region\n");
+		if (rs != -EROFS) {
+			print_error("a change on a failed region: %d\n", rs);
 			fail();
 		}
 		return;
 	}
+	/* A failed commit or persist is never retried: the region fails. */
+	if (fault_failed(FAULT_SYNC))
+		assert_true(r->files.failed);
+	m->failed = r->files.failed;
 	if (rs < 0)
 		return;
 	if (rc < 0) {
+		assert_true(m->failed);
 		m->alt[i] = to;
 		m->uncertain[i] = true;
-		m->failed = true;
 		return;
 	}
 	m->now[i] = to;
 }
 
-/* stage_commit -- the result of a staged operation's group commit. */
+static const char *
+state_of(const struct region *r)
+{
+	struct region_info ri;
+
+	region_info(r, &ri);
+	return ri.state;
+}
+
+/* commit_of -- the result of a staged operation's group commit. */
 static int
 commit_of(struct region *r, int rs, const char *what)
 {
@@ -167,6 +181,7 @@ commit_of(struct region *r, int rs, const char *what)
 	if (rc < 0) {
 		clean_error(rc, "commit");
 		assert_true(r->files.failed);
+		assert_string_equal(state_of(r), "failed");
 	}
 	return rc;
 }
@@ -203,8 +218,8 @@ check_after(const char *path, const struct model *m)
 		    (m->uncertain[i] && same(got, m->alt[i])))
 			continue;
 		print_error("file %s: exists %d size %llu, expected %d %llu\n",
-			    names[i], got.exists,
-			    (unsigned long long)got.size, m->now[i].exists,
+			    names[i], got.exists, (unsigned long long)got.size,
+			    m->now[i].exists,
 			    (unsigned long long)m->now[i].size);
 		fail();
 	}
@@ -228,15 +243,12 @@ make_base(const char *path, struct model *m)
 	fault_reset();
 	unlink(path);
 	assert_int_equal(do_attach(path, true, &r, err), 0);
-	assert_int_equal(inode_create(&r->files, "a", 3 * MiB + 100, 0644, 0,
-				      0, &a),
-			 0);
-	assert_int_equal(inode_create(&r->files, "o", 256 * KiB, 0644, 0, 0,
-				      &o),
-			 0);
+	assert_int_equal(
+		inode_create(&r->files, "a", 3 * MiB + 100, 0644, 0, 0, &a), 0);
+	assert_int_equal(
+		inode_create(&r->files, "o", 256 * KiB, 0644, 0, 0, &o), 0);
 	assert_int_equal(inode_orphan(&r->files, o), 0);
-	assert_int_equal(inode_create(&r->files, "b", 64 * KiB, 0644, 0, 0,
-				      &b),
+	assert_int_equal(inode_create(&r->files, "b", 64 * KiB, 0644, 0, 0, &b),
 			 0);
 	/* Detach skips the checkpoint of a failed region, which leaves the
 	 * last transaction for the next attach to replay. */
@@ -273,13 +285,13 @@ run_ops(const char *path, struct model *m)
 
 	rs = inode_create(&r->files, "c", 200 * KiB, 0600, 0, 0, &c);
 	rc = commit_of(r, rs, "create");
-	model_op(m, FC, (struct fstate){true, 200 * KiB}, rs, rc);
+	model_op(m, r, FC, (struct fstate){true, 200 * KiB}, rs, rc);
 	if (rs < 0)
 		c = NULL;
 
 	rs = inode_resize(&r->files, a, 5 * MiB + 10 * KiB);
 	rc = commit_of(r, rs, "grow");
-	model_op(m, FA, (struct fstate){true, 5 * MiB + 10 * KiB}, rs, rc);
+	model_op(m, r, FA, (struct fstate){true, 5 * MiB + 10 * KiB}, rs, rc);
 
 	/* A grant's hole filling: data only, never a change of the
 	 * metadata; a failure costs the client its large pages. */
@@ -291,12 +303,12 @@ run_ops(const char *path, struct model *m)
 
 	rs = inode_resize(&r->files, a, 1 * MiB);
 	rc = commit_of(r, rs, "shrink");
-	model_op(m, FA, (struct fstate){true, 1 * MiB}, rs, rc);
+	model_op(m, r, FA, (struct fstate){true, 1 * MiB}, rs, rc);
 
 	/* Unlink of a leased file: an orphan, freed at its final unpin. */
 	rs = inode_orphan(&r->files, b);
 	rc = commit_of(r, rs, "orphan");
-	model_op(m, FB, (struct fstate){false, 0}, rs, rc);
+	model_op(m, r, FB, (struct fstate){false, 0}, rs, rc);
 	if (rs == 0 && b->orphan) {
 		rs = inode_unlink(&r->files, b);
 		(void)commit_of(r, rs, "orphan free");
@@ -305,7 +317,7 @@ run_ops(const char *path, struct model *m)
 	if (c) {
 		rs = inode_unlink(&r->files, c);
 		rc = commit_of(r, rs, "unlink");
-		model_op(m, FC, (struct fstate){false, 0}, rs, rc);
+		model_op(m, r, FC, (struct fstate){false, 0}, rs, rc);
 	}
 	region_detach(r);
 }
@@ -328,7 +340,7 @@ run_format(const char *path, struct model *m)
 	r->files.group_commit = true;
 	rs = inode_create(&r->files, "c", 300 * KiB, 0600, 0, 0, &x);
 	rc = commit_of(r, rs, "create");
-	model_op(m, FC, (struct fstate){true, 300 * KiB}, rs, rc);
+	model_op(m, r, FC, (struct fstate){true, 300 * KiB}, rs, rc);
 	region_detach(r);
 }
 
@@ -366,8 +378,7 @@ next_k(uint64_t k, uint64_t n)
 	const char *all = getenv("PAGEMAP_FAULTS_ALL");
 	uint64_t step;
 
-	if ((all && strcmp(all, "1") == 0) || k < SAMPLE_ALL ||
-	    n <= SAMPLE_ALL)
+	if ((all && strcmp(all, "1") == 0) || k < SAMPLE_ALL || n <= SAMPLE_ALL)
 		return k + 1;
 	step = (n - SAMPLE_ALL) / SAMPLE_SPREAD;
 	return k + (step ? step : 1);
@@ -402,7 +413,9 @@ sweep(const char *path, enum fault_class c, prepare_fn *prepare, run_fn *run,
 		}
 	}
 	print_message("%s faults: %llu sites, %llu runs\n",
-		      c == FAULT_ALLOC ? "allocation" : "I/O",
+		      c == FAULT_ALLOC ? "allocation"
+		      : c == FAULT_IO  ? "I/O"
+				       : "sync",
 		      (unsigned long long)n, (unsigned long long)tried);
 }
 
@@ -436,6 +449,68 @@ io_faults_in_create_and_format_are_clean(void **state)
 	struct fx *f = *state;
 
 	sweep(f->path, FAULT_IO, prepare_none, run_format, true);
+}
+
+static void
+sync_faults_in_file_operations_fail_the_region(void **state)
+{
+	struct fx *f = *state;
+
+	sweep(f->path, FAULT_SYNC, make_base, run_ops, false);
+}
+
+static void
+sync_faults_in_create_and_format_are_clean(void **state)
+{
+	struct fx *f = *state;
+
+	sweep(f->path, FAULT_SYNC, prepare_none, run_format, true);
+}
+
+/* A failed persist is not retried: the region is read-only from then on,
+ * with faults off too; reads still work, and the next attach finds the
+ * file as before or after the change. */
+static void
+failed_persist_makes_the_region_read_only(void **state)
+{
+	struct fx *f = *state;
+	struct region *r = NULL;
+	struct inode *a, *c = NULL;
+	char err[REGION_ERR_MAX];
+	struct model m;
+
+	for (int group = 0; group < 2; group++) {
+		int rc;
+
+		make_base(f->path, &m);
+		assert_int_equal(do_attach(f->path, false, &r, err), 0);
+		r->files.group_commit = group;
+		fault_arm(FAULT_SYNC, 1, false);
+		rc = inode_create(&r->files, "c", 64 * KiB, 0600, 0, 0, &c);
+		if (group) {
+			assert_int_equal(rc, 0);
+			rc = region_commit(r);
+		}
+		assert_int_equal(rc, -EIO);
+		assert_int_equal(fault_failed(FAULT_SYNC), 1);
+		fault_reset();
+		assert_true(r->files.failed);
+		assert_string_equal(state_of(r), "failed");
+		a = inode_find(&r->files, "a");
+		assert_non_null(a);
+		assert_int_equal(
+			inode_create(&r->files, "d", 4096, 0600, 0, 0, &c),
+			-EROFS);
+		assert_int_equal(inode_resize(&r->files, a, 0), -EROFS);
+		assert_int_equal(inode_orphan(&r->files, a), -EROFS);
+		assert_int_equal(inode_unlink(&r->files, a), -EROFS);
+		assert_int_equal(region_commit(r), 0); /* nothing staged */
+		assert_non_null(strstr(inode_strerror(-EROFS), "fsck"));
+		region_detach(r);
+		m.alt[FC] = (struct fstate){true, 64 * KiB};
+		m.uncertain[FC] = true;
+		check_after(f->path, &m);
+	}
 }
 
 /* The counters see the calls, and arming fails exactly the k-th. */
@@ -473,6 +548,9 @@ main(void)
 		T(allocation_faults_in_create_and_format_are_clean),
 		T(io_faults_in_file_operations_are_clean),
 		T(io_faults_in_create_and_format_are_clean),
+		T(sync_faults_in_file_operations_fail_the_region),
+		T(sync_faults_in_create_and_format_are_clean),
+		T(failed_persist_makes_the_region_read_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
