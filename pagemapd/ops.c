@@ -318,7 +318,10 @@ on_ready(void *ctx, struct recall_op *op)
 		rv = inode_resize(&r->files, op->ino, op->size);
 		if (rv < 0) {
 			recall_finish(&srv->recall, op, -rv,
-				      "the resize failed after the recall");
+				      rv == -EROFS
+					      ? INODE_FAILED_MSG
+					      : "the resize failed after the "
+						"recall");
 			return;
 		}
 		log_info("truncate of '%s/%s' to %llu completed after its "

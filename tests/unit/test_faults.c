@@ -70,6 +70,13 @@ struct model {
 	bool failed; /* a commit failed: later changes must be refused */
 };
 
+/* A workload may name the sites it is about, by class: the counting run
+ * (faults off) sets [lo, hi) to the counts around its point of interest,
+ * whose every site is tried. */
+static struct {
+	uint64_t lo, hi;
+} focus[FAULT_NCLASS];
+
 struct fx {
 	char dir[64];
 	char path[128];
@@ -322,6 +329,53 @@ run_ops(const char *path, struct model *m)
 	region_detach(r);
 }
 
+/* The number of commits that fills the journal of the base region (the
+ * counting run learns it): the faulty runs make as many, and two more. */
+static unsigned wrap_ops;
+
+/* run_wrap -- commit small changes until the journal is full, so that a
+ * commit checkpoints and the log starts over, then two more. The counting
+ * run (faults off) sets the focus on the commit that starts over. */
+static void
+run_wrap(const char *path, struct model *m)
+{
+	bool counting = wrap_ops == 0;
+	struct region *r = NULL;
+	char err[REGION_ERR_MAX];
+	uint64_t before[FAULT_NCLASS];
+	struct inode *a;
+	int rs, rc;
+
+	rc = do_attach(path, false, &r, err);
+	if (rc) {
+		clean_error(rc, "attach");
+		return;
+	}
+	r->files.group_commit = true;
+	a = inode_find(&r->files, "a");
+	assert_non_null(a);
+	for (unsigned i = 0; counting || i < wrap_ops + 2; i++) {
+		uint64_t size = 3 * MiB + 100 + (i % 2) * 8 * KiB;
+		uint64_t pos = r->journal.pos;
+
+		for (int c = 0; c < FAULT_NCLASS; c++)
+			before[c] = fault_count(c);
+		rs = inode_resize(&r->files, a, size);
+		rc = commit_of(r, rs, "resize");
+		model_op(m, r, FA, (struct fstate){true, size}, rs, rc);
+		if (counting && r->journal.pos < pos) {
+			for (int c = 0; c < FAULT_NCLASS; c++) {
+				focus[c].lo = before[c] + 1;
+				focus[c].hi = fault_count(c) + 1;
+			}
+			wrap_ops = i + 1;
+			counting = false;
+		}
+		assert_true(i < 4096);
+	}
+	region_detach(r);
+}
+
 /* run_format -- create and format a region, create a file in it. */
 static void
 run_format(const char *path, struct model *m)
@@ -369,19 +423,28 @@ check_format(const char *path, const struct model *m)
 	check_after(path, m);
 }
 
-/* next_k -- the k after @k to try of @n sites: all of them with
- * PAGEMAP_FAULTS_ALL=1, else every one up to SAMPLE_ALL, then
- * SAMPLE_SPREAD more spread evenly over the rest. */
+/* next_k -- the k after @k to try of @n sites of class @c: all of them
+ * with PAGEMAP_FAULTS_ALL=1, else every one up to SAMPLE_ALL and in the
+ * focus, and SAMPLE_SPREAD more spread evenly over the rest. */
 static uint64_t
-next_k(uint64_t k, uint64_t n)
+next_k(enum fault_class c, uint64_t k, uint64_t n)
 {
 	const char *all = getenv("PAGEMAP_FAULTS_ALL");
 	uint64_t step;
 
-	if ((all && strcmp(all, "1") == 0) || k < SAMPLE_ALL || n <= SAMPLE_ALL)
+	if ((all && strcmp(all, "1") == 0) || k < SAMPLE_ALL ||
+	    n <= SAMPLE_ALL || (k >= focus[c].lo && k < focus[c].hi))
 		return k + 1;
 	step = (n - SAMPLE_ALL) / SAMPLE_SPREAD;
+	if (k < focus[c].lo && k + step > focus[c].lo)
+		return focus[c].lo;
 	return k + (step ? step : 1);
+}
+
+static const char *
+class_name(enum fault_class c)
+{
+	return c == FAULT_ALLOC ? "allocation" : c == FAULT_IO ? "I/O" : "sync";
 }
 
 /* sweep -- count the sites of class @c in @run, then fail each k-th
@@ -393,6 +456,7 @@ sweep(const char *path, enum fault_class c, prepare_fn *prepare, run_fn *run,
 	struct model m;
 	uint64_t n, tried = 0;
 
+	memset(focus, 0, sizeof(focus));
 	prepare(path, &m);
 	fault_reset();
 	run(path, &m);
@@ -400,7 +464,7 @@ sweep(const char *path, enum fault_class c, prepare_fn *prepare, run_fn *run,
 	fault_reset();
 	assert_true(n > 0);
 	for (int persistent = 0; persistent < 2; persistent++) {
-		for (uint64_t k = 1; k <= n; k = next_k(k, n)) {
+		for (uint64_t k = 1; k <= n; k = next_k(c, k, n)) {
 			prepare(path, &m);
 			fault_arm(c, k, persistent);
 			run(path, &m);
@@ -412,11 +476,13 @@ sweep(const char *path, enum fault_class c, prepare_fn *prepare, run_fn *run,
 			tried++;
 		}
 	}
-	print_message("%s faults: %llu sites, %llu runs\n",
-		      c == FAULT_ALLOC ? "allocation"
-		      : c == FAULT_IO  ? "I/O"
-				       : "sync",
+	print_message("%s faults: %llu sites, %llu runs", class_name(c),
 		      (unsigned long long)n, (unsigned long long)tried);
+	if (focus[c].hi)
+		print_message(" (every one of sites %llu..%llu)",
+			      (unsigned long long)focus[c].lo,
+			      (unsigned long long)focus[c].hi - 1);
+	print_message("\n");
 }
 
 static void
@@ -449,6 +515,18 @@ io_faults_in_create_and_format_are_clean(void **state)
 	struct fx *f = *state;
 
 	sweep(f->path, FAULT_IO, prepare_none, run_format, true);
+}
+
+/* A commit that finds the journal full checkpoints first. */
+static void
+faults_where_the_journal_starts_over_are_clean(void **state)
+{
+	struct fx *f = *state;
+
+	for (int c = 0; c < FAULT_NCLASS; c++) {
+		wrap_ops = 0;
+		sweep(f->path, c, make_base, run_wrap, false);
+	}
 }
 
 static void
@@ -551,6 +629,7 @@ main(void)
 		T(sync_faults_in_file_operations_fail_the_region),
 		T(sync_faults_in_create_and_format_are_clean),
 		T(failed_persist_makes_the_region_read_only),
+		T(faults_where_the_journal_starts_over_are_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
