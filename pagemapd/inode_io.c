@@ -345,7 +345,7 @@ tx_fini(struct tx *t)
 }
 
 /* fail -- the table failed after a write error: it takes no more changes
- * (the daemon logs it, region.h). Returns -EIO for the operation that met
+ * (server.c logs it once). Returns -EIO for the operation that met
  * the error. */
 static int
 fail(struct inode_table *tab)
@@ -367,6 +367,23 @@ tx_commit(struct tx *t)
 		tx_abort(t);
 		return -EROFS;
 	}
+	/* Room to remember the pages this operation frees, made while it
+	 * can still be taken back. Forgotten, they would not merely stay
+	 * used until the next attach: the allocator's bitmap bytes, still
+	 * marking them used, would go to the media with the next operation
+	 * whose runs share a byte with them. */
+	if (tab->group_commit) {
+		size_t nclear = 0;
+
+		for (size_t i = 0; i < t->nrun; i++)
+			nclear += t->run[i].clear;
+		if (grow_array((void **)&tab->pending_free, &tab->pending_cap,
+			       tab->npending_free + nclear,
+			       sizeof(*tab->pending_free))) {
+			tx_abort(t);
+			return -ENOMEM;
+		}
+	}
 	if (!tab->group_commit && journal_commit(tab->journal)) {
 		/* The media state is unknown until the next attach replays
 		 * the journal; DRAM keeps describing the old state. */
@@ -381,12 +398,6 @@ tx_commit(struct tx *t)
 			continue;
 		if (!tab->group_commit) {
 			alloc_release(tab->alloc, t->run[i].pg, t->run[i].n);
-			continue;
-		}
-		if (grow_array((void **)&tab->pending_free, &tab->pending_cap,
-			       tab->npending_free + 1, sizeof(*p))) {
-			/* Cannot remember it: leak the pages until the next
-			 * attach rebuilds the allocator from the media. */
 			continue;
 		}
 		p = &tab->pending_free[tab->npending_free++];

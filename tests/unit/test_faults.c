@@ -50,8 +50,8 @@
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
 #define REGION_SIZE (16 * MiB)
-#define SAMPLE_ALL 24u	  /* every k up to this one */
-#define SAMPLE_SPREAD 24u /* then this many more, evenly spread */
+#define SAMPLE_ALL 80u	  /* every k up to this one */
+#define SAMPLE_SPREAD 40u /* then this many more, evenly spread */
 
 enum { FA, FB, FC, NFILES };
 static const char *const names[NFILES] = {"a", "b", "c"};
@@ -466,6 +466,10 @@ sweep(const char *path, enum fault_class c, prepare_fn *prepare, run_fn *run,
 	for (int persistent = 0; persistent < 2; persistent++) {
 		for (uint64_t k = 1; k <= n; k = next_k(c, k, n)) {
 			prepare(path, &m);
+			if (getenv("PAGEMAP_FAULTS_VERBOSE"))
+				print_message("%s k=%llu%s\n", class_name(c),
+					      (unsigned long long)k,
+					      persistent ? "+" : "");
 			fault_arm(c, k, persistent);
 			run(path, &m);
 			assert_true(fault_failed(c) > 0);
