@@ -28,7 +28,8 @@
 /*
  * SQLite's approach (test_malloc.c, the "ioerr" tests): a scripted
  * workload runs once with no fault to count the fault sites it passes (N
- * allocations, M I/O calls); then, for each k, the k-th site of a class
+ * allocations, M I/O calls, S syncs); then, for each k, the k-th site of a
+ * class
  * fails -- once, then from there on -- and the workload runs again. Every
  * call must come back with a clean -errno (a crash or an abort ends the
  * test binary; LeakSanitizer, in the ASan pass, reports any leak at exit;
@@ -40,11 +41,13 @@
  *
  * The workloads cover attach (create and format; replay, verify, load,
  * orphan reclaim), file create, grow, shrink, unlink, orphan and the free
- * of an orphan, hole filling before a grant, group commit, the journal's
- * checkpoint and detach.
+ * of an orphan, hole filling before a grant, group commit, a commit that
+ * finds the journal full, the journal's checkpoint and detach. A failed
+ * sync (persist, fdatasync) must fail the region.
  *
- * k is sampled (every k up to SAMPLE_ALL, then evenly spread) to keep the
- * ASan pass short; PAGEMAP_FAULTS_ALL=1 runs every k.
+ * k is sampled (every k up to SAMPLE_ALL and in a workload's focus, then
+ * evenly spread) to keep the ASan pass short; PAGEMAP_FAULTS_ALL=1 runs
+ * every k, PAGEMAP_FAULTS_VERBOSE=1 prints each.
  */
 
 #define KiB (1ull << 10)
