@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "fault.h"
+
 /*
  * Placement strategy (I8).
  *
@@ -480,7 +482,7 @@ alloc_new(uint64_t region_pages, uint64_t first_pg, uint64_t npages,
 	if (max_order > MAX_ORDER || region_pages > PG_LIMIT ||
 	    first_pg > region_pages || npages > region_pages - first_pg)
 		return -EINVAL;
-	a = calloc(1, sizeof(*a));
+	a = fault_calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->lo = first_pg;
@@ -490,11 +492,11 @@ alloc_new(uint64_t region_pages, uint64_t first_pg, uint64_t npages,
 	words = (region_pages + 63) / 64;
 	cwords = (a->nchunks + 63) / 64;
 	/* At least one word each, so alloc_bitmap() is never NULL. */
-	a->bm = calloc(words ? words : 1, sizeof(*a->bm));
-	a->cfree = calloc(a->nchunks ? a->nchunks : 1, sizeof(*a->cfree));
-	a->has_free = calloc(cwords ? cwords : 1, sizeof(*a->has_free));
-	a->partial = calloc(cwords ? cwords : 1, sizeof(*a->partial));
-	a->not_whole = calloc(cwords ? cwords : 1, sizeof(*a->not_whole));
+	a->bm = fault_calloc(words ? words : 1, sizeof(*a->bm));
+	a->cfree = fault_calloc(a->nchunks ? a->nchunks : 1, sizeof(*a->cfree));
+	a->has_free = fault_calloc(cwords ? cwords : 1, sizeof(*a->has_free));
+	a->partial = fault_calloc(cwords ? cwords : 1, sizeof(*a->partial));
+	a->not_whole = fault_calloc(cwords ? cwords : 1, sizeof(*a->not_whole));
 	if (!a->bm || !a->cfree || !a->has_free || !a->partial ||
 	    !a->not_whole) {
 		alloc_delete(a);

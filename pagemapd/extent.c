@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
+
 /* Files have few extents (the allocator keeps them long), so a sorted array
  * beats a tree: lookups touch one cache line per probe, and inserts in the
  * middle are rare (growth appends at the end). */
@@ -79,7 +81,7 @@ extent_map_insert(struct extent_map *m, const struct extent *e)
 
 		if (cap > SIZE_MAX / sizeof(*v))
 			return -ENOMEM;
-		v = realloc(m->v, cap * sizeof(*v));
+		v = fault_realloc(m->v, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		m->v = v;

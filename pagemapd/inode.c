@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "fault.h"
 #include "journal.h"
 #include "media.h"
 
@@ -146,7 +147,7 @@ load_inodes(struct inode_table *tab)
 		tab->gens[slot] = rec->gen;
 		if (!(rec->flags & PM_INODE_USED))
 			continue;
-		ino = calloc(1, sizeof(*ino));
+		ino = fault_calloc(1, sizeof(*ino));
 		if (!ino)
 			return -ENOMEM;
 		ino->trunc_pg = UINT64_MAX;
@@ -184,7 +185,7 @@ load_extents(struct inode_table *tab, char *err)
 	for (uint32_t s = 0; s < sb->extent_count; s++)
 		if (erec(tab, s)->slot != 0)
 			n++;
-	v = malloc((n ? n : 1) * sizeof(*v));
+	v = fault_malloc((n ? n : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	n = 0;
@@ -237,10 +238,10 @@ inode_load(struct inode_table *tab, char *err)
 	inode_unload(tab);
 	while (nb < count / 2 && nb < (1u << 30))
 		nb <<= 1;
-	tab->inodes = calloc(count, sizeof(*tab->inodes));
-	tab->names = calloc(nb, sizeof(*tab->names));
-	tab->gens = calloc(count, sizeof(*tab->gens));
-	tab->ext_used = calloc(tab->sb->extent_count / 8 + 1, 1);
+	tab->inodes = fault_calloc(count, sizeof(*tab->inodes));
+	tab->names = fault_calloc(nb, sizeof(*tab->names));
+	tab->gens = fault_calloc(count, sizeof(*tab->gens));
+	tab->ext_used = fault_calloc(tab->sb->extent_count / 8 + 1, 1);
 	tab->nbuckets = nb;
 	ret = -ENOMEM;
 	if (tab->inodes && tab->names && tab->gens && tab->ext_used)

@@ -77,7 +77,8 @@ struct inode_table {
 	 * operations stage their records in one shared journal transaction
 	 * and the owner commits it once per batch. */
 	bool group_commit;
-	bool failed;	    /* a commit failed: DRAM is ahead of the media */
+	bool failed; /* a commit or persist failed: read-only (inode_io.h) */
+	bool failed_logged; /* the daemon has said so (server.c) */
 	uint32_t batch_ops; /* operations staged and not yet committed */
 	struct inode_run *pending_free;	   /* freed by the batch: reusable */
 	size_t npending_free, pending_cap; /* only once it is durable */

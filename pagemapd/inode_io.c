@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "fault.h"
 #include "inode.h"
 #include "journal.h"
 #include "media.h"
@@ -26,10 +27,17 @@
  * anyone of the result (inode_commit()), and pages the batch freed become
  * allocatable only once it is durable. Either way a failure before the
  * end of an operation takes back only what that operation staged and
- * reserved, so DRAM and the staged transaction stay in step; a failed
- * commit fails the table (DRAM is then ahead of the media until the next
- * attach). The media state after a crash is that of a whole number of
- * transactions, never in between.
+ * reserved, so DRAM and the staged transaction stay in step. The media
+ * state after a crash is that of a whole number of transactions, never
+ * in between.
+ *
+ * A failed commit, or any failed persist, fails the table (t->failed): it
+ * is never retried as if nothing had happened. After a failed msync or
+ * fdatasync the kernel may have dropped the dirty pages and reports the
+ * error once, so a second try can succeed over lost bytes; and after a
+ * failed commit DRAM may be ahead of the media. A failed table refuses
+ * every change with -EROFS from then on; what the next attach replays
+ * from the journal is the truth.
  */
 
 #define MAX_EXT_PER_TX 8192u
@@ -130,7 +138,7 @@ grow_array(void **v, size_t *cap, size_t need, size_t size)
 		return 0;
 	while (c < need)
 		c *= 2;
-	p = realloc(*v, c * size);
+	p = fault_realloc(*v, c * size);
 	if (!p)
 		return -ENOMEM;
 	*v = p;
@@ -218,7 +226,7 @@ stage_extents(struct tx *t)
 	if (t->next == 0)
 		return 0;
 	qsort(t->ext, t->next, sizeof(*t->ext), cmp_ext);
-	buf = malloc(t->next * sizeof(*buf));
+	buf = fault_malloc(t->next * sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
 	for (i = 0; i < t->next && !ret; i = k) {
@@ -286,7 +294,7 @@ stage_bitmap(struct tx *t)
 		}
 		if (b1 - b0 + 1 > UINT32_MAX)
 			return -E2BIG;
-		buf = malloc(b1 - b0 + 1);
+		buf = fault_malloc(b1 - b0 + 1);
 		if (!buf)
 			return -ENOMEM;
 		memcpy(buf, bm + b0, b1 - b0 + 1);
@@ -336,6 +344,16 @@ tx_fini(struct tx *t)
 	free(t->picked);
 }
 
+/* fail -- the table failed after a write error: it takes no more changes
+ * (server.c logs it once). Returns -EIO for the operation that met
+ * the error. */
+static int
+fail(struct inode_table *tab)
+{
+	tab->failed = true;
+	return -EIO;
+}
+
 /* tx_commit -- end the operation: commit at once, or, under group commit,
  * leave its records in the shared transaction for inode_commit(). Freed
  * pages become allocatable only once the free is durable: reused earlier,
@@ -347,14 +365,31 @@ tx_commit(struct tx *t)
 
 	if (tab->failed) {
 		tx_abort(t);
-		return -EIO;
+		return -EROFS;
+	}
+	/* Room to remember the pages this operation frees, made while it
+	 * can still be taken back. Forgotten, they would not merely stay
+	 * used until the next attach: the allocator's bitmap bytes, still
+	 * marking them used, would go to the media with the next operation
+	 * whose runs share a byte with them. */
+	if (tab->group_commit) {
+		size_t nclear = 0;
+
+		for (size_t i = 0; i < t->nrun; i++)
+			nclear += t->run[i].clear;
+		if (grow_array((void **)&tab->pending_free, &tab->pending_cap,
+			       tab->npending_free + nclear,
+			       sizeof(*tab->pending_free))) {
+			tx_abort(t);
+			return -ENOMEM;
+		}
 	}
 	if (!tab->group_commit && journal_commit(tab->journal)) {
 		/* The media state is unknown until the next attach replays
 		 * the journal; DRAM keeps describing the old state. */
 		journal_abort(tab->journal);
 		tx_abort(t);
-		return -EIO;
+		return fail(tab);
 	}
 	for (size_t i = 0; i < t->nrun; i++) {
 		struct inode_run *p;
@@ -363,12 +398,6 @@ tx_commit(struct tx *t)
 			continue;
 		if (!tab->group_commit) {
 			alloc_release(tab->alloc, t->run[i].pg, t->run[i].n);
-			continue;
-		}
-		if (grow_array((void **)&tab->pending_free, &tab->pending_cap,
-			       tab->npending_free + 1, sizeof(*p))) {
-			/* Cannot remember it: leak the pages until the next
-			 * attach rebuilds the allocator from the media. */
 			continue;
 		}
 		p = &tab->pending_free[tab->npending_free++];
@@ -467,7 +496,7 @@ reserve(struct tx *t, uint32_t owner, struct extent_map *map, uint64_t file_pg,
 		max = 1;
 	if (max == 0)
 		return -ENOSPC;
-	ext = malloc(max * sizeof(*ext));
+	ext = fault_malloc(max * sizeof(*ext));
 	if (!ext)
 		return -ENOMEM;
 	cnt = alloc_reserve(tab->alloc, file_pg, n, ext, max);
@@ -588,9 +617,12 @@ zero_tail(struct inode_table *tab, const struct inode *ino)
 		return 0; /* a hole reads as zeroes */
 	off = ((e->region_pg + (fp - e->file_pg)) << PM_PAGE_SHIFT) + in_page;
 	rv = media_write(tab->media, off, NULL, PM_PAGE_SIZE - in_page);
-	return rv ? rv
-		  : tab->media->persist(tab->media, off,
-					PM_PAGE_SIZE - in_page);
+	if (rv)
+		return rv;
+	/* A failed persist is not retried: inode_io.c's essay says why. */
+	if (tab->media->persist(tab->media, off, PM_PAGE_SIZE - in_page))
+		return fail(tab);
+	return 0;
 }
 
 /* ---- mutations ---------------------------------------------------------- */
@@ -616,7 +648,7 @@ create(struct inode_table *tab, const char *name, uint64_t size, uint32_t mode,
 	rc = pick_inode_slot(tab, &slot);
 	if (rc)
 		return rc;
-	ino = calloc(1, sizeof(*ino));
+	ino = fault_calloc(1, sizeof(*ino));
 	if (!ino)
 		return -ENOMEM;
 	ino->trunc_pg = UINT64_MAX;
@@ -906,8 +938,7 @@ inode_commit(struct inode_table *tab)
 		/* The media state is unknown until the next attach replays
 		 * the journal; DRAM is ahead of it. */
 		journal_abort(tab->journal);
-		tab->failed = true;
-		return -EIO;
+		return fail(tab);
 	}
 	for (size_t i = 0; i < tab->npending_free; i++)
 		alloc_release(tab->alloc, tab->pending_free[i].pg,
@@ -919,28 +950,32 @@ inode_commit(struct inode_table *tab)
 
 /* ---- the table's journaled operations ----------------------------------- */
 
+/* A failed table is refused before anything is reserved or zeroed. */
+
 int
 inode_create(struct inode_table *t, const char *name, uint64_t size,
 	     uint32_t mode, uid_t uid, gid_t gid, struct inode **ret)
 {
-	return create(t, name, size, mode, uid, gid, ret);
+	return t->failed ? -EROFS : create(t, name, size, mode, uid, gid, ret);
 }
 
 int
 inode_resize(struct inode_table *t, struct inode *ino, uint64_t size)
 {
-	return resize(t, ino, size);
+	return t->failed ? -EROFS : resize(t, ino, size);
 }
 
 int
 inode_unlink(struct inode_table *t, struct inode *ino)
 {
-	return unlink_ino(t, ino);
+	return t->failed ? -EROFS : unlink_ino(t, ino);
 }
 
 int
 inode_orphan(struct inode_table *t, struct inode *ino)
 {
+	if (t->failed)
+		return -EROFS;
 	return ino->orphan ? 0 : orphan_tx(t, ino);
 }
 
@@ -960,6 +995,8 @@ inode_strerror(int err)
 		return "operation too large for one transaction";
 	case -EIO:
 		return "region I/O failure";
+	case -EROFS:
+		return INODE_FAILED_MSG;
 	default:
 		return strerror(-err);
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "layout.h"
 
 /*
@@ -78,7 +79,7 @@ journal_init(struct journal *j, struct pm_media *m, uint64_t off,
 		return -EINVAL;
 	if (off > m->size || size > m->size - off)
 		return -EINVAL;
-	j->buf = malloc(size);
+	j->buf = fault_malloc(size);
 	if (!j->buf)
 		return -ENOMEM;
 	j->media = m;
@@ -257,7 +258,7 @@ store_runs(struct journal *j, struct span *v, size_t n, struct scratch *sc)
 			ret = media_write(m, lo, v[i].data, v[i].len);
 		} else {
 			if (hi - lo > sc->cap) {
-				uint8_t *b = realloc(sc->buf, hi - lo);
+				uint8_t *b = fault_realloc(sc->buf, hi - lo);
 
 				if (!b)
 					return -ENOMEM;
@@ -312,7 +313,8 @@ apply(struct journal *j, const uint8_t *payload, uint64_t len)
 		if (m->write && r.len < RUN_MAX) {
 			if (n == cap) {
 				size_t c = cap ? 2 * cap : 64;
-				struct span *nv = realloc(v, c * sizeof(*v));
+				struct span *nv =
+					fault_realloc(v, c * sizeof(*v));
 
 				if (!nv) {
 					ret = -ENOMEM;

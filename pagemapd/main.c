@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "fault.h"
 #include "log.h"
 #include "notify.h"
 #include "ops.h"
@@ -293,6 +294,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ops_init(&srv, session_send_recall);
+	/* Test builds: $PAGEMAPD_FAULT fails the Nth call once attached. */
+	if (fault_arm_env() < 0)
+		log_error("PAGEMAPD_FAULT: bad value, nothing armed");
 	notify_send("READY=1\nSTATUS=serving");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rv = uv_loop_close(&loop);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "layout.h"
 #include "media_crash.h"
 
@@ -68,6 +69,8 @@ pmem_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	struct pmem_media *p = priv(m);
 	pmem2_persist_fn persist = pmem2_get_persist_fn(p->map);
 
+	if (fault_hit(FAULT_SYNC))
+		return -EIO;
 	persist(m->base + off, len);
 	return media_crash_persist(p->crash, m->base, off, len);
 }
@@ -82,8 +85,10 @@ file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 	struct pmem_media *p = priv(m);
 
 	if (src == NULL && p->zero == NULL) {
-		void *z = mmap(NULL, ZERO_CHUNK, PROT_READ,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *z = fault_hit(FAULT_ALLOC)
+				  ? MAP_FAILED
+				  : mmap(NULL, ZERO_CHUNK, PROT_READ,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (z == MAP_FAILED)
 			return -ENOMEM;
@@ -91,7 +96,8 @@ file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 	}
 	while (len) {
 		size_t n = len < ZERO_CHUNK ? (size_t)len : ZERO_CHUNK;
-		ssize_t k = pwrite(p->fd, src ? src : p->zero, n, (off_t)off);
+		ssize_t k =
+			fault_pwrite(p->fd, src ? src : p->zero, n, (off_t)off);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -124,7 +130,7 @@ media_open(struct pm_media *m, int fd, const char *path,
 		return errmsg(err, -EINVAL,
 			      "%s is neither a regular file nor a dax device",
 			      path);
-	p = calloc(1, sizeof(*p));
+	p = fault_calloc(1, sizeof(*p));
 	if (!p)
 		return errmsg(err, -ENOMEM, "out of memory");
 	p->fd = fd;
@@ -178,7 +184,7 @@ media_open(struct pm_media *m, int fd, const char *path,
 	if (p->kind == MEDIA_FILE) {
 		/* Here rather than at a page's first grant: the grant path
 		 * allocates nothing. */
-		p->filled = calloc(
+		p->filled = fault_calloc(
 			(pmem2_map_get_size(map) / PM_PAGE_SIZE + 63) / 64,
 			sizeof(uint64_t));
 		if (!p->filled) {
@@ -262,7 +268,7 @@ media_zero(struct pm_media *m, uint64_t off, uint64_t len)
 static bool
 is_hole(int fd, uint64_t off, uint64_t len)
 {
-	off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+	off_t data = fault_lseek(fd, (off_t)off, SEEK_DATA);
 
 	return (data < 0 && errno == ENXIO) ||
 	       (data >= 0 && (uint64_t)data >= off + len);
@@ -287,7 +293,7 @@ media_clear(struct pm_media *m, uint64_t off, uint64_t len, bool defer_sync)
 	media_crash_zeroed(p->crash, off, len);
 	if (defer_sync)
 		p->sync_due = true;
-	else if (fdatasync(p->fd))
+	else if (fault_fdatasync(p->fd))
 		return -errno;
 	return 0;
 }
@@ -299,7 +305,7 @@ media_sync(struct pm_media *m)
 
 	if (!p->sync_due)
 		return 0;
-	if (fdatasync(p->fd) < 0)
+	if (fault_fdatasync(p->fd) < 0)
 		return -EIO;
 	p->sync_due = false;
 	return 0;
@@ -341,7 +347,7 @@ media_fill(struct pm_media *m, uint64_t off, uint64_t len)
 	if (filled_bits(p->filled, pg, npages, false))
 		return 0;
 	while (off < end) {
-		off_t hole = lseek(p->fd, (off_t)off, SEEK_HOLE);
+		off_t hole = fault_lseek(p->fd, (off_t)off, SEEK_HOLE);
 		off_t data;
 		uint64_t stop;
 		int rv;
@@ -352,7 +358,7 @@ media_fill(struct pm_media *m, uint64_t off, uint64_t len)
 			return -errno;
 		if ((uint64_t)hole >= end)
 			break;
-		data = lseek(p->fd, hole, SEEK_DATA);
+		data = fault_lseek(p->fd, hole, SEEK_DATA);
 		stop = data < 0 || (uint64_t)data > end ? end : (uint64_t)data;
 		rv = file_write(m, (uint64_t)hole, NULL, stop - (uint64_t)hole);
 		if (rv)
@@ -372,7 +378,7 @@ media_first_page_zero(struct pm_media *m)
 	if (p->kind != MEDIA_FILE)
 		return layout_all_zero(m->base, PM_PAGE_SIZE);
 	/* pread, not the mapping: media_fill() says why. */
-	if (pread(p->fd, page, sizeof(page), 0) != (ssize_t)sizeof(page))
+	if (fault_pread(p->fd, page, sizeof(page), 0) != (ssize_t)sizeof(page))
 		return false;
 	return layout_all_zero(page, sizeof(page));
 }

@@ -148,6 +148,9 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 		       : 0;
 	if (room == 0)
 		return -EDQUOT;
+	/* A failed region is read-only (inode_io.h): read grants only. */
+	if (access == LEASE_WRITE && l->region->files.failed)
+		return -EROFS;
 	if (srv->scratch == NULL) {
 		srv->scratch = malloc(MAP_FOLIOS_MAX * sizeof(*srv->scratch));
 		if (srv->scratch == NULL)
@@ -166,6 +169,8 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 	 * region of 4 KiB folios only has nothing to gain from large
 	 * page-cache folios: its holes stay holes (no zeroes written). */
 	nfill = l->region->sb->max_order > 0 ? k : 0;
+	if (l->region->files.failed)
+		nfill = 0; /* nothing is written to a failed region */
 	for (int i = 0, j; i < nfill; i = j) {
 		const struct grant *g = &srv->scratch[i];
 		uint64_t np = 1ull << g->order;
@@ -204,6 +209,8 @@ ops_truncate(struct server *srv, struct region *r, struct inode *ino,
 
 	if (ino->trunc_pg != UINT64_MAX)
 		return -EBUSY;
+	if (r->files.failed)
+		return -EROFS; /* before any recall */
 	/* Shrinking over grants recalls them and resizes at the final
 	 * unpin (I4). */
 	if (size < ino->size && inode_grants_from(ino, layout_pages(size))) {
@@ -311,7 +318,10 @@ on_ready(void *ctx, struct recall_op *op)
 		rv = inode_resize(&r->files, op->ino, op->size);
 		if (rv < 0) {
 			recall_finish(&srv->recall, op, -rv,
-				      "the resize failed after the recall");
+				      rv == -EROFS
+					      ? INODE_FAILED_MSG
+					      : "the resize failed after the "
+						"recall");
 			return;
 		}
 		log_info("truncate of '%s/%s' to %llu completed after its "

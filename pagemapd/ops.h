@@ -73,7 +73,8 @@ void ops_shutdown(struct server *srv);
  * most what one reply and the client's grant limit allow, and fill the
  * holes under them. *ret_v points at them (valid until the next map),
  * *ret_next_pg is the first page not granted. Returns the count, -EDQUOT
- * (grant limit), or lease_map()'s errors. */
+ * (grant limit), -EROFS (a write grant on a failed region), or
+ * lease_map()'s errors. */
 int ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 	    enum lease_access access, size_t max, const struct grant **ret_v,
 	    uint64_t *ret_next_pg);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "fault.h"
 #include "inode.h"
 #include "inode_io.h"
 #include "media.h"
@@ -51,7 +52,7 @@ meta_end(const struct region *r, uint64_t file_size)
 {
 	struct pm_super sb;
 
-	if (pread(r->fd, &sb, sizeof(sb), 0) != (ssize_t)sizeof(sb) ||
+	if (fault_pread(r->fd, &sb, sizeof(sb), 0) != (ssize_t)sizeof(sb) ||
 	    memcmp(sb.magic, PM_MAGIC, sizeof(sb.magic)) != 0 ||
 	    sb.data_pg > file_size >> PM_PAGE_SHIFT)
 		return 0;
@@ -162,7 +163,7 @@ create_file(struct region *r, const struct region_opts *o, bool *ret_created,
 	rc = create_size(r, o, &size, err);
 	if (rc)
 		return rc;
-	fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = fault_open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno != EEXIST)
 		return errmsg(err, -errno, "cannot create %s: %s", r->path,
 			      strerror(errno));
@@ -202,7 +203,7 @@ open_file(struct region *r, const struct region_opts *o, bool *ret_created,
 	if (rc)
 		return rc;
 	if (r->fd < 0)
-		r->fd = open(r->path, O_RDWR | O_CLOEXEC);
+		r->fd = fault_open(r->path, O_RDWR | O_CLOEXEC);
 	if (r->fd < 0)
 		return errmsg(err, -errno, "cannot open %s: %s", r->path,
 			      strerror(errno));
@@ -223,7 +224,7 @@ open_file(struct region *r, const struct region_opts *o, bool *ret_created,
 		rc = create_size(r, o, &size, err);
 		if (rc)
 			return rc;
-		if (ftruncate(r->fd, size))
+		if (fault_ftruncate(r->fd, size))
 			return errmsg(err, -errno, "cannot size %s: %s",
 				      r->path, strerror(errno));
 	}
@@ -525,7 +526,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 		return errmsg(err, -EINVAL, "no region path");
 	if (strlen(path) >= PATH_MAX)
 		return errmsg(err, -ENAMETOOLONG, "region path is too long");
-	r = calloc(1, sizeof(*r));
+	r = fault_calloc(1, sizeof(*r));
 	if (!r)
 		return errmsg(err, -ENOMEM, "out of memory");
 	r->lock.fd = -1;
@@ -556,7 +557,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 		goto fail;
 	/* Read-only clients get this one: a region fd lets its holder map
 	 * any of the region, so its open mode is the whole access check. */
-	r->ro_fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	r->ro_fd = fault_open(r->path, O_RDONLY | O_CLOEXEC);
 	if (r->ro_fd < 0) {
 		rc = errmsg(err, -errno, "%s: %s", path, strerror(errno));
 		goto fail;
@@ -649,7 +650,9 @@ region_info(const struct region *r, struct region_info *ret)
 	snprintf(ret->path, sizeof(ret->path), "%s", r->path);
 	ret->kind = kinds[r->kind];
 	layout_uuid_str(sb->uuid, ret->uuid);
-	ret->state = r->detaching ? "detaching" : "attached";
+	ret->state = r->files.failed ? "failed"
+		     : r->detaching  ? "detaching"
+				     : "attached";
 	ret->size = sb->region_size;
 	ret->data_size = sb->data_pages << PM_PAGE_SHIFT;
 	ret->free = free_pages << PM_PAGE_SHIFT;
@@ -699,7 +702,7 @@ region_read_super(const char *path, struct pm_super *ret, char *err)
 	ssize_t got;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = fault_open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
@@ -710,7 +713,7 @@ region_read_super(const char *path, struct pm_super *ret, char *err)
 	rc = media_source_size(fd, path, &size, err);
 	if (rc)
 		goto out;
-	got = pread(fd, buf.page, sizeof(buf.page), 0);
+	got = fault_pread(fd, buf.page, sizeof(buf.page), 0);
 	if (got < 0) {
 		rc = errmsg(err, -errno, "cannot read %s: %s", path,
 			    strerror(errno));

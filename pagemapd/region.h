@@ -54,7 +54,7 @@ struct region_info {
 	char path[PATH_MAX];
 	const char *kind; /* "file", "fsdax", "devdax" */
 	char uuid[37];
-	const char *state; /* "attached", "detaching" */
+	const char *state; /* "attached", "detaching", "failed" */
 	uint64_t size;
 	uint64_t data_size;
 	uint64_t used;

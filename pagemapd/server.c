@@ -221,11 +221,17 @@ on_commit(uv_check_t *h)
 	for (size_t i = 0; i < srv->nregions; i++) {
 		struct region *r = srv->regions[i];
 
-		if (journal_staged(&r->journal) && region_commit(r) < 0) {
-			log_error("region '%s': commit failed; the region "
-				  "refuses changes until it is attached again",
-				  r->name);
+		if (journal_staged(&r->journal) && region_commit(r) < 0)
 			failed[nfailed++] = r;
+		/* Whatever failed it (this commit, or a persist inside an
+		 * operation), it is said once, loudly. */
+		if (r->files.failed && !r->files.failed_logged) {
+			log_error("region '%s' failed after a write error: it "
+				  "is read-only now (reads and listings "
+				  "work); detach it and run pagemapctl fsck "
+				  "%s",
+				  r->name, r->path);
+			r->files.failed_logged = true;
 		}
 	}
 	while (!list_empty(&srv->deferred)) {
@@ -238,7 +244,10 @@ on_commit(uv_check_t *h)
 			uint8_t buf[256];
 			ssize_t n = wire_error(buf, sizeof(buf), d->id, EIO,
 					       "the region failed to commit "
-					       "this change");
+					       "this change, and is "
+					       "read-only now; detach it "
+					       "and run pagemapctl fsck on "
+					       "its file");
 			if (n > 0)
 				(void)ipc_send(d->conn, buf, (size_t)n, -1);
 		} else if (ipc_send(d->conn, d->data, d->len, d->fd) ==

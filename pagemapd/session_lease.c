@@ -11,6 +11,7 @@
 #include "access.h"
 #include "client.h"
 #include "inode.h"
+#include "inode_io.h"
 #include "lease.h"
 #include "ops.h"
 #include "region.h"
@@ -211,7 +212,8 @@ session_map(struct session *s, const struct wire_request *rq)
 		return;
 	default:
 		if (k < 0) {
-			reply_error(s, rq, -k, "cannot map");
+			reply_error(s, rq, -k, "cannot map: %s",
+				    inode_strerror(k));
 			return;
 		}
 	}

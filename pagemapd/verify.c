@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
+
 /*
  * One pass over the tables, in an order where each check may rely on the
  * ones before it: records first (so every field used as an index below is
@@ -137,7 +139,7 @@ check_names(struct verify *v)
 
 	while (cap < 2ull * v->res->files)
 		cap <<= 1;
-	tab = calloc(cap, sizeof(*tab)); /* slot + 1, 0 = empty */
+	tab = fault_calloc(cap, sizeof(*tab)); /* slot + 1, 0 = empty */
 	if (!tab)
 		return -ENOMEM;
 	mask = cap - 1;
@@ -170,7 +172,7 @@ check_orphans(struct verify *v)
 	uint32_t cur = v->sb->orphan_head, prev = 0;
 	uint8_t *seen;
 
-	seen = calloc(v->sb->inode_count, 1);
+	seen = fault_calloc(v->sb->inode_count, 1);
 	if (!seen)
 		return -ENOMEM;
 	/* Slot numbers were bounded by the super and inode checks. */
@@ -345,7 +347,7 @@ check_bitmap(struct verify *v)
 	uint64_t pg = sb->data_pg, end = sb->data_pg + sb->data_pages;
 	uint8_t *exp;
 
-	exp = calloc(sb->bitmap_size, 1);
+	exp = fault_calloc(sb->bitmap_size, 1);
 	if (!exp)
 		return -ENOMEM;
 	for (size_t k = 0; k < v->next; k++)
@@ -400,8 +402,8 @@ verify_tables(const struct pm_super *sb, const uint8_t *base,
 	int rc = -ENOMEM;
 
 	memset(ret, 0, sizeof(*ret));
-	v.state = calloc(sb->inode_count ? sb->inode_count : 1, 1);
-	v.ext = calloc(sb->extent_count ? sb->extent_count : 1,
+	v.state = fault_calloc(sb->inode_count ? sb->inode_count : 1, 1);
+	v.ext = fault_calloc(sb->extent_count ? sb->extent_count : 1,
 		       sizeof(*v.ext));
 	if (!v.state || !v.ext)
 		goto out;

@@ -56,9 +56,10 @@ static const struct column region_cols[] = {
 const struct listing region_listing = LISTING(region_cols);
 
 static const struct show region_ls_show[] = {
-	{REGION_NAME, 0, NULL}, {REGION_KIND, 0, NULL}, {REGION_SIZE, 0, NULL},
-	{REGION_USED, 0, NULL}, {REGION_FREE, 0, NULL}, {REGION_FILES, 0, NULL},
-	{REGION_PATH, 0, NULL},
+	{REGION_NAME, 0, NULL},	 {REGION_KIND, 0, NULL},
+	{REGION_STATE, 0, NULL}, {REGION_SIZE, 0, NULL},
+	{REGION_USED, 0, NULL},	 {REGION_FREE, 0, NULL},
+	{REGION_FILES, 0, NULL}, {REGION_PATH, 0, NULL},
 };
 static const struct view region_ls_view = VIEW(&region_listing, region_ls_show);
 

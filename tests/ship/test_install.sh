@@ -63,6 +63,9 @@ fi
 if grep -q PAGEMAPD_CRASH_AFTER "$D/usr/sbin/pagemapd"; then
 	fail "the installed daemon has the crash-point hook"
 fi
+if grep -q PAGEMAPD_FAULT "$D/usr/sbin/pagemapd"; then
+	fail "the installed daemon has the fault-injection hook"
+fi
 "$D/usr/sbin/pagemapd" --help | grep -q /run/pagemapd/pagemapd.sock ||
 	fail "the installed daemon's default socket is not /run/pagemapd/pagemapd.sock"
 export LD_LIBRARY_PATH="$LIBDIR"
