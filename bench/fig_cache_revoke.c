@@ -53,7 +53,8 @@ on_recall(struct pagemap *pm, struct pagemap_lease *l, uint64_t lease_id,
 
 /* fill -- take a lease and map then unmap each 2 MiB of the file, which
  * leaves (with cached grants) every grant cached under the lease; tell
- * the parent the lease id. */
+ * the parent the lease id. 0, 1 when the parent is done (it closed the
+ * pipe), or -1. */
 static int
 fill(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
 {
@@ -79,7 +80,7 @@ fill(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
 	id = pagemap_lease_id(l);
 	*ret = l;
 	if (write(h->ids[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
-		return -1;
+		return errno == EPIPE ? 1 : -1;
 	return 0;
 }
 
@@ -93,6 +94,9 @@ holder_main(void *arg)
 
 	close(h->ids[0]);
 	close(h->cmd[1]);
+	/* The parent may be done while we fill: a write to its closed pipe
+	 * then fails with EPIPE instead of killing us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (pagemap_connect(h->socket, "cached-revoke-holder", &pm)) {
 		say("holder: cannot connect");
 		return 1;
@@ -101,10 +105,12 @@ holder_main(void *arg)
 	for (;;) {
 		char c = 0;
 		ssize_t n = 0;
-		int err;
+		int err, filled = fill(h, pm, &l);
 
-		if (fill(h, pm, &l))
+		if (filled) {
+			rc = filled > 0 ? 0 : 1;
 			goto out;
+		}
 		/* Stopped and continued by the parent around the revoke;
 		 * any recall it was sent is read (and counted) here. */
 		while (n == 0) {
