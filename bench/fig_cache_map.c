@@ -130,11 +130,11 @@ lease_grants(struct pagemap *pm, const char *region, const char *name,
 
 /* gone_verdict -- mark @f not ok when an unmap left its range mapped. */
 static void
-gone_verdict(const struct bench_opts *o, struct figure *f,
-	     const struct gone *g)
+gone_verdict(const struct bench_opts *o, struct figure *f, const struct gone *g)
 {
-	note(o, "%s: /proc/self/maps checked after %zu unmaps, %zu still "
-		"mapped",
+	note(o,
+	     "%s: /proc/self/maps checked after %zu unmaps, %zu still "
+	     "mapped",
 	     f->name, g->checked, g->failed);
 	if (g->failed)
 		snprintf(f->invalid, sizeof(f->invalid),
@@ -183,8 +183,9 @@ fig_warm_map(const struct bench_opts *o, struct figure *tab)
 	if (kernel_mmap_run(fd, warm, NULL) ||
 	    lease_grants(r.pm, "warm", "f", pagemap_lease_id(l), &cached))
 		goto out;
-	note(o, "warm_map: the lease holds %" PRIu64 " grants after its "
-		"unmaps (cached)",
+	note(o,
+	     "warm_map: the lease holds %" PRIu64 " grants after its "
+	     "unmaps (cached)",
 	     cached);
 	if (cached == 0)
 		snprintf(f->invalid, sizeof(f->invalid),
@@ -256,8 +257,7 @@ fig_cold_map(const struct bench_opts *o, struct figure *tab)
 			/* A fresh lease has nothing cached: its map asks
 			 * the daemon. Releasing it returns what the last
 			 * cycle left cached. Both untimed. */
-			if (client_lease(r.pm, "cold", "f", PAGEMAP_WRITE,
-					 &l))
+			if (client_lease(r.pm, "cold", "f", PAGEMAP_WRITE, &l))
 				goto out;
 			err = cycle(l, it, b < 0 ? NULL : &pm,
 				    i % CHECK_EVERY == 0 ? &g : NULL);

@@ -22,16 +22,16 @@
 #include "proc.h"
 
 #define GRANT_LEN (2 * MIB)
-#define WAIT_MS 120000	   /* a holder's maps of 1 GiB, the first filling */
-#define REVOKE_MS 10000	   /* a revoke that waits for the stopped holder */
+#define WAIT_MS 120000	    /* a holder's maps of 1 GiB, the first filling */
+#define REVOKE_MS 10000	    /* a revoke that waits for the stopped holder */
 #define PINGS_PER_BLOCK 200 /* ping-pongs per block of the baseline */
 
 struct holder {
 	const char *socket;
-	unsigned grants;	/* 2 MiB grants per lease */
-	int ids[2];		/* lease ids, holder to parent */
-	int cmd[2];		/* 'n': take the next lease; end-of-file: stop */
-	uint64_t *recalls;	/* shared: recalls the holder was sent */
+	unsigned grants;   /* 2 MiB grants per lease */
+	int ids[2];	   /* lease ids, holder to parent */
+	int cmd[2];	   /* 'n': take the next lease; end-of-file: stop */
+	uint64_t *recalls; /* shared: recalls the holder was sent */
 };
 
 /* on_recall -- count: a cached grant is taken back without one. */
@@ -227,7 +227,8 @@ revoke_run(struct run *r, size_t n, struct samples *s)
 		t1 = now_ns();
 		kill(r->holder, SIGCONT);
 		if (err) {
-			say("revoke lease %" PRIu64 " (holder stopped): %s (%s)",
+			say("revoke lease %" PRIu64
+			    " (holder stopped): %s (%s)",
 			    id, pagemap_strerror(err),
 			    pagemap_last_message(r->pm));
 			return -1;
@@ -294,8 +295,9 @@ fig_cached_revoke(const struct bench_opts *o, struct figure *tab)
 		if (revoke_run(&run, iters / BLOCKS, &rv) ||
 		    pingpong_run(&pp, PINGS_PER_BLOCK, &p))
 			goto out;
-	note(o, "cached_revoke: each revoked lease held at least %" PRIu64
-		" of %u grants; the holder was sent %" PRIu64 " recalls",
+	note(o,
+	     "cached_revoke: each revoked lease held at least %" PRIu64
+	     " of %u grants; the holder was sent %" PRIu64 " recalls",
 	     run.min_cached, grants, *h.recalls);
 	if (run.min_cached < grants)
 		snprintf(f->invalid, sizeof(f->invalid),

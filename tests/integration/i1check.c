@@ -73,8 +73,8 @@ i1_check(int fd, const char *region, int step, struct i1_stats *stats)
 		assert_non_null(gl);
 		assert_int_equal(gl->error, 0);
 		Pagemap__GrantListReply *g = gl->grant_list;
-		spans = realloc(spans, (nspans + g->n_lease_id) *
-					       sizeof(*spans));
+		spans = realloc(spans,
+				(nspans + g->n_lease_id) * sizeof(*spans));
 		for (size_t i = 0; i < g->n_lease_id; i++) {
 			uint64_t ino = 0;
 
@@ -97,8 +97,8 @@ i1_check(int fd, const char *region, int step, struct i1_stats *stats)
 					 (unsigned long long)g->lease_id[i],
 					 (unsigned long long)g->file_offset[i]);
 			spans[nspans].start = g->region_offset[i];
-			spans[nspans].end = g->region_offset[i] +
-					    (4096ull << g->order[i]);
+			spans[nspans].end =
+				g->region_offset[i] + (4096ull << g->order[i]);
 			spans[nspans].ino = ino;
 			nspans++;
 			listed += g->pins[i];
