@@ -109,7 +109,9 @@ complain(const char *fmt, ...)
 {
 	va_list ap;
 
-	atomic_fetch_add(&sh->errors, 1);
+	/* The first few say what went wrong; a flood says nothing more. */
+	if (atomic_fetch_add(&sh->errors, 1) >= 20)
+		return;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -507,6 +509,21 @@ spawn(void (*fn)(struct pagemap *, struct rng *), uint64_t seed, int checker)
 
 /* ---- the driver ------------------------------------------------------- */
 
+/* vm_areas -- the mappings of this process (lines of /proc/self/maps). */
+static unsigned
+vm_areas(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	unsigned n = 0;
+	int c;
+
+	assert_non_null(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
 /* pause_all -- stop everyone at a pause point (bounded). */
 static void
 pause_all(int participants)
@@ -534,6 +551,7 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 	uint64_t seed = rng_seed("threads", 12);
 	unsigned rounds = run_seconds() * 1000 / ROUND_MS;
 	int checker, participants = THREADS + 2;
+	unsigned vmas_before, vmas_after;
 	struct i1_stats i1 = {0};
 	struct fsck_report rep;
 	struct pagemap *pm;
@@ -555,6 +573,7 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 	procs[0] = spawn(revoker, seed ^ 0x5245564f4b45ull, checker);
 	procs[1] = spawn(truncater, seed ^ 0x5452554e43ull, checker);
 	assert_true(procs[0] > 0 && procs[1] > 0);
+	vmas_before = vm_areas();
 	if (shared_handle) {
 		assert_int_equal(
 			pagemap_connect(d.socket, "threads", &shared_pm), 0);
@@ -582,6 +601,10 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 		assert_int_equal(pthread_join(threads[i].tid, NULL), 0);
 	if (shared_handle)
 		pagemap_close(shared_pm);
+	/* Every handle is closed: what the mappings left of the address
+	 * space is shown (each pagemap_map() of a new size reserves its
+	 * range with alignment padding). */
+	vmas_after = vm_areas();
 	for (int i = 0; i < 2; i++) {
 		int st;
 
@@ -601,7 +624,9 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 		"shrinks: %lu done, %lu timed out or refused; grows: %lu done, "
 		"%lu refused\n"
 		"I1 checks: %" PRIu64 " (%" PRIu64 " with grants out, at most "
-		"%" PRIu64 " grants and %" PRIu64 " leases)\n",
+		"%" PRIu64 " grants and %" PRIu64 " leases)\n"
+		"address space: %u mappings before the threads, %u after "
+		"every handle closed\n",
 		seed, run_seconds(), THREADS,
 		shared_handle ? "one shared" : "per-thread",
 		atomic_load(&sh->cycles), atomic_load(&sh->pages),
@@ -612,7 +637,7 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 		atomic_load(&sh->revoke_gone), atomic_load(&sh->shrunk),
 		atomic_load(&sh->shrink_timeout), atomic_load(&sh->grown),
 		atomic_load(&sh->grow_busy), i1.checks, i1.busy, i1.max_grants,
-		i1.max_leases);
+		i1.max_leases, vmas_before, vmas_after);
 	if (atomic_load(&sh->broken))
 		fail_msg("%lu stamps lost while granted: I1 violated",
 			 atomic_load(&sh->broken));
