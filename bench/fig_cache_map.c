@@ -106,28 +106,6 @@ cycle(struct pagemap_lease *l, size_t i, struct samples *s, struct gone *g)
 	return 0;
 }
 
-/* lease_grants -- how many grants lease @id holds, per the daemon's
- * lease listing of @region/@name. 0 or -1. */
-static int
-lease_grants(struct pagemap *pm, const char *region, const char *name,
-	     uint64_t id, uint64_t *ret)
-{
-	struct pagemap_lease_info **v;
-	size_t n;
-	int err = pagemap_lease_list(pm, region, name, &v, &n);
-
-	if (err) {
-		say("lease ls: %s", pagemap_strerror(err));
-		return -1;
-	}
-	*ret = 0;
-	for (size_t k = 0; k < n; k++)
-		if (v[k]->id == id)
-			*ret = v[k]->grants;
-	pagemap_free(v);
-	return 0;
-}
-
 /* gone_verdict -- mark @f not ok when an unmap left its range mapped. */
 static void
 gone_verdict(const struct bench_opts *o, struct figure *f, const struct gone *g)
@@ -181,7 +159,8 @@ fig_warm_map(const struct bench_opts *o, struct figure *tab)
 		if (cycle(l, it++, NULL, &g))
 			goto out;
 	if (kernel_mmap_run(fd, warm, NULL) ||
-	    lease_grants(r.pm, "warm", "f", pagemap_lease_id(l), &cached))
+	    client_lease_grants(r.pm, "warm", "f", pagemap_lease_id(l),
+				&cached))
 		goto out;
 	note(o,
 	     "warm_map: the lease holds %" PRIu64 " grants after its "

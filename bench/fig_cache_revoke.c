@@ -153,26 +153,6 @@ out:
 	return rc;
 }
 
-/* lease_grants -- grants of lease @id per the daemon's listing. */
-static int
-lease_grants(struct pagemap *pm, uint64_t id, uint64_t *ret)
-{
-	struct pagemap_lease_info **v;
-	size_t n;
-	int err = pagemap_lease_list(pm, "crevoke", "h", &v, &n);
-
-	if (err) {
-		say("lease ls: %s", pagemap_strerror(err));
-		return -1;
-	}
-	*ret = 0;
-	for (size_t k = 0; k < n; k++)
-		if (v[k]->id == id)
-			*ret = v[k]->grants;
-	pagemap_free(v);
-	return 0;
-}
-
 /* stop_holder -- SIGSTOP @pid and wait until it is stopped. 0 or -1. */
 static int
 stop_holder(pid_t pid)
@@ -218,7 +198,8 @@ revoke_run(struct run *r, size_t n, struct samples *s)
 			say("the cached-revoke holder went quiet");
 			return -1;
 		}
-		if (stop_holder(r->holder) || lease_grants(r->pm, id, &cached))
+		if (stop_holder(r->holder) ||
+		    client_lease_grants(r->pm, "crevoke", "h", id, &cached))
 			return -1;
 		if (cached < r->min_cached)
 			r->min_cached = cached;
