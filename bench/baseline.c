@@ -356,6 +356,30 @@ out:
 /* ---- the kernel's own mapping ------------------------------------------ */
 
 int
+kernel_file_make(const char *path)
+{
+	char *buf = calloc(1, MAP_LEN);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = -1;
+
+	if (fd < 0 || buf == NULL) {
+		say("create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	memset(buf, 1, MAP_LEN);
+	if (pwrite(fd, buf, MAP_LEN, 0) != (ssize_t)MAP_LEN || fsync(fd)) {
+		say("write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+int
 kernel_map_run(const char *path, size_t n, struct samples *s)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -384,14 +408,36 @@ kernel_map_run(const char *path, size_t n, struct samples *s)
 	return 0;
 }
 
-/* floor_map_run -- pagemapd's map cycle with a daemon that does no work:
- * the raw echo process answers the "Map" and the "Unmap", and the client
- * makes the same calls libpagemap makes (a 64-byte round trip, mmap of
- * the file over a kept placeholder, MADV_DONTFORK, the writes, the
- * placeholder back, a 64-byte send whose answer the next cycle reads).
- * What one blocking round trip per map costs at best; timed into @s. */
 int
-floor_map_run(struct pingpong *pp, const char *path, size_t n,
+kernel_mmap_run(int fd, size_t n, struct samples *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = now_ns();
+		volatile char *p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE,
+					MAP_SHARED, fd, 0);
+
+		if (p == MAP_FAILED) {
+			say("mmap: %s", strerror(errno));
+			return -1;
+		}
+		for (size_t off = 0; off < MAP_LEN; off += PAGE)
+			p[off] = (char)(i + off / PAGE);
+		munmap((void *)p, MAP_LEN);
+		if (s && samples_add(s, (double)(now_ns() - t0)))
+			return -1;
+	}
+	return 0;
+}
+
+/* floor_map_run -- pagemapd's map cycle with a daemon that does no work:
+ * the raw echo process answers the "Map" and (with @send_unmap) the
+ * "Unmap", and the client makes the same calls libpagemap makes (a
+ * 64-byte round trip, mmap of the file over a kept placeholder,
+ * MADV_DONTFORK, the writes, the placeholder back, with @send_unmap a
+ * 64-byte send whose answer the next cycle reads). What one blocking
+ * round trip per map costs at best; timed into @s. */
+int
+floor_map_run(struct pingpong *pp, const char *path, size_t n, bool send_unmap,
 	      struct samples *s)
 {
 	char buf[PING_SIZE] = {0};
@@ -438,12 +484,12 @@ floor_map_run(struct pingpong *pp, const char *path, size_t n,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 				 MAP_FIXED,
 			 -1, 0) == MAP_FAILED ||
-		    send(pp->fd, buf, sizeof(buf), MSG_NOSIGNAL) !=
-			    (ssize_t)sizeof(buf)) {
+		    (send_unmap && send(pp->fd, buf, sizeof(buf),
+					MSG_NOSIGNAL) != (ssize_t)sizeof(buf))) {
 			say("floor model: %s", strerror(errno));
 			goto out;
 		}
-		unread = 1;
+		unread = send_unmap ? 1 : 0;
 		if (s && samples_add(s, (double)(now_ns() - t0)))
 			goto out;
 	}

@@ -3,6 +3,7 @@
 #ifndef PAGEMAP_BENCH_BASELINE_H
 #define PAGEMAP_BENCH_BASELINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -52,15 +53,26 @@ int pipeline_run(struct pipeline *p, uint64_t warm_ns, uint64_t run_ns,
 int echo_throughput(unsigned clients, uint64_t warm_ns, uint64_t run_ns,
 		    int cpu, double *ret);
 
+/* kernel_file_make -- the kernel baselines' 2 MiB file at @path, written
+ * once so that its blocks exist (the region's pages exist after a
+ * figure's warm-up too). 0 or -1 after saying why. */
+int kernel_file_make(const char *path);
+
 /* kernel_map_run -- @n times: open @path, mmap 2 MiB shared, write a byte
  * per 4 KiB page, munmap, close; each timed into @s (NULL: untimed). */
 int kernel_map_run(const char *path, size_t n, struct samples *s);
 
+/* kernel_mmap_run -- @n times: mmap 2 MiB shared of the open file @fd,
+ * write a byte per 4 KiB page, munmap; each timed into @s (NULL:
+ * untimed). The file stays open, as a held lease stays held. */
+int kernel_mmap_run(int fd, size_t n, struct samples *s);
+
 /* floor_map_run -- @n cycles of pagemapd's map path against a daemon that
  * does no work (the echo process of @pp answers): a round trip, mmap of
  * @path over a kept placeholder, MADV_DONTFORK, the writes, the
- * placeholder back, a send answered later. Each timed into @s. 0 or -1. */
+ * placeholder back and, with @send_unmap, a send answered later. Each
+ * timed into @s. 0 or -1. */
 int floor_map_run(struct pingpong *pp, const char *path, size_t n,
-		  struct samples *s);
+		  bool send_unmap, struct samples *s);
 
 #endif

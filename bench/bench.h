@@ -35,11 +35,14 @@ struct bench_opts {
 enum fig_id {
 	FIG_GRANT_RTT,
 	FIG_MAP_VS_KERNEL,
+	FIG_WARM_MAP,
+	FIG_COLD_MAP,
 	FIG_PER_FOLIO,
 	FIG_THROUGHPUT,
 	FIG_SCALE_LATENCY,
 	FIG_BYTES_PER_GRANT,
 	FIG_REVOKE_RTT,
+	FIG_CACHED_REVOKE,
 	FIG_CREATES,
 	FIG_ATTACH,
 	FIG_HUGE_SHARE,
@@ -52,8 +55,12 @@ struct figure {
 	const char *name;
 	double goal;
 	bool at_least; /* ok when value >= goal (else value <= goal) */
+	bool reported; /* no goal: shown for comparison, always ok */
 	bool done;     /* measured in this run */
 	double value;
+	/* Set when the run did not measure what the figure claims (say,
+	 * nothing was cached): the figure is not ok, whatever its value. */
+	char invalid[160];
 	char median[24];
 	char p99[24];
 	char baseline[24];
@@ -64,6 +71,9 @@ struct figure {
 int fig_grant_rtt(const struct bench_opts *o, struct figure *tab);
 int fig_per_folio(const struct bench_opts *o, struct figure *tab);
 int fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab);
+int fig_warm_map(const struct bench_opts *o, struct figure *tab);
+int fig_cold_map(const struct bench_opts *o, struct figure *tab);
+int fig_cached_revoke(const struct bench_opts *o, struct figure *tab);
 int fig_throughput(const struct bench_opts *o, struct figure *tab);
 int fig_scale(const struct bench_opts *o, struct figure *tab);
 int fig_revoke_rtt(const struct bench_opts *o, struct figure *tab);

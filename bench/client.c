@@ -81,6 +81,26 @@ client_lease(struct pagemap *pm, const char *region, const char *name,
 	return err;
 }
 
+int
+client_lease_grants(struct pagemap *pm, const char *region, const char *name,
+		    uint64_t id, uint64_t *ret)
+{
+	struct pagemap_lease_info **v;
+	size_t n;
+	int err = pagemap_lease_list(pm, region, name, &v, &n);
+
+	if (err) {
+		say("lease ls %s/%s: %s", region, name, pagemap_strerror(err));
+		return err;
+	}
+	*ret = 0;
+	for (size_t k = 0; k < n; k++)
+		if (v[k]->id == id)
+			*ret = v[k]->grants;
+	pagemap_free(v);
+	return 0;
+}
+
 uint64_t
 region_size_for(uint64_t data, uint64_t inodes)
 {

@@ -32,6 +32,12 @@ int client_create_n(struct pagemap *pm, const char *region, const char *fmt,
 int client_lease(struct pagemap *pm, const char *region, const char *name,
 		 enum pagemap_access access, struct pagemap_lease **ret);
 
+/* client_lease_grants -- how many grants lease @id holds, per the
+ * daemon's lease listing of @region/@name (0 when it is not listed),
+ * saying why on failure. 0 or -errno. */
+int client_lease_grants(struct pagemap *pm, const char *region,
+			const char *name, uint64_t id, uint64_t *ret);
+
 /* region_size_for -- bytes of a region (max order 9 or less) with @data
  * bytes of file data and @inodes inode slots, metadata included. */
 uint64_t region_size_for(uint64_t data, uint64_t inodes);

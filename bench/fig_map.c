@@ -68,32 +68,6 @@ map_run(struct pagemap *conn, struct pagemap_lease *l, size_t n,
 	return 0;
 }
 
-/* make_file -- the kernel baseline's 2 MiB file, written once so that its
- * blocks exist (the region's pages exist after the warm-up too). */
-static int
-make_file(const char *path)
-{
-	char *buf = calloc(1, MAP_LEN);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = -1;
-
-	if (fd < 0 || buf == NULL) {
-		say("create %s: %s", path, strerror(errno));
-		goto out;
-	}
-	memset(buf, 1, MAP_LEN);
-	if (pwrite(fd, buf, MAP_LEN, 0) != (ssize_t)MAP_LEN || fsync(fd)) {
-		say("write %s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return rc;
-}
-
 /* minflt -- minor page faults of this process so far. */
 static long
 minflt(void)
@@ -119,7 +93,7 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 	int rc = -1;
 
 	snprintf(path, sizeof(path), "%s/kernel-baseline.dat", o->dir);
-	if (make_file(path))
+	if (kernel_file_make(path))
 		return -1;
 	/* The echo process first, so that it does not inherit our
 	 * connection to the daemon. */
@@ -141,7 +115,7 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 		goto out;
 	if (map_run(r.pm, l, warm, NULL, NULL) ||
 	    kernel_map_run(path, warm, NULL) ||
-	    floor_map_run(&pp, path, warm, NULL))
+	    floor_map_run(&pp, path, warm, true, NULL))
 		goto out;
 	for (int b = 0; b < BLOCKS; b++) {
 		f0 = minflt();
@@ -152,7 +126,7 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 		if (kernel_map_run(path, iters / BLOCKS, &k))
 			goto out;
 		k_flt += minflt() - f0;
-		if (floor_map_run(&pp, path, iters / BLOCKS, &fl))
+		if (floor_map_run(&pp, path, iters / BLOCKS, true, &fl))
 			goto out;
 	}
 	f->value = samples_median(&pm) / samples_median(&k);
