@@ -180,19 +180,26 @@ take_spare(struct pagemap *pm, struct pagemap_mapping *m)
 	pm->spare = NULL;
 }
 
+/* Reservations are made in whole units of this: libpmem2 (1.12) places a
+ * reservation at an address aligned to it and, for a length that is not a
+ * multiple of it, leaves the rounding mapped after the delete. */
+#define RSV_UNIT (2ull << 20)
+
 /* reserve -- a VM reservation for @m's range whose first byte sits at an
  * address congruent to the range's file offset modulo the alignment, so
- * every naturally aligned folio lands on an address aligned as well:
- * reserve the alignment extra, then shrink the reservation to the spot.
- * Sets m->rsv and m->addr. */
+ * every naturally aligned folio lands on an address aligned as well: the
+ * reservation is the length plus the alignment, rounded up to RSV_UNIT,
+ * and @m starts at the right spot inside it. It is kept whole (libpmem2's
+ * shrink would keep the trimmed address space mapped for the life of the
+ * process) and deleted whole. Sets m->rsv and m->addr. */
 static int
 reserve(struct pagemap *pm, struct pagemap_mapping *m)
 {
-	uint64_t align = map_alignment(m), head = 0, tail;
+	uint64_t align = map_alignment(m), size;
 	uintptr_t base;
 	int ret;
 
-	if (m->length > SIZE_MAX - align)
+	if (m->length > SIZE_MAX - align - RSV_UNIT)
 		return -ENOMEM;
 	if (pm->spare && pm->spare_len == m->length &&
 	    (!align ||
@@ -201,28 +208,15 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 		take_spare(pm, m);
 		return 0;
 	}
-	ret = pmem2_vm_reservation_new(&m->rsv, NULL,
-				       (size_t)(m->length + align));
+	size = (m->length + align + RSV_UNIT - 1) & ~(RSV_UNIT - 1);
+	ret = pmem2_vm_reservation_new(&m->rsv, NULL, (size_t)size);
 	if (ret)
 		return pmem2_fail(pm, "reserve address space", ret);
 	base = (uintptr_t)pmem2_vm_reservation_get_address(m->rsv);
-	if (align) {
-		head = ((m->offset & (align - 1)) - (base & (align - 1))) &
-		       (align - 1);
-		tail = align - head;
-		/* Shrinking fails only on arguments it does not like; the
-		 * spare address space is then simply kept. */
-		if (head &&
-		    !pmem2_vm_reservation_shrink(m->rsv, 0, (size_t)head)) {
-			base += head;
-			head = 0;
-		}
-		if (tail)
-			(void)pmem2_vm_reservation_shrink(
-				m->rsv, (size_t)(head + m->length),
-				(size_t)tail);
-	}
-	m->addr = (char *)base + head;
+	if (align)
+		base += ((m->offset & (align - 1)) - (base & (align - 1))) &
+			(align - 1);
+	m->addr = (char *)base;
 	return 0;
 }
 
