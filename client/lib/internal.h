@@ -86,6 +86,15 @@ struct recall {
 };
 
 /* A region fd the daemon passed. */
+/* An address-space reservation: an inaccessible anonymous mapping that
+ * mappings are placed into with MAP_FIXED (mapping.c). Plain mmap, not
+ * libpmem2's reservations: those (1.12) leave part of their address space
+ * mapped after the delete. */
+struct rsv {
+	char *base; /* NULL: none */
+	size_t len;
+};
+
 struct rfd {
 	struct rfd *next;
 	char region[REGION_MAX];
@@ -106,7 +115,7 @@ struct range {
 };
 
 struct pagemap {
-	pid_t pid;	    /* getpid() at connect: the process served */
+	pid_t pid; /* getpid() at connect: the process served */
 	struct pagemap *owner_next; /* this process's handles (owner.c) */
 	int fd;		    /* SOCK_SEQPACKET connection (a timerfd while
 			     * @down), or -1; its number never changes */
@@ -134,7 +143,7 @@ struct pagemap {
 	/* The address space of the last mapping unmapped, kept for the next
 	 * one of the same size and alignment (a reservation costs two
 	 * syscalls, unmapping into a kept one the same as releasing it). */
-	struct pmem2_vm_reservation *spare;
+	struct rsv spare;
 	char *spare_addr;
 	uint64_t spare_len;
 	/* The layout last mapped there, when the spare comes from a mapping
@@ -180,7 +189,7 @@ struct pagemap_mapping {
 	struct pagemap_lease *lease;
 	struct pagemap_mapping *prev, *next;
 	struct rfd *rfd;
-	struct pmem2_vm_reservation *rsv;
+	struct rsv rsv;	 /* the address space of the range; base NULL: none */
 	char *addr;	 /* first byte of the rounded range */
 	uint64_t offset; /* rounded range, file offsets */
 	uint64_t length;

@@ -177,42 +177,64 @@ take_spare(struct pagemap *pm, struct pagemap_mapping *m)
 {
 	m->rsv = pm->spare;
 	m->addr = pm->spare_addr;
-	pm->spare = NULL;
+	pm->spare.base = NULL;
 }
 
-/* Reservations are made in whole units of this: libpmem2 (1.12) places a
- * reservation at an address aligned to it and, for a length that is not a
- * multiple of it, leaves the rounding mapped after the delete. */
-#define RSV_UNIT (2ull << 20)
+/* rsv_new -- reserve @len bytes of address space (never touched, so no
+ * memory is committed). */
+static int
+rsv_new(struct pagemap *pm, struct rsv *r, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		set_message(pm, "reserve %zu bytes of address space: %s", len,
+			    strerror(-err));
+		return err;
+	}
+	r->base = p;
+	r->len = len;
+	return 0;
+}
+
+/* rsv_release -- unmap the reservation @r and whatever was mapped in it. */
+void
+rsv_release(struct rsv *r)
+{
+	if (r->base)
+		(void)munmap(r->base, r->len);
+	r->base = NULL;
+	r->len = 0;
+}
 
 /* reserve -- a VM reservation for @m's range whose first byte sits at an
  * address congruent to the range's file offset modulo the alignment, so
  * every naturally aligned folio lands on an address aligned as well: the
- * reservation is the length plus the alignment, rounded up to RSV_UNIT,
- * and @m starts at the right spot inside it. It is kept whole (libpmem2's
- * shrink would keep the trimmed address space mapped for the life of the
- * process) and deleted whole. Sets m->rsv and m->addr. */
+ * reservation is the length plus the alignment, and @m starts at the
+ * right spot inside it (the rest stays reserved until the release: one
+ * munmap then, and nothing to trim now). Sets m->rsv and m->addr. */
 static int
 reserve(struct pagemap *pm, struct pagemap_mapping *m)
 {
-	uint64_t align = map_alignment(m), size;
+	uint64_t align = map_alignment(m);
 	uintptr_t base;
 	int ret;
 
-	if (m->length > SIZE_MAX - align - RSV_UNIT)
+	if (m->length > SIZE_MAX - align)
 		return -ENOMEM;
-	if (pm->spare && pm->spare_len == m->length &&
+	if (pm->spare.base && pm->spare_len == m->length &&
 	    (!align ||
 	     (((uintptr_t)pm->spare_addr ^ m->offset) & (align - 1)) == 0)) {
 		guess_drop(pm);
 		take_spare(pm, m);
 		return 0;
 	}
-	size = (m->length + align + RSV_UNIT - 1) & ~(RSV_UNIT - 1);
-	ret = pmem2_vm_reservation_new(&m->rsv, NULL, (size_t)size);
-	if (ret)
-		return pmem2_fail(pm, "reserve address space", ret);
-	base = (uintptr_t)pmem2_vm_reservation_get_address(m->rsv);
+	if ((ret = rsv_new(pm, &m->rsv, (size_t)(m->length + align))))
+		return ret;
+	base = (uintptr_t)m->rsv.base;
 	if (align)
 		base += ((m->offset & (align - 1)) - (base & (align - 1))) &
 			(align - 1);
@@ -229,18 +251,16 @@ reserve(struct pagemap *pm, struct pagemap_mapping *m)
 static int
 unmap_runs(struct pagemap *pm, struct pagemap_mapping *m, bool keep_layout)
 {
-	int ret;
-
-	if (!m->rsv)
+	if (!m->rsv.base)
 		return 0;
-	if (!pm->spare && m->length <= SPARE_MAX &&
+	if (!pm->spare.base && m->length <= SPARE_MAX &&
 	    mmap(m->addr, (size_t)m->length, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
 		 0) != MAP_FAILED) {
 		pm->spare = m->rsv;
 		pm->spare_addr = m->addr;
 		pm->spare_len = m->length;
-		m->rsv = NULL;
+		m->rsv.base = NULL;
 		guess_drop(pm);
 		if (keep_layout) {
 			pm->guess.lease_id = m->lease->id;
@@ -252,8 +272,8 @@ unmap_runs(struct pagemap *pm, struct pagemap_mapping *m, bool keep_layout)
 		}
 		return 0;
 	}
-	ret = pmem2_vm_reservation_delete(&m->rsv);
-	return ret ? pmem2_fail(pm, "release address space", ret) : 0;
+	rsv_release(&m->rsv);
+	return 0;
 }
 
 /* rfd_probe -- map one page of @rfd with libpmem2 to learn how to map
@@ -377,7 +397,7 @@ static bool
 can_speculate(const struct pagemap *pm, const struct pagemap_mapping *m,
 	      const struct rfd *rfd)
 {
-	return pm->spare && pm->guess.runs && rfd->probed &&
+	return pm->spare.base && pm->guess.runs && rfd->probed &&
 	       pm->guess.lease_id == m->lease->id &&
 	       pm->guess.offset == m->offset && pm->spare_len == m->length;
 }
@@ -455,9 +475,10 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 			goto fail;
 	}
 	/* Guessed wrong: map afresh. */
-	if (m->rsv && !guessed_right(&sp) && (err = unmap_runs(pm, m, false)))
+	if (m->rsv.base && !guessed_right(&sp) &&
+	    (err = unmap_runs(pm, m, false)))
 		goto fail;
-	if (!m->rsv && (err = map_runs(pm, m, rfd)))
+	if (!m->rsv.base && (err = map_runs(pm, m, rfd)))
 		goto fail;
 	free(sp.runs);
 	rfd->maps++;
@@ -637,7 +658,6 @@ mapping_cleanup(struct pagemap *pm)
 		pm->rfds = r->next;
 		rfd_free(r);
 	}
-	if (pm->spare)
-		pmem2_vm_reservation_delete(&pm->spare);
+	rsv_release(&pm->spare);
 	guess_drop(pm);
 }

@@ -16,6 +16,10 @@ void rfd_install(struct pagemap *pm, struct rfd *r);
  * even be unmapped it is forgotten (its memory stays reserved). */
 void mapping_destroy(struct pagemap_mapping *m);
 
+/* rsv_release -- unmap the reservation @r and whatever was mapped in it;
+ * a reservation whose base is NULL is none. */
+void rsv_release(struct rsv *r);
+
 /* mapping_cleanup -- close every region fd and release the kept
  * reservation of @pm, whose leases are gone. */
 void mapping_cleanup(struct pagemap *pm);

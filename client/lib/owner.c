@@ -25,6 +25,7 @@
  * the one exception.
  */
 #include "owner.h"
+#include "mapping.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -33,7 +34,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <libpmem2.h>
 
 /* Every live handle of this process, for the fork handler: process-wide
  * by nature, as fork is. */
@@ -136,7 +136,7 @@ forget_reservation(struct pagemap_mapping *m)
 {
 	void *p;
 
-	if (!m->rsv)
+	if (!m->rsv.base)
 		return;
 	p = mmap(m->addr, (size_t)m->length, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
@@ -149,7 +149,7 @@ forget_reservation(struct pagemap_mapping *m)
 		munmap(p, (size_t)m->length);
 		return;
 	}
-	(void)pmem2_vm_reservation_delete(&m->rsv);
+	rsv_release(&m->rsv);
 }
 
 /* owner_forget -- free @pm's memory and nothing else (another process's
@@ -181,8 +181,7 @@ owner_forget(struct pagemap *pm)
 	/* The kept reservation is an inherited placeholder (not marked
 	 * MADV_DONTFORK): it is the child's own, and releasing it unmaps
 	 * only that. */
-	if (pm->spare)
-		(void)pmem2_vm_reservation_delete(&pm->spare);
+	rsv_release(&pm->spare);
 	free(pm->guess.runs);
 	free(pm->q);
 	free(pm->rbuf);
