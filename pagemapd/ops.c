@@ -141,6 +141,7 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 {
 	struct client *c = client_owner(l);
 	uint64_t room;
+	bool first = false;
 	int k, nfill;
 
 	room = srv->cfg->max_grants > c->grants
@@ -148,6 +149,14 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 		       : 0;
 	if (room == 0)
 		return -EDQUOT;
+	/* Nothing is granted of a data file a client cut short. */
+	if (region_check_data(l->region, &first) < 0) {
+		if (first)
+			log_error("region '%s': %s; it is failed: no more "
+				  "grants or changes",
+				  l->region->name, l->region->data_error);
+		return -EIO;
+	}
 	if (srv->scratch == NULL) {
 		srv->scratch = malloc(MAP_FOLIOS_MAX * sizeof(*srv->scratch));
 		if (srv->scratch == NULL)

@@ -698,6 +698,10 @@ do_map(struct session *s, const struct wire_request *rq)
 	case -ENOMEM:
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
+	case -EIO:
+		reply_error(s, rq, EIO, "region '%s': %s", l->region->name,
+			    l->region->data_error);
+		return;
 	case -EBUSY:
 		reply_error(s, rq, EBUSY,
 			    "a recall is pending over this range "
