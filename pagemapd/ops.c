@@ -149,8 +149,10 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 		       : 0;
 	if (room == 0)
 		return -EDQUOT;
-	/* Nothing is granted of a data file a client cut short. */
-	if (region_check_data(l->region, &first) < 0) {
+	/* Nothing is granted of a data file a client cut short (checked
+	 * once per millisecond of the loop's clock: a pipelined burst of
+	 * maps shares one fstat). */
+	if (region_check_data(l->region, uv_now(srv->loop), &first) < 0) {
 		if (first)
 			log_error("region '%s': %s; it is failed: no more "
 				  "grants or changes",

@@ -57,12 +57,15 @@ region_zero(struct region *r, uint64_t pg, uint64_t npages)
 }
 
 int
-region_check_data(struct region *r, bool *ret_first)
+region_check_data(struct region *r, uint64_t now, bool *ret_first)
 {
 	uint64_t size = 0;
 
 	if (r->data_error[0])
 		return -EIO;
+	if (now == r->data_checked)
+		return 0;
+	r->data_checked = now;
 	if (media_data_check(&r->data, &size) == 0)
 		return 0;
 	/* Its metadata is intact and stays served; its data may be gone,
@@ -377,6 +380,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	r->meta_fd = -1;
 	r->ro_fd = -1;
 	r->data.fd = -1;
+	r->data_checked = UINT64_MAX;
 	strcpy(r->name, name);
 	strcpy(r->path, path);
 	r->meta_given = o->meta && *o->meta;

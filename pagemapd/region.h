@@ -90,6 +90,7 @@ struct region {
 	const struct pm_super *sb; /* &super once loaded */
 	char note[ERRMSG_MAX]; /* how the files were paired, for the log */
 	char data_error[ERRMSG_MAX]; /* why the data file failed; "" if not */
+	uint64_t data_checked; /* the @now of the last region_check_data() */
 	struct journal journal;
 	struct alloc *alloc;
 	uint64_t pins; /* outstanding folio references: the pgmap counter */
@@ -157,11 +158,13 @@ int region_fill(struct region *r, uint64_t pg, uint64_t npages);
 
 /* region_check_data -- before pages of @r's data file are granted: the
  * data file still holds the whole region (a client with a read-write fd
- * of it can ftruncate it). The first time it does not, @r is failed
- * (r->files.failed: no more changes) and r->data_error says why ("data
- * file P truncated to N bytes, expected M"); *ret_first (may be NULL) is
- * set that one time, for a single log line. Returns 0 or -EIO. */
-int region_check_data(struct region *r, bool *ret_first);
+ * of it can ftruncate it). It is looked at (fstat) at most once per
+ * value of @now (a clock the caller ticks, milliseconds). The first time
+ * it is short, @r is failed (r->files.failed: no more changes) and
+ * r->data_error says why ("data file P truncated to N bytes, expected
+ * M"); *ret_first (may be NULL) is set that one time, for a single log
+ * line. Returns 0 or -EIO. */
+int region_check_data(struct region *r, uint64_t now, bool *ret_first);
 
 /* region_commit -- make every operation staged since the last commit
  * durable in one journal transaction (group commit): zeroes stored for
