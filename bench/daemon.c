@@ -262,6 +262,16 @@ quiesce(const char *dir)
 	}
 }
 
+void
+region_unlink(const char *path)
+{
+	char meta[PATH_MAX + 8];
+
+	unlink(path);
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	unlink(meta);
+}
+
 int
 rig_start(struct rig *r, const struct bench_opts *o, const char *dir,
 	  const char *region, uint64_t size, int max_order, unsigned inodes)
@@ -271,7 +281,7 @@ rig_start(struct rig *r, const struct bench_opts *o, const char *dir,
 	snprintf(r->path, sizeof(r->path), "%s/%s.pmem", dir, region);
 	region_spec(r->spec, sizeof(r->spec), dir, region, size, max_order,
 		    inodes);
-	unlink(r->path);
+	region_unlink(r->path);
 	/* Start from a quiet disk: what an earlier figure left to write
 	 * back (gigabytes, after the scale figure) would otherwise share
 	 * the device with this one's flushes. */
@@ -281,7 +291,7 @@ rig_start(struct rig *r, const struct bench_opts *o, const char *dir,
 	r->args[2] = NULL;
 	daemon_init(&r->d, o, region, r->args);
 	if (daemon_start(&r->d, o, NULL)) {
-		unlink(r->path);
+		region_unlink(r->path);
 		return -1;
 	}
 	if (daemon_connect(&r->d, "pagemap-bench", &r->pm)) {
@@ -300,6 +310,6 @@ rig_stop(struct rig *r, bool keep)
 	r->pm = NULL;
 	rc = daemon_stop(&r->d);
 	if (!keep)
-		unlink(r->path);
+		region_unlink(r->path);
 	return rc;
 }

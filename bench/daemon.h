@@ -61,6 +61,10 @@ struct rig {
 	const char *args[3];
 };
 
+/* region_unlink -- remove the region whose data file is @path: it and
+ * its metadata file "<path>.meta". */
+void region_unlink(const char *path);
+
 /* rig_start -- create region @region of @size bytes in @dir (@max_order
  * < 0, @inodes 0: defaults), start a daemon serving it, connect. 0 or -1;
  * on failure nothing is left running. */

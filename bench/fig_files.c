@@ -273,7 +273,7 @@ build_region(const struct bench_opts *o, const char *dir, unsigned files,
 		rc = -1;
 	}
 	if (rig_stop(&r, rc == 0) || rc) {
-		unlink(r.path);
+		region_unlink(r.path);
 		return -1;
 	}
 	return 0;
@@ -355,11 +355,17 @@ fig_attach(const struct bench_opts *o, struct figure *tab)
 	note(o, "attach: %u files made in %.1f s in %s", files,
 	     (double)wall / 1e9, build);
 	if (build != o->dir) {
-		char from[PATH_MAX];
+		char from[PATH_MAX], mfrom[PATH_MAX + 8], mpath[PATH_MAX + 8];
 
 		snprintf(from, sizeof(from), "%s/attach.pmem", build);
+		snprintf(mfrom, sizeof(mfrom), "%s.meta", from);
+		snprintf(mpath, sizeof(mpath), "%s.meta", path);
+		/* The data file loses its pairing xattr in the copy: the
+		 * first attach sets it again. */
 		rc = copy_sparse(from, path);
-		unlink(from);
+		if (!rc)
+			rc = copy_sparse(mfrom, mpath);
+		region_unlink(from);
 		if (rc)
 			goto out;
 		rc = -1;
@@ -367,7 +373,11 @@ fig_attach(const struct bench_opts *o, struct figure *tab)
 	if (samples_init(&cold, reps) || samples_init(&warm, reps))
 		goto out;
 	for (unsigned i = 0; i < reps; i++) {
+		char mpath[PATH_MAX + 8];
+
+		snprintf(mpath, sizeof(mpath), "%s.meta", path);
 		drop_cache(path);
+		drop_cache(mpath);
 		if (attach_once(o, spec, i == 0 ? files : 0, &cold) ||
 		    attach_once(o, spec, 0, &warm))
 			goto out;
@@ -383,7 +393,7 @@ fig_attach(const struct bench_opts *o, struct figure *tab)
 out:
 	samples_fini(&cold);
 	samples_fini(&warm);
-	unlink(path);
+	region_unlink(path);
 	if (build != o->dir)
 		rmdir(shm);
 	return rc;

@@ -72,7 +72,7 @@ _pagemapctl()
 
 	local sub
 	case ${cmd[0]} in
-	region) sub="ls info attach detach" ;;
+	region) sub="ls info attach convert detach" ;;
 	file) sub="create ls stat truncate rm" ;;
 	lease) sub="ls revoke" ;;
 	grant | client) sub="ls" ;;
@@ -93,7 +93,8 @@ _pagemapctl()
 	hold) opts="--offset --length --rw --ignore-recall" ;;
 	"grant ls") opts="--lease --pid" ;;
 	top) opts="--interval" ;;
-	fsck) opts="--live --repair --yes" ;;
+	fsck) opts="--meta --live --repair --yes" ;;
+	"region convert") opts="--meta" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --socket --json --bytes --no-legend
@@ -106,6 +107,7 @@ _pagemapctl()
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
 		--socket | --size | --offset | --length | --max-order | --mode | \
+			--meta | \
 			--timeout | --interval | --pid | --lease | --output | -o)
 			((i++))
 			;;
@@ -122,7 +124,7 @@ _pagemapctl()
 	"region attach")
 		((npos == 1)) && COMPREPLY=($(compgen -f -- "$cur"))
 		;;
-	fsck)
+	fsck | "region convert")
 		COMPREPLY=($(compgen -f -- "$cur"))
 		;;
 	"lease revoke")

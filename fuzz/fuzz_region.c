@@ -1,4 +1,4 @@
-/* fuzz_region.c -- libFuzzer target: a region file's metadata, mutated,
+/* fuzz_region.c -- libFuzzer target: a region's metadata file, mutated,
  * through fsck_region() (collects every fault) and region_attach() (stops
  * at the first), which must not crash, leak or hang on any image.
  *
@@ -6,8 +6,9 @@
  * files, an orphan, and a committed journal transaction not yet
  * checkpointed (the file is copied before the detach), so replay, verify,
  * load and reclaim all have work. An input is a flags byte, a
- * little-endian u32 offset (taken modulo the metadata's size) and bytes
- * written there over the template's metadata. With flag 1 the CRCs of the
+ * little-endian u32 offset (taken modulo the metadata file's size) and
+ * bytes written there over the template's metadata file (the data file
+ * stays as the template left it). With flag 1 the CRCs of the
  * superblock, of every record that is not all zero and of every journal
  * header are made right again after the write, so mutations get past the
  * checksums into the checks behind them.
@@ -35,7 +36,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
-static char path[128];
+static char path[128]; /* the data file */
+static char meta[160]; /* its metadata file */
 static uint8_t *tmpl;  /* the template's metadata */
 static uint8_t *image; /* one input's metadata */
 static size_t meta_size;
@@ -52,6 +54,7 @@ static void
 remove_dir(void)
 {
 	unlink(path);
+	unlink(meta);
 	rmdir(dir);
 }
 
@@ -80,13 +83,13 @@ make_template(void)
 	    inode_orphan(&r->files, orphan) || region_commit(r))
 		die("fill", "an operation failed");
 	geo = *r->sb;
-	meta_size = geo.data_pg * PM_PAGE_SIZE;
+	meta_size = geo.meta_size;
 	if ((tmpl = malloc(meta_size)) == NULL ||
 	    (image = malloc(meta_size)) == NULL)
 		die("malloc", "no memory");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(meta, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || pread(fd, tmpl, meta_size, 0) != (ssize_t)meta_size)
-		die("read", path);
+		die("read", meta);
 	close(fd);
 	region_detach(r);
 }
@@ -135,6 +138,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", dir);
 	snprintf(path, sizeof(path), "%s/r.pmem", dir);
+	snprintf(meta, sizeof(meta), "%s.meta", path);
 	atexit(remove_dir);
 	make_template();
 	if (sdir) {
@@ -210,9 +214,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(image + off, data, size);
 	if (flags & FLAG_RESEAL)
 		reseal();
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(meta, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || pwrite(fd, image, meta_size, 0) != (ssize_t)meta_size)
-		die("write", path);
+		die("write", meta);
 	close(fd);
 
 	memset(&rep, 0, sizeof(rep));

@@ -50,9 +50,10 @@ static uint8_t drain_buf[WIRE_MAX_PACKET];
 static void
 cleanup(void)
 {
-	static const char *const names[] = {"sock",   "sock.lock",
-					    "r.pmem", "r.pmem.lock",
-					    "a.pmem", "a.pmem.lock"};
+	static const char *const names[] = {
+		"sock",	       "sock.lock",	   "r.pmem",
+		"r.pmem.meta", "r.pmem.meta.lock", "a.pmem",
+		"a.pmem.meta", "a.pmem.meta.lock"};
 	char path[PATH_MAX];
 	struct dirent *e;
 	DIR *d;

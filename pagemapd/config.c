@@ -123,6 +123,11 @@ region_key(struct region_conf *rc, const char *key, const char *value,
 		if (value[0] != '/' || strlen(value) >= sizeof(rc->path))
 			return *why = "must be an absolute path", -EINVAL;
 		snprintf(rc->path, sizeof(rc->path), "%s", value);
+	} else if (strcmp(key, "meta") == 0) {
+		/* The metadata file; "<path>.meta" when not named. */
+		if (value[0] != '/' || strlen(value) >= sizeof(rc->meta))
+			return *why = "must be an absolute path", -EINVAL;
+		snprintf(rc->meta, sizeof(rc->meta), "%s", value);
 	} else if (strcmp(key, "size") == 0) {
 		if (size_parse(value, &rc->size, &rc->size_note) < 0 ||
 		    rc->size < PM_MIN_REGION_SIZE || rc->size % PM_PAGE_SIZE)
@@ -304,7 +309,8 @@ config_add_region_spec(struct config *c, const char *spec, char *err)
 	rest = strchr(buf, '=');
 	if (rest == NULL) {
 		snprintf(err, CONFIG_ERR_MAX,
-			 "--region %s: expected NAME=PATH[,size=SIZE][,create]",
+			 "--region %s: expected "
+			 "NAME=PATH[,meta=PATH][,size=SIZE][,create]",
 			 spec);
 		return -EINVAL;
 	}
@@ -346,7 +352,21 @@ config_add_region_spec(struct config *c, const char *spec, char *err)
 			return -EINVAL;
 		}
 		*eq = '\0';
+		if (strcmp(opt, "meta") == 0 && eq[1] && eq[1] != '/') {
+			/* Relative, as the path: from the working
+			 * directory. */
+			char cwd[PATH_MAX], abs[PATH_MAX];
+
+			if (getcwd(cwd, sizeof(cwd)) == NULL)
+				cwd[0] = '\0';
+			if (snprintf(abs, sizeof(abs), "%s/%s", cwd, eq + 1) <
+			    (int)sizeof(abs)) {
+				rv = region_key(rc, opt, abs, &why);
+				goto checked;
+			}
+		}
 		rv = region_key(rc, opt, eq + 1, &why);
+checked:
 		if (rv == 0 && strcmp(opt, "path") == 0)
 			rv = -EINVAL, why = "the path comes right after NAME=";
 		if (rv < 0) {

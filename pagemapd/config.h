@@ -14,7 +14,8 @@
 
 struct region_conf {
 	char name[64];
-	char path[PATH_MAX];
+	char path[PATH_MAX]; /* the data file or devdax device */
+	char meta[PATH_MAX]; /* its metadata file; "": "<path>.meta" */
 	uint64_t size; /* bytes, for create */
 	const char *size_note; /* how an unusual size was read, or NULL */
 	bool create;
@@ -48,7 +49,8 @@ void config_defaults(struct config *c);
 int config_load(struct config *c, const char *path, char *err);
 
 /* config_add_region_spec -- add a region from a --region argument
- * "NAME=PATH[,size=SIZE][,create][,max_order=N][,inodes=N]". Returns 0 or
+ * "NAME=PATH[,meta=PATH][,size=SIZE][,create][,max_order=N][,inodes=N]".
+ * Returns 0 or
  * -EINVAL / -E2BIG (too many regions, duplicate name) with a reason in
  * @err. */
 int config_add_region_spec(struct config *c, const char *spec, char *err);

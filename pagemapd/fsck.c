@@ -1,4 +1,5 @@
-/* fsck.c -- offline consistency check of a region file. */
+/* fsck.c -- offline consistency check of a region: its metadata file and
+ * the pairing with its data file. */
 #include "fsck.h"
 
 #include <errno.h>
@@ -15,10 +16,11 @@
 #include "holder.h"
 #include "journal.h"
 #include "layout.h"
+#include "pair.h"
 #include "verify.h"
 
 /*
- * fsck never writes the file: it maps it MAP_PRIVATE, so replaying a pending
+ * fsck never writes a file: it maps the metadata MAP_PRIVATE, so replaying a pending
  * journal transaction changes only our copy-on-write pages. It holds the
  * file's exclusive lock (exlock.h) while it reads, as a daemon does while
  * it serves the file, so that what it reads is not being written; a live
@@ -108,8 +110,8 @@ check_mapped(struct fsck *f, uint64_t map_len)
 		problem(f, "superblock after journal replay: %s", why);
 		return 0;
 	}
-	if (f->sb->region_size != map_len) {
-		problem(f, "journal replay changed the region size");
+	if (f->sb->meta_size != map_len) {
+		problem(f, "journal replay changed the metadata size");
 		return 0;
 	}
 	f->rep->max_order = f->sb->max_order;
@@ -191,11 +193,78 @@ open_locked(struct fsck *f, const char *path, unsigned flags,
 	return fd;
 }
 
+/* check_pair -- the data file @path is the pair of @sb (read from @meta)
+ * and holds the whole region; a problem otherwise. */
+static void
+check_pair(struct fsck *f, const char *path, const char *meta,
+	   const struct pm_super *sb)
+{
+	static const char *const hows[] = {
+		[PAIR_UUID] = "uuid",
+		[PAIR_SIZE] = "size",
+		[PAIR_MARKED] = "uuid",
+		[PAIR_UNMARKED] = "unmarked",
+	};
+	char why[ERRMSG_MAX];
+	enum pair_how how = PAIR_UUID;
+	uint64_t size = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		problem(f, "data file %s: %s", path, strerror(errno));
+		return;
+	}
+	rc = fsck_file_size(fd, &size, NULL);
+	if (rc) {
+		problem(f, "data file %s: %s", path, strerror(-rc));
+		close(fd);
+		return;
+	}
+	f->rep->data_size = size;
+	rc = pair_check(fd, path, size, meta, sb, false, &how, why);
+	close(fd);
+	if (rc) {
+		/* A data file cut short: --repair extends it back. */
+		if (rc == -EIO)
+			f->rep->repairable++;
+		problem(f, "%s", why);
+		return;
+	}
+	f->rep->pairing = hows[how];
+}
+
+/* no_meta -- the metadata file @meta of @path is missing: a version 1
+ * region, or a lost file. */
+static int
+no_meta(struct fsck *f, const char *path, const char *meta)
+{
+	struct pm_super sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool v1 = false;
+
+	if (fd >= 0) {
+		v1 = pread(fd, &sb, sizeof(sb), 0) == (ssize_t)sizeof(sb) &&
+		     layout_is_v1(&sb);
+		close(fd);
+	}
+	if (v1) {
+		problem(f,
+			"%s is a region of format version 1 (metadata inside "
+			"the data file); convert it: pagemapctl region "
+			"convert %s",
+			path, path);
+		return -EPROTONOSUPPORT;
+	}
+	problem(f, "%s: no metadata file %s", path, meta);
+	return -ENOENT;
+}
+
 int
-fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
-		  FILE *log)
+fsck_region_pair(const char *path, const char *data_meta, unsigned flags,
+		 struct fsck_report *ret, FILE *log)
 {
 	struct fsck f = {.rep = ret, .log = log};
+	char meta[PATH_MAX];
 	struct exlock lock;
 	struct pm_super sb;
 	const char *why;
@@ -205,23 +274,38 @@ fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
 	int fd, err;
 
 	memset(ret, 0, sizeof(*ret));
-	fd = open_locked(&f, path, flags, &lock);
+	ret->pairing = "";
+	if (pair_meta_path(path, data_meta, meta, sizeof(meta))) {
+		problem(&f, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	if (access(meta, F_OK) && errno == ENOENT)
+		return no_meta(&f, path, meta);
+	fd = open_locked(&f, meta, flags, &lock);
 	if (fd < 0)
 		return fd;
 	err = fsck_file_size(fd, &size, NULL);
 	if (err) {
-		problem(&f, "%s: %s", path, strerror(-err));
+		problem(&f, "%s: %s", meta, strerror(-err));
 		goto out_close;
 	}
 	n = pread(fd, &sb, sizeof(sb), 0);
 	if (n < 0) {
 		err = -errno;
-		problem(&f, "%s: %s", path, strerror(-err));
+		problem(&f, "%s: %s", meta, strerror(-err));
 		goto out_close;
 	}
 	if ((size_t)n < sizeof(sb)) {
 		err = -EINVAL;
-		problem(&f, "%s: too small to be a region", path);
+		problem(&f, "%s: too small to be a region", meta);
+		goto out_close;
+	}
+	if (layout_is_v1(&sb)) {
+		err = -EPROTONOSUPPORT;
+		problem(&f,
+			"%s is a region of format version 1; convert it: "
+			"pagemapctl region convert %s",
+			meta, meta);
 		goto out_close;
 	}
 	err = layout_super_check(&sb, size, &why);
@@ -244,24 +328,33 @@ fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
 	ret->max_order = sb.max_order;
 	layout_uuid_str(sb.uuid, ret->uuid);
 
-	map = mmap(NULL, sb.region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+	map = mmap(NULL, sb.meta_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
 		   fd, 0);
 	if (map == MAP_FAILED) {
 		err = -errno;
-		problem(&f, "%s: mmap: %s", path, strerror(-err));
+		problem(&f, "%s: mmap: %s", meta, strerror(-err));
 		goto out_close;
 	}
 	f.base = map;
 	f.sb = map;
-	err = check_mapped(&f, sb.region_size);
+	err = check_mapped(&f, sb.meta_size);
 	if (err)
 		problem(&f, "check aborted: %s", strerror(-err));
-	munmap(map, sb.region_size);
+	else
+		check_pair(&f, path, meta, f.sb);
+	munmap(map, sb.meta_size);
 out_close:
 	if (fd != lock.fd)
 		close(fd);
 	exlock_release(&lock);
 	return err;
+}
+
+int
+fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
+		  FILE *log)
+{
+	return fsck_region_pair(path, NULL, flags, ret, log);
 }
 
 int

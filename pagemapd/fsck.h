@@ -1,4 +1,5 @@
-/* fsck.h -- offline consistency check of a region file. */
+/* fsck.h -- offline consistency check of a region (its metadata file and
+ * the pairing with its data file). */
 #ifndef PAGEMAP_FSCK_H
 #define PAGEMAP_FSCK_H
 
@@ -24,6 +25,11 @@ struct fsck_report {
 	 * directory. */
 	int pins_this_boot;
 	char uuid[37];
+	/* How the data file is paired with the metadata (pair.h):
+	 * "uuid", "size" (no xattrs there), "unmarked" (no uuid on it), or
+	 * "" when that could not be checked. */
+	const char *pairing;
+	uint64_t data_size; /* bytes of the data file now */
 	char first_error[256]; /* "" when errors == 0 */
 	int stale; /* FSCK_LIVE: another process held the lock (may write) */
 	pid_t holder; /* its pid when it held the lock; 0 unknown or none */
@@ -50,6 +56,15 @@ enum fsck_flags {
  * be read at all or is not a region (@ret->first_error says why). */
 int fsck_region_flags(const char *path, unsigned flags, struct fsck_report *ret,
 		      FILE *log);
+
+/* fsck_region_pair -- fsck_region_flags() of the region whose data file
+ * is @path and metadata file @meta (NULL or "": "<path>.meta"). The
+ * metadata file is the one locked and checked; the data file must carry
+ * the metadata's uuid (where xattrs exist) and hold region_size bytes,
+ * or that is a problem. A version 1 region is -EPROTONOSUPPORT (its
+ * conversion is named in first_error). */
+int fsck_region_pair(const char *path, const char *meta, unsigned flags,
+		     struct fsck_report *ret, FILE *log);
 
 /* fsck_region -- fsck_region_flags() without flags: a region in use is
  * refused. */

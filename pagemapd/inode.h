@@ -10,6 +10,7 @@
 #include "extent.h"
 #include "journal.h"
 #include "layout.h"
+#include "media.h"
 
 struct alloc;
 struct lease;
@@ -64,12 +65,13 @@ struct inode_run {
 };
 
 /*
- * The files of one region. The region fills in the first four fields (what
+ * The files of one region. The region fills in the first five fields (what
  * the table works on) before inode_load() and owns them; the rest is the
  * table's.
  */
 struct inode_table {
-	struct pm_media *media;	   /* the region's bytes */
+	struct pm_media *media;	   /* the region's metadata */
+	struct pm_data *data;	   /* its data file (NULL: none, tests) */
 	const struct pm_super *sb; /* in the mapping; changed only by journal */
 	struct journal *journal; /* every change of a record goes through it */
 	struct alloc *alloc;	 /* data pages */

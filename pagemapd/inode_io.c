@@ -188,13 +188,16 @@ tx_inode(struct tx *t, uint32_t slot, const struct pm_inode *rec)
 			   rec, sizeof(*rec));
 }
 
-/* tx_super -- the superblock with a new orphan list head. */
+/* tx_super -- the superblock with a new orphan list head and a new count
+ * of slots in use (files and orphans): with the count, a torn write that
+ * makes a live inode read as free is found at attach (verify.c). */
 static int
-tx_super(struct tx *t, uint32_t orphan_head)
+tx_super(struct tx *t, uint32_t orphan_head, uint32_t live)
 {
 	struct pm_super sb = *t->tab->sb;
 
 	sb.orphan_head = orphan_head;
+	sb.live_inodes = live;
 	layout_super_seal(&sb);
 	return journal_add(t->tab->journal, 0, &sb, sizeof(sb));
 }
@@ -520,9 +523,12 @@ reserve(struct tx *t, uint32_t owner, struct extent_map *map, uint64_t file_pg,
 	/* No file may see another file's old bytes: zero before the
 	 * transaction that hands the pages over. */
 	for (int k = 0; k < cnt && !ret; k++)
-		ret = media_clear(tab->media, ext[k].region_pg << PM_PAGE_SHIFT,
-				  ext[k].npages << PM_PAGE_SHIFT,
-				  tab->group_commit);
+		ret = tab->data ? media_data_clear(
+					  tab->data,
+					  ext[k].region_pg << PM_PAGE_SHIFT,
+					  ext[k].npages << PM_PAGE_SHIFT,
+					  tab->group_commit)
+				: 0;
 	if (ret)
 		goto out;
 	if (last && last->file_pg + last->npages == ext[0].file_pg &&
@@ -616,13 +622,10 @@ zero_tail(struct inode_table *tab, const struct inode *ino)
 	if (!e)
 		return 0; /* a hole reads as zeroes */
 	off = ((e->region_pg + (fp - e->file_pg)) << PM_PAGE_SHIFT) + in_page;
-	rv = media_write(tab->media, off, NULL, PM_PAGE_SIZE - in_page);
-	if (rv)
-		return rv;
+	rv = tab->data ? media_data_zero(tab->data, off, PM_PAGE_SIZE - in_page)
+		       : 0;
 	/* A failed persist is not retried: inode_io.c's essay says why. */
-	if (tab->media->persist(tab->media, off, PM_PAGE_SIZE - in_page))
-		return fail(tab);
-	return 0;
+	return rv == -EIO ? fail(tab) : rv;
 }
 
 /* ---- mutations ---------------------------------------------------------- */
@@ -672,6 +675,9 @@ create(struct inode_table *tab, const char *name, uint64_t size, uint32_t mode,
 		inode_image(ino, &rec);
 		rc = tx_inode(&t, slot, &rec);
 	}
+	if (!rc)
+		rc = tx_super(&t, tab->orphan_head,
+			      tab->nfiles + tab->norphans + 1);
 	if (!rc)
 		rc = tx_stage(&t);
 	rc = tx_end(&t, rc);
@@ -777,10 +783,14 @@ free_tx(struct inode_table *tab, struct inode *ino)
 		layout_inode_seal(&rec);
 		rc = tx_inode(&t, ino->slot, &rec);
 	}
+	if (!rc && ino->orphan && tab->orphan_head == ino->slot + 1)
+		rc = tx_super(&t, ino->orphan_next,
+			      tab->nfiles + tab->norphans - 1);
+	else if (!rc)
+		rc = tx_super(&t, tab->orphan_head,
+			      tab->nfiles + tab->norphans - 1);
 	if (!rc && ino->orphan) {
-		if (tab->orphan_head == ino->slot + 1) {
-			rc = tx_super(&t, ino->orphan_next);
-		} else {
+		if (tab->orphan_head != ino->slot + 1) {
 			struct inode tmp;
 
 			pred = orphan_pred(tab, ino);
@@ -831,7 +841,7 @@ orphan_tx(struct inode_table *tab, struct inode *ino)
 	tx_init(&t, tab);
 	rc = tx_inode(&t, ino->slot, &rec);
 	if (!rc)
-		rc = tx_super(&t, ino->slot + 1);
+		rc = tx_super(&t, ino->slot + 1, tab->nfiles + tab->norphans);
 	rc = tx_end(&t, rc);
 	if (rc)
 		return rc;

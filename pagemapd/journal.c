@@ -310,6 +310,12 @@ apply(struct journal *j, const uint8_t *payload, uint64_t len)
 
 		memcpy(&r, payload + pos, REC_SIZE);
 		pos += REC_SIZE;
+		if (j->shadow && r.off < j->shadow_len) {
+			uint64_t k = j->shadow_len - r.off;
+
+			memcpy((uint8_t *)j->shadow + r.off, payload + pos,
+			       k < r.len ? k : r.len);
+		}
 		if (m->write && r.len < RUN_MAX) {
 			if (n == cap) {
 				size_t c = cap ? 2 * cap : 64;

@@ -40,6 +40,11 @@ struct journal {
 	uint8_t *buf; /* header slot + staged payload, up to size */
 	uint64_t used; /* bytes staged */
 	uint32_t nrecs;
+	/* A DRAM copy of [0, shadow_len) of the media that every applied
+	 * record updates too (the region's superblock: DRAM stays
+	 * authoritative, nothing is read back from the media). */
+	void *shadow;
+	uint32_t shadow_len;
 };
 
 /* journal_init -- bind @j to the area [off, off + size) of @m; allocates

@@ -1,4 +1,4 @@
-/* layout.c -- geometry, checksums and validation of the region format v1. */
+/* layout.c -- geometry, checksums and validation of the region format v2. */
 #include "layout.h"
 
 #include <errno.h>
@@ -122,16 +122,19 @@ data_align_pages(uint32_t max_order)
 	return folio < DATA_ALIGN_MAX_PAGES ? folio : DATA_ALIGN_MAX_PAGES;
 }
 
-int
-layout_plan(const struct pm_geometry *g, struct pm_super *sb)
+/* plan_meta -- the counts and the metadata areas of @g, from offset 0
+ * (the superblock) to the end of the bitmap, which it returns; 0 when
+ * the geometry is impossible. */
+static uint64_t
+plan_meta(const struct pm_geometry *g, struct pm_super *sb, uint32_t version)
 {
-	uint64_t inodes, extents, off, align, pages;
+	uint64_t inodes, extents, off;
 
 	if (g->region_size % PM_PAGE_SIZE ||
 	    g->region_size < PM_MIN_REGION_SIZE)
-		return -EINVAL;
+		return 0;
 	if (g->max_order > PM_MAX_ORDER_LIMIT)
-		return -EINVAL;
+		return 0;
 	inodes = g->inode_count;
 	if (inodes == 0) {
 		inodes = g->region_size / INODE_DEFAULT_BYTES;
@@ -143,11 +146,11 @@ layout_plan(const struct pm_geometry *g, struct pm_super *sb)
 	extents = g->extent_count ? g->extent_count : 4 * inodes;
 	/* Slots are stored as slot + 1 in 32-bit fields. */
 	if (inodes >= UINT32_MAX || extents > UINT32_MAX)
-		return -EINVAL;
+		return 0;
 
 	memset(sb, 0, sizeof(*sb));
 	memcpy(sb->magic, PM_MAGIC, sizeof(sb->magic));
-	sb->version = PM_LAYOUT_VERSION;
+	sb->version = version;
 	sb->region_size = g->region_size;
 	sb->page_size = PM_PAGE_SIZE;
 	sb->max_order = g->max_order;
@@ -169,10 +172,35 @@ layout_plan(const struct pm_geometry *g, struct pm_super *sb)
 	off += page_round(extents * sizeof(struct pm_extent));
 	sb->bitmap_off = off;
 	off += sb->bitmap_size;
+	return off;
+}
 
+int
+layout_plan(const struct pm_geometry *g, struct pm_super *sb)
+{
+	uint64_t end = plan_meta(g, sb, PM_LAYOUT_VERSION);
+
+	if (end == 0)
+		return -EINVAL;
+	/* The data file holds data only: its page 0 is naturally aligned
+	 * for every folio order. */
+	sb->meta_size = end;
+	sb->data_pg = 0;
+	sb->data_off = 0;
+	sb->data_pages = g->region_size >> PM_PAGE_SHIFT;
+	return 0;
+}
+
+int
+layout_plan_v1(const struct pm_geometry *g, struct pm_super *sb)
+{
+	uint64_t end = plan_meta(g, sb, PM_LAYOUT_VERSION_V1);
+	uint64_t align, pages = g->region_size >> PM_PAGE_SHIFT;
+
+	if (end == 0)
+		return -EINVAL;
 	align = data_align_pages(g->max_order);
-	pages = g->region_size >> PM_PAGE_SHIFT;
-	sb->data_pg = ((off >> PM_PAGE_SHIFT) + align - 1) / align * align;
+	sb->data_pg = ((end >> PM_PAGE_SHIFT) + align - 1) / align * align;
 	if (sb->data_pg >= pages)
 		return -EINVAL;
 	sb->data_pages = pages - sb->data_pg;
@@ -184,6 +212,20 @@ layout_super_seal(struct pm_super *sb)
 {
 	sb->crc = 0;
 	sb->crc = crc32c(0, sb, sizeof(*sb));
+}
+
+void
+layout_super_seal_v1(struct pm_super *sb)
+{
+	sb->crc = 0;
+	sb->crc = crc32c(0, sb, PM_SUPER_V1_SIZE);
+}
+
+bool
+layout_is_v1(const struct pm_super *sb)
+{
+	return memcmp(sb->magic, PM_MAGIC, sizeof(sb->magic)) == 0 &&
+	       sb->version == PM_LAYOUT_VERSION_V1;
 }
 
 struct area {
@@ -213,24 +255,35 @@ fail(const char **why, const char *reason, int err)
 	return err;
 }
 
-int
-layout_super_check(const struct pm_super *sb, uint64_t file_size,
-		   const char **why)
+/* super_check -- the checks of a superblock of @version (its crc over
+ * @crc_len bytes). Version 1: every area, data included, inside
+ * region_size, itself inside the file. Version 2: the metadata areas
+ * inside meta_size, itself inside the (metadata) file; the data area
+ * inside region_size, the data file's, which the caller checks. */
+static int
+super_check(const struct pm_super *sb, uint64_t file_size, uint32_t version,
+	    size_t crc_len, const char **why)
 {
 	struct pm_super tmp;
-	uint64_t pages, align;
+	uint64_t pages, align, meta_limit;
 	uint32_t crc;
+	bool v2 = version >= 2;
 
 	if (memcmp(sb->magic, PM_MAGIC, sizeof(sb->magic)))
 		return fail(why, "bad magic: not a pagemap region", -EINVAL);
-	/* A later version may lay the superblock out differently, so its
+	/* Another version may lay the superblock out differently, so its
 	 * crc is not ours to judge. */
-	if (sb->version != PM_LAYOUT_VERSION)
+	if (sb->version == PM_LAYOUT_VERSION_V1 && version != 1)
+		return fail(why,
+			    "region format version 1 (metadata inside the "
+			    "data file)",
+			    -EPROTONOSUPPORT);
+	if (sb->version != version)
 		return fail(why, "unsupported layout version",
 			    -EPROTONOSUPPORT);
-	tmp = *sb;
+	memcpy(&tmp, sb, sizeof(tmp));
 	tmp.crc = 0;
-	crc = crc32c(0, &tmp, sizeof(tmp));
+	crc = crc32c(0, &tmp, crc_len);
 	if (crc != sb->crc)
 		return fail(why, "superblock crc mismatch", -EINVAL);
 	if (sb->page_size != PM_PAGE_SIZE)
@@ -241,8 +294,14 @@ layout_super_check(const struct pm_super *sb, uint64_t file_size,
 		return fail(why, "region size is not a page multiple", -EINVAL);
 	if (sb->region_size < PM_MIN_REGION_SIZE)
 		return fail(why, "region size below the minimum", -EINVAL);
-	if (sb->region_size > file_size)
+	if (!v2 && sb->region_size > file_size)
 		return fail(why, "region is larger than the file", -EINVAL);
+	if (v2 && (sb->meta_size % PM_PAGE_SIZE || sb->meta_size == 0))
+		return fail(why, "metadata size is not a page multiple",
+			    -EINVAL);
+	if (v2 && sb->meta_size > file_size)
+		return fail(why, "metadata is larger than the metadata file",
+			    -EINVAL);
 	if (sb->inode_size != sizeof(struct pm_inode))
 		return fail(why, "wrong inode record size", -EINVAL);
 	if (sb->extent_size != sizeof(struct pm_extent))
@@ -259,6 +318,8 @@ layout_super_check(const struct pm_super *sb, uint64_t file_size,
 		return fail(why, "bad journal size", -EINVAL);
 	if (sb->orphan_head > sb->inode_count)
 		return fail(why, "orphan list head out of range", -EINVAL);
+	if (v2 && sb->live_inodes > sb->inode_count)
+		return fail(why, "live inode count out of range", -EINVAL);
 
 	pages = sb->region_size >> PM_PAGE_SHIFT;
 	align = data_align_pages(sb->max_order);
@@ -267,8 +328,13 @@ layout_super_check(const struct pm_super *sb, uint64_t file_size,
 	if (sb->data_pages == 0 || sb->data_pg >= pages ||
 	    sb->data_pages > pages - sb->data_pg)
 		return fail(why, "data area lies outside the region", -EINVAL);
+	if (v2 && sb->data_off != sb->data_pg << PM_PAGE_SHIFT)
+		return fail(why, "data offset does not match the data area",
+			    -EINVAL);
 
-	/* Counts are < 2^32 and record sizes fixed, so the lengths fit. */
+	/* Counts are < 2^32 and record sizes fixed, so the lengths fit.
+	 * Version 2 keeps the data area out of the metadata file: only
+	 * the first five areas share one file. */
 	const struct area areas[] = {
 		{"superblock", 0, PM_PAGE_SIZE},
 		{"journal", sb->journal_off, sb->journal_size},
@@ -280,10 +346,11 @@ layout_super_check(const struct pm_super *sb, uint64_t file_size,
 		{"data", sb->data_pg << PM_PAGE_SHIFT,
 		 sb->data_pages << PM_PAGE_SHIFT},
 	};
-	const size_t n = sizeof(areas) / sizeof(areas[0]);
+	const size_t n = v2 ? 5 : sizeof(areas) / sizeof(areas[0]);
 
+	meta_limit = v2 ? sb->meta_size : sb->region_size;
 	for (size_t i = 0; i < n; i++) {
-		const char *r = check_area(&areas[i], sb->region_size);
+		const char *r = check_area(&areas[i], meta_limit);
 
 		if (r)
 			return fail(why, r, -EINVAL);
@@ -300,6 +367,22 @@ layout_super_check(const struct pm_super *sb, uint64_t file_size,
 	if (why)
 		*why = NULL;
 	return 0;
+}
+
+int
+layout_super_check(const struct pm_super *sb, uint64_t file_size,
+		   const char **why)
+{
+	return super_check(sb, file_size, PM_LAYOUT_VERSION, sizeof(*sb),
+			   why);
+}
+
+int
+layout_super_check_v1(const struct pm_super *sb, uint64_t file_size,
+		      const char **why)
+{
+	return super_check(sb, file_size, PM_LAYOUT_VERSION_V1,
+			   PM_SUPER_V1_SIZE, why);
 }
 
 void

@@ -1,4 +1,4 @@
-/* layout.h -- the persistent region format, version 1 (see docs/layout.md). */
+/* layout.h -- the persistent region format, version 2 (see docs/layout.md). */
 #ifndef PAGEMAP_LAYOUT_H
 #define PAGEMAP_LAYOUT_H
 
@@ -7,9 +7,16 @@
 #include <stdint.h>
 
 /*
- * A region file is a sequence of areas, each starting on a page boundary:
+ * A region is two files. The metadata file is a sequence of areas, each
+ * starting on a page boundary:
  *
- *   [super 4 KiB][journal][inode table][extent table][bitmap][pad][data ...]
+ *   [super 4 KiB][journal][inode table][extent table][bitmap]
+ *
+ * and the data file (or devdax device) holds file data only, from data_pg
+ * (0 for a region formatted as version 2; where the data area of a
+ * converted version 1 region began) to its end. No client fd reaches the
+ * metadata file. Journal and record offsets are metadata file offsets;
+ * page numbers name pages of the data file.
  *
  * All integers are little-endian (the only byte order we build for; checked
  * at compile time). Every record carries a CRC32C of itself taken with its
@@ -26,7 +33,8 @@
 #define PM_PAGE_SHIFT 12
 #define PM_PAGE_SIZE (1u << PM_PAGE_SHIFT)
 #define PM_MAGIC "PMAPRGN1" /* 8 bytes, no NUL stored */
-#define PM_LAYOUT_VERSION 1u
+#define PM_LAYOUT_VERSION 2u
+#define PM_LAYOUT_VERSION_V1 1u /* metadata inside the data file */
 #define PM_MAX_ORDER_LIMIT 18u /* 1 GiB folios */
 #define PM_DEFAULT_MAX_ORDER 9u /* 2 MiB folios */
 #define PM_NAME_MAX 127u /* bytes in a file name, without NUL */
@@ -53,7 +61,8 @@ struct pm_super {
 	uint64_t data_pg; /* first data page; aligned to min(max folio, 2 MiB) */
 	uint64_t data_pages; /* data_pg + data_pages <= region pages */
 	uint32_t orphan_head; /* inode slot + 1 of the first orphan, 0 = none */
-	uint32_t reserved0;
+	uint32_t live_inodes; /* slots in use (files and orphans); journaled
+			       * with every create and final free (v2) */
 	uint64_t format_time_ns; /* CLOCK_REALTIME at format */
 	/* Pins of this boot may be outstanding in pin tables of the runtime
 	 * directory whose absolute path has CRC32C pins_dir_crc (all zero:
@@ -61,8 +70,14 @@ struct pm_super {
 	 * detach (docs/layout.md). */
 	uint8_t pins_boot_id[16];
 	uint32_t pins_dir_crc;
-	uint8_t reserved[12];
+	uint32_t reserved1;
+	uint64_t data_off; /* byte offset of data_pg in the data file (v2) */
+	/* Version 1 ends here (PM_SUPER_V1_SIZE bytes). */
+	uint64_t meta_size; /* bytes of the metadata file described (v2) */
+	uint8_t reserved[24];
 };
+
+#define PM_SUPER_V1_SIZE 176u /* sizeof the version 1 superblock */
 
 #define PM_INODE_USED 0x1u
 #define PM_INODE_ORPHAN 0x2u /* unlinked, freed at the final unpin */
@@ -110,6 +125,9 @@ struct pm_journal_rec {
 };
 
 _Static_assert(sizeof(struct pm_super) <= PM_PAGE_SIZE, "super fits a page");
+_Static_assert(__builtin_offsetof(struct pm_super, meta_size) ==
+		       PM_SUPER_V1_SIZE,
+	       "version 1 superblock is a prefix");
 _Static_assert(sizeof(struct pm_inode) == 256, "inode record is 256 bytes");
 _Static_assert(sizeof(struct pm_extent) == 32, "extent record is 32 bytes");
 _Static_assert(sizeof(struct pm_journal_hdr) == 32, "journal header");
@@ -120,7 +138,7 @@ _Static_assert(sizeof(struct pm_journal_rec) == 16, "journal record");
 
 /* Geometry chosen at format time. */
 struct pm_geometry {
-	uint64_t region_size; /* bytes, multiple of PM_PAGE_SIZE */
+	uint64_t region_size; /* bytes of the data file, page multiple */
 	uint32_t max_order;
 	uint32_t inode_count; /* 0: derive from size */
 	uint32_t extent_count; /* 0: derive from inode_count */
@@ -131,21 +149,43 @@ struct pm_geometry {
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* layout_plan -- fill @sb with the geometry of a new region described by
- * @g (uuid and times zeroed, crc not set). Returns 0, or -EINVAL when the
- * geometry is impossible (too small, bad order) with nothing promised
- * about @sb. */
+ * @g (uuid and times zeroed, crc not set): metadata areas in a metadata
+ * file of sb->meta_size bytes, the data area the whole data file. Returns
+ * 0, or -EINVAL when the geometry is impossible (too small, bad order)
+ * with nothing promised about @sb. */
 int layout_plan(const struct pm_geometry *g, struct pm_super *sb);
+
+/* layout_plan_v1 -- the version 1 geometry of @g (metadata areas at the
+ * start of the one region file, the data area after them), for tests and
+ * the conversion's tests. Returns 0 or -EINVAL as layout_plan(). */
+int layout_plan_v1(const struct pm_geometry *g, struct pm_super *sb);
+
+/* layout_super_seal_v1 -- store the crc of a version 1 superblock (over
+ * its PM_SUPER_V1_SIZE bytes). */
+void layout_super_seal_v1(struct pm_super *sb);
 
 /* layout_super_seal -- compute and store @sb->crc. */
 void layout_super_seal(struct pm_super *sb);
 
-/* layout_super_check -- validate a superblock read from a file of
- * @file_size bytes: magic, version, crc, and that every area lies inside
- * the file, is page aligned and does not overlap another. Returns 0 or
- * -EINVAL (not a pagemap region / corrupt), -EPROTONOSUPPORT (unknown
- * version); @why (may be NULL) gets a static one-line reason. */
+/* layout_super_check -- validate a superblock read from a metadata file
+ * of @file_size bytes: magic, version, crc, that every metadata area lies
+ * inside meta_size (itself inside the file), is page aligned and does not
+ * overlap another, and that the data area lies inside region_size (the
+ * data file's size is the caller's to check: pairing). Returns 0 or
+ * -EINVAL (not a pagemap region / corrupt), -EPROTONOSUPPORT (another
+ * version; layout_is_v1() tells a version 1 region, which must be
+ * converted); @why (may be NULL) gets a static one-line reason. */
 int layout_super_check(const struct pm_super *sb, uint64_t file_size,
 		       const char **why);
+
+/* layout_super_check_v1 -- layout_super_check() of a version 1
+ * superblock in a region file of @file_size bytes (areas and data inside
+ * region_size). */
+int layout_super_check_v1(const struct pm_super *sb, uint64_t file_size,
+			  const char **why);
+
+/* layout_is_v1 -- @sb has our magic and version 1. */
+bool layout_is_v1(const struct pm_super *sb);
 
 /* layout_journal_usable -- true if @sb has our magic and version and names
  * a page-aligned journal inside a file of @file_size bytes: enough to

@@ -274,43 +274,6 @@ is_hole(int fd, uint64_t off, uint64_t len)
 	       (data >= 0 && (uint64_t)data >= off + len);
 }
 
-int
-media_clear(struct pm_media *m, uint64_t off, uint64_t len, bool defer_sync)
-{
-	struct pmem_media *p = priv(m);
-	int rv;
-
-	if (len == 0 || off > m->size || len > m->size - off)
-		return 0; /* nothing of the region there to clear */
-	if (p->kind != MEDIA_FILE)
-		return media_zero(m, off, len);
-	/* A hole stays one until its first grant (media_fill()). */
-	if (is_hole(p->fd, off, len))
-		return 0;
-	rv = file_write(m, off, NULL, len);
-	if (rv)
-		return rv;
-	media_crash_zeroed(p->crash, off, len);
-	if (defer_sync)
-		p->sync_due = true;
-	else if (fault_fdatasync(p->fd))
-		return -errno;
-	return 0;
-}
-
-int
-media_sync(struct pm_media *m)
-{
-	struct pmem_media *p = priv(m);
-
-	if (!p->sync_due)
-		return 0;
-	if (fault_fdatasync(p->fd) < 0)
-		return -EIO;
-	p->sync_due = false;
-	return 0;
-}
-
 /* filled_bits -- walk bits [pg, pg + n) of @filled: with @set, set them;
  * without, return whether all are set. Whole words at a time. */
 static bool
@@ -410,5 +373,316 @@ media_source_size(int fd, const char *path, uint64_t *ret, char *err)
 	if (rc)
 		return pmem2_fail(err, rc, "cannot size", path);
 	*ret = sz;
+	return 0;
+}
+
+/* ---- the data file ------------------------------------------------------ */
+
+/* The private state behind a pm_data. */
+struct data_priv {
+	enum media_kind kind;
+	struct pmem2_map *map; /* devdax only */
+	uint8_t *base;	       /* its address */
+	void *zero;	       /* ZERO_CHUNK of the zero page, at first use */
+	uint64_t *filled;      /* bit per page known not to be a hole */
+	bool sync_due;	       /* media_data_clear() zeroes not yet synced */
+};
+
+static struct data_priv *
+dpriv(const struct pm_data *d)
+{
+	return d->ctx;
+}
+
+/* zero_write -- fault_pwrite() zeroes over [off, off + len) of @fd, ZERO_CHUNK
+ * at a time from an untouched anonymous mapping (*zero, made at first
+ * use: all of it the zero page). */
+static int
+zero_write(int fd, void **zero, uint64_t off, uint64_t len)
+{
+	if (*zero == NULL) {
+		void *z = fault_hit(FAULT_ALLOC)
+				  ? MAP_FAILED
+				  : mmap(NULL, ZERO_CHUNK, PROT_READ,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (z == MAP_FAILED)
+			return -ENOMEM;
+		*zero = z;
+	}
+	while (len) {
+		size_t n = len < ZERO_CHUNK ? (size_t)len : ZERO_CHUNK;
+		ssize_t k = fault_pwrite(fd, *zero, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		off += (uint64_t)k;
+		len -= (uint64_t)k;
+	}
+	return 0;
+}
+
+/* probe_kind -- a regular data file on a DAX filesystem maps with a finer
+ * store granularity than a page: probe one page, touching nothing. */
+static enum media_kind
+probe_kind(int fd)
+{
+	struct pmem2_config *cfg = NULL;
+	struct pmem2_source *src = NULL;
+	struct pmem2_map *map = NULL;
+	enum media_kind kind = MEDIA_FILE;
+
+	if (pmem2_config_new(&cfg))
+		return kind;
+	if (pmem2_source_from_fd(&src, fd) == 0 &&
+	    pmem2_config_set_required_store_granularity(
+		    cfg, PMEM2_GRANULARITY_PAGE) == 0 &&
+	    pmem2_config_set_length(cfg, PM_PAGE_SIZE) == 0 &&
+	    pmem2_map_new(&map, cfg, src) == 0) {
+		if (pmem2_map_get_store_granularity(map) !=
+		    PMEM2_GRANULARITY_PAGE)
+			kind = MEDIA_FSDAX;
+		pmem2_map_delete(&map);
+	}
+	pmem2_source_delete(&src);
+	pmem2_config_delete(&cfg);
+	return kind;
+}
+
+/* map_device -- map the first @size bytes of the devdax device @fd. */
+static int
+map_device(struct data_priv *p, int fd, const char *path, uint64_t size,
+	   char *err)
+{
+	struct pmem2_config *cfg = NULL;
+	struct pmem2_source *src = NULL;
+	size_t align = 0;
+	int ret;
+
+	ret = pmem2_config_new(&cfg);
+	if (ret)
+		return pmem2_fail(err, ret, "pmem2 config for", path);
+	ret = pmem2_source_from_fd(&src, fd);
+	if (ret) {
+		ret = pmem2_fail(err, ret, "pmem2 source for", path);
+		goto out_cfg;
+	}
+	ret = pmem2_source_alignment(src, &align);
+	if (!ret)
+		ret = pmem2_config_set_required_store_granularity(
+			cfg, PMEM2_GRANULARITY_PAGE);
+	if (!ret && align > 1)
+		size = (size + align - 1) / align * align;
+	if (!ret)
+		ret = pmem2_config_set_length(cfg, size);
+	if (!ret)
+		ret = pmem2_map_new(&p->map, cfg, src);
+	if (ret)
+		ret = pmem2_fail(err, ret, "cannot map", path);
+	else
+		p->base = pmem2_map_get_address(p->map);
+	pmem2_source_delete(&src);
+out_cfg:
+	pmem2_config_delete(&cfg);
+	return ret;
+}
+
+int
+media_data_open(struct pm_data *d, int fd, const char *path, uint64_t size,
+		enum media_kind *ret_kind, uint64_t *ret_file_size, char *err)
+{
+	struct data_priv *p;
+	struct stat st;
+	uint64_t fsize = 0;
+	int ret;
+
+	if (fstat(fd, &st))
+		return errmsg(err, -errno, "cannot stat %s: %s", path,
+			      strerror(errno));
+	if (!S_ISCHR(st.st_mode) && !S_ISREG(st.st_mode))
+		return errmsg(err, -EINVAL,
+			      "%s is neither a regular file nor a dax device",
+			      path);
+	ret = media_source_size(fd, path, &fsize, err);
+	if (ret)
+		return ret;
+	p = fault_calloc(1, sizeof(*p));
+	if (!p)
+		return errmsg(err, -ENOMEM, "out of memory");
+	if (S_ISCHR(st.st_mode)) {
+		p->kind = MEDIA_DEVDAX;
+		if (fsize < size) {
+			free(p);
+			return errmsg(err, -EINVAL,
+				      "data device %s holds %llu bytes, the "
+				      "region needs %llu",
+				      path, (unsigned long long)fsize,
+				      (unsigned long long)size);
+		}
+		ret = map_device(p, fd, path, size, err);
+		if (ret) {
+			free(p);
+			return ret;
+		}
+	} else {
+		p->kind = probe_kind(fd);
+		/* Here rather than at a page's first grant: the grant path
+		 * allocates nothing. */
+		p->filled = fault_calloc((size / PM_PAGE_SIZE + 63) / 64,
+				   sizeof(uint64_t));
+		if (!p->filled) {
+			free(p);
+			return errmsg(err, -ENOMEM, "out of memory");
+		}
+	}
+	*d = (struct pm_data){.fd = fd, .size = size, .ctx = p};
+	*ret_kind = p->kind;
+	*ret_file_size = fsize;
+	return 0;
+}
+
+void
+media_data_close(struct pm_data *d)
+{
+	struct data_priv *p = dpriv(d);
+
+	if (!p)
+		return;
+	if (p->zero)
+		munmap(p->zero, ZERO_CHUNK);
+	if (p->map)
+		pmem2_map_delete(&p->map);
+	free(p->filled);
+	free(p);
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+}
+
+int
+media_data_check(struct pm_data *d, uint64_t *ret_size)
+{
+	struct data_priv *p = dpriv(d);
+	struct stat st;
+
+	if (!p || p->kind == MEDIA_DEVDAX)
+		return 0;
+	if (fstat(d->fd, &st))
+		return -EIO;
+	if ((uint64_t)st.st_size >= d->size)
+		return 0;
+	if (ret_size)
+		*ret_size = (uint64_t)st.st_size;
+	return -EIO;
+}
+
+/* in_data -- [off, off + len) lies inside the region's data bytes. */
+static bool
+in_data(const struct pm_data *d, uint64_t off, uint64_t len)
+{
+	return len && off <= d->size && len <= d->size - off;
+}
+
+int
+media_data_zero(struct pm_data *d, uint64_t off, uint64_t len)
+{
+	struct data_priv *p = dpriv(d);
+	int rv;
+
+	if (!p || !in_data(d, off, len))
+		return 0;
+	if (p->kind == MEDIA_DEVDAX) {
+		pmem2_memset_fn set = pmem2_get_memset_fn(p->map);
+
+		set(p->base + off, 0, len, 0);
+		return 0;
+	}
+	/* A pwrite past a truncated end would grow the file back behind
+	 * the back of whoever truncated it: refused instead. */
+	if (media_data_check(d, NULL))
+		return -EIO;
+	rv = zero_write(d->fd, &p->zero, off, len);
+	if (!rv && fault_fdatasync(d->fd))
+		rv = -errno;
+	return rv;
+}
+
+int
+media_data_clear(struct pm_data *d, uint64_t off, uint64_t len,
+		 bool defer_sync)
+{
+	struct data_priv *p = dpriv(d);
+	int rv;
+
+	if (!p || !in_data(d, off, len))
+		return 0; /* nothing of the region there to clear */
+	if (p->kind == MEDIA_DEVDAX)
+		return media_data_zero(d, off, len);
+	if (media_data_check(d, NULL))
+		return -EIO;
+	/* A hole stays one until its first grant (media_data_fill()). */
+	if (is_hole(d->fd, off, len))
+		return 0;
+	rv = zero_write(d->fd, &p->zero, off, len);
+	if (rv)
+		return rv;
+	if (defer_sync)
+		p->sync_due = true;
+	else if (fault_fdatasync(d->fd))
+		return -errno;
+	return 0;
+}
+
+int
+media_data_sync(struct pm_data *d)
+{
+	struct data_priv *p = dpriv(d);
+
+	if (!p || !p->sync_due)
+		return 0;
+	if (fault_fdatasync(d->fd) < 0)
+		return -EIO;
+	p->sync_due = false;
+	return 0;
+}
+
+int
+media_data_fill(struct pm_data *d, uint64_t off, uint64_t len)
+{
+	struct data_priv *p = dpriv(d);
+	uint64_t pg = off >> PM_PAGE_SHIFT, npages = len >> PM_PAGE_SHIFT;
+	uint64_t end = off + len;
+
+	if (!p || p->kind != MEDIA_FILE || !in_data(d, off, len))
+		return 0;
+	/* Pages once filled (or found to be data) are remembered: that
+	 * saves a SEEK_HOLE per grant. A client that punches a hole back
+	 * only costs itself large page-cache folios. */
+	if (filled_bits(p->filled, pg, npages, false))
+		return 0;
+	if (media_data_check(d, NULL))
+		return -EIO;
+	while (off < end) {
+		off_t hole = fault_lseek(d->fd, (off_t)off, SEEK_HOLE);
+		off_t data;
+		uint64_t stop;
+		int rv;
+
+		if (hole < 0 && errno == ENXIO)
+			break;
+		if (hole < 0)
+			return -errno;
+		if ((uint64_t)hole >= end)
+			break;
+		data = fault_lseek(d->fd, hole, SEEK_DATA);
+		stop = data < 0 || (uint64_t)data > end ? end : (uint64_t)data;
+		rv = zero_write(d->fd, &p->zero, (uint64_t)hole,
+				stop - (uint64_t)hole);
+		if (rv)
+			return rv;
+		off = stop;
+	}
+	filled_bits(p->filled, pg, npages, true);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* media.h -- the bytes under a region: a mapping, a store and a persist. */
+/* media.h -- the bytes under a region: the metadata file's mapping, store
+ * and persist; the data file's zeroing. */
 #ifndef PAGEMAP_MEDIA_H
 #define PAGEMAP_MEDIA_H
 
@@ -84,18 +85,6 @@ enum media_kind media_kind(const struct pm_media *m);
 /* media_zero -- store zeroes over [off, off + len) and persist them. */
 int media_zero(struct pm_media *m, uint64_t off, uint64_t len);
 
-/* media_clear -- make [off, off + len) read as zeroes before its pages go
- * to a file. A hole of a plain file already does, after a crash too, and
- * is left for media_fill(); other bytes are overwritten. DAX: zeroes are
- * stored and persisted. A plain file's zeroes are synced at once, or with
- * @defer_sync at the next media_sync(). Returns 0 or -errno. */
-int media_clear(struct pm_media *m, uint64_t off, uint64_t len,
-		bool defer_sync);
-
-/* media_sync -- make the zeroes of every deferred media_clear() durable.
- * Returns 0 or -EIO. */
-int media_sync(struct pm_media *m);
-
 /* media_fill -- write zeroes into whatever of [off, off + len) (page
  * aligned) is still a hole of a plain file; a no-op on DAX. Pages once
  * filled are remembered. Returns 0 or -errno. */
@@ -113,5 +102,62 @@ int media_arm_crash(struct pm_media *m, const char *path, char *err);
 /* media_source_size -- the size of the file or dax device open as @fd
  * (@path named in messages). Returns 0 or -errno with a reason in @err. */
 int media_source_size(int fd, const char *path, uint64_t *ret, char *err);
+
+/* ---- a region's data file (media.c) ------------------------------------ */
+
+/*
+ * The data file holds file data only, and clients hold fds of it: a
+ * write-lease holder may write anything into it, ftruncate it or punch
+ * holes in it. So a plain data file is never mapped by the daemon (a
+ * truncation would kill it with SIGBUS at its next access): it is only
+ * ever written with pwrite() and read for holes with lseek(), and its
+ * size is checked (fstat) before the daemon grants or touches its pages.
+ * A devdax device cannot change size, and supports no pwrite: it is
+ * mapped with libpmem2.
+ */
+struct pm_data {
+	int fd; /* O_RDWR on the data file, the caller's; -1: none (tests) */
+	uint64_t size; /* bytes the region needs (region_size) */
+	void *ctx; /* media.c's */
+};
+
+/* media_data_open -- set up @d over the data file or device open as @fd
+ * (@path named in messages) whose region needs @size bytes; a devdax
+ * device is mapped. *ret_kind gets its kind, *ret_file_size its size.
+ * Returns 0 or -errno with a reason in @err; @d is untouched on failure.
+ * @fd stays the caller's and must outlive @d. */
+int media_data_open(struct pm_data *d, int fd, const char *path,
+		    uint64_t size, enum media_kind *ret_kind,
+		    uint64_t *ret_file_size, char *err);
+
+/* media_data_close -- free what media_data_open() made (all zeroes or a
+ * never-opened @d with fd -1 is fine). */
+void media_data_close(struct pm_data *d);
+
+/* media_data_check -- the data file still holds all of the region's
+ * bytes (fstat; a device always does). Returns 0, or -EIO with its size
+ * now in *ret_size when it was truncated below d->size. */
+int media_data_check(struct pm_data *d, uint64_t *ret_size);
+
+/* media_data_clear -- media_clear() of the data file: zeroes over [off,
+ * off + len) before the pages go to a file (a plain file's holes stay
+ * holes), synced at once or with @defer_sync at the next
+ * media_data_sync(). Returns 0 or -errno (-EIO when the file is shorter
+ * than the region). */
+int media_data_clear(struct pm_data *d, uint64_t off, uint64_t len,
+		     bool defer_sync);
+
+/* media_data_zero -- store zeroes over [off, off + len) at once and make
+ * them durable. Returns 0 or -errno. */
+int media_data_zero(struct pm_data *d, uint64_t off, uint64_t len);
+
+/* media_data_sync -- make the zeroes of every deferred media_data_clear()
+ * durable. Returns 0 or -EIO. */
+int media_data_sync(struct pm_data *d);
+
+/* media_data_fill -- media_fill() of the data file: write zeroes into
+ * whatever of [off, off + len) is still a hole (plain files). Returns 0
+ * or -errno (-EIO when the file is shorter than the region). */
+int media_data_fill(struct pm_data *d, uint64_t off, uint64_t len);
 
 #endif

@@ -158,23 +158,3 @@ media_crash_persist(struct media_crash *c, const uint8_t *base, uint64_t off,
 		return -EIO;
 	return 0;
 }
-
-void
-media_crash_zeroed(struct media_crash *c, uint64_t off, uint64_t len)
-{
-	static const uint8_t zero[4096];
-
-	if (!c || c->fd < 0)
-		return;
-	if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)off, (off_t)len) == 0)
-		return;
-	for (uint64_t done = 0; done < len;) {
-		size_t n =
-			len - done < sizeof(zero) ? len - done : sizeof(zero);
-
-		if (pwrite(c->fd, zero, n, (off_t)(off + done)) < 0)
-			return;
-		done += n;
-	}
-}

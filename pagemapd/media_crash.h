@@ -8,10 +8,12 @@
  * A killed process never loses a store to a shared mapping, so power loss
  * has to be simulated. Once a region is attached (after any format and
  * journal replay, whose persists are neither copied nor counted), every
- * persist of its media also copies the persisted range into
- * "<path>.durable", a copy of the region taken at that moment, and bytes
- * a file is given as zeroes are punched there too. The image therefore
- * holds exactly what real media would hold: what was persisted.
+ * persist of its media (the region's metadata file) also copies the
+ * persisted range into "<path>.durable", a copy of the metadata file
+ * taken at that moment. The image therefore holds exactly what real media
+ * would hold: what was persisted. The data file needs no image: the
+ * zeroes a file is given are synced before the transaction that gives
+ * them commits, so after power loss it holds them either way.
  *
  * With PAGEMAPD_CRASH_AFTER=N, the Nth persist of the process (counted over
  * all regions) copies nothing, or with PAGEMAPD_CRASH_TORN=1 only the first
@@ -44,9 +46,6 @@ void media_crash_free(struct media_crash *c);
 int media_crash_persist(struct media_crash *c, const uint8_t *base,
 			uint64_t off, uint64_t len);
 
-/* media_crash_zeroed -- mirror zeroes stored over [off, off + len) into
- * the image (as a hole), where they need no persist of their own. */
-void media_crash_zeroed(struct media_crash *c, uint64_t off, uint64_t len);
 
 /* media_crash_persists -- persists counted so far in this process. */
 uint64_t media_crash_persists(void);
@@ -74,12 +73,6 @@ media_crash_persist(struct media_crash *c, const uint8_t *base, uint64_t off,
 {
 	(void)c, (void)base, (void)off, (void)len;
 	return 0;
-}
-
-static inline void
-media_crash_zeroed(struct media_crash *c, uint64_t off, uint64_t len)
-{
-	(void)c, (void)off, (void)len;
 }
 
 #endif /* PAGEMAP_CRASH_POINTS */

@@ -141,6 +141,7 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 {
 	struct client *c = client_owner(l);
 	uint64_t room;
+	bool first = false;
 	int k, nfill;
 
 	room = srv->cfg->max_grants > c->grants
@@ -148,6 +149,16 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 		       : 0;
 	if (room == 0)
 		return -EDQUOT;
+	/* Nothing is granted of a data file a client cut short (checked
+	 * once per millisecond of the loop's clock: a pipelined burst of
+	 * maps shares one fstat). */
+	if (region_check_data(l->region, uv_now(srv->loop), &first) < 0) {
+		if (first)
+			log_error("region '%s': %s; it is failed: no more "
+				  "grants or changes",
+				  l->region->name, l->region->data_error);
+		return -EIO;
+	}
 	/* A failed region is read-only (inode_io.h): read grants only. */
 	if (access == LEASE_WRITE && l->region->files.failed)
 		return -EROFS;

@@ -1,4 +1,4 @@
-/* region.c -- a pmem region: format, attach, group commit, detach. */
+/* region.c -- a pmem region: attach, group commit, detach. */
 #include "region.h"
 
 #include <errno.h>
@@ -15,20 +15,23 @@
 #include "inode.h"
 #include "inode_io.h"
 #include "media.h"
+#include "pair.h"
+#include "region_files.h"
 #include "verify.h"
 
 /*
- * The region's bytes are a struct pm_media (media.c maps them with
- * libpmem2; test builds simulate power loss behind its persist).
+ * A region is two files (region_files.c opens them): the metadata file, a
+ * struct pm_media that media.c maps with libpmem2 (test builds simulate
+ * power loss behind its persist), and the data file, which clients get
+ * fds of and the daemon only zeroes (struct pm_data).
  *
- * Formatting writes the superblock last: until it is durable the first page
- * of the file stays all zero, so a crash during format leaves a file that
- * the next create formats again, never a half-formatted region that passes
- * for a real one.
+ * Attach takes the metadata file's exclusive lock (exlock.h) before it
+ * reads or writes anything, and region_detach() drops it last: a second
+ * daemon, or fsck, that finds it held leaves the region alone.
  *
- * Attach takes the file's exclusive lock (exlock.h) before it reads or
- * writes anything, and region_detach() drops it last: a second daemon, or
- * fsck, that finds it held leaves the file alone.
+ * What attach loads is authoritative from then on: the superblock is a
+ * DRAM copy that the journal updates as it applies (journal.h), the files
+ * are DRAM inodes; no request reads metadata back from the media.
  *
  * Attach never writes anything before the superblock's magic says the file
  * is one of ours; the only write it may make before the full superblock
@@ -40,23 +43,8 @@
 int
 region_fill(struct region *r, uint64_t pg, uint64_t npages)
 {
-	return media_fill(&r->media, pg << PM_PAGE_SHIFT,
-			  npages << PM_PAGE_SHIFT);
-}
-
-/* meta_end -- where the metadata of the region file ends (its data area
- * begins), read without touching the mapping; 0 when the first page is
- * not a superblock. */
-static uint64_t
-meta_end(const struct region *r, uint64_t file_size)
-{
-	struct pm_super sb;
-
-	if (fault_pread(r->fd, &sb, sizeof(sb), 0) != (ssize_t)sizeof(sb) ||
-	    memcmp(sb.magic, PM_MAGIC, sizeof(sb.magic)) != 0 ||
-	    sb.data_pg > file_size >> PM_PAGE_SHIFT)
-		return 0;
-	return sb.data_pg << PM_PAGE_SHIFT;
+	return media_data_fill(&r->data, pg << PM_PAGE_SHIFT,
+			       npages << PM_PAGE_SHIFT);
 }
 
 /* region_zero -- make the pages read as zeroes before a file gets them;
@@ -65,8 +53,33 @@ meta_end(const struct region *r, uint64_t file_size)
 int
 region_zero(struct region *r, uint64_t pg, uint64_t npages)
 {
-	return media_clear(&r->media, pg << PM_PAGE_SHIFT,
-			   npages << PM_PAGE_SHIFT, r->files.group_commit);
+	return media_data_clear(&r->data, pg << PM_PAGE_SHIFT,
+				npages << PM_PAGE_SHIFT, r->files.group_commit);
+}
+
+int
+region_check_data(struct region *r, uint64_t now, bool *ret_first)
+{
+	uint64_t size = 0;
+
+	if (r->data_error[0])
+		return -EIO;
+	if (now == r->data_checked)
+		return 0;
+	r->data_checked = now;
+	if (media_data_check(&r->data, &size) == 0)
+		return 0;
+	/* Its metadata is intact and stays served; its data may be gone,
+	 * so nothing more is granted or changed until an administrator
+	 * looks (fsck names the fix). */
+	snprintf(r->data_error, sizeof(r->data_error),
+		 "data file %s truncated to %llu bytes, expected %llu", r->path,
+		 (unsigned long long)size,
+		 (unsigned long long)r->sb->region_size);
+	r->files.failed = true;
+	if (ret_first)
+		*ret_first = true;
+	return -EIO;
 }
 
 /* region_commit -- sync the batch's zeroes, then commit its records. */
@@ -77,250 +90,11 @@ region_commit(struct region *r)
 		return 0;
 	/* Pages a file is given must read as zeroes before the transaction
 	 * that gives them commits. */
-	if (media_sync(&r->media) < 0) {
+	if (media_data_sync(&r->data) < 0) {
 		r->files.failed = true;
 		return -EIO;
 	}
 	return inode_commit(&r->files);
-}
-
-/* lock_file -- take @r's exclusive lock on its file (exlock.h), before
- * anything reads or writes the file. -ENOENT comes back without a
- * message, so that the caller can create the file. */
-static int
-lock_file(struct region *r, char *err)
-{
-	char who[EXLOCK_WHO_MAX];
-	pid_t holder = 0;
-	int rc = exlock_region(r->path, O_RDONLY, &r->lock, &holder);
-
-	if (rc == -EBUSY && holder == getpid())
-		return errmsg(err, rc,
-			      "region file %s is already attached by this "
-			      "pagemapd",
-			      r->path);
-	if (rc == -EBUSY) {
-		exlock_who(holder, who, sizeof(who));
-		return errmsg(err, rc, "region file %s is in use by %s",
-			      r->path, who);
-	}
-	if (rc && rc != -ENOENT)
-		return errmsg(err, rc, "cannot open %s: %s", r->path,
-			      strerror(-rc));
-	return rc;
-}
-
-/* plan -- the layout of a @size byte region formatted with @o's
- * settings into @g and @sb, or -EINVAL with a reason. */
-static int
-plan(const struct region *r, const struct region_opts *o, uint64_t size,
-     struct pm_geometry *g, struct pm_super *sb, char *err)
-{
-	*g = (struct pm_geometry){
-		.region_size = size & ~(uint64_t)(PM_PAGE_SIZE - 1),
-		.max_order = o->max_order,
-		.inode_count = o->inode_count,
-	};
-	if (layout_plan(g, sb))
-		return errmsg(err, -EINVAL,
-			      "cannot format %s: size below %u MiB or max "
-			      "order above %u",
-			      r->path, PM_MIN_REGION_SIZE >> 20,
-			      PM_MAX_ORDER_LIMIT);
-	return 0;
-}
-
-/* create_size -- the size a created file gets, or -EINVAL (with a
- * reason) when @o could not format one. */
-static int
-create_size(const struct region *r, const struct region_opts *o, off_t *ret,
-	    char *err)
-{
-	struct pm_geometry g;
-	struct pm_super sb;
-	int rc;
-
-	if (o->size == 0)
-		return errmsg(err, -EINVAL, "a size is required to create %s",
-			      r->path);
-	if ((rc = plan(r, o, o->size, &g, &sb, err)))
-		return rc;
-	*ret = (off_t)g.region_size;
-	return 0;
-}
-
-/* create_file -- make the missing file of @r, empty: open_file() sizes
- * it once it holds the lock. *ret_created is set when this call made
- * it. */
-static int
-create_file(struct region *r, const struct region_opts *o, bool *ret_created,
-	    char *err)
-{
-	off_t size;
-	int fd, rc;
-
-	/* Refuse a bad geometry before leaving a file behind. */
-	rc = create_size(r, o, &size, err);
-	if (rc)
-		return rc;
-	fd = fault_open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno != EEXIST)
-		return errmsg(err, -errno, "cannot create %s: %s", r->path,
-			      strerror(errno));
-	/* EEXIST: someone made it meanwhile; attach theirs. */
-	if (fd >= 0) {
-		r->fd = fd;
-		*ret_created = true;
-	}
-	return 0;
-}
-
-/* open_file -- lock, then open (or create) the backing file of @r.
- * *ret_created is set when this call made the file, which is then sparse,
- * @o->size bytes. Nothing is read or written before the lock is held; a
- * busy lock leaves the file as it was. */
-static int
-open_file(struct region *r, const struct region_opts *o, bool *ret_created,
-	  char *err)
-{
-	struct stat locked, st;
-	int rc;
-
-	*ret_created = false;
-	rc = lock_file(r, err);
-	if (rc == -ENOENT && o->create) {
-		rc = create_file(r, o, ret_created, err);
-		if (rc)
-			return rc;
-		rc = lock_file(r, err);
-		/* Whoever holds the lock now opened the file this call made
-		 * (or replaced it): it is theirs to use or remove. */
-		if (rc)
-			*ret_created = false;
-	}
-	if (rc == -ENOENT)
-		return errmsg(err, rc, "no such region file %s", r->path);
-	if (rc)
-		return rc;
-	if (r->fd < 0)
-		r->fd = fault_open(r->path, O_RDWR | O_CLOEXEC);
-	if (r->fd < 0)
-		return errmsg(err, -errno, "cannot open %s: %s", r->path,
-			      strerror(errno));
-	/* The lock guards the file the region is read from only if both
-	 * opens reached the same one (a rename may come in between). */
-	if (fstat(r->lock.fd, &locked) || fstat(r->fd, &st))
-		return errmsg(err, -errno, "cannot stat %s: %s", r->path,
-			      strerror(errno));
-	if (locked.st_dev != st.st_dev || locked.st_ino != st.st_ino)
-		return errmsg(err, -EAGAIN, "%s was replaced while opening it",
-			      r->path);
-	/* An empty file is one this call made, or one a create that crashed
-	 * before sizing it left: never a region, so sized under the lock
-	 * (and formatted by phase_open()) when asked to create. */
-	if (o->create && S_ISREG(st.st_mode) && st.st_size == 0) {
-		off_t size = 0;
-
-		rc = create_size(r, o, &size, err);
-		if (rc)
-			return rc;
-		if (fault_ftruncate(r->fd, size))
-			return errmsg(err, -errno, "cannot size %s: %s",
-				      r->path, strerror(errno));
-	}
-	return 0;
-}
-
-/* map_file -- map the whole of @r->fd and learn its kind and owner.
- * *ret_file_size is what the superblock is checked against. */
-static int
-map_file(struct region *r, uint64_t *ret_file_size, char *err)
-{
-	static const enum region_kind kinds[] = {
-		[MEDIA_FILE] = REGION_FILE,
-		[MEDIA_FSDAX] = REGION_FSDAX,
-		[MEDIA_DEVDAX] = REGION_DEVDAX,
-	};
-	struct stat st;
-	int ret;
-
-	if (fstat(r->fd, &st))
-		return errmsg(err, -errno, "cannot stat %s: %s", r->path,
-			      strerror(errno));
-	r->uid = st.st_uid;
-	r->gid = st.st_gid;
-	r->mode = st.st_mode & 07777;
-	ret = media_open(&r->media, r->fd, r->path, ret_file_size, err);
-	if (ret)
-		return ret;
-	r->kind = kinds[media_kind(&r->media)];
-	return 0;
-}
-
-/* format -- write a new, empty layout over the mapped file. @fresh: the
- * file was just created sparse, so its tables already read as zeroes. */
-static int
-format(struct region *r, const struct region_opts *o, bool fresh, char *err)
-{
-	struct pm_geometry g;
-	struct pm_super sb;
-	size_t got = 0;
-	int ret;
-
-	if ((ret = plan(r, o, r->media.size, &g, &sb, err)))
-		return ret;
-	while (got < sizeof(sb.uuid)) {
-		ssize_t n = getrandom(sb.uuid + got, sizeof(sb.uuid) - got, 0);
-
-		if (n < 0 && errno != EINTR)
-			return errmsg(err, -errno, "getrandom: %s",
-				      strerror(errno));
-		if (n > 0)
-			got += (size_t)n;
-	}
-	sb.uuid[6] = (uint8_t)((sb.uuid[6] & 0x0f) | 0x40); /* RFC 4122 v4 */
-	sb.uuid[8] = (uint8_t)((sb.uuid[8] & 0x3f) | 0x80);
-	sb.format_time_ns = layout_now_ns();
-	layout_super_seal(&sb);
-	if (r->kind == REGION_FILE) {
-		ret = region_fill(r, 0, sb.data_pg);
-		if (ret)
-			return errmsg(err, ret, "cannot format %s: %s", r->path,
-				      strerror(-ret));
-	}
-
-	if (!fresh) {
-		/* A used device or a pre-made file may hold anything past
-		 * its first page: clear every table the loader reads. */
-		ret = media_zero(&r->media, sb.inode_off,
-				 (uint64_t)sb.inode_count * sb.inode_size);
-		if (!ret)
-			ret = media_zero(&r->media, sb.extent_off,
-					 (uint64_t)sb.extent_count *
-						 sb.extent_size);
-		if (!ret)
-			ret = media_zero(&r->media, sb.bitmap_off,
-					 sb.bitmap_size);
-		if (ret)
-			return errmsg(err, ret, "cannot format %s: %s", r->path,
-				      strerror(-ret));
-	}
-	ret = journal_init(&r->journal, &r->media, sb.journal_off,
-			   sb.journal_size);
-	if (!ret)
-		ret = journal_format(&r->journal);
-	journal_fini(&r->journal);
-	if (ret)
-		return errmsg(err, ret, "cannot format the journal of %s: %s",
-			      r->path, strerror(-ret));
-	/* Last: only now does the file become a region. */
-	ret = media_write(&r->media, 0, &sb, sizeof(sb));
-	if (!ret)
-		ret = r->media.persist(&r->media, 0, sizeof(sb));
-	if (ret)
-		return errmsg(err, ret, "cannot write the superblock of %s: %s",
-			      r->path, strerror(-ret));
-	return 0;
 }
 
 /* recover -- replay the journal of a region whose superblock magic is
@@ -337,6 +111,12 @@ recover(struct region *r, uint64_t file_size, char *err)
 	 * torn; the journal's place in it never changes after format, so a
 	 * sane-looking one is trusted just far enough to replay a
 	 * transaction whose own crc is good. */
+	if (layout_is_v1(sb))
+		return errmsg(err, -EPROTONOSUPPORT,
+			      "%s is a region of format version 1 (metadata "
+			      "inside the data file); convert it offline: "
+			      "pagemapctl region convert %s",
+			      r->meta_path, r->meta_path);
 	if (layout_journal_usable(sb, r->media.size)) {
 		ret = journal_init(&r->journal, &r->media, joff, jsize);
 		if (ret == -ENOMEM)
@@ -346,27 +126,26 @@ recover(struct region *r, uint64_t file_size, char *err)
 			if (ret == -EUCLEAN)
 				return errmsg(err, ret,
 					      "%s: the journal names writes "
-					      "outside the region",
-					      r->path);
+					      "outside the metadata",
+					      r->meta_path);
 			if (ret < 0)
 				return errmsg(err, -EIO,
 					      "%s: journal replay failed: %s",
-					      r->path, strerror(-ret));
+					      r->meta_path, strerror(-ret));
 		}
 	}
 	ret = layout_super_check(sb, file_size, &why);
 	if (ret)
-		return errmsg(err, ret, "%s: %s", r->path,
+		return errmsg(err, ret, "%s: %s", r->meta_path,
 			      why ? why : "bad superblock");
-	if (sb->region_size > r->media.size)
+	if (sb->meta_size > r->media.size)
 		return errmsg(err, -EINVAL,
-			      "%s: region is larger than the "
-			      "mapping",
-			      r->path);
+			      "%s: metadata is larger than the mapping",
+			      r->meta_path);
 	if (!r->journal.buf || r->journal.off != joff ||
 	    r->journal.size != jsize)
 		return errmsg(err, -EINVAL, "%s: bad journal geometry",
-			      r->path);
+			      r->meta_path);
 	return 0;
 }
 
@@ -375,12 +154,15 @@ recover(struct region *r, uint64_t file_size, char *err)
  * nowhere else; each either succeeds or leaves a reason in @err, and
  * region_detach() undoes whatever the ones before it did.
  *
- *  1. open    -- lock the file (or create it, then lock it), open and
- *                map it (media_open()), format it if asked and it was
- *                never formatted, and fill the holes of its metadata.
+ *  1. open    -- lock the metadata file (or create it, then lock it),
+ *                open it and the data file, format them if asked and
+ *                never formatted, map the metadata (media_open()) and
+ *                fill its holes (region_files.c).
  *  2. replay  -- replay the journal's committed transactions, then check
  *                the superblock (a torn journaled superblock write is
- *                repaired only by the replay).
+ *                repaired only by the replay), and copy it to DRAM.
+ *     pair    -- the data file carries this region's uuid (or, without
+ *                xattrs, has its size) and holds the whole region.
  *  3. verify  -- check every record and the cross-references between
  *                them: names, extents, bitmap, orphan list.
  *  4. load    -- build the allocator and the file table from the tables.
@@ -395,33 +177,46 @@ recover(struct region *r, uint64_t file_size, char *err)
  *                orphans until their final unpin.
  */
 
-/* phase_open -- lock, open, map, format if asked, fill the metadata's holes. */
+/* phase_open -- lock, open (or create and format) both files, map the
+ * metadata file. */
 static int
-phase_open(struct region *r, const struct region_opts *o, bool *ret_created,
+phase_open(struct region *r, const struct region_opts *o,
+	   bool *ret_created_meta, bool *ret_created_data,
 	   uint64_t *ret_file_size, char *err)
 {
-	int rc;
+	struct region_files f = {
+		.path = r->path,
+		.meta_path = r->meta_path,
+		.meta_given = r->meta_given,
+		.lock = {.fd = -1},
+		.fd = -1,
+		.meta_fd = -1,
+	};
+	struct region_files_opts fo = {
+		.size = o->size,
+		.create = o->create,
+		.max_order = o->max_order,
+		.inode_count = o->inode_count,
+	};
+	int rc = region_open_files(&f, &fo, ret_created_meta, ret_created_data,
+				   err);
 
-	rc = open_file(r, o, ret_created, err);
+	/* Whatever was opened is the region's to release at detach. */
+	r->lock = f.lock;
+	r->fd = f.fd;
+	r->meta_fd = f.meta_fd;
+	r->uid = f.uid;
+	r->gid = f.gid;
+	r->mode = f.mode;
+	r->media = f.media;
 	if (!rc)
-		rc = map_file(r, ret_file_size, err);
-	if (rc)
-		return rc;
-	if (*ret_created || (o->create && media_first_page_zero(&r->media))) {
-		rc = format(r, o, *ret_created, err);
-		if (rc)
-			return rc;
-	}
-	/* Metadata is read through the mapping, and on ext4 any fault on a
-	 * hole costs the whole file its large page-cache folios
-	 * (docs/performance.md): no metadata page may be one. */
-	rc = region_fill(r, 0, meta_end(r, *ret_file_size) >> PM_PAGE_SHIFT);
-	if (rc)
-		return errmsg(err, rc, "%s: %s", r->path, strerror(-rc));
-	return 0;
+		rc = media_source_size(r->meta_fd, r->meta_path,
+				       ret_file_size, err);
+	return rc;
 }
 
-/* phase_replay -- replay the journal and check the superblock. */
+/* phase_replay -- replay the journal and check the superblock; from here
+ * on its DRAM copy is the one read, and the journal keeps it current. */
 static int
 phase_replay(struct region *r, uint64_t file_size, char *err)
 {
@@ -429,7 +224,57 @@ phase_replay(struct region *r, uint64_t file_size, char *err)
 
 	if (rc)
 		return rc;
-	r->sb = (struct pm_super *)r->media.base;
+	memcpy(&r->super, r->media.base, sizeof(r->super));
+	r->sb = &r->super;
+	r->journal.shadow = &r->super;
+	r->journal.shadow_len = sizeof(r->super);
+	return 0;
+}
+
+/* phase_pair -- the data file is this metadata's (pair.h), holds the
+ * whole region, and is set up for zeroing (a devdax device mapped). */
+static int
+phase_pair(struct region *r, char *err)
+{
+	static const enum region_kind kinds[] = {
+		[MEDIA_FILE] = REGION_FILE,
+		[MEDIA_FSDAX] = REGION_FSDAX,
+		[MEDIA_DEVDAX] = REGION_DEVDAX,
+	};
+	enum media_kind kind = MEDIA_FILE;
+	enum pair_how how = PAIR_UUID;
+	uint64_t size = 0;
+	int rc;
+
+	rc = media_source_size(r->fd, r->path, &size, err);
+	if (!rc)
+		rc = pair_check(r->fd, r->path, size, r->meta_path, r->sb, true,
+				&how, err);
+	if (rc == -EIO) {
+		char why[ERRMSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", err);
+		return errmsg(err, rc,
+			      "region '%s': %s; run: pagemapctl fsck --repair "
+			      "%s (what was cut off reads as zeroes)",
+			      r->name, why, r->path);
+	}
+	if (rc)
+		return rc;
+	if (how == PAIR_SIZE)
+		snprintf(r->note, sizeof(r->note),
+			 "%s has no user extended attributes: %s and %s "
+			 "are paired by size only",
+			 r->path, r->path, r->meta_path);
+	else if (how == PAIR_MARKED)
+		snprintf(r->note, sizeof(r->note),
+			 "%s did not carry %s; set to region %s's uuid",
+			 r->path, PAIR_XATTR, r->meta_path);
+	rc = media_data_open(&r->data, r->fd, r->path, r->sb->region_size,
+			     &kind, &size, err);
+	if (rc)
+		return rc;
+	r->kind = kinds[kind];
 	return 0;
 }
 
@@ -459,7 +304,8 @@ phase_verify(struct region *r, char *err)
 			      "%s: %s; run: pagemapctl fsck --repair %s",
 			      r->path, why, r->path);
 	if (res.faults)
-		return errmsg(err, -EUCLEAN, "%s: %s", r->path, why);
+		return errmsg(err, -EUCLEAN, "%s: %s; run: pagemapctl fsck %s",
+			      r->path, why, r->path);
 	return 0;
 }
 
@@ -476,6 +322,7 @@ phase_load(struct region *r, char *err)
 		return errmsg(err, rc, "%s: cannot set up the allocator: %s",
 			      r->path, strerror(-rc));
 	r->files.media = &r->media;
+	r->files.data = &r->data;
 	r->files.sb = r->sb;
 	r->files.journal = &r->journal;
 	r->files.alloc = r->alloc;
@@ -514,7 +361,7 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	static const struct region_opts none;
 	struct region *r;
 	uint64_t file_size = 0;
-	bool created = false, restored = false;
+	bool created_meta = false, created_data = false, restored = false;
 	int rc;
 
 	if (!o)
@@ -531,13 +378,24 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 		return errmsg(err, -ENOMEM, "out of memory");
 	r->lock.fd = -1;
 	r->fd = -1;
+	r->meta_fd = -1;
 	r->ro_fd = -1;
+	r->data.fd = -1;
+	r->data_checked = UINT64_MAX;
 	strcpy(r->name, name);
 	strcpy(r->path, path);
+	r->meta_given = o->meta && *o->meta;
+	if (pair_meta_path(path, o->meta, r->meta_path, sizeof(r->meta_path))) {
+		free(r);
+		return errmsg(err, -ENAMETOOLONG,
+			      "metadata file path is too long");
+	}
 
-	rc = phase_open(r, o, &created, &file_size, err);
+	rc = phase_open(r, o, &created_meta, &created_data, &file_size, err);
 	if (!rc)
 		rc = phase_replay(r, file_size, err);
+	if (!rc)
+		rc = phase_pair(r, err);
 	if (!rc)
 		rc = phase_verify(r, err);
 	if (!rc)
@@ -550,13 +408,14 @@ region_attach(const char *name, const char *path, const struct region_opts *o,
 	 * is written once per boot, so that the persist points of what
 	 * follows are the same at every attach). */
 	if (!rc)
-		rc = media_arm_crash(&r->media, r->path, err);
+		rc = media_arm_crash(&r->media, r->meta_path, err);
 	if (!rc)
 		rc = phase_reclaim(r, err);
 	if (rc)
 		goto fail;
 	/* Read-only clients get this one: a region fd lets its holder map
-	 * any of the region, so its open mode is the whole access check. */
+	 * any of the data file, so its open mode is the whole access check
+	 * (the metadata file is never given out). */
 	r->ro_fd = fault_open(r->path, O_RDONLY | O_CLOEXEC);
 	if (r->ro_fd < 0) {
 		rc = errmsg(err, -errno, "%s: %s", path, strerror(errno));
@@ -571,8 +430,10 @@ fail:
 	r->pins_recorded = false;
 	/* A file this call created holds nothing anyone could want; it goes
 	 * while the lock is still held, so nobody attaches it meanwhile. */
-	if (created)
+	if (created_data)
 		unlink(path);
+	if (created_meta)
+		unlink(r->meta_path);
 	region_detach(r);
 	return rc;
 }
@@ -623,8 +484,11 @@ region_detach(struct region *r)
 	r->alloc = NULL;
 	journal_fini(&r->journal);
 	media_close(&r->media);
+	media_data_close(&r->data);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->meta_fd >= 0)
+		close(r->meta_fd);
 	if (r->ro_fd >= 0)
 		close(r->ro_fd);
 	/* Last: the file is written no more. */
@@ -648,11 +512,12 @@ region_info(const struct region *r, struct region_info *ret)
 	memset(ret, 0, sizeof(*ret));
 	snprintf(ret->name, sizeof(ret->name), "%s", r->name);
 	snprintf(ret->path, sizeof(ret->path), "%s", r->path);
+	snprintf(ret->meta_path, sizeof(ret->meta_path), "%s", r->meta_path);
 	ret->kind = kinds[r->kind];
 	layout_uuid_str(sb->uuid, ret->uuid);
-	ret->state = r->files.failed ? "failed"
-		     : r->detaching  ? "detaching"
-				     : "attached";
+	ret->state = r->detaching ? "detaching"
+		     : r->data_error[0] || r->files.failed ? "failed"
+							  : "attached";
 	ret->size = sb->region_size;
 	ret->data_size = sb->data_pages << PM_PAGE_SHIFT;
 	ret->free = free_pages << PM_PAGE_SHIFT;
@@ -689,7 +554,8 @@ region_name_valid(const char *name)
 	return 0;
 }
 
-/* region_read_super -- pread and check the first page of @path. */
+/* region_read_super -- pread and check the superblock of @path's
+ * metadata file ("<path>.meta"). */
 int
 region_read_super(const char *path, struct pm_super *ret, char *err)
 {
@@ -697,35 +563,39 @@ region_read_super(const char *path, struct pm_super *ret, char *err)
 		struct pm_super sb;
 		uint8_t page[PM_PAGE_SIZE];
 	} buf;
+	char meta[PATH_MAX];
 	uint64_t size = 0;
 	const char *why = NULL;
 	ssize_t got;
 	int fd, rc;
 
-	fd = fault_open(path, O_RDONLY | O_CLOEXEC);
+	if (pair_meta_path(path, NULL, meta, sizeof(meta)))
+		return errmsg(err, -ENAMETOOLONG, "path is too long");
+	fd = fault_open(meta, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
-			return errmsg(err, rc, "no such region file %s", path);
-		return errmsg(err, rc, "cannot open %s: %s", path,
+			return errmsg(err, rc, "no such region metadata file %s",
+				      meta);
+		return errmsg(err, rc, "cannot open %s: %s", meta,
 			      strerror(-rc));
 	}
-	rc = media_source_size(fd, path, &size, err);
+	rc = media_source_size(fd, meta, &size, err);
 	if (rc)
 		goto out;
 	got = fault_pread(fd, buf.page, sizeof(buf.page), 0);
 	if (got < 0) {
-		rc = errmsg(err, -errno, "cannot read %s: %s", path,
+		rc = errmsg(err, -errno, "cannot read %s: %s", meta,
 			    strerror(errno));
 		goto out;
 	}
 	if ((size_t)got < sizeof(buf.sb)) {
-		rc = errmsg(err, -EINVAL, "%s: too small to be a region", path);
+		rc = errmsg(err, -EINVAL, "%s: too small to be a region", meta);
 		goto out;
 	}
 	rc = layout_super_check(&buf.sb, size, &why);
 	if (rc) {
-		errmsg(err, rc, "%s: %s", path, why ? why : "bad superblock");
+		errmsg(err, rc, "%s: %s", meta, why ? why : "bad superblock");
 		goto out;
 	}
 	*ret = buf.sb;

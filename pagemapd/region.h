@@ -1,4 +1,5 @@
-/* region.h -- a pmem region: libpmem2 mapping, persistent layout, files. */
+/* region.h -- a pmem region: its data and metadata files, persistent
+ * layout, files. */
 #ifndef PAGEMAP_REGION_H
 #define PAGEMAP_REGION_H
 
@@ -41,6 +42,7 @@ struct attach_hooks {
 };
 
 struct region_opts {
+	const char *meta; /* metadata file; NULL or "": "<path>.meta" */
 	uint64_t size; /* bytes; required with create for a file */
 	bool create; /* create + format only if the file does not exist */
 	uint32_t max_order; /* used only when formatting */
@@ -52,6 +54,7 @@ struct region_opts {
 struct region_info {
 	char name[REGION_NAME_MAX + 1];
 	char path[PATH_MAX];
+	char meta_path[PATH_MAX];
 	const char *kind; /* "file", "fsdax", "devdax" */
 	char uuid[37];
 	const char *state; /* "attached", "detaching", "failed" */
@@ -69,20 +72,30 @@ struct region_info {
 
 struct region {
 	char name[REGION_NAME_MAX + 1];
-	char path[PATH_MAX];
+	char path[PATH_MAX]; /* the data file (or devdax device) */
+	char meta_path[PATH_MAX]; /* the metadata file */
+	bool meta_given; /* meta_path was named, not derived */
 	enum region_kind kind;
-	struct exlock lock; /* held from before the first read to detach */
-	int fd; /* O_RDWR on the backing file, -1 when closed */
-	uid_t uid; /* backing file owner, group, mode: the region's */
+	struct exlock lock; /* on the metadata file, from before the first
+			     * read to detach */
+	int fd; /* O_RDWR on the data file, -1 when closed; rw clients' */
+	int meta_fd; /* O_RDWR on the metadata file; never a client's */
+	uid_t uid; /* data file owner, group, mode: the region's */
 	gid_t gid;
 	mode_t mode;
-	struct pm_media media; /* the mapping (media_open()) */
-	struct pm_super *sb; /* in the mapping */
+	struct pm_media media; /* the metadata file (media_open()) */
+	struct pm_data data; /* the data file (media_data_open()) */
+	struct pm_super super; /* DRAM copy of the superblock (authoritative
+				* while attached; see region_commit()) */
+	const struct pm_super *sb; /* &super once loaded */
+	char note[ERRMSG_MAX]; /* how the files were paired, for the log */
+	char data_error[ERRMSG_MAX]; /* why the data file failed; "" if not */
+	uint64_t data_checked; /* the @now of the last region_check_data() */
 	struct journal journal;
 	struct alloc *alloc;
 	uint64_t pins; /* outstanding folio references: the pgmap counter */
 	uint64_t nleases; /* leases on files of this region */
-	int ro_fd; /* O_RDONLY on the backing file, for read-only clients */
+	int ro_fd; /* O_RDONLY on the data file, for read-only clients */
 	uint64_t serial; /* unique per attach in this daemon (server.c) */
 	bool detaching; /* a detach is pending: no new leases or grants */
 	bool pins_recorded; /* this attach wrote the superblock's pin record */
@@ -142,6 +155,16 @@ int region_zero(struct region *r, uint64_t pg, uint64_t npages);
  * whole file its large page-cache folios. A hole reads as zeroes after a
  * crash too, so nothing needs to be synced. Returns 0 or -errno. */
 int region_fill(struct region *r, uint64_t pg, uint64_t npages);
+
+/* region_check_data -- before pages of @r's data file are granted: the
+ * data file still holds the whole region (a client with a read-write fd
+ * of it can ftruncate it). It is looked at (fstat) at most once per
+ * value of @now (a clock the caller ticks, milliseconds). The first time
+ * it is short, @r is failed (r->files.failed: no more changes) and
+ * r->data_error says why ("data file P truncated to N bytes, expected
+ * M"); *ret_first (may be NULL) is set that one time, for a single log
+ * line. Returns 0 or -EIO. */
+int region_check_data(struct region *r, uint64_t now, bool *ret_first);
 
 /* region_commit -- make every operation staged since the last commit
  * durable in one journal transaction (group commit): zeroes stored for

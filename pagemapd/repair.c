@@ -18,6 +18,7 @@
 #include "holder.h"
 #include "journal.h"
 #include "layout.h"
+#include "pair.h"
 #include "verify.h"
 
 /*
@@ -531,6 +532,8 @@ stage_orphans(struct repair *r)
 	}
 	sb = *r->sb;
 	sb.orphan_head = 0;
+	/* The freed slots leave the superblock's count of slots in use. */
+	sb.live_inodes = sb.live_inodes >= count ? sb.live_inodes - count : 0;
 	layout_super_seal(&sb);
 	return stage(r, 0, &sb, sizeof(sb));
 }
@@ -793,14 +796,58 @@ out:
 	return rc;
 }
 
+/* extend_data -- a data file cut short by a client gets its length back
+ * (the lost bytes read as zeroes), so that the region attaches again. */
+static int
+extend_data(struct repair *r, const char *path, const char *meta,
+	    bool apply)
+{
+	struct pm_super sb = *r->sb;
+	uint64_t size = 0;
+	struct stat st;
+	int fd = open(path, (apply ? O_RDWR : O_RDONLY) | O_CLOEXEC), rc = 0;
+
+	if (fd < 0) {
+		set_error(r, "data file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	if (S_ISREG(st.st_mode) && size < sb.region_size) {
+		if (r->log)
+			fprintf(r->log,
+				"repair: data file %s: extend from %" PRIu64
+				" to %" PRIu64 " bytes (what was cut off reads "
+				"as zeroes; metadata %s)\n",
+				path, size, sb.region_size, meta);
+		r->rep->changes++;
+		if (apply && (ftruncate(fd, (off_t)sb.region_size) ||
+			      fsync(fd))) {
+			rc = -errno;
+			set_error(r, "cannot extend %s: %s", path,
+				  strerror(-rc));
+		}
+	}
+	close(fd);
+	return rc;
+}
+
 int
 repair_region(const char *path, unsigned flags, struct repair_report *ret,
 	      FILE *log)
+{
+	return repair_region_pair(path, NULL, flags, ret, log);
+}
+
+int
+repair_region_pair(const char *path, const char *data_meta, unsigned flags,
+		   struct repair_report *ret, FILE *log)
 {
 	bool apply = flags & REPAIR_APPLY;
 	struct repair r = {.rep = ret, .log = log};
 	struct file_media fm = {.fd = -1};
 	struct pm_media m = {0};
+	char meta[PATH_MAX];
 	struct exlock lock;
 	struct pm_super sb;
 	uint64_t size = 0;
@@ -809,7 +856,11 @@ repair_region(const char *path, unsigned flags, struct repair_report *ret,
 	int rc;
 
 	memset(ret, 0, sizeof(*ret));
-	rc = exlock_region(path, apply ? O_RDWR : O_RDONLY, &lock, &holder);
+	if (pair_meta_path(path, data_meta, meta, sizeof(meta))) {
+		set_error(&r, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	rc = exlock_region(meta, apply ? O_RDWR : O_RDONLY, &lock, &holder);
 	if (rc == -EBUSY) {
 		char who[EXLOCK_WHO_MAX];
 
@@ -819,19 +870,19 @@ repair_region(const char *path, unsigned flags, struct repair_report *ret,
 		return rc;
 	}
 	if (rc) {
-		set_error(&r, "%s: %s", path, strerror(-rc));
+		set_error(&r, "%s: %s", meta, strerror(-rc));
 		return rc;
 	}
 	fm.fd = lock.fd;
 	rc = fsck_file_size(fm.fd, &size, &fm.plain);
 	if (rc) {
-		set_error(&r, "%s: %s", path, strerror(-rc));
+		set_error(&r, "%s: %s", meta, strerror(-rc));
 		goto out;
 	}
 	rc = read_super(&r, fm.fd, size, &sb);
 	if (rc)
 		goto out;
-	map = mmap(NULL, sb.region_size, PROT_READ | PROT_WRITE,
+	map = mmap(NULL, sb.meta_size, PROT_READ | PROT_WRITE,
 		   apply ? MAP_SHARED : MAP_PRIVATE, fm.fd, 0);
 	if (map == MAP_FAILED) {
 		rc = -errno;
@@ -839,14 +890,16 @@ repair_region(const char *path, unsigned flags, struct repair_report *ret,
 		goto out;
 	}
 	m.base = map;
-	m.size = sb.region_size;
+	m.size = sb.meta_size;
 	m.persist = apply ? file_persist : noop_persist;
 	m.write = apply && fm.plain ? file_write : NULL;
 	m.ctx = &fm;
 	r.base = map;
 	r.sb = map;
 	rc = repair_mapped(&r, &m, apply);
-	munmap(map, sb.region_size);
+	if (!rc && !ret->unfixable)
+		rc = extend_data(&r, path, meta, apply);
+	munmap(map, sb.meta_size);
 out:
 	free(r.ext);
 	free(r.rename);

@@ -42,4 +42,12 @@ enum repair_flags {
 int repair_region(const char *path, unsigned flags, struct repair_report *ret,
 		  FILE *log);
 
+/* repair_region_pair -- repair_region() of the region whose data file is
+ * @path and metadata file @meta (NULL or "": "<path>.meta"): the
+ * metadata file is locked and repaired; besides, a data file a client cut
+ * short of region_size is extended back to it (the lost bytes read as
+ * zeroes), one change. */
+int repair_region_pair(const char *path, const char *meta, unsigned flags,
+		       struct repair_report *ret, FILE *log);
+
 #endif

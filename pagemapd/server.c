@@ -113,12 +113,15 @@ server_attach(struct server *srv, const char *name, const char *path,
 	r->serial = ++srv->next_region_serial;
 	r->files.group_commit = true;
 	srv->regions[srv->nregions++] = r;
-	log_info("region '%s' attached: %s (%s, %llu bytes, %u files)", name,
-		 r->path,
+	log_info("region '%s' attached: %s, metadata %s (%s, %llu bytes, %u "
+		 "files)",
+		 name, r->path, r->meta_path,
 		 r->kind == REGION_FILE	   ? "file"
 		 : r->kind == REGION_FSDAX ? "fsdax"
 					   : "devdax",
-		 (unsigned long long)r->media.size, r->files.nfiles);
+		 (unsigned long long)r->sb->region_size, r->files.nfiles);
+	if (r->note[0])
+		log_info("region '%s': %s", name, r->note);
 	return 0;
 }
 
@@ -654,6 +657,7 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	for (size_t i = 0; i < c->nregions; i++) {
 		const struct region_conf *rc = &c->regions[i];
 		struct region_opts o = {
+			.meta = rc->meta,
 			.size = rc->size,
 			.create = rc->create,
 			.max_order = rc->max_order,

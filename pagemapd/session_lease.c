@@ -189,6 +189,14 @@ session_map(struct session *s, const struct wire_request *rq)
 	case -ENOMEM:
 		reply_error(s, rq, ENOMEM, "out of memory");
 		return;
+	case -EIO:
+		if (l->region->data_error[0] != '\0') {
+			reply_error(s, rq, EIO, "region '%s': %s",
+				    l->region->name, l->region->data_error);
+			return;
+		}
+		reply_error(s, rq, EIO, "cannot map: %s", inode_strerror(k));
+		return;
 	case -EBUSY:
 		reply_error(s, rq, EBUSY,
 			    "a recall is pending over this range "

@@ -1,6 +1,6 @@
-/* cmd_fsck.c -- `fsck PATH [--live | --repair [--yes]]`: the offline check
- * of a region file (needs no daemon; refuses a file one serves unless
- * --live), and its repair. */
+/* cmd_fsck.c -- `fsck PATH [--meta FILE] [--live | --repair [--yes]]`: the
+ * offline check of a region (needs no daemon; refuses a region one serves
+ * unless --live), and its repair. */
 #include "cmd_fsck.h"
 
 #include <errno.h>
@@ -28,6 +28,8 @@ fsck_json(const char *path, const struct fsck_report *r, char *log)
 	json_add_bool(o, "stale", r->stale);
 	json_add_u64(o, "holder_pid", r->stale ? (uint64_t)r->holder : 0);
 	json_add_str(o, "uuid", r->uuid);
+	json_add_str(o, "pairing", r->pairing ? r->pairing : "");
+	json_add_u64(o, "data_size", r->data_size);
 	json_add_u64(o, "region_size", r->region_size);
 	json_add_u64(o, "max_order", r->max_order);
 	json_add_u64(o, "files", r->files);
@@ -76,7 +78,7 @@ repair_json(const char *path, const struct repair_report *r, bool apply,
 /* run_repair -- `fsck --repair [--yes] PATH`. Exit 0 when nothing is
  * needed (dry run) or the region is clean afterwards (--yes). */
 static int
-run_repair(struct ctx *c, const char *path, bool apply)
+run_repair(struct ctx *c, const char *path, const char *meta, bool apply)
 {
 	struct repair_report r;
 	char *log = NULL;
@@ -87,7 +89,8 @@ run_repair(struct ctx *c, const char *path, bool apply)
 
 	if (c->json && !(out = open_memstream(&log, &log_len)))
 		die_oom();
-	err = repair_region(path, apply ? REPAIR_APPLY : 0, &r, out);
+	err = repair_region_pair(path, meta, apply ? REPAIR_APPLY : 0, &r,
+				 out);
 	if (c->json && fclose(out))
 		die_oom();
 	if (err == -EBUSY) {
@@ -152,11 +155,12 @@ cmd_fsck(struct ctx *c, const struct args *a)
 		return usage_error(c->cmd, "--repair cannot be --live: a "
 					   "served region is never repaired");
 	if (a->repair)
-		return run_repair(c, path, a->yes);
+		return run_repair(c, path, a->meta, a->yes);
 	/* With --json the problem lines go into the document instead. */
 	if (c->json && !(out = open_memstream(&log, &log_len)))
 		die_oom();
-	err = fsck_region_flags(path, a->live ? FSCK_LIVE : 0, &r, out);
+	err = fsck_region_pair(path, a->meta, a->live ? FSCK_LIVE : 0, &r,
+			       out);
 	if (c->json && fclose(out))
 		die_oom();
 	if (err == -EBUSY) {
@@ -202,6 +206,10 @@ cmd_fsck(struct ctx *c, const struct args *a)
 		       "result may be stale\n",
 		       path, who);
 	}
+	if (r.pairing && strcmp(r.pairing, "size") == 0)
+		printf("%s: no user extended attributes there: the data file "
+		       "is paired with its metadata file by size only\n",
+		       path);
 	/* Information only: a daemon restarted with the runtime directory
 	 * it used takes them back (pagemapd(8)). */
 	if (r.pins_this_boot)

@@ -3,9 +3,11 @@
 #include "cmd_region.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "list.h"
 #include "parse.h"
 #include "wait.h"
@@ -166,5 +168,67 @@ cmd_region_detach(struct ctx *c, const struct args *a)
 		json_add_str(o, "region", a->pos[0]);
 		return print_json(o);
 	}
+	return EXIT_OK;
+}
+
+int
+cmd_region_convert(struct ctx *c, const struct args *a)
+{
+	const char *path = a->pos[0];
+	struct convert_report r;
+	char *log = NULL;
+	size_t log_len = 0;
+	FILE *out = stdout;
+	int err;
+
+	/* With --json the step lines go into the document instead. */
+	if (c->json && !(out = open_memstream(&log, &log_len)))
+		die_oom();
+	err = convert_region(path, a->meta, &r, out);
+	if (c->json && fclose(out))
+		die_oom();
+	if (err == -EBUSY) {
+		free(log);
+		fprintf(stderr,
+			PROG ": region convert: %s; not converted (stop the "
+			     "daemon that serves it first)\n",
+			r.first_error);
+		return EXIT_FAIL;
+	}
+	if (err) {
+		free(log);
+		fprintf(stderr, PROG ": region convert %s: %s%s%s%s\n", path,
+			pagemap_strerror(err), r.first_error[0] ? " (" : "",
+			r.first_error, r.first_error[0] ? ")" : "");
+		return EXIT_FAIL;
+	}
+	if (c->json) {
+		json_object *o = json_doc();
+		json_object *lines = json_object_new_array();
+
+		if (!lines)
+			die_oom();
+		json_add_str(o, "path", path);
+		json_add_str(o, "uuid", r.uuid);
+		json_add_bool(o, "already", r.already);
+		json_add_bool(o, "resumed", r.resumed);
+		json_add_u64(o, "meta_size", r.meta_size);
+		json_add_u64(o, "data_off", r.data_off);
+		json_add_u64(o, "files", r.files);
+		json_add_u64(o, "orphans", r.orphans);
+		for (char *save, *line = strtok_r(log, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			json_object_array_add(lines,
+					      json_object_new_string(line));
+		json_object_object_add(o, "lines", lines);
+		free(log);
+		return print_json(o);
+	}
+	if (r.already)
+		printf("%s: nothing to convert\n", path);
+	else
+		printf("%s: converted to format version 2 (region %s)%s\n",
+		       path, r.uuid,
+		       r.resumed ? ", an interrupted conversion finished" : "");
 	return EXIT_OK;
 }

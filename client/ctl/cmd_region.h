@@ -45,6 +45,10 @@ int cmd_region_info(struct ctx *c, const struct args *a);
  * [--max-order N]`. */
 int cmd_region_attach(struct ctx *c, const struct args *a);
 
+/* cmd_region_convert -- `region convert PATH [--meta FILE]`: a version 1
+ * region file converted offline (needs no daemon). */
+int cmd_region_convert(struct ctx *c, const struct args *a);
+
 /* cmd_region_detach -- `region detach R [--timeout SECS]`. */
 int cmd_region_detach(struct ctx *c, const struct args *a);
 

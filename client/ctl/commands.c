@@ -37,6 +37,19 @@ const struct command commands[] = {
 	 "  --create        create and format PATH when it does not exist\n"
 	 "  --max-order N   largest folio order of a new region (0-18, "
 	 "default 9)\n"},
+	{"region convert", "PATH [--meta FILE]", O(OPT_META), 1, 1,
+	 cmd_region_convert,
+	 "Convert the version 1 region file PATH (offline) to a data file "
+	 "and a\nmetadata file.",
+	 "Needs no daemon; a region one serves is refused. Moves the "
+	 "metadata out of\nPATH into PATH.meta (format version 2), marks "
+	 "PATH with the region's uuid\nand zeroes the old metadata area of "
+	 "PATH; the data stays where it is. Each\nstep is durable before "
+	 "the next: run it again after a crash and it\nfinishes the job.\n\n"
+	 "options:\n"
+	 "  --meta FILE  the metadata file to write (default PATH.meta; "
+	 "required for\n"
+	 "               a devdax device)\n"},
 	{"region detach", "R [--timeout SECS]", O(OPT_TIMEOUT), 1, 1,
 	 cmd_region_detach,
 	 "Detach R (root only), after every grant on it has come back.",
@@ -117,12 +130,15 @@ const struct command commands[] = {
 	 "and exits.\n--json does not apply.\n\noptions:\n"
 	 "  --interval SECS   time between redraws (default 1, at least "
 	 "0.1)\n"},
-	{"fsck", "PATH [--live | --repair [--yes]]",
-	 O(OPT_LIVE) | O(OPT_REPAIR) | O(OPT_YES), 1, 1, cmd_fsck,
-	 "Check the region file PATH offline; exit 1 if it has problems.",
-	 "Needs no daemon and changes nothing. A region a daemon serves (its "
-	 "lock is\nheld) is refused, naming the daemon's pid: detach it "
-	 "first.\n\noptions:\n"
+	{"fsck", "PATH [--meta FILE] [--live | --repair [--yes]]",
+	 O(OPT_LIVE) | O(OPT_REPAIR) | O(OPT_YES) | O(OPT_META), 1, 1, cmd_fsck,
+	 "Check the region whose data file is PATH offline; exit 1 if it has "
+	 "problems.",
+	 "Needs no daemon and changes nothing. Checks the metadata file "
+	 "(PATH.meta) and\nits pairing with the data file PATH (uuid, "
+	 "size). A region a daemon serves\n(its lock is held) is refused, "
+	 "naming the daemon's pid: detach it first.\n\noptions:\n"
+	 "  --meta FILE  the metadata file, when it is not PATH.meta\n"
 	 "  --live     check a served region anyway, read-only; the result "
 	 "may be stale\n"
 	 "  --repair   print the repairs the region needs, change nothing; "
@@ -135,8 +151,10 @@ const struct command commands[] = {
 	 "are renamed\n"
 	 "             damaged.INO.NAME), orphans (not while pins of this "
 	 "boot may be\n"
-	 "             outstanding). With any other fault nothing is "
-	 "changed.\n"
+	 "             outstanding), a data file cut short (extended back; "
+	 "what was cut\n"
+	 "             off reads as zeroes). With any other fault nothing "
+	 "is changed.\n"
 	 "  --yes      with --repair: make the repairs, in one journal "
 	 "transaction;\n"
 	 "             exit 0 when the region is clean afterwards\n"},

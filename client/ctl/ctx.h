@@ -27,6 +27,7 @@ struct args {
 	const char *offset, *length, *lease, *pid, *interval;
 	bool create, rw, ignore_recall, live;
 	bool repair, yes; /* fsck --repair [--yes] */
+	const char *meta; /* fsck, region convert: the metadata file */
 };
 
 struct ctx {

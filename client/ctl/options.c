@@ -28,6 +28,7 @@ static const struct option all_options[] = {
 	{"live", no_argument, NULL, OPT_LIVE},
 	{"repair", no_argument, NULL, OPT_REPAIR},
 	{"yes", no_argument, NULL, OPT_YES},
+	{"meta", required_argument, NULL, OPT_META},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"bytes", no_argument, NULL, OPT_BYTES},
@@ -212,6 +213,9 @@ store_option(struct ctx *c, struct args *a, int id, const char *val)
 		break;
 	case OPT_YES:
 		a->yes = true;
+		break;
+	case OPT_META:
+		a->meta = val;
 		break;
 	case OPT_JSON:
 		c->json = true;

@@ -23,6 +23,7 @@ enum opt_id {
 	OPT_LIVE,
 	OPT_REPAIR,
 	OPT_YES,
+	OPT_META,
 	OPT_JSON, /* global options are accepted after the command too */
 	OPT_SOCKET,
 	OPT_BYTES,

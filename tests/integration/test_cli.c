@@ -745,37 +745,40 @@ corrupt_superblock_or_inode_is_refused_by_attach_and_fsck(void **state)
 	struct fixture *f = *state;
 	const char *fsck_argv[] = {PAGEMAPCTL_BIN, "fsck", f->d.region, NULL};
 	struct pm_super sb;
+	char meta[PATH_MAX + 8];
 	int fd;
 
+	/* The metadata lives in its own file beside the data file. */
+	snprintf(meta, sizeof(meta), "%s.meta", f->d.region);
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create",
 			     "r/victim", "--size", "8K", NULL),
 			 0);
 	assert_int_equal(daemon_stop(&f->d), 0);
-	fd = open(f->d.region, O_RDONLY);
+	fd = open(meta, O_RDONLY);
 	assert_int_equal(pread(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
 	close(fd);
 
 	/* inode table: the file's record is somewhere in the first slots */
 	for (uint32_t slot = 0; slot < 4; slot++)
-		corrupt(f->d.region, (off_t)(sb.inode_off + slot * 256 + 40));
+		corrupt(meta, (off_t)(sb.inode_off + slot * 256 + 40));
 	assert_int_equal(
 		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
 	assert_int_equal(daemon_restart(&f->d), -1);
 	assert_int_not_equal(f->d.exit_status, 0);
 	assert_true(daemon_log_contains(&f->d, "inode"));
 	for (uint32_t slot = 0; slot < 4; slot++)
-		corrupt(f->d.region, (off_t)(sb.inode_off + slot * 256 + 40));
+		corrupt(meta, (off_t)(sb.inode_off + slot * 256 + 40));
 	assert_int_equal(
 		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 0);
 
 	/* superblock */
-	corrupt(f->d.region, 20);
+	corrupt(meta, 20);
 	assert_int_equal(
 		run(fsck_argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
 	assert_true(strstr(err, "superblock") || strstr(out, "superblock"));
 	assert_int_equal(daemon_restart(&f->d), -1);
 	assert_true(daemon_log_contains(&f->d, "superblock"));
-	corrupt(f->d.region, 20);
+	corrupt(meta, 20);
 	assert_int_equal(daemon_restart(&f->d), 0);
 	assert_int_equal(
 		ctl(&f->d, NULL, 0, NULL, 0, "file", "rm", "r/victim", NULL),

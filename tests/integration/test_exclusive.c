@@ -121,13 +121,15 @@ static void
 second_daemon_on_a_served_region_file_refuses_and_writes_nothing(void **state)
 {
 	struct fixture *f = *state;
-	char spec[PATH_MAX + 64], lockfile[PATH_MAX + 8];
+	char spec[PATH_MAX + 64], lockfile[PATH_MAX + 16], meta[PATH_MAX + 8];
 	const char *args[] = {"--region", spec, NULL};
-	size_t len;
-	char *before;
+	size_t len, mlen;
+	char *before, *mbefore;
 
 	assert_serves(&f->d, "r/first");
+	snprintf(meta, sizeof(meta), "%s.meta", f->d.region);
 	before = slurp(f->d.region, &len);
+	mbefore = slurp(meta, &mlen);
 
 	/* Another socket, the same region file; `create` must not make it
 	 * format or fill anything either. */
@@ -139,10 +141,13 @@ second_daemon_on_a_served_region_file_refuses_and_writes_nothing(void **state)
 		   "region file %s is in use by another pagemapd (pid %d)",
 		   f->d.region, (int)f->d.pid);
 	assert_same_bytes(f->d.region, before, len);
+	assert_same_bytes(meta, mbefore, mlen);
 	free(before);
+	free(mbefore);
 
-	/* The pid record beside the file names the first daemon. */
-	snprintf(lockfile, sizeof(lockfile), "%s.lock", f->d.region);
+	/* The pid record beside the metadata file names the first
+	 * daemon. */
+	snprintf(lockfile, sizeof(lockfile), "%s.meta.lock", f->d.region);
 	{
 		size_t n;
 		char *pid = slurp(lockfile, &n);

@@ -87,7 +87,7 @@ overlapping_files_are_repaired_and_the_region_attaches(void **state)
 	struct pm_extent ea, eb;
 	struct pm_super sb;
 	uint32_t a, b, ia, ib;
-	char want[PATH_MAX + 64], name[160];
+	char want[PATH_MAX + 64], name[PATH_MAX + 8];
 	int fd;
 
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/a",
@@ -100,8 +100,9 @@ overlapping_files_are_repaired_and_the_region_attaches(void **state)
 	write_text(f, "r/b", "the data of b");
 	assert_int_equal(daemon_stop(&f->d), 0);
 
-	/* b's extent is pointed at a's pages. */
-	fd = open(f->d.region, O_RDWR | O_CLOEXEC);
+	/* b's extent is pointed at a's pages (in the metadata file). */
+	snprintf(name, sizeof(name), "%s.meta", f->d.region);
+	fd = open(name, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &sb, sizeof(sb), 0), (ssize_t)sizeof(sb));
 	a = slot_of(fd, &sb, "a");

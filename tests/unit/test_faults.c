@@ -240,6 +240,18 @@ check_after(const char *path, const struct model *m)
 
 /* ---- the workloads ------------------------------------------------------ */
 
+/* remove_region -- unlink a region's data file and its metadata file
+ * (PATH.meta). */
+static void
+remove_region(const char *path)
+{
+	char meta[256];
+
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	unlink(path);
+	unlink(meta);
+}
+
 /* make_base -- with faults off, a region with files a (3 MiB + 100, a
  * partial last page) and b (64 KiB), an orphan left for the next attach to
  * reclaim, and a committed transaction not checkpointed, for its replay. */
@@ -251,7 +263,7 @@ make_base(const char *path, struct model *m)
 	char err[REGION_ERR_MAX];
 
 	fault_reset();
-	unlink(path);
+	remove_region(path);
 	assert_int_equal(do_attach(path, true, &r, err), 0);
 	assert_int_equal(
 		inode_create(&r->files, "a", 3 * MiB + 100, 0644, 0, 0, &a), 0);
@@ -409,17 +421,20 @@ typedef void run_fn(const char *path, struct model *m);
 static void
 prepare_none(const char *path, struct model *m)
 {
-	unlink(path);
+	remove_region(path);
 	memset(m, 0, sizeof(*m));
 }
 
-/* check_format -- a failed create leaves no file, or a whole region. */
+/* check_format -- a failed create leaves no region (no metadata file),
+ * or a whole one. */
 static void
 check_format(const char *path, const struct model *m)
 {
+	char meta[256];
 	struct stat st;
 
-	if (stat(path, &st) < 0 && errno == ENOENT) {
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	if (stat(meta, &st) < 0 && errno == ENOENT) {
 		assert_false(m->now[FC].exists);
 		return;
 	}

@@ -41,6 +41,7 @@ struct img {
 	struct pm_extent *ext;
 	uint8_t *bm;
 	uint64_t meta_end; /* bytes of metadata to write */
+	char meta[192]; /* the metadata file: "<path>.meta" */
 	uint32_t ninodes, nextents; /* as built, whatever sb says later */
 	char dir[64];
 	char path[80];
@@ -53,11 +54,23 @@ noop_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* count_live -- a slot that was free and is now used counts in the
+ * superblock (resealed) as the daemon's journal would count it. */
+static void
+count_live(struct img *im, const struct pm_inode *r)
+{
+	if (r->flags & PM_INODE_USED)
+		return;
+	im->sb->live_inodes++;
+	layout_super_seal(im->sb);
+}
+
 static void
 set_file(struct img *im, uint32_t slot, const char *name, uint64_t size)
 {
 	struct pm_inode *r = &im->ino[slot];
 
+	count_live(im, r);
 	memset(r, 0, sizeof(*r));
 	r->flags = PM_INODE_USED;
 	r->gen = slot + 1;
@@ -76,6 +89,7 @@ set_orphan(struct img *im, uint32_t slot, uint64_t size, uint32_t next)
 {
 	struct pm_inode *r = &im->ino[slot];
 
+	count_live(im, r);
 	memset(r, 0, sizeof(*r));
 	r->flags = PM_INODE_USED | PM_INODE_ORPHAN;
 	r->gen = 1;
@@ -161,7 +175,7 @@ build(struct img *im)
 	im->ino[9].gen = 3;
 	layout_inode_seal(&im->ino[9]);
 	im->sb->orphan_head = 8;
-	sync_bitmap(im);
+	sync_bitmap(im); /* live_inodes: alpha, beta, gamma, orphans 5, 7 */
 	layout_super_seal(im->sb);
 }
 
@@ -170,8 +184,12 @@ write_image(const struct img *im)
 {
 	int fd = open(im->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
+	/* The data file: as large as the region, all hole. */
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, RSIZE), 0);
+	close(fd);
+	fd = open(im->meta, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, im->buf, im->meta_end, 0),
 			 (ssize_t)im->meta_end);
 	close(fd);
@@ -191,6 +209,7 @@ setup(void **state)
 		return -1;
 	}
 	snprintf(im->path, sizeof(im->path), "%s/r.pmem", im->dir);
+	snprintf(im->meta, sizeof(im->meta), "%s/r.pmem.meta", im->dir);
 	fd = open(im->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		tmpdir_remove(im->dir);
@@ -320,6 +339,14 @@ a_pending_transaction_is_replayed_privately(void **state)
 			 0);
 	assert_int_equal(journal_add(&j, boff, scratch + boff, 2), 0);
 	memcpy(scratch + boff, im->buf + boff, 2);
+	{
+		/* A create counts its slot in the superblock. */
+		struct pm_super sb = *im->sb;
+
+		sb.live_inodes++;
+		layout_super_seal(&sb);
+		assert_int_equal(journal_add(&j, 0, &sb, sizeof(sb)), 0);
+	}
 	assert_int_equal(journal_commit(&j), 0);
 	journal_fini(&j);
 
@@ -335,7 +362,7 @@ a_pending_transaction_is_replayed_privately(void **state)
 	assert_int_equal(rep.used_pages, 4 + 256 + 256 + 1 + 1 + 8);
 
 	/* The file itself was not changed. */
-	fd = open(im->path, O_RDONLY | O_CLOEXEC);
+	fd = open(im->meta, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, disk, im->meta_end, 0),
 			 (ssize_t)im->meta_end);
@@ -557,14 +584,21 @@ a_file_that_is_not_a_region_is_refused(void **state)
 	im->sb->version = PM_LAYOUT_VERSION;
 	layout_super_seal(im->sb);
 
-	/* Shorter than the region it describes. */
+	/* A metadata file shorter than the metadata it describes. */
 	write_image(im);
-	assert_int_equal(truncate(im->path, RSIZE / 2), 0);
+	assert_int_equal(truncate(im->meta, im->meta_end / 2), 0);
 	assert_int_equal(fsck_region(im->path, &rep, NULL), -EINVAL);
 	assert_true(strlen(rep.first_error) > 0);
 
+	/* A data file shorter than the region: checked, a problem. */
+	write_image(im);
+	assert_int_equal(truncate(im->path, RSIZE / 2), 0);
+	assert_int_equal(fsck_region(im->path, &rep, NULL), 0);
+	assert_int_equal(rep.errors, 1);
+	assert_non_null(strstr(rep.first_error, "truncated to 4194304 bytes"));
+
 	/* Shorter than a superblock. */
-	fd = open(im->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = open(im->meta, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "PMAPRGN1", 8), 8);
 	close(fd);
@@ -832,7 +866,7 @@ a_locked_region_is_refused_unless_live(void **state)
 	FILE *log;
 
 	write_image(im);
-	assert_int_equal(exlock_region(im->path, O_RDWR, &held, NULL), 0);
+	assert_int_equal(exlock_region(im->meta, O_RDWR, &held, NULL), 0);
 	log = open_memstream(&out, &outlen);
 	assert_non_null(log);
 	assert_int_equal(fsck_region(im->path, &rep, log), -EBUSY);
@@ -855,7 +889,7 @@ a_locked_region_is_refused_unless_live(void **state)
 	assert_int_equal(fsck_region_flags(im->path, FSCK_LIVE, &rep, NULL), 0);
 	assert_false(rep.stale);
 	assert_int_equal(rep.holder, 0);
-	assert_int_equal(exlock_region(im->path, O_RDWR, &held, NULL), 0);
+	assert_int_equal(exlock_region(im->meta, O_RDWR, &held, NULL), 0);
 	exlock_release(&held);
 }
 
@@ -877,16 +911,16 @@ repair(struct img *im, unsigned flags, struct repair_report *rep)
 	return out;
 }
 
-/* read_all -- the whole region file. */
+/* read_all -- the whole metadata file, in RSIZE bytes. */
 static uint8_t *
 read_all(const struct img *im)
 {
-	uint8_t *buf = malloc(RSIZE);
-	int fd = open(im->path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf = calloc(1, RSIZE);
+	int fd = open(im->meta, O_RDONLY | O_CLOEXEC);
 
 	assert_non_null(buf);
 	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, buf, RSIZE, 0), RSIZE);
+	assert_int_equal(pread(fd, buf, RSIZE, 0), (ssize_t)im->meta_end);
 	close(fd);
 	return buf;
 }
@@ -1187,7 +1221,7 @@ a_locked_region_is_not_repaired(void **state)
 	struct exlock held;
 
 	write_image(im);
-	assert_int_equal(exlock_region(im->path, O_RDWR, &held, NULL), 0);
+	assert_int_equal(exlock_region(im->meta, O_RDWR, &held, NULL), 0);
 	assert_int_equal(repair_region(im->path, REPAIR_APPLY, &rep, NULL),
 			 -EBUSY);
 	assert_non_null(strstr(rep.first_error, "in use by this process"));

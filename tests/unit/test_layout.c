@@ -1,4 +1,5 @@
-/* test_layout.c -- region format v1: crc, geometry, record checks, names. */
+/* test_layout.c -- the region format: crc, geometry of versions 2 and 1
+ * (the conversion reads version 1), record checks, names. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,8 +23,8 @@ plan_or_fail(uint64_t size, uint32_t order, struct pm_super *sb)
 {
 	struct pm_geometry g = {.region_size = size, .max_order = order};
 
-	assert_int_equal(layout_plan(&g, sb), 0);
-	layout_super_seal(sb);
+	assert_int_equal(layout_plan_v1(&g, sb), 0);
+	layout_super_seal_v1(sb);
 }
 
 static void
@@ -64,7 +65,7 @@ check_geometry(const struct pm_super *sb, uint64_t size, uint32_t order)
 	if (want_inodes > (4u << 20))
 		want_inodes = 4u << 20;
 	assert_memory_equal(sb->magic, PM_MAGIC, 8);
-	assert_int_equal(sb->version, PM_LAYOUT_VERSION);
+	assert_int_equal(sb->version, PM_LAYOUT_VERSION_V1);
 	assert_int_equal(sb->region_size, size);
 	assert_int_equal(sb->page_size, PM_PAGE_SIZE);
 	assert_int_equal(sb->max_order, order);
@@ -97,9 +98,9 @@ check_geometry(const struct pm_super *sb, uint64_t size, uint32_t order)
 	assert_true(sb->data_pages >= 1);
 	assert_int_equal(sb->data_pg + sb->data_pages, pages);
 
-	assert_int_equal(layout_super_check(sb, size, &why), 0);
+	assert_int_equal(layout_super_check_v1(sb, size, &why), 0);
 	assert_null(why);
-	assert_int_equal(layout_super_check(sb, size + 12345, NULL), 0);
+	assert_int_equal(layout_super_check_v1(sb, size + 12345, NULL), 0);
 }
 
 static void
@@ -132,16 +133,16 @@ plan_honours_explicit_counts(void **state)
 	struct pm_super sb;
 
 	(void)state;
-	assert_int_equal(layout_plan(&g, &sb), 0);
-	layout_super_seal(&sb);
+	assert_int_equal(layout_plan_v1(&g, &sb), 0);
+	layout_super_seal_v1(&sb);
 	assert_int_equal(sb.inode_count, 1000);
 	assert_int_equal(sb.extent_count, 77);
-	assert_int_equal(layout_super_check(&sb, g.region_size, NULL), 0);
+	assert_int_equal(layout_super_check_v1(&sb, g.region_size, NULL), 0);
 	assert_true(sb.extent_off >= sb.inode_off + 1000 * 256);
 	assert_true(sb.bitmap_off >= sb.extent_off + 77 * 32);
 
 	g.extent_count = 0;
-	assert_int_equal(layout_plan(&g, &sb), 0);
+	assert_int_equal(layout_plan_v1(&g, &sb), 0);
 	assert_int_equal(sb.extent_count, 4000);
 }
 
@@ -165,7 +166,7 @@ plan_rejects_impossible_geometry(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(layout_plan(&bad[i], &sb), -EINVAL);
+		assert_int_equal(layout_plan_v1(&bad[i], &sb), -EINVAL);
 }
 
 static void
@@ -181,14 +182,14 @@ plan_fills_the_smallest_region_to_the_last_page(void **state)
 	 * accepted plan has exactly one data page. */
 	for (n = 64;; n++) {
 		g.inode_count = n;
-		if (layout_plan(&g, &sb))
+		if (layout_plan_v1(&g, &sb))
 			break;
 	}
 	g.inode_count = n - 1;
-	assert_int_equal(layout_plan(&g, &sb), 0);
+	assert_int_equal(layout_plan_v1(&g, &sb), 0);
 	assert_true(sb.data_pages >= 1);
-	layout_super_seal(&sb);
-	assert_int_equal(layout_super_check(&sb, g.region_size, NULL), 0);
+	layout_super_seal_v1(&sb);
+	assert_int_equal(layout_super_check_v1(&sb, g.region_size, NULL), 0);
 }
 
 /* One corruption of a sealed superblock; resealed unless it is the crc. */
@@ -301,8 +302,8 @@ super_check_rejects_each_corruption_with_a_reason(void **state)
 			sb = orig;
 			c->apply(&sb);
 			if (c->reseal)
-				layout_super_seal(&sb);
-			ret = layout_super_check(&sb, sizes[s], &why);
+				layout_super_seal_v1(&sb);
+			ret = layout_super_check_v1(&sb, sizes[s], &why);
 			if (ret != c->err)
 				fail_msg("%s (size %llu): got %d, want %d",
 					 c->what, (unsigned long long)sizes[s],
@@ -321,8 +322,8 @@ super_check_rejects_a_file_shorter_than_the_region(void **state)
 
 	(void)state;
 	plan_or_fail(64 * MiB, 9, &sb);
-	assert_int_equal(layout_super_check(&sb, 64 * MiB - 1, NULL), -EINVAL);
-	assert_int_equal(layout_super_check(&sb, 0, NULL), -EINVAL);
+	assert_int_equal(layout_super_check_v1(&sb, 64 * MiB - 1, NULL), -EINVAL);
+	assert_int_equal(layout_super_check_v1(&sb, 0, NULL), -EINVAL);
 }
 
 static void
@@ -332,12 +333,12 @@ super_check_rejects_every_single_bit_flip(void **state)
 
 	(void)state;
 	plan_or_fail(GiB, 9, &orig);
-	for (size_t bit = 0; bit < sizeof(sb) * 8; bit++) {
+	for (size_t bit = 0; bit < PM_SUPER_V1_SIZE * 8; bit++) {
 		int ret;
 
 		sb = orig;
 		((uint8_t *)&sb)[bit / 8] ^= (uint8_t)(1u << bit % 8);
-		ret = layout_super_check(&sb, GiB, NULL);
+		ret = layout_super_check_v1(&sb, GiB, NULL);
 		assert_true(ret == -EINVAL || ret == -EPROTONOSUPPORT);
 	}
 }
@@ -352,7 +353,7 @@ super_check_survives_random_bytes(void **state)
 		const char *why = NULL;
 		int ret;
 
-		for (size_t k = 0; k < sizeof(sb); k += 8) {
+		for (size_t k = 0; k < PM_SUPER_V1_SIZE; k += 8) {
 			uint64_t r = rnd();
 			memcpy((uint8_t *)&sb + k, &r, 8);
 		}
@@ -360,10 +361,10 @@ super_check_survives_random_bytes(void **state)
 		 * checks. */
 		if (i & 1) {
 			memcpy(sb.magic, PM_MAGIC, 8);
-			sb.version = PM_LAYOUT_VERSION;
-			layout_super_seal(&sb);
+			sb.version = PM_LAYOUT_VERSION_V1;
+			layout_super_seal_v1(&sb);
 		}
-		ret = layout_super_check(&sb, UINT64_MAX, &why);
+		ret = layout_super_check_v1(&sb, UINT64_MAX, &why);
 		assert_true(ret == -EINVAL || ret == -EPROTONOSUPPORT);
 		assert_non_null(why);
 	}
@@ -398,8 +399,8 @@ super_check_accepts_only_sane_random_geometry(void **state)
 		default:
 			*f ^= 1ull << (rnd() % 64);
 		}
-		layout_super_seal(&sb);
-		if (layout_super_check(&sb, GiB, NULL) == 0) {
+		layout_super_seal_v1(&sb);
+		if (layout_super_check_v1(&sb, GiB, NULL) == 0) {
 			accepted++;
 			/* Whatever passes is sane. */
 			assert_true(sb.data_pg + sb.data_pages <= GiB / 4096);
@@ -678,12 +679,129 @@ name_valid_follows_the_table(void **state)
 	assert_int_equal(layout_name_valid(too_long), -ENAMETOOLONG);
 }
 
+/* ---- version 2: the metadata file and the data file ---------------------- */
+
+static void
+plan2(uint64_t size, uint32_t order, struct pm_super *sb)
+{
+	struct pm_geometry g = {.region_size = size, .max_order = order};
+
+	assert_int_equal(layout_plan(&g, sb), 0);
+	layout_super_seal(sb);
+}
+
+static void
+v2_plan_puts_the_data_at_page_0_of_the_data_file(void **state)
+{
+	static const uint64_t sizes[] = {PM_MIN_REGION_SIZE, 64 * MiB, GiB,
+					 TiB};
+	static const uint32_t orders[] = {0, 9, 18};
+	struct pm_super sb, v1;
+	const char *why = "unset";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (size_t k = 0; k < 3; k++) {
+			struct pm_geometry g = {.region_size = sizes[i],
+						.max_order = orders[k]};
+
+			plan2(sizes[i], orders[k], &sb);
+			assert_int_equal(sb.version, PM_LAYOUT_VERSION);
+			assert_int_equal(sb.data_pg, 0);
+			assert_int_equal(sb.data_off, 0);
+			assert_int_equal(sb.data_pages, sizes[i] / PM_PAGE_SIZE);
+			assert_int_equal(sb.meta_size,
+					 sb.bitmap_off + sb.bitmap_size);
+			assert_int_equal(sb.live_inodes, 0);
+			assert_int_equal(layout_super_check(&sb, sb.meta_size,
+							    &why),
+					 0);
+			assert_null(why);
+			/* The metadata areas are version 1's. */
+			assert_int_equal(layout_plan_v1(&g, &v1), 0);
+			assert_int_equal(v1.bitmap_off, sb.bitmap_off);
+			assert_int_equal(v1.inode_off, sb.inode_off);
+		}
+	}
+}
+
+MUT(v2_meta_past_file, sb->meta_size += PM_PAGE_SIZE)
+MUT(v2_meta_odd, sb->meta_size -= 8)
+MUT(v2_meta_zero, sb->meta_size = 0)
+MUT(v2_bitmap_past_meta, sb->meta_size -= PM_PAGE_SIZE)
+MUT(v2_data_off_wrong, sb->data_off = PM_PAGE_SIZE)
+MUT(v2_data_past_region, sb->data_pages += 1)
+MUT(v2_live_too_many, sb->live_inodes = sb->inode_count + 1)
+MUT(v2_version_1, sb->version = 1)
+MUT(v2_version_3, sb->version = 3)
+MUT(v2_tail_flipped, sb->reserved[3] ^= 1)
+
+static void
+v2_super_check_rejects_each_corruption(void **state)
+{
+	static const struct corruption v2c[] = {
+		{"meta past file", v2_meta_past_file, -EINVAL, 1},
+		{"meta odd", v2_meta_odd, -EINVAL, 1},
+		{"meta zero", v2_meta_zero, -EINVAL, 1},
+		{"bitmap past meta", v2_bitmap_past_meta, -EINVAL, 1},
+		{"data off", v2_data_off_wrong, -EINVAL, 1},
+		{"data past region", v2_data_past_region, -EINVAL, 1},
+		{"live count", v2_live_too_many, -EINVAL, 1},
+		{"version 1", v2_version_1, -EPROTONOSUPPORT, 1},
+		{"version 3", v2_version_3, -EPROTONOSUPPORT, 1},
+		{"tail not resealed", v2_tail_flipped, -EINVAL, 0},
+	};
+	struct pm_super orig, sb;
+
+	(void)state;
+	plan2(64 * MiB, 9, &orig);
+	for (size_t i = 0; i < sizeof(v2c) / sizeof(v2c[0]); i++) {
+		const char *why = NULL;
+		int ret;
+
+		sb = orig;
+		v2c[i].apply(&sb);
+		if (v2c[i].reseal)
+			layout_super_seal(&sb);
+		ret = layout_super_check(&sb, orig.meta_size, &why);
+		if (ret != v2c[i].err)
+			fail_msg("%s: got %d, want %d", v2c[i].what, ret,
+				 v2c[i].err);
+		assert_non_null(why);
+	}
+	/* A version 1 superblock is told apart, for the conversion. */
+	sb = orig;
+	sb.version = 1;
+	assert_true(layout_is_v1(&sb));
+	assert_false(layout_is_v1(&orig));
+}
+
+static void
+v2_super_check_rejects_every_single_bit_flip(void **state)
+{
+	struct pm_super orig, sb;
+
+	(void)state;
+	plan2(GiB, 9, &orig);
+	for (size_t bit = 0; bit < sizeof(sb) * 8; bit++) {
+		int ret;
+
+		sb = orig;
+		((uint8_t *)&sb)[bit / 8] ^= (uint8_t)(1u << bit % 8);
+		ret = layout_super_check(&sb, orig.meta_size, NULL);
+		assert_true(ret == -EINVAL || ret == -EPROTONOSUPPORT);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		fdcheck_test(crc32c_matches_the_castagnoli_check_value),
 		fdcheck_test(crc32c_continues_across_calls),
+		fdcheck_test(v2_plan_puts_the_data_at_page_0_of_the_data_file),
+		fdcheck_test(v2_super_check_rejects_each_corruption),
+		fdcheck_test(v2_super_check_rejects_every_single_bit_flip),
 		fdcheck_test(plan_geometry_holds_for_sizes_and_orders),
 		fdcheck_test(plan_honours_explicit_counts),
 		fdcheck_test(plan_rejects_impossible_geometry),

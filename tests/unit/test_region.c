@@ -149,15 +149,43 @@ assert_backed(const struct inode *ino)
 	assert_int_equal(fp, pages_of(ino->size));
 }
 
-static uint8_t *
-file_byte(struct region *r, const struct inode *ino, uint64_t off)
+/* data_off -- where byte @off of @ino lies in the data file. */
+static off_t
+data_off(const struct inode *ino, uint64_t off)
 {
 	const struct extent *e = extent_map_lookup(&ino->map, off / PG);
 
 	assert_non_null(e);
-	return r->media.base +
-	       ((e->region_pg + off / PG - e->file_pg) << PM_PAGE_SHIFT) +
-	       off % PG;
+	return (off_t)(((e->region_pg + off / PG - e->file_pg)
+			<< PM_PAGE_SHIFT) +
+		       off % PG);
+}
+
+/* get_byte / set_byte -- byte @off of @ino, through the data file (the
+ * daemon never maps it). */
+static uint8_t
+get_byte(struct region *r, const struct inode *ino, uint64_t off)
+{
+	uint8_t b = 0xee;
+
+	assert_int_equal(pread(r->fd, &b, 1, data_off(ino, off)), 1);
+	return b;
+}
+
+static void
+set_byte(struct region *r, const struct inode *ino, uint64_t off, uint8_t b)
+{
+	assert_int_equal(pwrite(r->fd, &b, 1, data_off(ino, off)), 1);
+}
+
+/* meta_of -- the metadata file of the region file @path. */
+static const char *
+meta_of(const char *path)
+{
+	static char meta[256];
+
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	return meta;
 }
 
 static void
@@ -272,10 +300,14 @@ fill_writes_only_the_holes_asked_for(void **state)
 	assert_int_equal(region_fill(r, d, 8), 0);
 	assert_true(all_data(r->fd, at, 8 * PG));
 	/* And what it wrote reads as zeroes. */
-	for (uint64_t i = 0; i < 8 * PG; i++)
-		assert_int_equal(r->media.base[at + (off_t)i], 0);
+	for (uint64_t i = 0; i < 8 * PG; i++) {
+		uint8_t b = 0xee;
+
+		assert_int_equal(pread(r->fd, &b, 1, at + (off_t)i), 1);
+		assert_int_equal(b, 0);
+	}
 	/* Out of range is refused by no one and filled by no one. */
-	assert_int_equal(region_fill(r, r->media.size / PG, 1), 0);
+	assert_int_equal(region_fill(r, r->sb->region_size / PG, 1), 0);
 	region_detach(r);
 }
 
@@ -425,13 +457,13 @@ create_formats_an_all_zero_file_but_never_a_used_one(void **state)
 	region_detach(r);
 
 	/* ...one with anything in its first page is not. */
-	poke(f->path, 0, junk, sizeof(junk));
+	poke(meta_of(f->path), 0, junk, sizeof(junk));
 	r = NULL;
 	assert_int_equal(try_attach(f->path, true, REGION_SIZE, 9, &r, err),
 			 -EINVAL);
 	assert_null(r);
 	assert_non_null(strstr(err, "magic"));
-	peek(f->path, 0, back, sizeof(back));
+	peek(meta_of(f->path), 0, back, sizeof(back));
 	assert_memory_equal(junk, back, sizeof(junk));
 }
 
@@ -474,7 +506,7 @@ read_super_checks_without_attaching(void **state)
 	assert_int_equal(region_read_super(f->path, &sb, err), 0);
 	assert_memory_equal(sb.magic, PM_MAGIC, 8);
 	assert_int_equal(sb.region_size, REGION_SIZE);
-	poke(f->path, offsetof(struct pm_super, data_pages), &flip, 1);
+	poke(meta_of(f->path), offsetof(struct pm_super, data_pages), &flip, 1);
 	assert_int_equal(region_read_super(f->path, &sb, err), -EINVAL);
 	assert_non_null(strstr(err, "crc"));
 }
@@ -523,7 +555,7 @@ files_of_any_size_are_backed_and_zeroed(void **state)
 
 	assert_int_equal(free_pages(r), free0 - 2 - 1024);
 	for (uint64_t off = 0; off < 4 * MiB; off += 997)
-		assert_int_equal(*file_byte(r, c, off), 0);
+		assert_int_equal(get_byte(r, c, off), 0);
 	assert_ptr_equal(inode_find(&r->files, "odd"), b);
 	assert_null(inode_find(&r->files, "nope"));
 	assert_ptr_equal(inode_slot(&r->files, b->slot), b);
@@ -702,27 +734,27 @@ grow_exposes_zeroes_not_old_data(void **state)
 
 	/* Fill all three pages, past the end of file too. */
 	for (uint64_t off = 0; off < 3 * PG; off++)
-		*file_byte(r, z, off) = 0xab;
+		set_byte(r, z, off, 0xab);
 	assert_int_equal(inode_resize(&r->files, z, 100), 0);
 	assert_int_equal(inode_resize(&r->files, z, 200), 0);
 	for (uint64_t off = 0; off < 100; off++)
-		assert_int_equal(*file_byte(r, z, off), 0xab);
+		assert_int_equal(get_byte(r, z, off), 0xab);
 	for (uint64_t off = 100; off < PG; off++)
-		assert_int_equal(*file_byte(r, z, off), 0);
+		assert_int_equal(get_byte(r, z, off), 0);
 
 	for (uint64_t off = 0; off < PG; off++)
-		*file_byte(r, z, off) = 0xcd;
+		set_byte(r, z, off, 0xcd);
 	assert_int_equal(inode_resize(&r->files, z, 3 * PG), 0);
 	for (uint64_t off = 200; off < 3 * PG; off++)
-		assert_int_equal(*file_byte(r, z, off), 0);
+		assert_int_equal(get_byte(r, z, off), 0);
 
 	/* Freed pages handed to another file read zero as well. */
 	for (uint64_t off = 0; off < 3 * PG; off++)
-		*file_byte(r, z, off) = 0xef;
+		set_byte(r, z, off, 0xef);
 	assert_int_equal(inode_unlink(&r->files, z), 0);
 	z = create(r, "y", 3 * PG);
 	for (uint64_t off = 0; off < 3 * PG; off++)
-		assert_int_equal(*file_byte(r, z, off), 0);
+		assert_int_equal(get_byte(r, z, off), 0);
 	region_detach(r);
 }
 
@@ -760,7 +792,7 @@ unlink_frees_everything(void **state)
 	assert_int_equal(inode_unlink(&r->files, a), 0);
 	region_detach(r);
 
-	peek(f->path, super_of(f->path).inode_off + slot * sizeof(rec), &rec,
+	peek(meta_of(f->path), super_of(f->path).inode_off + slot * sizeof(rec), &rec,
 	     sizeof(rec));
 	assert_int_equal(rec.flags, 0);
 	assert_int_equal(rec.gen, 2);
@@ -928,6 +960,39 @@ expect_refused(const char *path, int code, const char *words)
 }
 
 static void
+a_torn_sector_over_a_live_inode_is_refused_and_reported(void **state)
+{
+	struct fx *f = *state;
+	struct region *r = attach(f->path, true);
+	static const uint8_t zero[512];
+	struct fsck_report rep;
+	struct pm_super sb;
+	struct inode *gone;
+
+	/* Slots 0..3: a file of no pages, whose record is all a torn
+	 * sector can take, then three more. */
+	create(r, "empty", 0);
+	gone = create(r, "also-empty", 0);
+	create(r, "c", PG);
+	create(r, "d", 0);
+	assert_int_equal(gone->slot, 1);
+	region_detach(r);
+	sb = super_of(f->path);
+	assert_int_equal(sb.live_inodes, 4);
+	assert_fsck_clean(f->path);
+
+	/* A 512-byte sector of zeroes over slots 0 and 1: both read as
+	 * never used, which no record check can tell. */
+	poke(meta_of(f->path), sb.inode_off, zero, sizeof(zero));
+	expect_refused(f->path, -EUCLEAN, "a live inode reads as free");
+	expect_refused(f->path, -EUCLEAN, "pagemapctl fsck");
+	assert_int_equal(fsck_region(f->path, &rep, NULL), 0);
+	assert_true(rep.errors >= 1);
+	assert_non_null(strstr(rep.first_error,
+			       "2 slots in use, the superblock counts 4"));
+}
+
+static void
 corrupt_superblock_is_refused(void **state)
 {
 	struct fx *f = *state;
@@ -937,16 +1002,16 @@ corrupt_superblock_is_refused(void **state)
 	create(r, "a", PG);
 	region_detach(r);
 
-	peek(f->path, offsetof(struct pm_super, inode_count), &b, 1);
+	peek(meta_of(f->path), offsetof(struct pm_super, inode_count), &b, 1);
 	b ^= 0x10;
-	poke(f->path, offsetof(struct pm_super, inode_count), &b, 1);
+	poke(meta_of(f->path), offsetof(struct pm_super, inode_count), &b, 1);
 	expect_refused(f->path, -EINVAL, "crc");
 	b ^= 0x10;
-	poke(f->path, offsetof(struct pm_super, inode_count), &b, 1);
+	poke(meta_of(f->path), offsetof(struct pm_super, inode_count), &b, 1);
 	r = attach(f->path, false);
 	region_detach(r);
 
-	poke(f->path, 0, "X", 1);
+	poke(meta_of(f->path), 0, "X", 1);
 	expect_refused(f->path, -EINVAL, "magic");
 	/* Not ours: create must not touch it either. */
 	{
@@ -976,9 +1041,9 @@ corrupt_inode_record_is_refused(void **state)
 	sb = super_of(f->path);
 	off = sb.inode_off + slot * sizeof(struct pm_inode) +
 	      offsetof(struct pm_inode, size);
-	peek(f->path, off, &b, 1);
+	peek(meta_of(f->path), off, &b, 1);
 	b ^= 1;
-	poke(f->path, off, &b, 1);
+	poke(meta_of(f->path), off, &b, 1);
 	expect_refused(f->path, -EUCLEAN, "crc mismatch");
 }
 
@@ -1012,7 +1077,7 @@ the_last_transaction_is_replayed_at_attach(void **state)
 	/* As if the home write of the last commit had been torn. */
 	sb = super_of(f->path);
 	memset(junk, 0x77, sizeof(junk));
-	poke(f->path, sb.inode_off + slot * sizeof(junk), junk, sizeof(junk));
+	poke(meta_of(f->path), sb.inode_off + slot * sizeof(junk), junk, sizeof(junk));
 	r = attach(f->path, false);
 	assert_non_null(inode_find(&r->files, "last"));
 	assert_int_equal(inode_find(&r->files, "last")->size, 3 * PG);
@@ -1032,9 +1097,9 @@ corrupt_bitmap_is_refused(void **state)
 	region_detach(r);
 	sb = super_of(f->path);
 	pg = sb.data_pg + sb.data_pages - 1;
-	peek(f->path, sb.bitmap_off + pg / 8, &b, 1);
+	peek(meta_of(f->path), sb.bitmap_off + pg / 8, &b, 1);
 	b |= (uint8_t)(1u << pg % 8);
-	poke(f->path, sb.bitmap_off + pg / 8, &b, 1);
+	poke(meta_of(f->path), sb.bitmap_off + pg / 8, &b, 1);
 	expect_refused(f->path, -EUCLEAN, "marked used but in no extent");
 }
 
@@ -1051,10 +1116,10 @@ overlapping_extents_are_refused(void **state)
 
 	region_detach(r);
 	sb = super_of(f->path);
-	peek(f->path, sb.extent_off + aslot * sizeof(e), &e, sizeof(e));
+	peek(meta_of(f->path), sb.extent_off + aslot * sizeof(e), &e, sizeof(e));
 	e.slot = bslot + 1;
 	layout_extent_seal(&e);
-	poke(f->path, sb.extent_off + (sb.extent_count - 1) * sizeof(e), &e,
+	poke(meta_of(f->path), sb.extent_off + (sb.extent_count - 1) * sizeof(e), &e,
 	     sizeof(e));
 	expect_refused(f->path, -EUCLEAN, "overlap in the region");
 }
@@ -1072,10 +1137,10 @@ duplicate_names_are_refused(void **state)
 	create(r, "tail", 0);
 	region_detach(r);
 	sb = super_of(f->path);
-	peek(f->path, sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
+	peek(meta_of(f->path), sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
 	memcpy(rec.name, "same", 4);
 	layout_inode_seal(&rec);
-	poke(f->path, sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
+	poke(meta_of(f->path), sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
 	(void)s1;
 	expect_refused(f->path, -EUCLEAN, "is also used by");
 }
@@ -1100,9 +1165,9 @@ garbage_everywhere_never_crashes(void **state)
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)rnd();
 	/* Every table in turn: refused with a reason, never a crash. */
-	poke(f->path, sb.extent_off, junk, 512);
+	poke(meta_of(f->path), sb.extent_off, junk, 512);
 	expect_refused(f->path, -EUCLEAN, "extent");
-	poke(f->path, sb.inode_off, junk, sizeof(junk));
+	poke(meta_of(f->path), sb.inode_off, junk, sizeof(junk));
 	expect_refused(f->path, -EUCLEAN, "inode 0");
 }
 
@@ -1128,23 +1193,23 @@ orphans_found_at_attach_are_reclaimed(void **state)
 	/* Craft the list head -> o2 -> o1, as a crash after the unlink of
 	 * two files with leases would leave it. */
 	sb = super_of(f->path);
-	peek(f->path, sb.inode_off + s1 * sizeof(rec), &rec, sizeof(rec));
+	peek(meta_of(f->path), sb.inode_off + s1 * sizeof(rec), &rec, sizeof(rec));
 	rec.flags |= PM_INODE_ORPHAN;
 	rec.name_len = 0;
 	memset(rec.name, 0, sizeof(rec.name));
 	rec.orphan_next = 0;
 	layout_inode_seal(&rec);
-	poke(f->path, sb.inode_off + s1 * sizeof(rec), &rec, sizeof(rec));
-	peek(f->path, sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
+	poke(meta_of(f->path), sb.inode_off + s1 * sizeof(rec), &rec, sizeof(rec));
+	peek(meta_of(f->path), sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
 	rec.flags |= PM_INODE_ORPHAN;
 	rec.name_len = 0;
 	memset(rec.name, 0, sizeof(rec.name));
 	rec.orphan_next = s1 + 1;
 	layout_inode_seal(&rec);
-	poke(f->path, sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
+	poke(meta_of(f->path), sb.inode_off + s2 * sizeof(rec), &rec, sizeof(rec));
 	sb.orphan_head = s2 + 1;
 	layout_super_seal(&sb);
-	poke(f->path, 0, &sb, sizeof(sb));
+	poke(meta_of(f->path), 0, &sb, sizeof(sb));
 
 	r = attach(f->path, false);
 	region_info(r, &ri);
@@ -1175,21 +1240,21 @@ an_orphan_off_the_list_is_refused(void **state)
 	create(r, "tail", 0);
 	region_detach(r);
 	sb = super_of(f->path);
-	peek(f->path, sb.inode_off + s * sizeof(rec), &rec, sizeof(rec));
+	peek(meta_of(f->path), sb.inode_off + s * sizeof(rec), &rec, sizeof(rec));
 	rec.flags |= PM_INODE_ORPHAN;
 	rec.name_len = 0;
 	memset(rec.name, 0, sizeof(rec.name));
 	layout_inode_seal(&rec);
-	poke(f->path, sb.inode_off + s * sizeof(rec), &rec, sizeof(rec));
+	poke(meta_of(f->path), sb.inode_off + s * sizeof(rec), &rec, sizeof(rec));
 	expect_refused(f->path, -EUCLEAN, "not on the orphan list");
 
 	/* A list that loops back on itself. */
 	rec.orphan_next = s + 1;
 	layout_inode_seal(&rec);
-	poke(f->path, sb.inode_off + s * sizeof(rec), &rec, sizeof(rec));
+	poke(meta_of(f->path), sb.inode_off + s * sizeof(rec), &rec, sizeof(rec));
 	sb.orphan_head = s + 1;
 	layout_super_seal(&sb);
-	poke(f->path, 0, &sb, sizeof(sb));
+	poke(meta_of(f->path), 0, &sb, sizeof(sb));
 	expect_refused(f->path, -EUCLEAN, "cycle");
 }
 
@@ -1362,14 +1427,23 @@ every_crash_point_leaves_a_whole_state(void **state)
 {
 	struct fx *f = *state;
 	struct region *r = attach(f->path, true);
-	char base[192], durable[192];
+	char base[192], mbase[192], meta[192], durable[192];
+	struct region_opts od = {.max_order = 9, .meta = durable};
+	char err[REGION_ERR_MAX];
+	struct fsck_report rep;
 	uint64_t count = 0;
 	size_t done;
 
 	region_detach(r);
+	/* Both files are restored before each run; power loss leaves the
+	 * metadata's durable image ("<meta>.durable") beside the data
+	 * file, whose zeroes are synced before each commit. */
 	snprintf(base, sizeof(base), "%s.base", f->path);
-	snprintf(durable, sizeof(durable), "%s.durable", f->path);
+	snprintf(meta, sizeof(meta), "%s.meta", f->path);
+	snprintf(mbase, sizeof(mbase), "%s.meta.base", f->path);
+	snprintf(durable, sizeof(durable), "%s.meta.durable", f->path);
 	copy_file(f->path, base);
+	copy_file(meta, mbase);
 
 	/* Count the persist points of the workload first. */
 	assert_int_equal(run_child(f->path, 0, false, &done, &count), 0);
@@ -1384,6 +1458,7 @@ every_crash_point_leaves_a_whole_state(void **state)
 			int status;
 
 			copy_file(base, f->path);
+			copy_file(mbase, meta);
 			status = run_child(f->path, n, torn, &done, NULL);
 			if (status != 86)
 				print_error("crash point %llu torn %d: exit "
@@ -1391,8 +1466,14 @@ every_crash_point_leaves_a_whole_state(void **state)
 					    (unsigned long long)n, torn,
 					    status);
 			assert_int_equal(status, 86);
-			assert_fsck_clean(durable);
-			r = attach(durable, false);
+			assert_int_equal(fsck_region_pair(f->path, durable, 0,
+							  &rep, stderr),
+					 0);
+			assert_int_equal(rep.errors, 0);
+			r = NULL;
+			assert_int_equal(region_attach("d", f->path, &od, &r,
+						       err),
+					 0);
 			if (!matches(r, done) && !matches(r, done + 1))
 				print_error("crash point %llu torn %d: %zu "
 					    "ops done, state matches "
@@ -1410,9 +1491,11 @@ every_crash_point_leaves_a_whole_state(void **state)
 	}
 	/* One past the last point: the workload just completes. */
 	copy_file(base, f->path);
+	copy_file(mbase, meta);
 	assert_int_equal(run_child(f->path, count + 1, false, &done, NULL), 0);
 	assert_int_equal(done, NOPS);
 	unlink(base);
+	unlink(mbase);
 }
 
 int
@@ -1430,6 +1513,7 @@ main(void)
 		T(an_attached_file_is_locked_against_a_second_attach),
 		T(create_sizes_and_formats_an_empty_file),
 		T(region_names_are_checked),
+		T(a_torn_sector_over_a_live_inode_is_refused_and_reported),
 		T(read_super_checks_without_attaching),
 		T(files_of_any_size_are_backed_and_zeroed),
 		T(names_are_unique_and_checked),
