@@ -29,7 +29,7 @@ config_defaults(struct config *c)
 	c->reserved_connections = 8;
 	c->handshake_timeout_ms = 5000;
 	/* Together within max_memory_per_uid, whatever a uid does: 1 MiB of
-	 * grants cost 128 MiB, 16384 leases 16 MiB, 64 connections 4.5 MiB,
+	 * grants cost 128 MiB, 16384 leases 16 MiB, 64 connections 8.5 MiB,
 	 * 32 MiB of queued replies (account.h has the costs). */
 	c->max_leases = 4096;
 	c->max_leases_per_uid = 16384;

@@ -127,6 +127,13 @@ room(const struct ipc_conn *c)
 		return n;
 	bytes = account_room(c->acct, c->proc, ACCT_QUEUED, NULL);
 	k = bytes / ((uint64_t)c->max_packet + sizeof(struct ipc_out));
+	/* Past that room, a connection whose replies have all been read
+	 * still gets one request at a time: a process (or a sibling) that
+	 * never reads holds back itself, not the clients that do. The one
+	 * reply it may queue beyond the room is priced in a connection's
+	 * cost (ACCT_COST_CONN). */
+	if (k == 0 && c->out_count == 0)
+		k = 1;
 	return k < n ? (size_t)k : n;
 }
 
