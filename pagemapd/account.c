@@ -28,6 +28,7 @@ static const uint64_t cost[ACCT_NRES] = {
 };
 
 /* The keys of pagemapd.conf(5) that set each limit. */
+/* clang-format off */
 static const char *const keys[ACCT_NSCOPES][ACCT_NRES] = {
 	[ACCT_PROC] = {
 		[ACCT_LEASES] = "max_leases",
@@ -49,7 +50,6 @@ static const char *const keys[ACCT_NSCOPES][ACCT_NRES] = {
 		[ACCT_CONNS] = "max_clients",
 	},
 };
-
 static const char *const nouns[ACCT_NRES] = {
 	[ACCT_CONNS] = "connection",
 	[ACCT_LEASES] = "lease",
@@ -69,6 +69,7 @@ static const char *const units[ACCT_NRES] = {
 	[ACCT_QUEUED] = "bytes",
 	[ACCT_MEMORY] = "bytes",
 };
+/* clang-format on */
 
 static const char *const scopes[ACCT_NSCOPES] = {
 	[ACCT_PROC] = "per process",
@@ -80,14 +81,14 @@ static const char *const scopes[ACCT_NSCOPES] = {
 static uint32_t
 hash_uid(uint32_t uid, uint32_t nbuckets)
 {
-	return (uint32_t)((uid * 0x9e3779b97f4a7c15ull) >> 32) &
-	       (nbuckets - 1);
+	return (uint32_t)((uid * 0x9e3779b97f4a7c15ull) >> 32) & (nbuckets - 1);
 }
 
 static uint32_t
 hash_proc(uint32_t uid, uint32_t pid, uint64_t start, uint32_t nbuckets)
 {
-	uint64_t k = ((uint64_t)uid << 32 | pid) ^ (start * 0xff51afd7ed558ccdull);
+	uint64_t k =
+		((uint64_t)uid << 32 | pid) ^ (start * 0xff51afd7ed558ccdull);
 
 	return (uint32_t)((k * 0x9e3779b97f4a7c15ull) >> 32) & (nbuckets - 1);
 }
@@ -492,9 +493,8 @@ account_key(enum acct_scope scope, enum acct_res r)
 char *
 account_refusal_str(const struct acct_refusal *why, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s limit reached: %llu %s %s (%s)",
-		 nouns[why->res], (unsigned long long)why->limit,
-		 units[why->res], scopes[why->scope],
-		 why->key ? why->key : "?");
+	snprintf(buf, len, "%s limit reached: %llu %s %s (%s)", nouns[why->res],
+		 (unsigned long long)why->limit, units[why->res],
+		 scopes[why->scope], why->key ? why->key : "?");
 	return buf;
 }

@@ -99,7 +99,7 @@ struct acct_uid {
 
 struct account {
 	struct acct_limits lim;
-	uint32_t self_uid; /* the daemon's: administers, as uid 0 does */
+	uint32_t self_uid;	  /* the daemon's: administers, as uid 0 does */
 	struct acct_usage all;	  /* everyone */
 	struct acct_usage others; /* everyone but the administrators */
 	struct acct_uid **uids;
@@ -166,8 +166,8 @@ void account_charge(struct account *a, struct acct_proc *p, enum acct_res r,
 		    uint64_t n);
 
 /* account_uncharge -- @p holds @n fewer of @r (at most what it holds). */
-void account_uncharge(struct account *a, struct acct_proc *p,
-		      enum acct_res r, uint64_t n);
+void account_uncharge(struct account *a, struct acct_proc *p, enum acct_res r,
+		      uint64_t n);
 
 /* account_uid_use -- what @uid holds now (zeros for a uid holding
  * nothing). */

@@ -119,8 +119,8 @@ static void throttle(struct ipc_conn *c);
 static size_t
 room(const struct ipc_conn *c)
 {
-	size_t n = c->out_count < c->out_limit ? c->out_limit - c->out_count
-					       : 0;
+	size_t n =
+		c->out_count < c->out_limit ? c->out_limit - c->out_count : 0;
 	uint64_t bytes, k;
 
 	if (n == 0 || c->proc == NULL)
@@ -344,8 +344,9 @@ union ctl {
 
 struct ipc_rx {
 	struct list_node throttled; /* ipc_conn.throttle_node */
-	uint32_t nconns; /* connections using it */
-	bool dropped;	 /* ipc_rx_free() called: free with the last */
+	uint32_t nconns;	    /* connections using it */
+	/* ipc_rx_free() was called: freed with the last connection. */
+	bool dropped;
 	uint8_t *buf;
 	size_t slot; /* bytes per slot */
 	union ctl ctl[RECV_BATCH];

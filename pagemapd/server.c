@@ -378,20 +378,20 @@ server_refused(struct server *srv, uint32_t uid, const char *what,
 static void
 refuse(struct server *srv, int fd, uint32_t uid, const struct acct_refusal *w)
 {
-	const char *what = w->scope == ACCT_ALL
-				   ? "the daemon serves as many connections "
-				     "as it may"
-			   : w->scope == ACCT_OTHERS
-				   ? "the connections other users may hold "
-				     "are all taken"
-			   : w->res == ACCT_CONNS
-				   ? "too many connections from this user"
-				   : "this user holds as much of the "
-				     "daemon's memory as it may";
+	const char *what;
 	char msg[256], why[160];
 	uint8_t buf[384];
 	ssize_t n;
 
+	if (w->scope == ACCT_ALL)
+		what = "the daemon serves as many connections as it may";
+	else if (w->scope == ACCT_OTHERS)
+		what = "the connections other users may hold are all taken";
+	else if (w->res == ACCT_CONNS)
+		what = "too many connections from this user";
+	else
+		what = "this user holds as much of the daemon's memory as it "
+		       "may";
 	snprintf(msg, sizeof(msg), "%s (%s %llu): try again later", what,
 		 w->key, (unsigned long long)w->limit);
 	n = wire_error(buf, sizeof(buf), 0, EUSERS, msg);

@@ -46,8 +46,8 @@ own_lease(struct session *s, const struct wire_request *rq)
 /* refuse_quota -- answer @rq with EDQUOT and the limit @why names, and
  * log it (at most once a second per uid). */
 static void
-refuse_quota(struct session *s, const struct wire_request *rq,
-	     const char *what, const struct acct_refusal *why)
+refuse_quota(struct session *s, const struct wire_request *rq, const char *what,
+	     const struct acct_refusal *why)
 {
 	char msg[192];
 

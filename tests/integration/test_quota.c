@@ -32,7 +32,7 @@
 #include "rawclient.h"
 
 #define UID 65534u
-#define WAIT_MS 60000	   /* the bound of every wait for a child */
+#define WAIT_MS 60000	      /* the bound of every wait for a child */
 #define FILE_SIZE (32u << 20) /* 8192 folios of 4 KiB: one full Map reply */
 #define MAX_CONNS 16
 
@@ -77,8 +77,8 @@ start(struct daemon *d, const char *keys)
 			     "attach", "r", path, NULL),
 			 0);
 	assert_int_equal(ctl(d, out, sizeof(out), err, sizeof(err), "file",
-			     "create", "r/f", "--size", "32M", "--mode",
-			     "0644", NULL),
+			     "create", "r/f", "--size", "32M", "--mode", "0644",
+			     NULL),
 			 0);
 }
 
@@ -113,14 +113,14 @@ struct plan {
 
 /* What it did. */
 struct report {
-	int failed;	       /* the step that went wrong, 0: none */
-	unsigned conns;	       /* connections open */
+	int failed;	/* the step that went wrong, 0: none */
+	unsigned conns; /* connections open */
 	unsigned conns_refused;
-	unsigned leases;       /* leases held */
-	uint64_t grants;       /* grants held */
-	unsigned unread;       /* requests sent and never read */
-	char lease_why[192];   /* the last lease refusal */
-	char grant_why[192];   /* the last map refusal */
+	unsigned leases;     /* leases held */
+	uint64_t grants;     /* grants held */
+	unsigned unread;     /* requests sent and never read */
+	char lease_why[192]; /* the last lease refusal */
+	char grant_why[192]; /* the last map refusal */
 };
 
 /* error_of -- 0 for a successful @r, else its errno with its message in
@@ -359,19 +359,18 @@ one_process_with_many_connections_is_held_to_its_limits(void **state)
 	assert_true(daemon_log_contains(&d, "refused a lease from uid 65534: "
 					    "lease limit reached"));
 	/* Root is charged but not refused. */
-	assert_int_equal(ctl(&d, out, sizeof(out), err, sizeof(err), "status",
-			     NULL),
-			 0);
+	assert_int_equal(
+		ctl(&d, out, sizeof(out), err, sizeof(err), "status", NULL), 0);
 	kid_end(&a);
 	kid_end(&b);
 	assert_int_equal(daemon_finish(&d), 0);
 }
 
-#define KIDS 8	      /* processes of the uid */
-#define KID_CONNS 9   /* each: 8 fit max_connections_per_uid 64 */
-#define KID_UNREAD 4  /* of them never read */
+#define KIDS 8	     /* processes of the uid */
+#define KID_CONNS 9  /* each: 8 fit max_connections_per_uid 64 */
+#define KID_UNREAD 4 /* of them never read */
 #define KID_LEASES 3000
-#define KID_MAPS 40   /* 8192 grants each: 2.6 M tried, 1 M may be held */
+#define KID_MAPS 40 /* 8192 grants each: 2.6 M tried, 1 M may be held */
 #define MIB 1024.0
 
 /* one_uid_cannot_grow_the_daemon_past_its_memory_limit -- with the
@@ -431,9 +430,8 @@ one_uid_cannot_grow_the_daemon_past_its_memory_limit(void **state)
 		leases, (unsigned long long)grants, unread, UID);
 	assert_true(after - before < 256 * 1024);
 	/* The administrator still gets in. */
-	assert_int_equal(ctl(&d, out, sizeof(out), err, sizeof(err), "status",
-			     NULL),
-			 0);
+	assert_int_equal(
+		ctl(&d, out, sizeof(out), err, sizeof(err), "status", NULL), 0);
 	for (int i = 0; i < KIDS; i++)
 		kid_end(&k[i]);
 	assert_int_equal(daemon_finish(&d), 0);

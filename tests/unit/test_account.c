@@ -317,9 +317,9 @@ random_charges_match_a_model(void **state)
 				struct acct_usage u, m = {{0}};
 
 				for (int k = 0; k < NPROCS; k++)
-					for (int x = 0; p[k] && uid_of[k] ==
-								       uid &&
-							x < ACCT_MEMORY;
+					for (int x = 0;
+					     p[k] && uid_of[k] == uid &&
+					     x < ACCT_MEMORY;
 					     x++)
 						m.n[x] += held[k][x];
 				account_uid_use(&a, uid, &u);
