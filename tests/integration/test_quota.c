@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "clock.h"
+#include "ctljson.h"
 #include "fdcheck.h"
 #include "harness.h"
 #include "rawclient.h"
@@ -109,6 +110,7 @@ struct plan {
 	unsigned leases;       /* lease attempts, spread over them */
 	unsigned maps;	       /* Map attempts of the whole file */
 	unsigned unread_conns; /* of conns, the last ones never read */
+	unsigned statuses;     /* then status requests on the others */
 };
 
 /* What it did. */
@@ -119,6 +121,7 @@ struct report {
 	unsigned leases;     /* leases held */
 	uint64_t grants;     /* grants held */
 	unsigned unread;     /* requests sent and never read */
+	unsigned statuses;   /* status requests answered */
 	char lease_why[192]; /* the last lease refusal */
 	char grant_why[192]; /* the last map refusal */
 };
@@ -244,6 +247,17 @@ child(const char *socket, const struct plan *p, int report_fd, int release_fd)
 	}
 	for (unsigned i = read_conns; i < rep.conns; i++)
 		rep.unread += flood_unread(fds[i]);
+	for (unsigned i = 0; i < p->statuses && read_conns; i++) {
+		Pagemap__StatusRequest m;
+		Pagemap__Request rq;
+		Pagemap__Response *r;
+
+		raw_req_status(&rq, &m);
+		r = raw_call(fds[i % read_conns], &rq, NULL, NULL);
+		if (r && r->error == 0)
+			rep.statuses++;
+		raw_free(r);
+	}
 	if (write(report_fd, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(13);
 	(void)read(release_fd, &c, 1); /* EOF: the test is done */
@@ -366,6 +380,56 @@ one_process_with_many_connections_is_held_to_its_limits(void **state)
 	assert_int_equal(daemon_finish(&d), 0);
 }
 
+/* a_client_that_never_reads_holds_back_only_itself -- a connection that
+ * never reads its replies is read no further than its process's
+ * max_queued_bytes allows (well before max_pending), while the same
+ * process's other connection, which reads, is still served. */
+static void
+a_client_that_never_reads_holds_back_only_itself(void **state)
+{
+	const struct plan p = {.conns = 2,
+			       .leases = 1,
+			       .maps = 1,
+			       .unread_conns = 1,
+			       .statuses = 20};
+	json_object *j, *rows;
+	int64_t pending = -1;
+	struct kid a;
+	struct daemon d;
+	int fd;
+
+	(void)state;
+	if (!need_root())
+		skip();
+	start(&d, "max_queued_bytes = 1M\nmax_pending = 4096\n");
+	spawn(&a, &fd, &d, &p);
+	kid_report(&a, fd);
+	assert_int_equal(a.r.grants, 8192);
+	assert_true(a.r.unread > 0);
+	assert_int_equal(a.r.statuses, 20);
+	j = jparse(ctl(&d, out, sizeof(out), err, sizeof(err), "--json",
+		       "client", "ls", NULL),
+		   out, err);
+	rows = jrows(j, "clients");
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		json_object *c = json_object_array_get_idx(rows, i);
+
+		if (jint(c, "uid") == UID && jint(c, "pending") > pending)
+			pending = jint(c, "pending");
+	}
+	json_object_put(j);
+	fprintf(stderr,
+		"replies queued to the client that never reads: "
+		"%lld (max_pending 4096)\n",
+		(long long)pending);
+	/* Pages of 1500 grants (about 18 KiB): 1 MiB holds some 57, where
+	 * nothing but max_pending would let 4096 queue. */
+	assert_true(pending > 0);
+	assert_true(pending <= 128);
+	kid_end(&a);
+	assert_int_equal(daemon_finish(&d), 0);
+}
+
 #define KIDS 8	     /* processes of the uid */
 #define KID_CONNS 9  /* each: 8 fit max_connections_per_uid 64 */
 #define KID_UNREAD 4 /* of them never read */
@@ -443,6 +507,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		fdcheck_test(
 			one_process_with_many_connections_is_held_to_its_limits),
+		fdcheck_test(a_client_that_never_reads_holds_back_only_itself),
 		fdcheck_test(
 			one_uid_cannot_grow_the_daemon_past_its_memory_limit),
 	};
