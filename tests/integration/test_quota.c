@@ -324,6 +324,18 @@ kid_end(struct kid *k)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* log_has -- wait (bounded) until @d's log holds @needle. */
+static bool
+log_has(const struct daemon *d, const char *needle)
+{
+	long long end = now_ms() + WAIT_MS;
+
+	while (!daemon_log_contains(d, needle))
+		if (now_ms() > end || poll(NULL, 0, 10) < 0)
+			return false;
+	return true;
+}
+
 static bool
 need_root(void)
 {
@@ -339,12 +351,15 @@ need_root(void)
 /* one_process_with_many_connections_is_held_to_its_limits -- a process
  * with three connections gets max_leases and max_grants once, not once per
  * connection; a second process of the same uid gets only what
- * max_leases_per_uid leaves; the refusals name the limit and its key. */
+ * max_leases_per_uid leaves; the refusals name the limit and its key; a
+ * SIGHUP that raises the uid's limit lets a third process have more. */
 static void
 one_process_with_many_connections_is_held_to_its_limits(void **state)
 {
 	const struct plan p = {.conns = 3, .leases = 9, .maps = 3};
-	struct kid a, b;
+	struct kid a, b, c;
+	char conf[PATH_MAX];
+	FILE *f;
 	struct daemon d;
 	int fd;
 
@@ -375,8 +390,23 @@ one_process_with_many_connections_is_held_to_its_limits(void **state)
 	/* Root is charged but not refused. */
 	assert_int_equal(
 		ctl(&d, out, sizeof(out), err, sizeof(err), "status", NULL), 0);
+	/* A reload raises the uid's share; what is held stays held. */
+	snprintf(conf, sizeof(conf), "%s/pagemapd.conf", d.dir);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f, "[daemon]\nmax_leases = 5\nmax_leases_per_uid = 11\n"
+		   "max_grants = 10000\n");
+	fclose(f);
+	assert_int_equal(kill(d.pid, SIGHUP), 0);
+	assert_true(log_has(&d, "reloaded limits per uid: "
+				"max_leases_per_uid 11"));
+	spawn(&c, &fd, &d, &p);
+	kid_report(&c, fd);
+	assert_int_equal(c.r.leases, 3);
+	assert_non_null(strstr(c.r.lease_why, "11 leases per uid"));
 	kid_end(&a);
 	kid_end(&b);
+	kid_end(&c);
 	assert_int_equal(daemon_finish(&d), 0);
 }
 
