@@ -320,6 +320,16 @@ config_load(struct config *c, const char *path, char *err)
 		snprintf(err, CONFIG_ERR_MAX, "%s:%d: %s", path, line, msg);
 		return -EINVAL;
 	}
+	/* Replies are reckoned at their cap inside the memory limit
+	 * (account.h): a cap as large would leave nothing for the rest. */
+	if (c->max_queued_bytes_per_uid >= c->max_memory_per_uid) {
+		snprintf(err, CONFIG_ERR_MAX,
+			 "%s: max_queued_bytes_per_uid (%llu) must be below "
+			 "max_memory_per_uid (%llu)",
+			 path, (unsigned long long)c->max_queued_bytes_per_uid,
+			 (unsigned long long)c->max_memory_per_uid);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < c->nregions; i++) {
 		if (check_region(&c->regions[i], msg) < 0) {
 			snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, msg);

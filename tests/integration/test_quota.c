@@ -535,6 +535,43 @@ one_uid_cannot_grow_the_daemon_past_its_memory_limit(void **state)
 	assert_int_equal(daemon_finish(&d), 0);
 }
 
+/* check_config_shows_the_limits_and_refuses_a_queue_cap_over_memory --
+ * --check-config prints the limits per process and per uid; a
+ * max_queued_bytes_per_uid that would leave no memory for anything else
+ * is an error naming both keys. */
+static void
+check_config_shows_the_limits_and_refuses_a_queue_cap_over_memory(void **state)
+{
+	struct daemon d;
+	char conf[PATH_MAX];
+	const char *argv[] = {PAGEMAPD_BIN, "--check-config", "--config", conf,
+			      NULL};
+	FILE *f;
+
+	(void)state;
+	daemon_init(&d);
+	snprintf(conf, sizeof(conf), "%s/pagemapd.conf", d.dir);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f, "[daemon]\nmax_grants_per_uid = 5000\n"
+		   "max_memory_per_uid = 64M\n");
+	fclose(f);
+	assert_int_equal(run(argv, NULL, out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, "limits per uid: "));
+	assert_non_null(strstr(out, "max_grants_per_uid 5000"));
+	assert_non_null(strstr(out, "max_memory_per_uid 67108864"));
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f, "[daemon]\nmax_memory_per_uid = 32M\n");
+	fclose(f);
+	assert_int_equal(run(argv, NULL, out, sizeof(out), err, sizeof(err)),
+			 2);
+	assert_non_null(strstr(err, "max_queued_bytes_per_uid (33554432) "
+				    "must be below max_memory_per_uid"));
+	assert_int_equal(daemon_cleanup(&d), 0);
+}
+
 int
 main(void)
 {
@@ -544,6 +581,8 @@ main(void)
 		fdcheck_test(a_client_that_never_reads_holds_back_only_itself),
 		fdcheck_test(
 			one_uid_cannot_grow_the_daemon_past_its_memory_limit),
+		fdcheck_test(
+			check_config_shows_the_limits_and_refuses_a_queue_cap_over_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
