@@ -10,7 +10,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "holder.h"
+#include "account.h"
 #include "inode.h"
 #include "ipc.h"
 #include "pintab.h"
@@ -93,13 +93,37 @@ client_lease_find(const struct server *srv, uint64_t id)
 
 /* ---- leases ----------------------------------------------------------- */
 
+/* Every lease, grant and pin table a client holds is charged to its
+ * process's entry in the account (account.h) here, and nowhere else. */
+
+static struct account *
+acct_of(const struct client *c)
+{
+	return &c->srv->acct;
+}
+
+static void
+grants_add(struct client *c, uint64_t k)
+{
+	c->grants += k;
+	account_charge(acct_of(c), c->acct, ACCT_GRANTS, k);
+}
+
+static void
+grants_sub(struct client *c, uint64_t k)
+{
+	c->grants -= k;
+	account_uncharge(acct_of(c), c->acct, ACCT_GRANTS, k);
+}
+
 static void
 own_link(struct client *c, struct lease *l)
 {
 	l->owner = c;
 	list_add_head(&c->leases, &l->own);
 	c->nleases++;
-	c->grants += l->ngrants;
+	account_charge(acct_of(c), c->acct, ACCT_LEASES, 1);
+	grants_add(c, l->ngrants);
 }
 
 static void
@@ -107,7 +131,14 @@ own_unlink(struct client *c, struct lease *l)
 {
 	list_del(&l->own);
 	c->nleases--;
-	c->grants -= l->ngrants;
+	account_uncharge(acct_of(c), c->acct, ACCT_LEASES, 1);
+	grants_sub(c, l->ngrants);
+}
+
+uint64_t
+client_grant_room(const struct client *c, struct acct_refusal *why)
+{
+	return account_room(acct_of(c), c->acct, ACCT_GRANTS, why);
 }
 
 /* ---- pin tables --------------------------------------------------------- */
@@ -150,7 +181,17 @@ client_add_pins(struct client *c, struct region *r, struct pintab *tab)
 	p->region = r;
 	p->tab = tab;
 	list_add_head(&c->pins, &p->node);
+	account_charge(acct_of(c), c->acct, ACCT_TABLES, 1);
 	return p;
+}
+
+/* pins_unlink -- @p leaves @c (its table closed or removed already). */
+static void
+pins_unlink(struct client *c, struct client_pins *p)
+{
+	list_del(&p->node);
+	account_uncharge(acct_of(c), c->acct, ACCT_TABLES, 1);
+	free(p);
 }
 
 /* pins_get -- @c's table in @r, made now (its header naming the holder)
@@ -189,7 +230,7 @@ pins_get(struct client *c, struct region *r, struct client_pins **ret)
 
 /* pins_put -- one lease less in @p; the table goes with its last. */
 static void
-pins_put(struct client_pins *p, bool remove)
+pins_put(struct client *c, struct client_pins *p, bool remove)
 {
 	if (--p->nleases)
 		return;
@@ -197,8 +238,7 @@ pins_put(struct client_pins *p, bool remove)
 		pintab_remove(p->tab);
 	else
 		pintab_close(p->tab);
-	list_del(&p->node);
-	free(p);
+	pins_unlink(c, p);
 }
 
 /* pin_lease -- record @l in @p's table (before any reply tells of it). */
@@ -223,15 +263,19 @@ pin_lease(struct client_pins *p, struct lease *l)
 
 int
 client_lease_acquire(struct client *c, struct region *r, struct inode *ino,
-		     enum lease_access access, struct lease **ret)
+		     enum lease_access access, struct lease **ret,
+		     struct acct_refusal *why)
 {
 	struct server *srv = c->srv;
 	struct client_pins *p = NULL;
 	struct lease *l;
 	int rv;
 
-	if (c->nleases >= srv->cfg->max_leases)
-		return -EDQUOT;
+	rv = account_check(acct_of(c), c->acct, ACCT_LEASES, 1, why);
+	if (rv == 0 && srv->pins.dirfd >= 0 && pins_of(c, r) == NULL)
+		rv = account_check(acct_of(c), c->acct, ACCT_TABLES, 1, why);
+	if (rv < 0)
+		return rv;
 	rv = lease_new(r, ino, c, access, srv->next_lease_id + 1, &l);
 	if (rv < 0)
 		return rv;
@@ -241,7 +285,7 @@ client_lease_acquire(struct client *c, struct region *r, struct inode *ino,
 			rv = pin_lease(p, l);
 			if (rv < 0 && p->nleases == 0) {
 				p->nleases = 1;
-				pins_put(p, true);
+				pins_put(c, p, true);
 			}
 		}
 		if (rv < 0) {
@@ -285,7 +329,7 @@ client_lease_restore(struct client *c, struct client_pins *p,
 void
 client_note_grants(struct lease *l, uint64_t k)
 {
-	client_owner(l)->grants += k;
+	grants_add(client_owner(l), k);
 }
 
 uint64_t
@@ -293,7 +337,7 @@ client_unmap(struct lease *l, uint64_t pg, uint64_t n)
 {
 	uint64_t k = lease_unmap(l, pg, n);
 
-	client_owner(l)->grants -= k;
+	grants_sub(client_owner(l), k);
 	return k;
 }
 
@@ -302,7 +346,7 @@ client_unmap_all(struct lease *l)
 {
 	uint64_t k = lease_unmap_all(l);
 
-	client_owner(l)->grants -= k;
+	grants_sub(client_owner(l), k);
 	return k;
 }
 
@@ -326,7 +370,7 @@ unpin_lease(struct client *c, struct lease *l, bool remove)
 		pintab_del(l->pins, l->pin_slot);
 	l->pins = NULL;
 	if (p)
-		pins_put(p, remove);
+		pins_put(c, p, remove);
 }
 
 void
@@ -356,7 +400,7 @@ client_forget_region(struct server *srv, struct region *r)
 			/* Not returned: only forgotten by this daemon, so
 			 * the table keeps them for the next attach. */
 			l->pins = NULL;
-			c->grants -= l->ngrants;
+			grants_sub(c, l->ngrants);
 			l->ino->grants -= l->ngrants;
 			r->pins -= l->ngrants;
 			l->ngrants = 0;
@@ -368,8 +412,7 @@ client_forget_region(struct server *srv, struct region *r)
 			struct client_pins *p = pins_of(c, r);
 
 			pintab_close(p->tab);
-			list_del(&p->node);
-			free(p);
+			pins_unlink(c, p);
 		}
 		if (client_idle(c))
 			client_free(c);
@@ -407,9 +450,10 @@ client_free(struct client *c)
 						   struct client_pins, node);
 
 		pintab_close(p->tab);
-		list_del(&p->node);
-		free(p);
+		pins_unlink(c, p);
 	}
+	account_proc_put(acct_of(c), c->acct);
+	c->acct = NULL;
 	if (c->pidfd >= 0) {
 		uv_poll_stop(&c->exit_poll);
 		/* The handle closes from the loop; the pidfd with it. */
@@ -445,15 +489,19 @@ new_token(void)
 	return t;
 }
 
-/* alloc_client -- a client of @pid/@uid on @srv's list. */
+/* alloc_client -- a client of @pid/@uid on @srv's list, charged to
+ * @proc (a reference the client now holds). */
 static struct client *
-alloc_client(struct server *srv, pid_t pid, uid_t uid,
+alloc_client(struct server *srv, pid_t pid, uid_t uid, struct acct_proc *proc,
 	     void (*on_exit)(struct client *c))
 {
 	struct client *c = calloc(1, sizeof(*c));
 
-	if (c == NULL)
+	if (c == NULL) {
+		account_proc_put(&srv->acct, proc);
 		return NULL;
+	}
+	c->acct = proc;
 	c->id = ++srv->next_client_id;
 	c->srv = srv;
 	c->on_exit = on_exit;
@@ -488,20 +536,23 @@ watch(struct client *c, int pidfd)
 
 int
 client_new(struct server *srv, struct ipc_peer *p, struct session *s,
-	   void (*on_exit)(struct client *c), struct client **ret)
+	   struct acct_proc *proc, void (*on_exit)(struct client *c),
+	   struct client **ret)
 {
-	struct client *c = alloc_client(srv, p->pid, p->uid, on_exit);
+	struct client *c;
 
+	account_proc_hold(proc);
+	c = alloc_client(srv, p->pid, p->uid, proc, on_exit);
 	if (c == NULL)
 		return -ENOMEM;
 	c->session = s;
 	c->gid = p->gid;
 	memcpy(c->comm, p->comm, sizeof(c->comm));
 	c->token = new_token();
-	/* Names the holder of its pins for good; unreadable, its pins are
-	 * kept conservatively after a restart (holder_check() UNKNOWN). */
-	if (holder_start_time(p->pid, &c->start_time) < 0)
-		c->start_time = 0;
+	/* Names the holder of its pins for good; unreadable (0), its pins
+	 * are kept conservatively after a restart (holder_check()
+	 * UNKNOWN). */
+	c->start_time = proc->start_time;
 	watch(c, p->pidfd); /* takes it, or closes it */
 	p->pidfd = -1;
 	*ret = c;
@@ -513,7 +564,10 @@ client_restore(struct server *srv, pid_t pid, uid_t uid, uint64_t start_time,
 	       uint64_t token, int pidfd, void (*on_exit)(struct client *c),
 	       struct client **ret)
 {
-	struct client *c = alloc_client(srv, pid, uid, on_exit);
+	struct acct_proc *proc = account_proc_get(&srv->acct, (uint32_t)uid,
+						  (uint32_t)pid, start_time);
+	struct client *c = proc ? alloc_client(srv, pid, uid, proc, on_exit)
+				: NULL;
 	char path[64], comm[sizeof(c->comm) + 1];
 	ssize_t n = -1;
 	int fd;
@@ -593,6 +647,8 @@ client_adopt(struct client *c, uint64_t token)
 
 			list_del(p);
 			list_add_head(&c->pins, p);
+			account_uncharge(acct_of(d), d->acct, ACCT_TABLES, 1);
+			account_charge(acct_of(c), c->acct, ACCT_TABLES, 1);
 		}
 		/* The token stays the same across reconnects. */
 		if (token || n)

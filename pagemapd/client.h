@@ -9,6 +9,8 @@
 
 #include "lease.h"
 
+struct acct_proc;
+struct acct_refusal;
 struct client_info;
 struct inode;
 struct pintab;
@@ -57,6 +59,8 @@ struct client {
 	struct list_node leases; /* struct lease, by lease->own */
 	uint32_t nleases;
 	uint64_t grants; /* folios under its leases */
+	struct acct_proc *acct; /* its process's charges (account.h): its
+				 * leases, grants and pin tables */
 	uint64_t token; /* names it for a reconnect (HelloReply.token) */
 	uint64_t start_time; /* of its process (holder.h); 0: unreadable */
 	bool restored; /* rebuilt from pin tables after a restart */
@@ -64,11 +68,14 @@ struct client {
 	struct list_node node; /* server's list of clients */
 };
 
-/* client_new -- the client behind the connection @s of @peer; the pidfd
+/* client_new -- the client behind the connection @s of @peer, charging
+ * what it holds to @proc (the process's entry, started at
+ * @proc->start_time; the client takes a reference of its own); the pidfd
  * moves from @peer to the client, whose @on_exit runs when the process
  * exits. Returns 0 or -ENOMEM. */
 int client_new(struct server *srv, struct ipc_peer *peer, struct session *s,
-	       void (*on_exit)(struct client *c), struct client **ret);
+	       struct acct_proc *proc, void (*on_exit)(struct client *c),
+	       struct client **ret);
 
 /* client_restore -- a disconnected client for the holder of a pin table
  * found at attach: process @pid of @uid started at @start_time, with
@@ -119,11 +126,17 @@ bool client_alive(const struct client *c);
 bool client_idle(const struct client *c);
 
 /* client_lease_acquire -- a new lease for @c, recorded in its pin table of
- * @r (made now if it is its first lease there). Returns 0, -EDQUOT (lease
- * limit), -ENOSPC (no room for the pin table), lease_new()'s errors. */
+ * @r (made now if it is its first lease there). Returns 0, -EDQUOT (a
+ * limit of its process or uid, named in *@why), -ENOSPC (no room for the
+ * pin table), lease_new()'s errors. */
 int client_lease_acquire(struct client *c, struct region *r,
 			 struct inode *ino, enum lease_access access,
-			 struct lease **ret);
+			 struct lease **ret, struct acct_refusal *why);
+
+/* client_grant_room -- how many more grants @c may take now (its
+ * process's and uid's limits, memory included); at 0, *@why (may be NULL)
+ * names the limit. */
+uint64_t client_grant_room(const struct client *c, struct acct_refusal *why);
 
 /* client_lease_find -- the lease with @id, or NULL. */
 struct lease *client_lease_find(const struct server *srv, uint64_t id);

@@ -28,8 +28,16 @@ config_defaults(struct config *c)
 	c->max_connections_per_uid = 64;
 	c->reserved_connections = 8;
 	c->handshake_timeout_ms = 5000;
+	/* Together within max_memory_per_uid, whatever a uid does: 1 MiB of
+	 * grants cost 128 MiB, 16384 leases 16 MiB, 64 connections 8.5 MiB,
+	 * 32 MiB of queued replies (account.h has the costs). */
 	c->max_leases = 4096;
-	c->max_grants = 1u << 22;
+	c->max_leases_per_uid = 16384;
+	c->max_grants = 1u << 20;
+	c->max_grants_per_uid = 1u << 20;
+	c->max_queued_bytes = 16u << 20;
+	c->max_queued_bytes_per_uid = 32u << 20;
+	c->max_memory_per_uid = 256u << 20;
 	c->max_pending = 256;
 	/* systemd's RuntimeDirectory= (the first, if it names several). */
 	env = getenv("RUNTIME_DIRECTORY");
@@ -176,10 +184,25 @@ struct ini_state {
 	char section[128];
 };
 
+/* size_key -- the field of the limit in bytes named @key, or NULL. */
+static uint64_t *
+size_key(struct config *c, const char *key)
+{
+	if (strcmp(key, "max_queued_bytes") == 0)
+		return &c->max_queued_bytes;
+	if (strcmp(key, "max_queued_bytes_per_uid") == 0)
+		return &c->max_queued_bytes_per_uid;
+	if (strcmp(key, "max_memory_per_uid") == 0)
+		return &c->max_memory_per_uid;
+	return NULL;
+}
+
 static int
 daemon_key(struct config *c, const char *key, const char *value,
 	   const char **why)
 {
+	uint64_t *sz;
+
 	if (strcmp(key, "socket") == 0) {
 		if (value[0] != '/' || strlen(value) >= sizeof(c->socket_path))
 			return *why = "must be an absolute path of at most 107 "
@@ -220,6 +243,23 @@ daemon_key(struct config *c, const char *key, const char *value,
 		if (parse_u32(value, 10, UINT32_MAX, &v) || !v)
 			return *why = "must be from 1 to 4294967295", -EINVAL;
 		c->max_grants = v;
+	} else if (strcmp(key, "max_leases_per_uid") == 0) {
+		if (parse_u32(value, 10, 1u << 24, &c->max_leases_per_uid) ||
+		    !c->max_leases_per_uid)
+			return *why = "must be from 1 to 16777216", -EINVAL;
+	} else if (strcmp(key, "max_grants_per_uid") == 0) {
+		uint32_t v;
+		if (parse_u32(value, 10, UINT32_MAX, &v) || !v)
+			return *why = "must be from 1 to 4294967295", -EINVAL;
+		c->max_grants_per_uid = v;
+	} else if ((sz = size_key(c, key)) != NULL) {
+		uint64_t v;
+		if (size_parse(value, &v, NULL) < 0 || v < (1u << 20) ||
+		    v > (1ull << 40))
+			return *why = "must be a size from 1M to 1T: "
+				      SIZE_ACCEPTED,
+			       -EINVAL;
+		*sz = v;
 	} else if (strcmp(key, "max_pending") == 0) {
 		if (parse_u32(value, 10, 65536, &c->max_pending) ||
 		    !c->max_pending)
@@ -283,6 +323,16 @@ config_load(struct config *c, const char *path, char *err)
 	if (line != 0) {
 		snprintf(msg, sizeof(msg), "%s", err[0] ? err : "syntax error");
 		snprintf(err, CONFIG_ERR_MAX, "%s:%d: %s", path, line, msg);
+		return -EINVAL;
+	}
+	/* Replies are reckoned at their cap inside the memory limit
+	 * (account.h): a cap as large would leave nothing for the rest. */
+	if (c->max_queued_bytes_per_uid >= c->max_memory_per_uid) {
+		snprintf(err, CONFIG_ERR_MAX,
+			 "%s: max_queued_bytes_per_uid (%llu) must be below "
+			 "max_memory_per_uid (%llu)",
+			 path, (unsigned long long)c->max_queued_bytes_per_uid,
+			 (unsigned long long)c->max_memory_per_uid);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->nregions; i++) {

@@ -32,9 +32,15 @@ struct config {
 	uint32_t max_connections_per_uid; /* for every uid but the admins' */
 	uint32_t reserved_connections; /* of max_clients, for the admins */
 	uint32_t handshake_timeout_ms; /* from accept to a completed Hello */
-	uint32_t max_leases; /* per client */
-	uint64_t max_grants; /* per client */
-	uint32_t max_pending; /* queued replies per client before we stop reading */
+	uint32_t max_leases; /* per process */
+	uint32_t max_leases_per_uid;
+	uint64_t max_grants; /* per process */
+	uint64_t max_grants_per_uid;
+	uint64_t max_queued_bytes; /* replies queued to a process, bytes */
+	uint64_t max_queued_bytes_per_uid;
+	uint64_t max_memory_per_uid; /* the estimate (account.h), bytes */
+	uint32_t max_pending; /* queued replies per connection before we stop
+			       * reading */
 	struct region_conf regions[CONFIG_MAX_REGIONS];
 	size_t nregions;
 };

@@ -30,6 +30,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "account.h"
+
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5; missing from Debian 12's headers */
 #endif
@@ -109,6 +111,31 @@ pass_creds(int fd)
 }
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void throttle(struct ipc_conn *c);
+
+/* room -- how many more requests @c may be read: one per reply its
+ * queue, and its process's and uid's room for queued bytes, can take at
+ * the largest (a reply is at most max_packet bytes). */
+static size_t
+room(const struct ipc_conn *c)
+{
+	size_t n =
+		c->out_count < c->out_limit ? c->out_limit - c->out_count : 0;
+	uint64_t bytes, k;
+
+	if (n == 0 || c->proc == NULL)
+		return n;
+	bytes = account_room(c->acct, c->proc, ACCT_QUEUED, NULL);
+	k = bytes / ((uint64_t)c->max_packet + sizeof(struct ipc_out));
+	/* Past that room, a connection whose replies have all been read
+	 * still gets one request at a time: a process (or a sibling) that
+	 * never reads holds back itself, not the clients that do. The one
+	 * reply it may queue beyond the room is priced in a connection's
+	 * cost (ACCT_COST_CONN). */
+	if (k == 0 && c->out_count == 0)
+		k = 1;
+	return k < n ? (size_t)k : n;
+}
 
 static void
 update_events(struct ipc_conn *c)
@@ -117,11 +144,32 @@ update_events(struct ipc_conn *c)
 
 	if (c->closing)
 		return;
-	if (!c->broken && c->out_count < c->out_limit)
-		events |= UV_READABLE;
+	if (!c->broken) {
+		if (room(c))
+			events |= UV_READABLE;
+		else if (c->out_count < c->out_limit)
+			throttle(c); /* held by its process's or uid's room */
+	}
 	if (c->out_head)
 		events |= UV_WRITABLE;
 	uv_poll_start(&c->poll, events, on_poll);
+}
+
+/* charge -- @c queues (@sign 1) or lets go of (-1) packet @o. */
+static void
+charge(struct ipc_conn *c, const struct ipc_out *o, int sign)
+{
+	uint64_t bytes = sizeof(*o) + o->len;
+
+	if (c->proc == NULL)
+		return;
+	if (sign > 0) {
+		account_charge(c->acct, c->proc, ACCT_PENDING, 1);
+		account_charge(c->acct, c->proc, ACCT_QUEUED, bytes);
+	} else {
+		account_uncharge(c->acct, c->proc, ACCT_PENDING, 1);
+		account_uncharge(c->acct, c->proc, ACCT_QUEUED, bytes);
+	}
 }
 
 /* send_one -- 0 sent, -EAGAIN full, other -errno fatal. */
@@ -160,21 +208,32 @@ send_one(int fd, const void *buf, size_t len, int pass_fd)
 static int
 flush(struct ipc_conn *c)
 {
+	size_t sent = 0;
+	int rv = 0;
+
 	while (c->out_head) {
 		struct ipc_out *o = c->out_head;
-		int rv = send_one(c->fd, o->data, o->len, o->fd);
 
-		if (rv == -EAGAIN)
-			return 0;
+		rv = send_one(c->fd, o->data, o->len, o->fd);
+		if (rv == -EAGAIN) {
+			rv = 0;
+			break;
+		}
 		if (rv < 0)
-			return rv;
+			break;
 		c->out_head = o->next;
 		if (c->out_head == NULL)
 			c->out_tail = NULL;
 		c->out_count--;
+		charge(c, o, -1);
 		free(o);
+		sent++;
 	}
-	return 0;
+	/* Room came back for this process and uid: its other connections
+	 * held for it may be read again. */
+	if (sent && c->proc)
+		ipc_rx_resume(c->rx);
+	return rv;
 }
 
 int
@@ -201,6 +260,7 @@ ipc_send(struct ipc_conn *c, const void *buf, size_t len, int pass_fd)
 	o->len = len;
 	o->fd = pass_fd;
 	memcpy(o->data, buf, len);
+	charge(c, o, 1);
 	if (c->out_tail)
 		c->out_tail->next = o;
 	else
@@ -283,6 +343,10 @@ union ctl {
 };
 
 struct ipc_rx {
+	struct list_node throttled; /* ipc_conn.throttle_node */
+	uint32_t nconns;	    /* connections using it */
+	/* ipc_rx_free() was called: freed with the last connection. */
+	bool dropped;
 	uint8_t *buf;
 	size_t slot; /* bytes per slot */
 	union ctl ctl[RECV_BATCH];
@@ -297,8 +361,16 @@ ipc_rx_new(struct ipc_rx **ret)
 
 	if (rx == NULL)
 		return -ENOMEM;
+	list_init(&rx->throttled);
 	*ret = rx;
 	return 0;
+}
+
+static void
+rx_free(struct ipc_rx *rx)
+{
+	free(rx->buf);
+	free(rx);
 }
 
 void
@@ -308,9 +380,35 @@ ipc_rx_free(struct ipc_rx **prx)
 
 	if (rx == NULL)
 		return;
-	free(rx->buf);
-	free(rx);
 	*prx = NULL;
+	if (rx->nconns) {
+		rx->dropped = true;
+		return;
+	}
+	rx_free(rx);
+}
+
+static void
+throttle(struct ipc_conn *c)
+{
+	if (list_empty(&c->throttle_node))
+		list_add_tail(&c->rx->throttled, &c->throttle_node);
+}
+
+void
+ipc_rx_resume(struct ipc_rx *rx)
+{
+	struct list_node *pos, *n;
+
+	list_for_each(pos, n, &rx->throttled) {
+		struct ipc_conn *c = list_entry(pos, struct ipc_conn,
+						throttle_node);
+
+		if (c->closing || room(c)) {
+			list_del(&c->throttle_node);
+			update_events(c);
+		}
+	}
 }
 
 static int
@@ -343,12 +441,16 @@ drain(struct ipc_conn *c)
 	unsigned want = RECV_BATCH;
 	int n;
 
-	if (c->closing || c->broken || c->out_count >= c->out_limit)
+	if (c->closing || c->broken)
 		return;
 	/* A client that does not read its replies is read no further than
-	 * its queue allows. */
-	if (c->out_limit - c->out_count < want)
-		want = (unsigned)(c->out_limit - c->out_count);
+	 * its queue, and its process's and uid's room for replies, allow. */
+	if (room(c) < want)
+		want = (unsigned)room(c);
+	if (want == 0) {
+		update_events(c);
+		return;
+	}
 	for (unsigned i = 0; i < want; i++) {
 		iov[i] = (struct iovec){.iov_base = rx->buf + i * rx->slot,
 					.iov_len = (size_t)c->max_packet + 1};
@@ -429,6 +531,7 @@ ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, struct ipc_rx *rx,
 	c->rx = rx;
 	list_init(&c->node);
 	list_init(&c->greet_node);
+	list_init(&c->throttle_node);
 	c->peer.pidfd = -1;
 	c->max_packet = max_packet;
 	c->out_limit = out_limit;
@@ -449,6 +552,7 @@ ipc_conn_open(uv_loop_t *loop, struct ipc_conn *c, struct ipc_rx *rx,
 		goto err_pidfd;
 	c->poll.data = c;
 	uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_poll);
+	rx->nconns++;
 	return 0;
 
 err_pidfd:
@@ -465,14 +569,21 @@ static void
 on_closed(uv_handle_t *h)
 {
 	struct ipc_conn *c = h->data;
+	struct ipc_rx *rx = c->rx;
+	bool freed = c->out_head != NULL;
 
 	while (c->out_head) {
 		struct ipc_out *o = c->out_head;
 		c->out_head = o->next;
+		charge(c, o, -1);
 		free(o);
 	}
 	c->out_tail = NULL;
 	c->out_count = 0;
+	if (freed && c->proc)
+		ipc_rx_resume(rx);
+	if (--rx->nconns == 0 && rx->dropped)
+		rx_free(rx);
 	/* Unlink before close is not a concern here; close the socket only
 	 * after libuv has stopped polling it. */
 	close(c->fd);
@@ -490,6 +601,7 @@ ipc_close(struct ipc_conn *c)
 		return;
 	(void)flush(c);
 	c->closing = true;
+	list_del(&c->throttle_node);
 	uv_poll_stop(&c->poll);
 	uv_close((uv_handle_t *)&c->poll, on_closed);
 }

@@ -23,17 +23,25 @@ struct ipc_peer {
 	char comm[16]; /* /proc/PID/comm at connect */
 };
 
+struct account;
+struct acct_proc;
 struct ipc_conn;
 
-/* The receive buffers one loop's connections share. */
+/* The receive buffers one loop's connections share, and the connections
+ * held back because their process or uid has no room for replies. */
 struct ipc_rx;
 
 /* ipc_rx_new -- receive buffers (sized by the first connection). Returns 0
  * or -ENOMEM. */
 int ipc_rx_new(struct ipc_rx **ret);
 
-/* ipc_rx_free -- free *@rx and set it to NULL (NULL is fine). */
+/* ipc_rx_free -- let go of *@rx and set it to NULL (NULL is fine): it is
+ * freed now, or when the last connection using it has closed. */
 void ipc_rx_free(struct ipc_rx **rx);
+
+/* ipc_rx_resume -- replies went away elsewhere (held ones were sent):
+ * read again from the connections of @rx that have room now. */
+void ipc_rx_resume(struct ipc_rx *rx);
 
 /* Called with each packet; @len may be 0 (a zero-length packet). @sender
  * is the pid of the process that sent it (SCM_CREDENTIALS), which is not
@@ -69,6 +77,12 @@ struct ipc_conn {
 	struct ipc_out *out_tail;
 	size_t out_count; /* packets queued */
 	size_t out_limit; /* stop reading requests while out_count >= this */
+	/* Queued replies are charged to @proc in @acct (set by the owner
+	 * after ipc_conn_open(); NULL: not counted), and requests are read
+	 * only while it has room for their replies. */
+	struct account *acct;
+	struct acct_proc *proc;
+	struct list_node throttle_node; /* rx's list while held back */
 	bool closing;
 	bool broken; /* framing error reported; read nothing more */
 	ipc_packet_fn on_packet;

@@ -54,6 +54,17 @@ static void
 print_config(const struct config *c)
 {
 	printf("socket %s\nruntime_dir %s\n", c->socket_path, c->runtime_dir);
+	printf("limits per process: max_leases %u, max_grants %llu, "
+	       "max_queued_bytes %llu\n",
+	       c->max_leases, (unsigned long long)c->max_grants,
+	       (unsigned long long)c->max_queued_bytes);
+	printf("limits per uid: max_connections_per_uid %u, "
+	       "max_leases_per_uid %u, max_grants_per_uid %llu, "
+	       "max_queued_bytes_per_uid %llu, max_memory_per_uid %llu\n",
+	       c->max_connections_per_uid, c->max_leases_per_uid,
+	       (unsigned long long)c->max_grants_per_uid,
+	       (unsigned long long)c->max_queued_bytes_per_uid,
+	       (unsigned long long)c->max_memory_per_uid);
 	for (size_t i = 0; i < c->nregions; i++) {
 		const struct region_conf *r = &c->regions[i];
 
@@ -224,7 +235,12 @@ reload(struct server *srv, void *ctx)
 	c->log_level = fresh->log_level;
 	log_set_level(c->log_level);
 	c->max_leases = fresh->max_leases;
+	c->max_leases_per_uid = fresh->max_leases_per_uid;
 	c->max_grants = fresh->max_grants;
+	c->max_grants_per_uid = fresh->max_grants_per_uid;
+	c->max_queued_bytes = fresh->max_queued_bytes;
+	c->max_queued_bytes_per_uid = fresh->max_queued_bytes_per_uid;
+	c->max_memory_per_uid = fresh->max_memory_per_uid;
 	c->max_pending = fresh->max_pending;
 	c->max_connections_per_uid = fresh->max_connections_per_uid;
 	c->reserved_connections = fresh->reserved_connections;
@@ -246,6 +262,15 @@ reload(struct server *srv, void *ctx)
 		 c->max_leases, (unsigned long long)c->max_grants,
 		 c->max_pending, c->max_connections_per_uid,
 		 c->reserved_connections, c->handshake_timeout_ms);
+	log_info("reloaded limits per uid: max_leases_per_uid %u, "
+		 "max_grants_per_uid %llu, max_queued_bytes %llu (per "
+		 "process), max_queued_bytes_per_uid %llu, "
+		 "max_memory_per_uid %llu",
+		 c->max_leases_per_uid,
+		 (unsigned long long)c->max_grants_per_uid,
+		 (unsigned long long)c->max_queued_bytes,
+		 (unsigned long long)c->max_queued_bytes_per_uid,
+		 (unsigned long long)c->max_memory_per_uid);
 	free(fresh);
 }
 

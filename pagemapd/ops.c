@@ -144,9 +144,7 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 	bool first = false;
 	int k, nfill;
 
-	room = srv->cfg->max_grants > c->grants
-		       ? srv->cfg->max_grants - c->grants
-		       : 0;
+	room = client_grant_room(c, NULL);
 	if (room == 0)
 		return -EDQUOT;
 	/* Nothing is granted of a data file a client cut short (checked

@@ -70,10 +70,12 @@ int ops_detach(struct server *srv, struct region *r,
 void ops_shutdown(struct server *srv);
 
 /* ops_map -- grant the folios tiling file pages [pg, pg + n) under @l, at
- * most what one reply and the client's grant limit allow, and fill the
- * holes under them. *ret_v points at them (valid until the next map),
+ * most what one reply and its process's and uid's limits allow (the
+ * account's room, memory included), and fill the holes under them.
+ * *ret_v points at them (valid until the next map),
  * *ret_next_pg is the first page not granted. Returns the count, -EDQUOT
- * (grant limit), -EROFS (a write grant on a failed region), or
+ * (a grant or memory limit: client_grant_room() names it), -EROFS (a
+ * write grant on a failed region), -EIO (a truncated data file), or
  * lease_map()'s errors. */
 int ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 	    enum lease_access access, size_t max, const struct grant **ret_v,

@@ -163,9 +163,14 @@ deferred_of(struct list_node *n)
 	return list_entry(n, struct deferred, node);
 }
 
+/* deferred_free -- @d is sent or dropped: its bytes leave its process's
+ * queued replies. */
 static void
-deferred_free(struct deferred *d)
+deferred_free(struct server *srv, struct deferred *d)
 {
+	if (d->conn->proc)
+		account_uncharge(&srv->acct, d->conn->proc, ACCT_QUEUED,
+				 sizeof(*d) + d->len);
 	list_del(&d->node);
 	if (d->fd >= 0)
 		close(d->fd);
@@ -199,6 +204,11 @@ server_defer(struct server *srv, struct ipc_conn *c, uint64_t id,
 	d->len = len;
 	memcpy(d->data, buf, len);
 	list_add_tail(&srv->deferred, &d->node);
+	/* Held replies count as queued ones: ipc.c reads a client no further
+	 * than its room for replies allows, held or queued. */
+	if (c->proc)
+		account_charge(&srv->acct, c->proc, ACCT_QUEUED,
+			       sizeof(*d) + len);
 	return 0;
 }
 
@@ -208,7 +218,7 @@ server_forget(struct server *srv, struct ipc_conn *c)
 	struct list_node *pos, *n;
 
 	list_for_each(pos, n, &srv->deferred) if (deferred_of(pos)->conn == c)
-		deferred_free(deferred_of(pos));
+		deferred_free(srv, deferred_of(pos));
 }
 
 /* on_commit -- after the loop has handled this iteration's packets:
@@ -220,6 +230,7 @@ on_commit(uv_check_t *h)
 	struct server *srv = h->data;
 	struct region *failed[CONFIG_MAX_REGIONS];
 	size_t nfailed = 0;
+	bool sent = !list_empty(&srv->deferred);
 
 	for (size_t i = 0; i < srv->nregions; i++) {
 		struct region *r = srv->regions[i];
@@ -257,8 +268,11 @@ on_commit(uv_check_t *h)
 			   -ENOMEM) {
 			ipc_close(d->conn);
 		}
-		deferred_free(d);
+		deferred_free(srv, d);
 	}
+	/* Their room is back: clients held for it may be read again. */
+	if (sent)
+		ipc_rx_resume(srv->rx);
 }
 
 /* ---- connections: limits per uid, the handshake deadline ---------------
@@ -269,12 +283,6 @@ on_commit(uv_check_t *h)
  * administrators), each of them at most max_connections_per_uid. A
  * connection that has not completed its Hello within handshake_timeout_ms
  * is closed, so idle sockets cannot hold slots either. */
-
-static bool
-privileged(const struct server *srv, uid_t uid)
-{
-	return uid == 0 || uid == srv->self_uid;
-}
 
 /* greet_check -- close the connections whose Hello is overdue, then wait
  * for the next deadline (the list is in deadline order: one timeout). */
@@ -313,10 +321,8 @@ server_conn_add(struct server *srv, struct ipc_conn *c)
 {
 	list_add_head(&srv->conns, &c->node);
 	srv->nsessions++;
-	if (!privileged(srv, c->peer.uid)) {
-		uidcount_add(&srv->uids, c->peer.uid);
-		srv->nunprivileged++;
-	}
+	if (c->proc)
+		account_charge(&srv->acct, c->proc, ACCT_CONNS, 1);
 	c->greet_deadline_ms = now_ms() + srv->cfg->handshake_timeout_ms;
 	list_add_tail(&srv->greeting, &c->greet_node);
 	if (!uv_is_active((uv_handle_t *)&srv->greet_timer))
@@ -337,20 +343,21 @@ server_conn_gone(struct server *srv, struct ipc_conn *c)
 	list_del(&c->node);
 	list_del(&c->greet_node);
 	srv->nsessions--;
-	if (!privileged(srv, c->peer.uid)) {
-		uidcount_drop(&srv->uids, c->peer.uid);
-		srv->nunprivileged--;
+	if (c->proc) {
+		account_uncharge(&srv->acct, c->proc, ACCT_CONNS, 1);
+		account_proc_put(&srv->acct, c->proc);
+		c->proc = NULL;
 	}
 }
 
-/* log_refusal -- say why @uid was refused, at most once a second per uid
- * (a flood must not flood the journal too), with how many went unsaid. */
-static void
-log_refusal(struct server *srv, uint32_t uid, const char *limit, uint32_t value)
+void
+server_refused(struct server *srv, uint32_t uid, const char *what,
+	       const char *why)
 {
 	struct refusal_log *r = NULL, *oldest = &srv->refusals[0];
 	uint64_t now = now_ms();
 
+	/* A flood must not flood the journal too. */
 	for (size_t i = 0; i < SERVER_REFUSAL_UIDS && r == NULL; i++) {
 		struct refusal_log *e = &srv->refusals[i];
 
@@ -368,12 +375,12 @@ log_refusal(struct server *srv, uint32_t uid, const char *limit, uint32_t value)
 		*r = (struct refusal_log){.uid = uid};
 	}
 	if (r->suppressed)
-		log_warn("refused a connection from uid %u: %s (%u) reached; "
-			 "%u more refused since the last such line",
-			 (unsigned)uid, limit, value, r->suppressed);
+		log_warn("refused %s from uid %u: %s; %u more refused since "
+			 "the last such line",
+			 what, (unsigned)uid, why, r->suppressed);
 	else
-		log_warn("refused a connection from uid %u: %s (%u) reached",
-			 (unsigned)uid, limit, value);
+		log_warn("refused %s from uid %u: %s", what, (unsigned)uid,
+			 why);
 	r->last_ms = now ? now : 1;
 	r->suppressed = 0;
 }
@@ -381,27 +388,39 @@ log_refusal(struct server *srv, uint32_t uid, const char *limit, uint32_t value)
 /* refuse -- answer @fd with one error packet (the reply to the Hello the
  * client sends first: libpagemap shows its message) and close it. */
 static void
-refuse(struct server *srv, int fd, uint32_t uid, const char *limit,
-       uint32_t value, const char *what)
+refuse(struct server *srv, int fd, uint32_t uid, const struct acct_refusal *w)
 {
-	char msg[192];
-	uint8_t buf[256];
+	const char *what;
+	char msg[256], why[160];
+	uint8_t buf[384];
 	ssize_t n;
 
-	snprintf(msg, sizeof(msg), "%s (%s %u): try again later", what, limit,
-		 value);
+	if (w->scope == ACCT_ALL)
+		what = "the daemon serves as many connections as it may";
+	else if (w->scope == ACCT_OTHERS)
+		what = "the connections other users may hold are all taken";
+	else if (w->res == ACCT_CONNS)
+		what = "too many connections from this user";
+	else
+		what = "this user holds as much of the daemon's memory as it "
+		       "may";
+	snprintf(msg, sizeof(msg), "%s (%s %llu): try again later", what,
+		 w->key, (unsigned long long)w->limit);
 	n = wire_error(buf, sizeof(buf), 0, EUSERS, msg);
 	if (n > 0)
 		ipc_refuse(fd, buf, (size_t)n);
 	else
 		close(fd);
-	log_refusal(srv, uid, limit, value);
+	snprintf(why, sizeof(why), "%s (%llu) reached", w->key,
+		 (unsigned long long)w->limit);
+	server_refused(srv, uid, "a connection", why);
 }
 
 static void
 on_connection(struct ipc_listener *l, int fd)
 {
 	struct server *srv = l->data;
+	struct acct_refusal w;
 	uid_t uid;
 
 	if (srv->finished) {
@@ -413,28 +432,10 @@ on_connection(struct ipc_listener *l, int fd)
 		return;
 	}
 	/* Refuse before reading anything: a flood of connections must not
-	 * grow the daemon. */
-	if (srv->nsessions >= srv->max_clients) {
-		refuse(srv, fd, uid, "max_clients", srv->max_clients,
-		       "the daemon serves as many connections as it may");
+	 * grow the daemon. Administrators meet only max_clients. */
+	if (account_check_uid(&srv->acct, uid, ACCT_CONNS, 1, &w) < 0) {
+		refuse(srv, fd, uid, &w);
 		return;
-	}
-	if (!privileged(srv, uid)) {
-		if (srv->nunprivileged >= srv->max_unprivileged) {
-			refuse(srv, fd, uid,
-			       "max_clients less reserved_connections",
-			       srv->max_unprivileged,
-			       "the connections other users may hold are all "
-			       "taken");
-			return;
-		}
-		if (uidcount_get(&srv->uids, uid) >=
-		    srv->cfg->max_connections_per_uid) {
-			refuse(srv, fd, uid, "max_connections_per_uid",
-			       srv->cfg->max_connections_per_uid,
-			       "too many connections from this user");
-			return;
-		}
 	}
 	if (srv->up.accept(srv, fd) < 0)
 		log_warn("cannot serve a new connection: out of resources");
@@ -523,20 +524,33 @@ size_clients(struct server *srv)
 	}
 }
 
-/* size_limits -- max_clients and the administrators' reserve in it (at
- * most half, so other users keep some), and the per-uid table. */
-static int
-size_limits(struct server *srv)
+/* server_apply_limits: max_clients as size_clients() left it, the
+ * administrators' reserve in it (at most half, so other users keep some),
+ * and the limits per process and per uid. */
+void
+server_apply_limits(struct server *srv)
 {
-	uint32_t reserve = srv->cfg->reserved_connections;
+	const struct config *c = srv->cfg;
+	uint32_t reserve = c->reserved_connections;
+	struct acct_limits l = {{{0}}};
 
-	size_clients(srv);
 	if (reserve > srv->max_clients / 2)
 		reserve = srv->max_clients / 2;
 	srv->max_unprivileged = srv->max_clients - reserve;
-	srv->self_uid = geteuid();
-	/* No more uids than connections have a count. */
-	return uidcount_init(&srv->uids, srv->max_unprivileged);
+	l.max[ACCT_PROC][ACCT_LEASES] = c->max_leases;
+	l.max[ACCT_PROC][ACCT_GRANTS] = c->max_grants;
+	l.max[ACCT_PROC][ACCT_QUEUED] = c->max_queued_bytes;
+	l.max[ACCT_UID][ACCT_CONNS] = c->max_connections_per_uid;
+	l.max[ACCT_UID][ACCT_LEASES] = c->max_leases_per_uid;
+	l.max[ACCT_UID][ACCT_GRANTS] = c->max_grants_per_uid;
+	/* A pin table per client and region: a uid's connected clients
+	 * and as many disconnected holders, in a few regions each. */
+	l.max[ACCT_UID][ACCT_TABLES] = 4ull * c->max_connections_per_uid;
+	l.max[ACCT_UID][ACCT_QUEUED] = c->max_queued_bytes_per_uid;
+	l.max[ACCT_UID][ACCT_MEMORY] = c->max_memory_per_uid;
+	l.max[ACCT_OTHERS][ACCT_CONNS] = srv->max_unprivileged;
+	l.max[ACCT_ALL][ACCT_CONNS] = srv->max_clients;
+	account_set_limits(&srv->acct, &l);
 }
 
 /* activated -- systemd passed us the listening socket (sd_listen_fds(3)'s
@@ -618,8 +632,10 @@ on_hup(uv_signal_t *h, int signum)
 	struct server *srv = h->data;
 
 	(void)signum;
-	if (srv->up.reload)
+	if (srv->up.reload) {
 		srv->up.reload(srv, srv->up.reload_ctx);
+		server_apply_limits(srv);
+	}
 }
 
 int
@@ -646,7 +662,9 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 	list_init(&srv->deferred);
 	list_init(&srv->greeting);
 	recall_set_init(&srv->recall, NULL);
-	if (wire_ctx_new(&srv->wire) < 0 || ipc_rx_new(&srv->rx) < 0) {
+	/* Before the regions: restored pins are charged to their holders. */
+	if (wire_ctx_new(&srv->wire) < 0 || ipc_rx_new(&srv->rx) < 0 ||
+	    account_init(&srv->acct, geteuid()) < 0) {
 		log_error("out of memory");
 		rv = -ENOMEM;
 		goto err_detach;
@@ -672,11 +690,8 @@ server_start(struct server *srv, uv_loop_t *loop, const struct config *c,
 		}
 	}
 	/* After the regions: their descriptors count as used. */
-	rv = size_limits(srv);
-	if (rv < 0) {
-		log_error("out of memory");
-		goto err_detach;
-	}
+	size_clients(srv);
+	server_apply_limits(srv);
 	srv->listener.on_connection = on_connection;
 	srv->listener.on_pause = on_accept_paused;
 	srv->listener.data = srv;
@@ -710,7 +725,7 @@ err_detach:
 	exlock_release(&srv->socket_lock);
 	wire_ctx_free(&srv->wire);
 	ipc_rx_free(&srv->rx);
-	uidcount_fini(&srv->uids);
+	account_fini(&srv->acct);
 	return rv;
 }
 
@@ -751,7 +766,8 @@ finish(uv_timer_t *t)
 	srv->scratch = NULL;
 	wire_ctx_free(&srv->wire);
 	ipc_rx_free(&srv->rx);
-	uidcount_fini(&srv->uids);
+	/* Freed once the last connection and client are gone. */
+	account_close(&srv->acct);
 	free(srv->lease_buckets);
 	srv->lease_buckets = NULL;
 	srv->lease_nbuckets = 0;

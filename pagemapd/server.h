@@ -6,13 +6,13 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "account.h"
 #include "config.h"
 #include "exlock.h"
 #include "ipc.h"
 #include "list.h"
 #include "recall.h"
 #include "region.h"
-#include "uidcount.h"
 #include "wire.h"
 
 #define SERVER_MAX_PACKET WIRE_MAX_PACKET
@@ -82,9 +82,7 @@ struct server {
 	uint32_t nsessions;
 	uint32_t max_clients;	   /* the config's, lowered to the fd limit */
 	uint32_t max_unprivileged; /* max_clients less the admins' reserve */
-	uint32_t nunprivileged;	   /* sessions of uids other than the admins' */
-	uint32_t self_uid;    /* the daemon's: administers, as uid 0 does */
-	struct uidcount uids; /* sessions per unprivileged uid */
+	struct account acct; /* what each process and uid holds (account.h) */
 	struct refusal_log refusals[SERVER_REFUSAL_UIDS];
 	uint64_t paused_log_ms;	   /* the last "out of fds" line */
 	struct list_node greeting; /* ipc_conn.greet_node, by deadline */
@@ -134,9 +132,21 @@ int server_attach(struct server *srv, const char *name, const char *path,
 int server_detach(struct server *srv, const char *name);
 
 /* server_conn_add / server_conn_gone -- a session's connection opened /
- * has closed (the server closes every one when it finishes). */
+ * has closed (the server closes every one when it finishes). @c->proc
+ * is charged the connection; gone drops the reference on it that add
+ * took over from the caller. */
 void server_conn_add(struct server *srv, struct ipc_conn *c);
 void server_conn_gone(struct server *srv, struct ipc_conn *c);
+
+/* server_apply_limits -- the limits of the configuration (as a reload
+ * left it) take effect in the account. */
+void server_apply_limits(struct server *srv);
+
+/* server_refused -- log that @uid was refused @what (e.g. "a lease")
+ * because of @why, at most once a second per uid, with how many refusals
+ * went unsaid meanwhile. */
+void server_refused(struct server *srv, uint32_t uid, const char *what,
+		    const char *why);
 
 /* server_conn_greeted -- @c completed its Hello: it is no longer closed
  * at handshake_timeout_ms. */

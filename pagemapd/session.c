@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "account.h"
 #include "client.h"
+#include "holder.h"
 #include "inode.h"
 #include "inode_io.h"
 #include "lease.h"
@@ -688,7 +690,9 @@ on_close(struct ipc_conn *c)
 int
 session_open(struct server *srv, int fd)
 {
+	struct acct_proc *proc;
 	struct session *s;
+	uint64_t start;
 	int rv;
 
 	s = calloc(1, sizeof(*s));
@@ -708,8 +712,18 @@ session_open(struct server *srv, int fd)
 		free(s);
 		return rv;
 	}
+	/* Everything the connection makes the daemon hold is charged to its
+	 * process (pid and start time name it for good) and its uid. */
+	if (holder_start_time(s->conn.peer.pid, &start) < 0)
+		start = 0;
+	proc = account_proc_get(&srv->acct, (uint32_t)s->conn.peer.uid,
+				(uint32_t)s->conn.peer.pid, start);
+	s->conn.acct = &srv->acct;
+	s->conn.proc = proc;
 	server_conn_add(srv, &s->conn);
-	rv = client_new(srv, &s->conn.peer, s, ops_client_exited, &s->client);
+	rv = proc ? client_new(srv, &s->conn.peer, s, proc, ops_client_exited,
+			       &s->client)
+		  : -ENOMEM;
 	if (rv < 0) {
 		ipc_close(&s->conn); /* on_close unlinks and frees s */
 		return rv;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "access.h"
+#include "account.h"
 #include "client.h"
 #include "inode.h"
 #include "inode_io.h"
@@ -43,6 +44,19 @@ own_lease(struct session *s, const struct wire_request *rq)
 	return l;
 }
 
+/* refuse_quota -- answer @rq with EDQUOT and the limit @why names, and
+ * log it (at most once a second per uid). */
+static void
+refuse_quota(struct session *s, const struct wire_request *rq, const char *what,
+	     const struct acct_refusal *why)
+{
+	char msg[192];
+
+	account_refusal_str(why, msg, sizeof(msg));
+	server_refused(s->srv, (uint32_t)s->conn.peer.uid, what, msg);
+	reply_error(s, rq, EDQUOT, "%s", msg);
+}
+
 /* fd_to_send -- the region fd this lease reply must carry, or -1: each
  * region's fd goes to a connection once, read-only for read-only
  * access, and again read-write when a write lease first needs it. */
@@ -74,6 +88,7 @@ session_lease_acquire(struct session *s, const struct wire_request *rq)
 	bool rw = rq->access == LEASE_WRITE;
 	unsigned want = rw ? MAY_WRITE : MAY_READ;
 	struct wire_lease_acquired a = {0};
+	struct acct_refusal why = {0};
 	struct region *r;
 	struct inode *ino;
 	struct lease *l;
@@ -97,13 +112,10 @@ session_lease_acquire(struct session *s, const struct wire_request *rq)
 		return;
 	}
 	rv = client_lease_acquire(s->client, r, ino,
-				  (enum lease_access)rq->access, &l);
+				  (enum lease_access)rq->access, &l, &why);
 	if (rv < 0) {
 		if (rv == -EDQUOT)
-			reply_error(s, rq, EDQUOT,
-				    "lease limit (%u per "
-				    "client) reached",
-				    s->srv->cfg->max_leases);
+			refuse_quota(s, rq, "a lease", &why);
 		else if (rv == -EBUSY)
 			reply_error(s, rq, EBUSY, "region '%s' is detaching",
 				    r->name);
@@ -159,6 +171,7 @@ void
 session_map(struct session *s, const struct wire_request *rq)
 {
 	struct server *srv = s->srv;
+	struct acct_refusal why = {0};
 	const struct grant *v;
 	uint64_t next_pg, pg;
 	struct lease *l;
@@ -181,10 +194,8 @@ session_map(struct session *s, const struct wire_request *rq)
 		    &v, &next_pg);
 	switch (k) {
 	case -EDQUOT:
-		reply_error(s, rq, EDQUOT,
-			    "grant limit (%llu per client) "
-			    "reached",
-			    (unsigned long long)srv->cfg->max_grants);
+		(void)client_grant_room(s->client, &why);
+		refuse_quota(s, rq, "grants", &why);
 		return;
 	case -ENOMEM:
 		reply_error(s, rq, ENOMEM, "out of memory");
