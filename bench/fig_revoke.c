@@ -3,6 +3,7 @@
  * dispatch loop; the time to the revoke's reply against a raw ping-pong.
  * The holder then takes a new lease and maps again, untimed. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -68,9 +69,10 @@ hold(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
 		return -1;
 	}
 	id = pagemap_lease_id(l);
-	if (write(h->ids[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
-		return -1;
 	*ret = l;
+	/* 1: the parent is done and closed its end (EPIPE): stop. */
+	if (write(h->ids[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
+		return errno == EPIPE ? 1 : -1;
 	return 0;
 }
 
@@ -84,6 +86,9 @@ holder_main(void *arg)
 
 	close(h->ids[0]);
 	close(h->stop[1]);
+	/* The parent may be done while we take the next lease: a write to
+	 * its closed pipe then fails with EPIPE instead of killing us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (pagemap_connect(h->socket, "revoke-holder", &pm)) {
 		say("holder: cannot connect");
 		return 1;
@@ -92,8 +97,11 @@ holder_main(void *arg)
 	for (;;) {
 		int err;
 
-		if (hold(h, pm, &l))
+		err = hold(h, pm, &l);
+		if (err) {
+			rc = err > 0 ? 0 : 1;
 			goto out;
+		}
 		while (h->m) {
 			struct pollfd p[2] = {
 				{.fd = pagemap_get_fd(pm), .events = POLLIN},
