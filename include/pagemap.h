@@ -64,6 +64,10 @@ struct pagemap_limits {
 	uint32_t max_pending;
 	uint32_t max_folios_per_reply;
 	uint32_t max_name;
+	/* grants kept cached after unmap (0: no bound); past them the
+	 * least recently used go back to the daemon */
+	uint32_t max_cached_grants_per_lease;
+	uint64_t max_cached_grants_per_process;
 };
 
 struct pagemap_status {
@@ -76,6 +80,7 @@ struct pagemap_status {
 	uint64_t leases;
 	uint64_t grants;
 	uint32_t pending_ops;
+	uint64_t requests; /* requests the daemon decoded since it started */
 };
 
 struct pagemap_region_info {
@@ -446,6 +451,13 @@ struct pagemap_lease_info {
 	bool recalled;
 };
 
+/* What the holder does with a grant, as the daemon sees its state word. */
+enum pagemap_grant_state {
+	PAGEMAP_GRANT_MAPPED = 0,   /* mapped (or a grant without a word) */
+	PAGEMAP_GRANT_CACHED = 1,   /* kept after unmap; maps with no message */
+	PAGEMAP_GRANT_RECALLED = 2, /* mapped, being taken back */
+};
+
 struct pagemap_grant_info {
 	uint32_t struct_size;
 	uint64_t lease_id;
@@ -453,6 +465,7 @@ struct pagemap_grant_info {
 	uint64_t region_offset;
 	uint32_t order;
 	enum pagemap_access access;
+	enum pagemap_grant_state state;
 };
 
 struct pagemap_client_info {

@@ -30,6 +30,9 @@ config_defaults(struct config *c)
 	c->handshake_timeout_ms = 5000;
 	c->max_leases = 4096;
 	c->max_grants = 1u << 22;
+	c->max_cached_grants_per_lease = 16384;
+	c->max_cached_grants_per_process = 65536;
+	c->grant_ahead_folios = 64;
 	c->max_pending = 256;
 	/* systemd's RuntimeDirectory= (the first, if it names several). */
 	env = getenv("RUNTIME_DIRECTORY");
@@ -215,6 +218,18 @@ daemon_key(struct config *c, const char *key, const char *value,
 		if (parse_u32(value, 10, UINT32_MAX, &v) || !v)
 			return *why = "must be from 1 to 4294967295", -EINVAL;
 		c->max_grants = v;
+	} else if (strcmp(key, "max_cached_grants_per_lease") == 0) {
+		if (parse_u32(value, 10, UINT32_MAX,
+			      &c->max_cached_grants_per_lease))
+			return *why = "must be from 0 to 4294967295", -EINVAL;
+	} else if (strcmp(key, "max_cached_grants_per_process") == 0) {
+		uint32_t v;
+		if (parse_u32(value, 10, UINT32_MAX, &v))
+			return *why = "must be from 0 to 4294967295", -EINVAL;
+		c->max_cached_grants_per_process = v;
+	} else if (strcmp(key, "grant_ahead_folios") == 0) {
+		if (parse_u32(value, 10, 8192, &c->grant_ahead_folios))
+			return *why = "must be from 0 to 8192", -EINVAL;
 	} else if (strcmp(key, "max_pending") == 0) {
 		if (parse_u32(value, 10, 65536, &c->max_pending) ||
 		    !c->max_pending)

@@ -33,6 +33,9 @@ struct config {
 	uint32_t handshake_timeout_ms; /* from accept to a completed Hello */
 	uint32_t max_leases; /* per client */
 	uint64_t max_grants; /* per client */
+	uint32_t max_cached_grants_per_lease; /* kept after unmap */
+	uint64_t max_cached_grants_per_process;
+	uint32_t grant_ahead_folios; /* extra folios a map may grant */
 	uint32_t max_pending; /* queued replies per client before we stop reading */
 	struct region_conf regions[CONFIG_MAX_REGIONS];
 	size_t nregions;

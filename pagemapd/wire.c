@@ -19,6 +19,9 @@
 _Static_assert((int)WIRE_HELLO == (int)PAGEMAP__REQUEST__BODY_HELLO, "kind values");
 _Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
 	       "capability bits");
+_Static_assert(WIRE_CAP_CACHED_GRANTS ==
+		       PAGEMAP__CAPABILITY__CAP_CACHED_GRANTS,
+	       "capability bits match the protocol");
 _Static_assert(WIRE_CAP_BLOCKER_FIELDS ==
 		       PAGEMAP__CAPABILITY__CAP_BLOCKER_FIELDS,
 	       "capability bits");
@@ -296,6 +299,7 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 		w->offset = r->map->offset;
 		w->length = r->map->length;
 		w->access = (uint32_t)r->map->access;
+		w->words = r->map->words;
 		break;
 	case PAGEMAP__REQUEST__BODY_UNMAP:
 		w->lease_id = r->unmap->lease_id;
@@ -323,6 +327,13 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 	case PAGEMAP__REQUEST__BODY_BLOCKERS:
 		w->region = r->blockers->region;
 		w->name = r->blockers->name;
+		break;
+	case PAGEMAP__REQUEST__BODY_TAKEN:
+		if (r->taken->n_slot != r->taken->n_gen)
+			return -EINVAL;
+		w->slots = r->taken->slot;
+		w->gens = r->taken->gen;
+		w->n_slots = r->taken->n_slot;
 		break;
 	default:
 		return -EINVAL;
@@ -575,7 +586,8 @@ wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k)
 
 ssize_t
 wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
-	   uint64_t client_id, uint64_t caps, uint64_t token, uint32_t adopted)
+	   uint64_t client_id, uint64_t caps, uint64_t token, uint32_t adopted,
+	   uint64_t words_id)
 {
 	Pagemap__HelloReply hr = PAGEMAP__HELLO_REPLY__INIT;
 	Pagemap__Limits lim = PAGEMAP__LIMITS__INIT;
@@ -586,6 +598,12 @@ wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 	lim.max_pending = l->max_pending;
 	lim.max_folios_per_reply = l->max_folios_per_reply;
 	lim.max_name = l->max_name;
+	if (caps & WIRE_CAP_CACHED_GRANTS) {
+		lim.max_cached_grants_per_lease =
+			l->max_cached_grants_per_lease;
+		lim.max_cached_grants_per_process =
+			l->max_cached_grants_per_process;
+	}
 	hr.version = 1;
 	hr.limits = &lim;
 	hr.server = (char *)"pagemapd " PAGEMAPD_VERSION_STRING;
@@ -597,6 +615,8 @@ wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 		hr.token = token;
 		hr.leases_adopted = adopted;
 	}
+	if (caps & WIRE_CAP_CACHED_GRANTS)
+		hr.words_id = words_id;
 	return reply(out, cap, id, WIRE_HELLO, &hr);
 }
 
@@ -613,6 +633,7 @@ wire_status(uint8_t *out, size_t cap, uint64_t id, const struct wire_status *s)
 	sr.leases = s->leases;
 	sr.grants = s->grants;
 	sr.pending_ops = s->pending_ops;
+	sr.requests = s->requests;
 	return reply(out, cap, id, WIRE_STATUS, &sr);
 }
 
@@ -768,17 +789,28 @@ grow(void **buf, size_t *cap, size_t n, size_t size)
 
 ssize_t
 wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
-	 const struct grant *v, size_t n, uint64_t next_offset)
+	 const struct grant *v, size_t n, uint64_t next_offset, bool words,
+	 uint64_t words_id)
 {
 	Pagemap__MapReply m = PAGEMAP__MAP_REPLY__INIT;
 	uint64_t *ro = grow(&ctx->offs, &ctx->noffs, n, sizeof(uint64_t));
-	uint32_t *ord = grow(&ctx->orders, &ctx->norders, n, sizeof(uint32_t));
+	uint32_t *ord = grow(&ctx->orders, &ctx->norders, 3 * n,
+			     sizeof(uint32_t));
 
 	if (ro == NULL || ord == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		ro[i] = v[i].region_pg << PM_PAGE_SHIFT;
 		ord[i] = v[i].order;
+		ord[n + i] = v[i].wslot;
+		ord[2 * n + i] = v[i].gen;
+	}
+	if (words) {
+		m.n_slot = m.n_gen = n;
+		m.slot = ord + n;
+		m.gen = ord + 2 * n;
+		m.words_attached = words_id != 0;
+		m.words_id = words_id;
 	}
 	m.offset = n ? v[0].file_pg << PM_PAGE_SHIFT : next_offset;
 	m.n_region_offset = n;
@@ -842,7 +874,7 @@ wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 {
 	Pagemap__GrantListReply m = PAGEMAP__GRANT_LIST_REPLY__INIT;
 	uint64_t *u64 = calloc(3 * (n ? n : 1), sizeof(*u64));
-	uint32_t *u32 = calloc(3 * (n ? n : 1), sizeof(*u32));
+	uint32_t *u32 = calloc(4 * (n ? n : 1), sizeof(*u32));
 	ssize_t rv = -ENOMEM;
 
 	if (u64 == NULL || u32 == NULL)
@@ -855,6 +887,14 @@ wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 	m.pins = u32 + 2 * n;
 	m.n_lease_id = m.n_file_offset = m.n_region_offset = n;
 	m.n_order = m.n_access = m.n_pins = n;
+	m.state = u32 + 3 * n;
+	for (size_t i = 0; i < n; i++)
+		m.state[i] = v[i].state;
+	/* Only cached grants make the array worth sending. */
+	m.n_state = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].state)
+			m.n_state = n;
 	for (size_t i = 0; i < n; i++) {
 		m.lease_id[i] = v[i].lease_id;
 		m.file_offset[i] = v[i].g.file_pg << PM_PAGE_SHIFT;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "mapping.h"
 #include "owner.h"
@@ -275,6 +276,7 @@ lease_free(struct pagemap_lease *l)
 		pm->leases = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
+	cache_lease_free(l);
 	free(l->raw);
 	free(l);
 }
@@ -396,6 +398,8 @@ pagemap_lease_acquire(struct pagemap *pm, const char *region, const char *name,
 	return 0;
 }
 
+static int release_locked(struct pagemap_lease *l);
+
 /* req_release -- LeaseRelease, with -ENOENT meaning already ended. */
 int
 req_release(struct pagemap_lease *l)
@@ -412,7 +416,8 @@ req_release(struct pagemap_lease *l)
 	return err == -ENOENT ? 0 : err;
 }
 
-/* pagemap_lease_release -- LeaseRelease, then free @l. With the
+/* pagemap_lease_release -- LeaseRelease, then free @l: the daemon takes
+ * its cached grants back with it. With the
  * connection broken for good the daemon ends the lease with the process,
  * so the handle is freed then too (and the error returned). With the
  * daemon away, a lease without raw grants is freed and 0 returned: the
@@ -420,12 +425,25 @@ req_release(struct pagemap_lease *l)
 int
 pagemap_lease_release(struct pagemap_lease *l)
 {
+	struct pagemap *pm;
 	int err;
 
 	if (!l)
 		return -EINVAL;
 	if ((err = owner_check(l->pm)))
 		return err;
+	pm = l->pm;
+	pthread_mutex_lock(&pm->lock);
+	err = release_locked(l);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+static int
+release_locked(struct pagemap_lease *l)
+{
+	int err;
+
 	if (l->maps)
 		return -EBUSY;
 	err = req_release(l);
@@ -490,7 +508,7 @@ page_range(uint64_t offset, uint64_t length, uint64_t *ret_start,
 /* req_map -- one checked Map request. */
 int
 req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
-	enum pagemap_access access, struct wire_msg *ret_msg,
+	enum pagemap_access access, bool words, struct wire_msg *ret_msg,
 	struct wire_map *ret_map, uint64_t *ret_next, void (*overlap)(void *),
 	void *arg)
 {
@@ -501,21 +519,39 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 		.offset = start,
 		.length = end - start,
 		.access = access,
+		.words = words,
 	};
 	struct wire_msg m;
 	struct wire_map r;
 	uint64_t pos = start;
 	const char *why = NULL;
 	uint32_t maxf = pm->limits.max_folios_per_reply;
-	int err;
+	int err, fd = -1;
 
 	if (l->dead)
 		return -ENOLINK;
-	err = conn_exchange(pm, &req, &m, NULL, overlap, arg);
+	err = conn_exchange(pm, &req, &m, &fd, overlap, arg);
 	if (err)
 		return err;
 	wire_map(&m, &r);
-	if (r.offset != start)
+	if (r.words_attached && fd >= 0) {
+		err = cache_install(pm, fd, r.words_id);
+		fd = -1;
+		if (err) {
+			wire_msg_free(&m);
+			return err;
+		}
+	}
+	if (fd >= 0)
+		close(fd); /* not announced: not ours to keep */
+	if (r.words_attached && !pm->words)
+		why = "words_attached but no table came";
+	else if ((r.n_slot || r.n_gen) &&
+	    (!words || r.n_slot != r.n_order || r.n_gen != r.n_order))
+		why = "map reply's words do not match its folios";
+	else if (r.words_attached && !words)
+		why = "a word table nobody asked for";
+	else if (r.offset != start)
 		why = "map reply starts elsewhere";
 	else if (r.n_region_offset != r.n_order)
 		why = "map reply arrays differ in length";
@@ -580,7 +616,7 @@ pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	 * might be returned by a reconcile while the caller maps it. */
 	if ((err = held_reserve(l)))
 		return err;
-	err = req_map(l, start, end, access, &m, &r, &next, NULL, NULL);
+	err = req_map(l, start, end, access, false, &m, &r, &next, NULL, NULL);
 	if (err)
 		return err;
 	if (r.n_order > max) {
