@@ -277,45 +277,47 @@ oldest(const struct pagemap_lease *l)
 	return best;
 }
 
-/* evict -- hand back the least recently used cached entry of @l; false
- * when it has none. Under the handle's lock no map of ours can begin on
- * it, so once it leaves the list the word stays CACHED (or the daemon's
- * TAKEN) and the daemon's take back frees it. */
-static bool
-evict(struct pagemap_lease *l, struct taken *t, int *err)
+/* evict -- hand back entry @i of @l. Under the handle's lock no map of
+ * ours can begin on it, so once it leaves the list the word stays CACHED
+ * (or the daemon's TAKEN) and the daemon's take back frees it. */
+static int
+evict(struct pagemap_lease *l, size_t i, struct taken *t)
 {
-	size_t i = oldest(l);
-	uint32_t slot, gen;
+	uint32_t slot = l->cg[i].slot, gen = l->cg[i].gen;
 
-	if (i == SIZE_MAX)
-		return false;
-	slot = l->cg[i].slot;
-	gen = l->cg[i].gen;
 	remove_at(l, i);
-	if (!*err)
-		*err = add_taken(l->pm, t, slot, gen);
-	return true;
+	return add_taken(l->pm, t, slot, gen);
 }
 
-/* trim -- keep @l and the handle within the daemon's bounds. */
+/* trim -- keep @l and the handle within the daemon's bounds, handing
+ * back the least recently used cached grants. */
 static int
 trim(struct pagemap_lease *l, struct taken *t)
 {
 	struct pagemap *pm = l->pm;
 	uint64_t per_lease = pm->limits.max_cached_grants_per_lease;
 	uint64_t per_process = pm->limits.max_cached_grants_per_process;
+	size_t i;
 	int err = 0;
 
-	while (per_lease && l->ncg > per_lease && evict(l, t, &err))
-		;
-	while (per_process && pm->ncached > per_process) {
-		struct pagemap_lease *big = NULL;
+	while (!err && per_lease && l->ncg > per_lease &&
+	       (i = oldest(l)) != SIZE_MAX)
+		err = evict(l, i, t);
+	while (!err && per_process && pm->ncached > per_process) {
+		struct pagemap_lease *best = NULL;
+		size_t bi = 0;
 
-		for (struct pagemap_lease *k = pm->leases; k; k = k->next)
-			if (k->ncg && (!big || k->ncg > big->ncg))
-				big = k;
-		if (!big || !evict(big, t, &err))
+		for (struct pagemap_lease *k = pm->leases; k; k = k->next) {
+			i = oldest(k);
+			if (i != SIZE_MAX &&
+			    (!best || k->cg[i].used < best->cg[bi].used)) {
+				best = k;
+				bi = i;
+			}
+		}
+		if (!best)
 			break;
+		err = evict(best, bi, t);
 	}
 	return err;
 }

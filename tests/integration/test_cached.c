@@ -512,6 +512,108 @@ kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones(
 	grants_become(f->pm, 0);
 }
 
+/* restart_with -- stop the fixture's daemon and start it again on the
+ * same region with the [daemon] settings @conf; reconnect f->pm. */
+static void
+restart_with(struct fixture *f, const char *conf)
+{
+	char path[PATH_MAX + 16], spec[PATH_MAX + 64];
+	const char *args[] = {"--config", path, "--region", spec, NULL};
+	FILE *fp;
+
+	pagemap_close(f->pm);
+	f->pm = NULL;
+	assert_int_equal(daemon_stop(&f->d), 0);
+	snprintf(path, sizeof(path), "%s/test.conf", f->d.dir);
+	snprintf(spec, sizeof(spec), "r=%s,size=64M,create", f->d.region);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[daemon]\n%s", conf);
+	fclose(fp);
+	OK(daemon_start(&f->d, args, NULL));
+	OK(pagemap_connect(f->d.socket, "cached-test", &f->pm));
+}
+
+/* cached_offsets -- the file offsets (in MiB) of lease @id's cached
+ * grants, in order, as one number per grant into @out; how many. */
+static size_t
+cached_offsets(struct pagemap *pm, uint64_t id, unsigned *out, size_t max)
+{
+	struct pagemap_grant_info **g;
+	size_t n, k = 0;
+
+	OK(pagemap_grant_list(pm, id, 0, &g, &n));
+	for (size_t i = 0; i < n && k < max; i++)
+		if (g[i]->state == PAGEMAP_GRANT_CACHED)
+			out[k++] = (unsigned)(g[i]->file_offset / MiB);
+	pagemap_free(g);
+	return k;
+}
+
+static void
+bounds_hand_back_the_least_recently_used(void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap *other;
+	struct pagemap_lease *a, *b;
+	struct pagemap_mapping *m;
+	const struct pagemap_limits *lim;
+	unsigned off[16];
+	uint64_t r;
+
+	restart_with(f, "max_cached_grants_per_lease = 3\n"
+			"max_cached_grants_per_process = 5\n");
+	lim = pagemap_get_limits(f->pm);
+	assert_int_equal(lim->max_cached_grants_per_lease, 3);
+	assert_int_equal(lim->max_cached_grants_per_process, 5);
+	OK(pagemap_connect(f->d.socket, "watcher", &other));
+	OK(pagemap_file_create(f->pm, "r", "a", 16 * MiB, -1, NULL));
+	OK(pagemap_file_create(f->pm, "r", "b", 16 * MiB, -1, NULL));
+	OK(pagemap_lease_acquire(f->pm, "r", "a", PAGEMAP_WRITE, &a));
+	OK(pagemap_lease_acquire(f->pm, "r", "b", PAGEMAP_WRITE, &b));
+	for (uint64_t i = 0; i < 8; i++) {
+		OK(pagemap_map(a, i * 2 * MiB, 2 * MiB, PAGEMAP_WRITE, &m));
+		OK(pagemap_unmap(m));
+		/* A Taken is not answered: a request behind it on the same
+		 * connection is handled after it. */
+		requests(f->pm);
+		assert_true(grants(other) <= 3);
+	}
+	/* The three unmapped last stay; the others went back. */
+	assert_int_equal(cached_offsets(other, pagemap_lease_id(a), off, 16),
+			 3);
+	assert_int_equal(off[0], 10);
+	assert_int_equal(off[1], 12);
+	assert_int_equal(off[2], 14);
+	/* Used again, [10M, 12M) is the most recent: mapping [0, 2M)
+	 * again sends [12M, 14M) back, the least recent. */
+	r = requests(other);
+	OK(pagemap_map(a, 10 * MiB, 2 * MiB, PAGEMAP_WRITE, &m));
+	OK(pagemap_unmap(m));
+	assert_int_equal(requests(other), r + 1);
+	OK(pagemap_map(a, 0, 2 * MiB, PAGEMAP_WRITE, &m));
+	OK(pagemap_unmap(m));
+	requests(f->pm);
+	assert_int_equal(cached_offsets(other, pagemap_lease_id(a), off, 16),
+			 3);
+	assert_int_equal(off[0], 0);
+	assert_int_equal(off[1], 10);
+	assert_int_equal(off[2], 14);
+	/* Over both leases, five at most. */
+	for (uint64_t i = 0; i < 4; i++) {
+		OK(pagemap_map(b, i * 2 * MiB, 2 * MiB, PAGEMAP_WRITE, &m));
+		OK(pagemap_unmap(m));
+	}
+	requests(f->pm);
+	assert_int_equal(grants(other), 5);
+	assert_int_equal(cached_offsets(other, pagemap_lease_id(b), off, 16),
+			 3);
+	OK(pagemap_lease_release(a));
+	OK(pagemap_lease_release(b));
+	assert_int_equal(grants(other), 0);
+	pagemap_close(other);
+}
+
 int
 main(void)
 {
@@ -524,6 +626,7 @@ main(void)
 		T(revoke_takes_cached_grants_alone),
 		T(scribbled_words_keep_only_the_scribbler_s_grants),
 		T(kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones),
+		T(bounds_hand_back_the_least_recently_used),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
