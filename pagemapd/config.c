@@ -32,7 +32,7 @@ config_defaults(struct config *c)
 	c->max_grants = 1u << 22;
 	c->max_cached_grants_per_lease = 16384;
 	c->max_cached_grants_per_process = 65536;
-	c->grant_ahead_folios = 64;
+	c->grant_ahead_folios = 0;
 	c->max_pending = 256;
 	/* systemd's RuntimeDirectory= (the first, if it names several). */
 	env = getenv("RUNTIME_DIRECTORY");

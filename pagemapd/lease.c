@@ -496,6 +496,19 @@ lease_taken(struct lease *l, uint64_t file_pg, uint32_t wslot, uint32_t gen)
 	return 1;
 }
 
+uint64_t
+lease_ungranted_to(const struct lease *l, uint64_t pg, uint64_t limit)
+{
+	size_t lo = first_reaching(l, pg), hi = lower_bound(l, pg);
+
+	for (size_t i = lo; i < hi; i++)
+		if (grant_end(&l->grants[i]) > pg)
+			return pg;
+	if (hi < l->ngrants && l->grants[hi].file_pg < limit)
+		return l->grants[hi].file_pg;
+	return limit;
+}
+
 void
 lease_drop_words(struct lease *l)
 {

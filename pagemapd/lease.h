@@ -151,6 +151,11 @@ int lease_taken(struct lease *l, uint64_t file_pg, uint32_t wslot,
  * `grant ls` shows of @g under @l (a peek at its word; decides nothing). */
 unsigned lease_grant_state(const struct lease *l, const struct grant *g);
 
+/* lease_ungranted_to -- the end of the run of file pages from @pg on
+ * (at most to @limit) that no grant of @l covers. */
+uint64_t lease_ungranted_to(const struct lease *l, uint64_t pg,
+			    uint64_t limit);
+
 /* lease_drop_words -- @l's grants lose their words (their slots freed):
  * from now on they are grants without a word, recalled by event. */
 void lease_drop_words(struct lease *l);

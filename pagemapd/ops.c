@@ -139,15 +139,42 @@ ops_lease_release(struct server *srv, struct lease *l)
 	return 0;
 }
 
+/* ahead -- grant ahead from file page @pg: at most grant_ahead_folios
+ * (and @max) folios over the file's pages up to its end that no grant of
+ * @l covers, into @out; nothing is allocated or filled (they are granted
+ * cached, for maps to come). Returns how many; none on any refusal. */
+static size_t
+ahead(struct server *srv, struct lease *l, uint64_t pg,
+      enum lease_access access, struct grant *out, size_t max)
+{
+	uint64_t end = layout_pages(l->ino->size), next;
+	size_t budget = srv->cfg->grant_ahead_folios;
+	int k;
+
+	if (budget > max)
+		budget = max;
+	if (budget == 0 || pg >= end)
+		return 0;
+	end = lease_ungranted_to(l, pg, end);
+	if (end <= pg)
+		return 0;
+	k = lease_map_words(l, pg, end - pg, access, out, budget, &next);
+	if (k <= 0)
+		return 0;
+	client_note_grants(l, (uint64_t)k);
+	return (size_t)k;
+}
+
 int
 ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 	enum lease_access access, bool words, size_t max,
-	const struct grant **ret_v, uint64_t *ret_next_pg)
+	const struct grant **ret_v, uint64_t *ret_next_pg, size_t *ret_ahead)
 {
 	struct client *c = client_owner(l);
 	uint64_t room;
 	int k, nfill;
 
+	*ret_ahead = 0;
 	room = srv->cfg->max_grants > c->grants
 		       ? srv->cfg->max_grants - c->grants
 		       : 0;
@@ -187,8 +214,14 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 				 "grant; the client maps it with small pages",
 				 l->region->name);
 	}
+	if (words && l->words && *ret_next_pg == pg + n)
+		*ret_ahead = ahead(srv, l, *ret_next_pg, access,
+				   srv->scratch + k,
+				   max - (size_t)k < room - (uint64_t)k
+					   ? max - (size_t)k
+					   : (size_t)(room - (uint64_t)k));
 	*ret_v = srv->scratch;
-	return k;
+	return k + (int)*ret_ahead;
 }
 
 uint64_t

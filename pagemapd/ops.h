@@ -72,12 +72,16 @@ void ops_shutdown(struct server *srv);
 /* ops_map -- grant the folios tiling file pages [pg, pg + n) under @l, at
  * most what one reply and the client's grant limit allow (with @words each
  * with a state word in the owner's table, when it has one), and fill the
- * holes under them. *ret_v points at them (valid until the next map),
+ * holes under them. With words, once the range is granted whole, grant
+ * ahead: up to grant_ahead_folios more folios of the file past it, over
+ * pages the lease holds no grant on, without filling anything; they come
+ * last in *ret_v, *ret_ahead of them. *ret_v points at them (valid until the next map),
  * *ret_next_pg is the first page not granted. Returns the count, -EDQUOT
  * (grant limit), or lease_map()'s errors. */
 int ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 	    enum lease_access access, bool words, size_t max,
-	    const struct grant **ret_v, uint64_t *ret_next_pg);
+	    const struct grant **ret_v, uint64_t *ret_next_pg,
+	    size_t *ret_ahead);
 
 /* ops_unmap -- return @l's grants that meet [pg, pg + n); operations that
  * waited for them may complete. Returns how many. */

@@ -175,6 +175,7 @@ session_map(struct session *s, const struct wire_request *rq)
 	struct server *srv = s->srv;
 	const struct grant *v;
 	uint64_t next_pg, pg, words_id = 0;
+	size_t ahead;
 	struct gtable *t = NULL;
 	struct lease *l;
 	bool words;
@@ -199,7 +200,7 @@ session_map(struct session *s, const struct wire_request *rq)
 	pg = rq->offset >> PM_PAGE_SHIFT;
 	k = ops_map(srv, l, pg, layout_pages(rq->offset + rq->length) - pg,
 		    (enum lease_access)rq->access, t != NULL,
-		    folios_per_reply(l->region, words), &v, &next_pg);
+		    folios_per_reply(l->region, words), &v, &next_pg, &ahead);
 	switch (k) {
 	case -EDQUOT:
 		reply_error(s, rq, EDQUOT,
@@ -247,7 +248,7 @@ session_map(struct session *s, const struct wire_request *rq)
 	send_packet(s, rq->id,
 		    wire_map(s->srv->wire, s->obuf, SERVER_MAX_PACKET, rq->id,
 			     v, (size_t)k, next_pg << PM_PAGE_SHIFT, words,
-			     words_id),
+			     words_id, ahead),
 		    fd);
 }
 

@@ -171,10 +171,11 @@ ssize_t wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
 
 /* wire_map -- the folios @v[0..n), contiguous in the file from
  * v[0].file_pg; with @words each one's slot and generation, and, when
- * @words_id is not 0, words_attached (the table's memfd rides along). */
+ * @words_id is not 0, words_attached (the table's memfd rides along); the
+ * last @ahead of them are granted ahead, past next_offset. */
 ssize_t wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
 		 const struct grant *v, size_t n, uint64_t next_offset,
-		 bool words, uint64_t words_id);
+		 bool words, uint64_t words_id, size_t ahead);
 ssize_t wire_unmap(uint8_t *out, size_t cap, uint64_t id, uint64_t returned);
 
 /* What `lease ls` shows. */

@@ -395,6 +395,25 @@ insert(struct pagemap_lease *l, const struct mword *w,
 }
 
 int
+cache_ahead(struct pagemap_lease *l, const struct wire_map *r, size_t i,
+	    uint64_t off, enum pagemap_access access)
+{
+	struct mword w = {
+		.file_off = off,
+		.region_off = r->region_offset[i],
+		.order = r->order[i],
+		.slot = r->slot[i],
+		.gen = r->gen[i],
+	};
+
+	/* Without a word it could not be cached: hand it back by range
+	 * when the lease ends (the daemon counts it until then). */
+	if (!w.gen || !l->pm->words || w.slot >= l->pm->nwords)
+		return 0;
+	return insert(l, &w, access);
+}
+
+int
 cache_begin(struct pagemap_mapping *m)
 {
 	struct pagemap_lease *l = m->lease;

@@ -30,6 +30,11 @@ int cache_map(struct pagemap_lease *l, struct pagemap_mapping *m,
 int cache_note(struct pagemap_mapping *m, const struct wire_map *r, size_t i,
 	       uint64_t off);
 
+/* cache_ahead -- folio @i of a map reply @r, at file offset @off, was
+ * granted ahead with @access: it is kept under @l, cached. */
+int cache_ahead(struct pagemap_lease *l, const struct wire_map *r, size_t i,
+		uint64_t off, enum pagemap_access access);
+
 /* cache_begin -- every word noted in @m is moved to mapped and its grant
  * kept under the lease. 0, or -EBUSY when the daemon already took one back
  * (a recall came in between; everything is undone), -EPROTO (a slot past

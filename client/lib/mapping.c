@@ -523,8 +523,11 @@ map_locked(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 		for (size_t i = 0; i < r.n_order && !err; i++) {
 			uint64_t size = (uint64_t)PG_SIZE << r.order[i];
 
-			err = add_folio(m, fpos, r.region_offset[i], size);
-			if (!err)
+			/* Granted ahead: cached for maps to come. */
+			if (i >= r.n_order - r.ahead)
+				err = cache_ahead(l, &r, i, fpos, access);
+			else if (!(err = add_folio(m, fpos, r.region_offset[i],
+						   size)))
 				err = cache_note(m, &r, i, fpos);
 			fpos += size;
 		}

@@ -343,11 +343,28 @@ fail:
 	return -EPROTO;
 }
 
+static int acquire(struct pagemap *pm, const char *region, const char *name,
+		   enum pagemap_access access, struct pagemap_lease **ret);
+
 /* pagemap_lease_acquire -- LeaseAcquire; keeps the region fd that comes
  * with the first lease on a region (or a read-write one later). */
 int
 pagemap_lease_acquire(struct pagemap *pm, const char *region, const char *name,
 		      enum pagemap_access access, struct pagemap_lease **ret)
+{
+	int err;
+
+	if (!pm)
+		return -EINVAL;
+	pthread_mutex_lock(&pm->lock);
+	err = acquire(pm, region, name, access, ret);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+static int
+acquire(struct pagemap *pm, const char *region, const char *name,
+	enum pagemap_access access, struct pagemap_lease **ret)
 {
 	struct wire_request req = {
 		.op = WIRE_LEASE_ACQUIRE,
@@ -523,7 +540,7 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 	};
 	struct wire_msg m;
 	struct wire_map r;
-	uint64_t pos = start;
+	uint64_t pos = start, ahead_at = 0;
 	const char *why = NULL;
 	uint32_t maxf = pm->limits.max_folios_per_reply;
 	int err, fd = -1;
@@ -559,10 +576,21 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 		why = "map reply without folios";
 	else if (maxf && r.n_order > maxf)
 		why = "more folios than max_folios_per_reply";
+	if (!why && (r.ahead > r.n_order || (r.ahead && !words)))
+		why = "more folios granted ahead than granted";
 	for (size_t i = 0; !why && i < r.n_order; i++) {
 		uint32_t order = r.order[i];
 		uint64_t size, roff = r.region_offset[i];
+		bool past = i >= r.n_order - r.ahead;
 
+		if (past && i == r.n_order - r.ahead) {
+			/* Granted ahead only once the range is whole. */
+			if (pos != end || r.next_offset != pos) {
+				why = "folios granted ahead of a partial reply";
+				break;
+			}
+			ahead_at = pos;
+		}
 		if (order > l->max_order) {
 			why = "folio order above the region's max_order";
 			break;
@@ -570,12 +598,16 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 		size = (uint64_t)PG_SIZE << order;
 		if ((pos & (size - 1)) || (roff & (size - 1)))
 			why = "folio not naturally aligned";
-		else if (size > end - pos)
+		else if (!past && size > end - pos)
 			why = "folio past the requested range";
+		else if (past && size > UINT64_MAX - pos)
+			why = "folio past the end of files";
 		else if (roff > l->region_size || size > l->region_size - roff)
 			why = "folio past the end of the region";
 		pos += size;
 	}
+	if (!why && r.ahead)
+		pos = ahead_at;
 	if (!why && r.next_offset != pos)
 		why = "next_offset is not where the folios end";
 	if (why) {
@@ -588,13 +620,33 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* pagemap_grant -- one Map request without mapping. When @max is below
- * what one reply may carry, the request is cut to @max pages, which no
- * tiling can split into more than @max folios. */
+static int grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+		 enum pagemap_access access, struct pagemap_folio *out,
+		 size_t max, size_t *ret_n, uint64_t *ret_next);
+
+/* pagemap_grant -- one Map request without mapping (under the handle's
+ * lock: the record of raw grants is shared). */
 int
 pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	      enum pagemap_access access, struct pagemap_folio *out, size_t max,
 	      size_t *ret_n, uint64_t *ret_next)
+{
+	int err;
+
+	if (!l)
+		return -EINVAL;
+	pthread_mutex_lock(&l->pm->lock);
+	err = grant(l, offset, length, access, out, max, ret_n, ret_next);
+	pthread_mutex_unlock(&l->pm->lock);
+	return err;
+}
+
+/* grant -- When @max is below what one reply may carry, the request is cut
+ * to @max pages, which no tiling can split into more than @max folios. */
+static int
+grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+      enum pagemap_access access, struct pagemap_folio *out, size_t max,
+      size_t *ret_n, uint64_t *ret_next)
 {
 	struct wire_msg m;
 	struct wire_map r;
@@ -664,10 +716,27 @@ req_unmap(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	return 0;
 }
 
-/* pagemap_return -- Unmap for a raw range. */
+static int ret_raw(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+		   uint64_t *ret_returned);
+
+/* pagemap_return -- Unmap for a raw range (under the handle's lock). */
 int
 pagemap_return(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	       uint64_t *ret_returned)
+{
+	int err;
+
+	if (!l)
+		return -EINVAL;
+	pthread_mutex_lock(&l->pm->lock);
+	err = ret_raw(l, offset, length, ret_returned);
+	pthread_mutex_unlock(&l->pm->lock);
+	return err;
+}
+
+static int
+ret_raw(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+	uint64_t *ret_returned)
 {
 	uint64_t n = 0;
 	int err;

@@ -458,6 +458,7 @@ wire_map(const struct wire_msg *m, struct wire_map *ret)
 		.gen = r->gen,
 		.words_attached = r->words_attached,
 		.words_id = r->words_id,
+		.ahead = r->ahead,
 	};
 }
 

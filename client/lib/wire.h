@@ -138,6 +138,7 @@ struct wire_map {
 	const uint32_t *gen;
 	bool words_attached; /* the table's memfd came with the reply */
 	uint64_t words_id;
+	uint32_t ahead; /* the last ones lie past the range: granted ahead */
 };
 void wire_map(const struct wire_msg *m, struct wire_map *ret);
 

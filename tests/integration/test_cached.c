@@ -614,6 +614,46 @@ bounds_hand_back_the_least_recently_used(void **state)
 	pagemap_close(other);
 }
 
+static void
+a_map_that_asks_is_granted_ahead_over_what_the_lease_lacks(void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap *other;
+	struct pagemap_lease *l;
+	struct pagemap_mapping *m;
+	size_t s[3];
+	uint64_t r;
+
+	restart_with(f, "grant_ahead_folios = 3\n");
+	OK(pagemap_connect(f->d.socket, "watcher", &other));
+	OK(pagemap_file_create(f->pm, "r", "a", 16 * MiB, -1, NULL));
+	OK(pagemap_lease_acquire(f->pm, "r", "a", PAGEMAP_WRITE, &l));
+	OK(pagemap_map(l, 0, 2 * MiB, PAGEMAP_WRITE, &m));
+	states(other, pagemap_lease_id(l), s);
+	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 1);
+	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 3);
+	OK(pagemap_unmap(m));
+	/* What came ahead maps with no message. */
+	r = requests(other);
+	OK(pagemap_map(l, 2 * MiB, 6 * MiB, PAGEMAP_WRITE, &m));
+	OK(pagemap_unmap(m));
+	assert_int_equal(requests(other), r + 1);
+	/* Ahead covers only pages the lease holds no grant on, up to the
+	 * file's end. */
+	OK(pagemap_map(l, 8 * MiB, 2 * MiB, PAGEMAP_WRITE, &m));
+	OK(pagemap_unmap(m));
+	assert_int_equal(grants(other), 8);
+	r = requests(other);
+	OK(pagemap_map(l, 0, 16 * MiB, PAGEMAP_WRITE, &m));
+	assert_int_equal(pagemap_mapping_folios(m), 8);
+	OK(pagemap_unmap(m));
+	assert_int_equal(requests(other), r + 1);
+	assert_int_equal(grants(other), 8);
+	OK(pagemap_lease_release(l));
+	assert_int_equal(grants(other), 0);
+	pagemap_close(other);
+}
+
 int
 main(void)
 {
@@ -627,6 +667,7 @@ main(void)
 		T(scribbled_words_keep_only_the_scribbler_s_grants),
 		T(kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones),
 		T(bounds_hand_back_the_least_recently_used),
+		T(a_map_that_asks_is_granted_ahead_over_what_the_lease_lacks),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
