@@ -464,14 +464,33 @@ scribbled_words_keep_only_the_scribbler_s_grants(void **state)
 	memset(pagemap_mapping_data(m), 0x77, 8 * MiB);
 	assert_int_equal(ask_int(&p, 'c'), 1);
 	OK(pagemap_unmap(m));
-	/* Its own grants come back when it goes. */
-	reap(&p);
-	grants_become(f->pm, 4); /* our own cached four */
 	OK(pagemap_map(l, 0, 8 * MiB, PAGEMAP_READ, &m));
 	assert_true(all(pagemap_mapping_data(m), 8 * MiB, 0x77));
 	OK(pagemap_unmap(m));
 	OK(pagemap_lease_release(l));
+	/* A truncate and a detach wait for it as they would for a holder
+	 * that maps everything; ours went at once. */
+	assert_int_equal(pagemap_file_truncate(f->pm, "r", "h", 0, 200, NULL),
+			 -ETIMEDOUT);
+	assert_int_equal(pagemap_region_detach(f->pm, "r", 200), -ETIMEDOUT);
+	assert_int_equal(ask_int(&p, 'c'), 1);
+	assert_int_equal(grants(f->pm), 4);
+	/* Its own grants come back when it goes; then the detach ends. */
+	reap(&p);
 	grants_become(f->pm, 0);
+	{
+		struct pagemap_region_info **r;
+		long long end = now_ms() + WAIT_MS;
+		size_t nr = 1;
+
+		while (nr && now_ms() < end) {
+			OK(pagemap_region_list(f->pm, &r, &nr));
+			pagemap_free(r);
+			if (nr)
+				poll(NULL, 0, 2);
+		}
+		assert_int_equal(nr, 0);
+	}
 }
 
 static void

@@ -769,6 +769,21 @@ clients_survive_random_kill9s(void **state)
 	}
 	memset(buf, NEWFILE, 64 * 1024);
 	buf[64 * 1024] = '\0';
+	/* The kills test what clients survive, not their setup: the first
+	 * one comes once every client has mapped and done a round. */
+	for (long long end = now_ms() + WAIT_MS;;) {
+		bool ready = true;
+
+		for (int i = 0; i < NCLIENTS; i++)
+			ready &= __atomic_load_n(&sh->progress[i],
+						 __ATOMIC_ACQUIRE) > 0;
+		if (ready)
+			break;
+		if (now_ms() > end)
+			fail_msg("the clients did not start (%s|%s|%s)",
+				 sh->why[0], sh->why[1], sh->why[2]);
+		poll(NULL, 0, 1);
+	}
 	for (unsigned c = 0; c < cycles; c++) {
 		uint64_t target = total_progress(sh) + rng_range(&rng, 0, 12);
 		long long end = now_ms() + WAIT_MS;
