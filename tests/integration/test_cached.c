@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -673,6 +674,81 @@ a_map_that_asks_is_granted_ahead_over_what_the_lease_lacks(void **state)
 	pagemap_close(other);
 }
 
+/* What the mapping threads share. */
+struct race {
+	struct pagemap_lease *l;
+	int stop;
+	int err; /* the first unexpected failure */
+	unsigned long maps;
+};
+
+/* mapper -- map and unmap 2 MiB ranges of the lease from several threads
+ * at once; a range a truncate took back is busy, then past the end. */
+static void *
+mapper(void *arg)
+{
+	struct race *r = arg;
+	unsigned seed = (unsigned)(uintptr_t)&seed;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		struct pagemap_mapping *m;
+		uint64_t off = (uint64_t)(rand_r(&seed) % 4) * 2 * MiB;
+		int err = pagemap_map(r->l, off, 2 * MiB, PAGEMAP_WRITE, &m);
+
+		if (err == -EBUSY || err == -ENXIO)
+			continue;
+		if (!err) {
+			((volatile char *)pagemap_mapping_data(m))[0] = 1;
+			err = pagemap_unmap(m);
+			__atomic_add_fetch(&r->maps, 1, __ATOMIC_RELAXED);
+		}
+		if (err) {
+			__atomic_store_n(&r->err, err, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void
+threads_map_and_unmap_cached_ranges_while_a_truncate_takes_them(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap *other;
+	struct race r = {0};
+	pthread_t t[4];
+	struct pagemap_file_info *fi;
+	long long end;
+	int err;
+
+	OK(pagemap_connect(f->d.socket, "truncater", &other));
+	OK(pagemap_file_create(f->pm, "r", "race", 8 * MiB, -1, NULL));
+	OK(pagemap_lease_acquire(f->pm, "r", "race", PAGEMAP_WRITE, &r.l));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, mapper, &r), 0);
+	end = now_ms() + WAIT_MS;
+	while (__atomic_load_n(&r.maps, __ATOMIC_RELAXED) < 200 &&
+	       now_ms() < end)
+		poll(NULL, 0, 1);
+	/* The threads never dispatch: each mapped grant comes back at its
+	 * last unmap (Taken), each cached one at once. */
+	err = pagemap_file_truncate(other, "r", "race", 4 * MiB, WAIT_MS,
+				    &fi);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	OK(err);
+	assert_int_equal(fi->size, 4 * MiB);
+	pagemap_free(fi);
+	assert_int_equal(r.err, 0);
+	assert_true(r.maps >= 200);
+	/* What is left is cached under the lease, and goes with it. */
+	OK(pagemap_lease_release(r.l));
+	assert_int_equal(grants(other), 0);
+	pagemap_close(other);
+}
+
 int
 main(void)
 {
@@ -687,6 +763,7 @@ main(void)
 		T(kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones),
 		T(bounds_hand_back_the_least_recently_used),
 		T(a_map_that_asks_is_granted_ahead_over_what_the_lease_lacks),
+		T(threads_map_and_unmap_cached_ranges_while_a_truncate_takes_them),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
