@@ -32,8 +32,8 @@ gtable_new(uint32_t n, struct gtable **ret)
 	/* Sized once, then sealed: a holder that could shrink it would make
 	 * the daemon's next look at a word a SIGBUS. */
 	if (ftruncate(fd, (off_t)len) < 0 ||
-	    fcntl(fd, F_ADD_SEALS,
-		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) <
+		    0) {
 		err = -errno;
 		goto fail;
 	}

@@ -31,20 +31,20 @@ struct lease;
 /* The daemon's record of one slot. */
 struct gslot {
 	struct lease *lease; /* the grant's lease, NULL: free */
-	uint64_t file_pg; /* the grant's first file page */
-	uint32_t gen; /* the generation last issued here (0: never) */
-	uint32_t next_free; /* free list link */
+	uint64_t file_pg;    /* the grant's first file page */
+	uint32_t gen;	     /* the generation last issued here (0: never) */
+	uint32_t next_free;  /* free list link */
 };
 
 struct gtable {
-	int fd; /* the memfd */
+	int fd;		 /* the memfd */
 	uint64_t *words; /* its shared mapping, @n words */
 	uint32_t n;
 	uint64_t id; /* random, never 0: names the table in HelloReply */
 	struct gslot *slots; /* [0, @hw) */
 	uint32_t hw, cap;
 	uint32_t free_head; /* GTABLE_NONE: none below @hw */
-	uint32_t used; /* slots holding a grant */
+	uint32_t used;	    /* slots holding a grant */
 };
 
 #define GTABLE_NONE UINT32_MAX

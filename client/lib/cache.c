@@ -157,8 +157,7 @@ cache_holds(const struct pagemap_lease *l, uint64_t a, uint64_t b)
 	size_t i = lower(l, a > span ? a - span : 0);
 
 	for (; i < l->ncg && l->cg[i].file_off < b; i++)
-		if (l->cg[i].file_off +
-			    ((uint64_t)PG_SIZE << l->cg[i].order) >
+		if (l->cg[i].file_off + ((uint64_t)PG_SIZE << l->cg[i].order) >
 		    a)
 			return true;
 	return false;
@@ -231,8 +230,8 @@ unmap_word(struct pagemap *pm, uint32_t slot, uint32_t gen)
  * to cached (kept), or taken under a recall (told in @t), or a word that
  * says something else (forgotten: the daemon decides on its own). */
 static int
-end_word(struct pagemap_lease *l, struct taken *t, uint64_t off,
-	 uint32_t slot, uint32_t gen)
+end_word(struct pagemap_lease *l, struct taken *t, uint64_t off, uint32_t slot,
+	 uint32_t gen)
 {
 	struct pagemap *pm = l->pm;
 	size_t i = find(l, off, slot, gen);

@@ -371,8 +371,7 @@ a_holder_mapping_during_take_back_gets_a_recall_then_taken(void **state)
 	assert_int_equal(err, -ETIMEDOUT);
 	states(f->pm, id, s);
 	assert_int_equal(s[PAGEMAP_GRANT_RECALLED], 2);
-	assert_int_equal(s[PAGEMAP_GRANT_CACHED] + s[PAGEMAP_GRANT_MAPPED],
-			 0);
+	assert_int_equal(s[PAGEMAP_GRANT_CACHED] + s[PAGEMAP_GRANT_MAPPED], 0);
 	/* I1: the freed half goes to a new file, and whatever is written
 	 * there, the holder's mapped half keeps its canary. */
 	OK(pagemap_file_create(f->pm, "r", "n", 48 * MiB, -1, NULL));
@@ -495,8 +494,7 @@ scribbled_words_keep_only_the_scribbler_s_grants(void **state)
 }
 
 static void
-kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones(
-	void **state)
+kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones(void **state)
 {
 	struct fixture *f = *state;
 	struct holder_args a;
@@ -711,8 +709,7 @@ mapper(void *arg)
 }
 
 static void
-threads_map_and_unmap_cached_ranges_while_a_truncate_takes_them(
-	void **state)
+threads_map_and_unmap_cached_ranges_while_a_truncate_takes_them(void **state)
 {
 	struct fixture *f = *state;
 	struct pagemap *other;
@@ -733,8 +730,7 @@ threads_map_and_unmap_cached_ranges_while_a_truncate_takes_them(
 		poll(NULL, 0, 1);
 	/* The threads never dispatch: each mapped grant comes back at its
 	 * last unmap (Taken), each cached one at once. */
-	err = pagemap_file_truncate(other, "r", "race", 4 * MiB, WAIT_MS,
-				    &fi);
+	err = pagemap_file_truncate(other, "r", "race", 4 * MiB, WAIT_MS, &fi);
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
