@@ -17,9 +17,18 @@ extern "C" {
  * pagemap_last_message() returns the daemon's own one-line explanation of
  * the last failed request on that connection ("" when there is none).
  *
- * Threading: a struct pagemap, and every lease and mapping made through
- * it, is used by one thread at a time (serialize calls on it, or use one
- * handle per thread); different handles are independent of each other.
+ * Threading: every call on a handle, its leases and its mappings may be
+ * made from several threads at once, except pagemap_close(),
+ * pagemap_set_recall_handler() and the accessors of an object another
+ * thread may free (a mapping being unmapped, a lease being released): the
+ * handle has one lock, and every call that touches its state or talks to
+ * the daemon holds it (one request in flight per handle). A map of a
+ * range the lease has cached holds it only to look up its grants and map
+ * them, never across a round trip of its own; a map or unmap that asks
+ * the daemon holds it for the round trip. One thread at a time runs
+ * pagemap_dispatch() (a second one waits), and a recall handler may call
+ * anything but pagemap_dispatch()/pagemap_wait(). pagemap_last_message()
+ * of a handle is the last failure on it from any thread;
  * pagemap_last_message(NULL) is per thread. Calls block until their reply
  * arrives.
  *
@@ -64,6 +73,10 @@ struct pagemap_limits {
 	uint32_t max_pending;
 	uint32_t max_folios_per_reply;
 	uint32_t max_name;
+	/* grants kept cached after unmap (0: no bound); past them the
+	 * least recently used go back to the daemon */
+	uint32_t max_cached_grants_per_lease;
+	uint64_t max_cached_grants_per_process;
 };
 
 struct pagemap_status {
@@ -76,6 +89,7 @@ struct pagemap_status {
 	uint64_t leases;
 	uint64_t grants;
 	uint32_t pending_ops;
+	uint64_t requests; /* requests the daemon decoded since it started */
 };
 
 struct pagemap_region_info {
@@ -272,8 +286,16 @@ void pagemap_free(void *p);
  * recall handler from pagemap_dispatch() or pagemap_wait() only, never from
  * inside another call; the handler answers by unmapping (pagemap_unmap()).
  *
- * Threading: one thread at a time per struct pagemap, including every
- * lease and mapping made through it. Mappings are marked MADV_DONTFORK: a
+ * Cached grants: with a daemon that offers it (every pagemapd of this
+ * version), an unmap keeps its grants cached under the lease: still pins,
+ * shown as cached by `pagemapctl grant ls`, mapped again by a later
+ * pagemap_map() of a range they tile with no message to the daemon. The
+ * daemon takes cached grants back by itself (revoke, truncate, detach)
+ * without waking the holder; only grants mapped at that moment get a
+ * recall. Releasing the lease returns its cached grants; past the
+ * daemon's bounds (pagemap_limits) the least recently used go back.
+ *
+ * Threading: see the top of this file. Mappings are marked MADV_DONTFORK: a
  * forked child does not inherit them (nor may it use the handle: -ECHILD).
  *
  * Driving it from an event loop: poll pagemap_get_fd() for readability
@@ -309,7 +331,8 @@ enum pagemap_access pagemap_lease_access(const struct pagemap_lease *l);
 
 /* pagemap_map -- grant [offset, offset + length) (rounded out to 4 KiB
  * pages) and map it as one contiguous range, every folio at its own
- * offset, in a VM reservation aligned for huge pages. @access may not
+ * offset, in a VM reservation aligned for huge pages. A range the lease's
+ * cached grants tile is mapped from them with no message. @access may not
  * exceed the lease's. Returns 0 and *ret, or -errno (-EBUSY while a recall
  * covers the range, -ENXIO past the allocated end of the file, -EDQUOT at
  * the grant limit); on failure nothing stays granted or mapped. */
@@ -337,9 +360,12 @@ size_t pagemap_mapping_folios(const struct pagemap_mapping *m);
  * (libpmem2's persist function for the region). */
 int pagemap_persist(struct pagemap_mapping *m, const void *addr, size_t len);
 
-/* pagemap_unmap -- unmap @m, return its grants to the daemon and free
- * it. The memory is unmapped even when the daemon cannot be told (the
- * connection is gone); that error is returned. */
+/* pagemap_unmap -- unmap @m and free it; its grants stay cached under the
+ * lease (no message) or, from a daemon that keeps no words for them, go
+ * back to it. A grant recalled while mapped is handed back with one
+ * message that is not waited for. The memory is unmapped even when the
+ * daemon cannot be told (the connection is gone); that error is
+ * returned. */
 int pagemap_unmap(struct pagemap_mapping *m);
 
 /* pagemap_unmap_nowait -- pagemap_unmap() without waiting for the daemon:
@@ -446,6 +472,13 @@ struct pagemap_lease_info {
 	bool recalled;
 };
 
+/* What the holder does with a grant, as the daemon sees its state word. */
+enum pagemap_grant_state {
+	PAGEMAP_GRANT_MAPPED = 0,   /* mapped (or a grant without a word) */
+	PAGEMAP_GRANT_CACHED = 1,   /* kept after unmap; maps with no message */
+	PAGEMAP_GRANT_RECALLED = 2, /* mapped, being taken back */
+};
+
 struct pagemap_grant_info {
 	uint32_t struct_size;
 	uint64_t lease_id;
@@ -453,6 +486,7 @@ struct pagemap_grant_info {
 	uint64_t region_offset;
 	uint32_t order;
 	enum pagemap_access access;
+	enum pagemap_grant_state state;
 };
 
 struct pagemap_client_info {

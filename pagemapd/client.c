@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "gtable.h"
+#include "holder.h"
 #include "inode.h"
 #include "ipc.h"
 #include "pintab.h"
@@ -294,6 +296,7 @@ client_lease_acquire(struct client *c, struct region *r, struct inode *ino,
 		}
 	}
 	srv->next_lease_id++;
+	l->words = c->words;
 	own_link(c, l);
 	index_add(srv, l);
 	*ret = l;
@@ -339,6 +342,42 @@ client_unmap(struct lease *l, uint64_t pg, uint64_t n)
 
 	grants_sub(client_owner(l), k);
 	return k;
+}
+
+uint64_t
+client_take_back(struct lease *l, uint64_t pg, uint64_t n)
+{
+	uint64_t freed, left = lease_take_back(l, pg, n, &freed);
+
+	grants_sub(client_owner(l), freed);
+	return left;
+}
+
+int
+client_taken(struct client *c, uint32_t slot, uint32_t gen)
+{
+	struct gslot *s;
+	struct lease *l;
+
+	if (c->words == NULL || (s = gtable_find(c->words, slot, gen)) == NULL)
+		return 0;
+	l = s->lease;
+	if (client_owner(l) != c || !lease_taken(l, s->file_pg, slot, gen))
+		return 0;
+	grants_sub(c, 1);
+	return 1;
+}
+
+struct gtable *
+client_words(struct client *c, uint32_t n)
+{
+	struct list_node *pos, *nx;
+
+	if (c->words || gtable_new(n, &c->words) < 0)
+		return c->words;
+	list_for_each(pos, nx, &c->leases)
+		lease_of_owner(pos)->words = c->words;
+	return c->words;
 }
 
 uint64_t
@@ -399,6 +438,7 @@ client_forget_region(struct server *srv, struct region *r)
 				continue;
 			/* Not returned: only forgotten by this daemon, so
 			 * the table keeps them for the next attach. */
+			lease_drop_words(l);
 			l->pins = NULL;
 			grants_sub(c, l->ngrants);
 			l->ino->grants -= l->ngrants;
@@ -443,6 +483,7 @@ client_free(struct client *c)
 
 	list_del(&c->node);
 	srv->nclients--;
+	gtable_free(c->words);
 	/* Tables left here hold pins of a process the daemon lets go of
 	 * without ending them (a stop): the files stay for the next start. */
 	while (!list_empty(&c->pins)) {
@@ -633,9 +674,19 @@ client_adopt(struct client *c, uint64_t token)
 		d = client_of(pos);
 		if (!same_process(c, d) || (token && d->token != token))
 			continue;
+		/* The process's words come along with its leases; a
+		 * second table (two old connections) is let go, its grants
+		 * recalled by event from now on. */
+		if (c->words == NULL) {
+			c->words = d->words;
+			d->words = NULL;
+		}
 		while (!list_empty(&d->leases)) {
 			struct lease *l = lease_of_owner(d->leases.next);
 
+			if (l->words != c->words)
+				lease_drop_words(l);
+			l->words = c->words;
 			own_unlink(d, l);
 			own_link(c, l);
 			n++;

@@ -65,6 +65,7 @@ struct client {
 	uint64_t start_time; /* of its process (holder.h); 0: unreadable */
 	bool restored; /* rebuilt from pin tables after a restart */
 	struct list_node pins; /* struct client_pins */
+	struct gtable *words; /* its grants' state words (gtable.h), or NULL */
 	struct list_node node; /* server's list of clients */
 };
 
@@ -156,6 +157,19 @@ void client_note_grants(struct lease *l, uint64_t k);
 /* client_lease_drop -- unlink and free @l, whose grants are all back. What
  * that ends besides (an orphan, the client) is the caller's (ops.c). */
 void client_lease_drop(struct lease *l);
+
+/* client_words -- @c's table of state words, made now with @n words if
+ * it has none (every lease of @c then uses it). Returns it, or NULL
+ * (memfd or memory refused: its grants then come without words). */
+struct gtable *client_words(struct client *c, uint32_t n);
+
+/* client_take_back -- lease_take_back() with @c's count of grants kept:
+ * returns how many grants of @l in [pg, pg + n) are left to recall. */
+uint64_t client_take_back(struct lease *l, uint64_t pg, uint64_t n);
+
+/* client_taken -- the holder @c hands back the grant of word (@slot,
+ * @gen); returns 1 when it was freed (lease_taken()). */
+int client_taken(struct client *c, uint32_t slot, uint32_t gen);
 
 /* client_set_name -- the name @c gave in its Hello. */
 void client_set_name(struct client *c, const char *name);

@@ -38,6 +38,9 @@ config_defaults(struct config *c)
 	c->max_queued_bytes = 16u << 20;
 	c->max_queued_bytes_per_uid = 32u << 20;
 	c->max_memory_per_uid = 256u << 20;
+	c->max_cached_grants_per_lease = 16384;
+	c->max_cached_grants_per_process = 65536;
+	c->grant_ahead_folios = 0;
 	c->max_pending = 256;
 	/* systemd's RuntimeDirectory= (the first, if it names several). */
 	env = getenv("RUNTIME_DIRECTORY");
@@ -260,6 +263,18 @@ daemon_key(struct config *c, const char *key, const char *value,
 				      SIZE_ACCEPTED,
 			       -EINVAL;
 		*sz = v;
+	} else if (strcmp(key, "max_cached_grants_per_lease") == 0) {
+		if (parse_u32(value, 10, UINT32_MAX,
+			      &c->max_cached_grants_per_lease))
+			return *why = "must be from 0 to 4294967295", -EINVAL;
+	} else if (strcmp(key, "max_cached_grants_per_process") == 0) {
+		uint32_t v;
+		if (parse_u32(value, 10, UINT32_MAX, &v))
+			return *why = "must be from 0 to 4294967295", -EINVAL;
+		c->max_cached_grants_per_process = v;
+	} else if (strcmp(key, "grant_ahead_folios") == 0) {
+		if (parse_u32(value, 10, 8192, &c->grant_ahead_folios))
+			return *why = "must be from 0 to 8192", -EINVAL;
 	} else if (strcmp(key, "max_pending") == 0) {
 		if (parse_u32(value, 10, 65536, &c->max_pending) ||
 		    !c->max_pending)

@@ -39,6 +39,9 @@ struct config {
 	uint64_t max_queued_bytes; /* replies queued to a process, bytes */
 	uint64_t max_queued_bytes_per_uid;
 	uint64_t max_memory_per_uid; /* the estimate (account.h), bytes */
+	uint32_t max_cached_grants_per_lease; /* kept after unmap */
+	uint64_t max_cached_grants_per_process;
+	uint32_t grant_ahead_folios; /* extra folios a map may grant */
 	uint32_t max_pending; /* queued replies per connection before we stop
 			       * reading */
 	struct region_conf regions[CONFIG_MAX_REGIONS];

@@ -8,7 +8,7 @@
 
 /*
  * This is the core of the cached-grant protocol ("maps without a round
- * trip"). Neither the daemon nor libpagemap uses it yet.
+ * trip"): the daemon's lease.c and libpagemap's cache.c call it.
  *
  * A client's grants stay cached under its lease after it unmaps them, so it
  * can map them again without asking the daemon. Each grant has one 64-bit

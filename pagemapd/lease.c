@@ -13,6 +13,8 @@
 
 #include "extent.h"
 #include "folio.h"
+#include "gtable.h"
+#include "gword.h"
 #include "inode.h"
 #include "pintab.h"
 #include "region.h"
@@ -237,19 +239,39 @@ pin(struct lease *l, struct grant *v, size_t k)
 	return 0;
 }
 
-/* unpin -- delete the PIN_GRANT records of @v[0..k). */
+/* unpin -- delete the PIN_GRANT records of @v[0..k) and free their
+ * words' slots. */
 static void
 unpin(struct lease *l, const struct grant *v, size_t k)
 {
+	if (l->words)
+		for (size_t i = 0; i < k; i++)
+			if (v[i].gen)
+				gtable_release(l->words, v[i].wslot);
 	if (l->pins == NULL)
 		return;
 	for (size_t i = 0; i < k; i++)
 		pintab_del(l->pins, v[i].slot);
 }
 
-int
-lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
-	  struct grant *out, size_t max, uint64_t *ret_next_pg)
+/* issue -- a state word for each of @v[0..k) while the table has room. */
+static void
+issue(struct lease *l, struct grant *v, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		v[i].gen = 0;
+		v[i].wslot = 0;
+		v[i].recalled = 0;
+		if (l->words == NULL ||
+		    gtable_issue(l->words, l, v[i].file_pg, &v[i].wslot,
+				 &v[i].gen) < 0)
+			v[i].gen = 0;
+	}
+}
+
+static int
+map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
+    bool words, struct grant *out, size_t max, uint64_t *ret_next_pg)
 {
 	struct inode *ino = l->ino;
 	uint64_t end = pg + n, next, pages = 0;
@@ -277,6 +299,11 @@ lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
 	rv = pin(l, out, k);
 	if (rv < 0)
 		return rv;
+	if (words)
+		issue(l, out, k);
+	else
+		for (size_t i = 0; i < k; i++)
+			out[i].gen = out[i].wslot = out[i].recalled = 0;
 	insert(l, out, k);
 	for (size_t i = 0; i < k; i++)
 		pages += 1ull << out[i].order;
@@ -285,6 +312,21 @@ lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
 	l->region->pins += k;
 	*ret_next_pg = next;
 	return (int)k;
+}
+
+int
+lease_map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
+	  struct grant *out, size_t max, uint64_t *ret_next_pg)
+{
+	return map(l, pg, n, access, false, out, max, ret_next_pg);
+}
+
+int
+lease_map_words(struct lease *l, uint64_t pg, uint64_t n,
+		enum lease_access access, struct grant *out, size_t max,
+		uint64_t *ret_next_pg)
+{
+	return map(l, pg, n, access, true, out, max, ret_next_pg);
 }
 
 int
@@ -323,6 +365,7 @@ lease_restore_grant(struct lease *l, const struct grant *g)
 	rv = reserve(l, 1);
 	if (rv < 0)
 		return rv;
+	/* @g comes without a word (gen 0): the table died with the daemon. */
 	insert(l, g, 1);
 	l->pages += n;
 	l->ino->grants++;
@@ -348,8 +391,36 @@ drop(struct lease *l, uint64_t k, uint64_t pages)
 	}
 }
 
-uint64_t
-lease_unmap(struct lease *l, uint64_t pg, uint64_t n)
+/* give_back -- whether @g, which someone wants back, may be freed now:
+ * one without a word always; one with a word only as the daemon's own CAS
+ * or its check of a recalled word says (gword.h). A mapped one is marked
+ * recalled on the way. */
+static bool
+give_back(struct lease *l, struct grant *g)
+{
+	uint64_t *w;
+
+	if (g->gen == 0)
+		return true;
+	w = gtable_word(l->words, g->wslot);
+	if (g->recalled)
+		return gword_taken(w, g->gen) == GWORD_IS_TAKEN;
+	switch (gword_take_back(w, g->gen)) {
+	case GWORD_TAKEN_NOW:
+		return true;
+	case GWORD_RECALL_NEEDED:
+		g->recalled = 1;
+		return false;
+	default:
+		/* Scribbled on, or kept changing: treat as mapped. */
+		return false;
+	}
+}
+
+/* sweep -- free the grants of @l intersecting [pg, pg + n) that @pred
+ * lets go (worded ones only when @worded_only); returns how many. */
+static uint64_t
+sweep(struct lease *l, uint64_t pg, uint64_t n, bool worded_only)
 {
 	uint64_t end = pg + n < pg ? UINT64_MAX : pg + n, pages = 0;
 	size_t lo = first_reaching(l, pg), hi = lower_bound(l, end), w = lo;
@@ -359,9 +430,10 @@ lease_unmap(struct lease *l, uint64_t pg, uint64_t n)
 	if (n == 0)
 		return 0;
 	for (size_t i = lo; i < hi; i++) {
-		const struct grant *g = &l->grants[i];
+		struct grant *g = &l->grants[i];
 
-		if (grant_end(g) > pg) {
+		if (grant_end(g) > pg && (!worded_only || g->gen) &&
+		    give_back(l, g)) {
 			pages += 1ull << g->order;
 			unpin(l, g, 1);
 			continue;
@@ -376,6 +448,92 @@ lease_unmap(struct lease *l, uint64_t pg, uint64_t n)
 	l->ngrants -= removed;
 	drop(l, removed, pages);
 	return removed;
+}
+
+uint64_t
+lease_unmap(struct lease *l, uint64_t pg, uint64_t n)
+{
+	return sweep(l, pg, n, false);
+}
+
+uint64_t
+lease_take_back(struct lease *l, uint64_t pg, uint64_t n, uint64_t *ret_freed)
+{
+	uint64_t end = pg + n < pg ? UINT64_MAX : pg + n, left = 0;
+	size_t lo, hi;
+
+	*ret_freed = l->words ? sweep(l, pg, n, true) : 0;
+	if (n == 0)
+		return 0;
+	lo = first_reaching(l, pg);
+	hi = lower_bound(l, end);
+	for (size_t i = lo; i < hi; i++)
+		left += grant_end(&l->grants[i]) > pg;
+	return left;
+}
+
+int
+lease_taken(struct lease *l, uint64_t file_pg, uint32_t wslot, uint32_t gen)
+{
+	size_t i = lower_bound(l, file_pg);
+	struct grant *g;
+	uint64_t pages;
+
+	for (; i < l->ngrants && l->grants[i].file_pg == file_pg; i++)
+		if (l->grants[i].gen == gen && l->grants[i].wslot == wslot)
+			break;
+	if (i == l->ngrants || l->grants[i].file_pg != file_pg ||
+	    l->words == NULL)
+		return 0;
+	g = &l->grants[i];
+	if (!give_back(l, g))
+		return 0;
+	unpin(l, g, 1);
+	pages = 1ull << g->order;
+	memmove(g, g + 1, (l->ngrants - i - 1) * sizeof(*g));
+	l->ngrants--;
+	drop(l, 1, pages); /* may move l->grants */
+	return 1;
+}
+
+uint64_t
+lease_ungranted_to(const struct lease *l, uint64_t pg, uint64_t limit)
+{
+	size_t lo = first_reaching(l, pg), hi = lower_bound(l, pg);
+
+	for (size_t i = lo; i < hi; i++)
+		if (grant_end(&l->grants[i]) > pg)
+			return pg;
+	if (hi < l->ngrants && l->grants[hi].file_pg < limit)
+		return l->grants[hi].file_pg;
+	return limit;
+}
+
+void
+lease_drop_words(struct lease *l)
+{
+	for (size_t i = 0; i < l->ngrants; i++) {
+		struct grant *g = &l->grants[i];
+
+		if (g->gen && l->words)
+			gtable_release(l->words, g->wslot);
+		g->gen = 0;
+		g->recalled = 0;
+	}
+	l->words = NULL;
+}
+
+unsigned
+lease_grant_state(const struct lease *l, const struct grant *g)
+{
+	if (g->gen == 0 || l->words == NULL)
+		return 0;
+	if (g->recalled)
+		return 2;
+	return gword_peek(gtable_word(l->words, g->wslot)) ==
+			       gword_make(GWORD_CACHED, 0, g->gen)
+		       ? 1
+		       : 0;
 }
 
 uint64_t

@@ -34,6 +34,16 @@ struct region;
  * PIN_GRANT record before lease_map() returns it, so before any reply can
  * tell of it, and deleted when it is returned. A table that cannot grow
  * (a full tmpfs) makes the map fail with nothing granted.
+ *
+ * Cached grants (I1b): a map that asks for words (lease_map's @words) gives
+ * each grant a state word in the owner's table (l->words, gtable.h), which
+ * the holder moves between cached and mapped without asking (gword.h). A
+ * grant with a word is freed only when the daemon's own compare-and-swap
+ * took it from CACHED, or when the daemon recalled it and then read it
+ * TAKEN at its generation; a word the holder scribbled on counts as
+ * mapped. Whoever wants such a grant back (a recall, an Unmap, a release,
+ * the holder's Taken) goes through lease_take_back() or lease_taken().
+ * The end of the owner's process (lease_unmap_all()) frees them all.
  */
 
 enum lease_access {
@@ -44,9 +54,13 @@ enum lease_access {
 struct grant {
 	uint64_t file_pg;
 	uint64_t region_pg;
-	uint32_t order; /* 2^order pages */
-	uint32_t access; /* enum lease_access */
+	uint8_t order; /* 2^order pages */
+	uint8_t access; /* enum lease_access */
+	uint8_t recalled; /* its word was moved to RECALLING by the daemon */
+	uint8_t pad_;
 	uint32_t slot; /* its PIN_GRANT record in the lease's pin table */
+	uint32_t wslot; /* its state word in the owner's gtable (gen != 0) */
+	uint32_t gen; /* the word's generation; 0: no word (not cached) */
 };
 
 struct lease {
@@ -65,6 +79,7 @@ struct lease {
 	struct list_node own; /* the owner's leases (kept by client.c) */
 	struct lease *hnext; /* lease id hash chain (kept by client.c) */
 	struct pintab *pins; /* the owner's pin table here, or NULL */
+	struct gtable *words; /* the owner's state words, or NULL */
 	uint32_t pin_slot; /* its PIN_LEASE record there (client.c) */
 };
 
@@ -93,7 +108,8 @@ int lease_restore_grant(struct lease *l, const struct grant *g);
 void lease_free(struct lease *l);
 
 /* lease_map -- grant the maximal folios tiling file pages [pg, pg + n):
- * at most @max of them, written to @out and recorded under @l. Sets
+ * at most @max of them, written to @out and recorded under @l, without
+ * state words. Sets
  * *ret_next_pg to the first page not granted (pg + n when done). Returns
  * the count (>= 1), or -EINVAL (n == 0), -EACCES (@access above the
  * lease's), -ENXIO (a page past the file's allocated pages), -EBUSY (a
@@ -103,9 +119,46 @@ int lease_map(struct lease *l, uint64_t pg, uint64_t n,
 	      enum lease_access access, struct grant *out, size_t max,
 	      uint64_t *ret_next_pg);
 
-/* lease_unmap -- return every grant of @l intersecting [pg, pg + n).
- * Returns how many. */
+/* lease_map_words -- lease_map(), each grant with a state word in l->words
+ * (CACHED) while the table has room, gen 0 past that (and without a
+ * table). */
+int lease_map_words(struct lease *l, uint64_t pg, uint64_t n,
+		    enum lease_access access, struct grant *out, size_t max,
+		    uint64_t *ret_next_pg);
+
+/* lease_unmap -- return every grant of @l intersecting [pg, pg + n):
+ * those without a word at once, those with one as lease_take_back() takes
+ * them (never one the holder maps). Returns how many were freed. */
 uint64_t lease_unmap(struct lease *l, uint64_t pg, uint64_t n);
+
+/* lease_take_back -- take back the grants with a word of @l intersecting
+ * [pg, pg + n): each cached one is freed now (its word TAKEN by the
+ * daemon's CAS); each mapped one is moved to RECALLING and marked
+ * recalled. Sets *ret_freed to how many were freed; returns how many
+ * grants of @l in the range are left (mapped, recalled, scribbled on, or
+ * without a word), which a recall must ask for. */
+uint64_t lease_take_back(struct lease *l, uint64_t pg, uint64_t n,
+			 uint64_t *ret_freed);
+
+/* lease_taken -- the holder hands back the grant of @l at @file_pg whose
+ * word is @wslot at @gen: a recalled one is freed if its word reads TAKEN
+ * at @gen, any other is taken back as lease_take_back() does. Returns 1
+ * when it was freed, 0 when not (no such grant, or its word says mapped). */
+int lease_taken(struct lease *l, uint64_t file_pg, uint32_t wslot,
+		uint32_t gen);
+
+/* lease_grant_state -- 0 mapped (or no word), 1 cached, 2 recalled: what
+ * `grant ls` shows of @g under @l (a peek at its word; decides nothing). */
+unsigned lease_grant_state(const struct lease *l, const struct grant *g);
+
+/* lease_ungranted_to -- the end of the run of file pages from @pg on
+ * (at most to @limit) that no grant of @l covers. */
+uint64_t lease_ungranted_to(const struct lease *l, uint64_t pg,
+			    uint64_t limit);
+
+/* lease_drop_words -- @l's grants lose their words (their slots freed):
+ * from now on they are grants without a word, recalled by event. */
+void lease_drop_words(struct lease *l);
 
 /* lease_unmap_all -- return every grant of @l. Returns how many. */
 uint64_t lease_unmap_all(struct lease *l);

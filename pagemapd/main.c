@@ -242,6 +242,9 @@ reload(struct server *srv, void *ctx)
 	c->max_queued_bytes_per_uid = fresh->max_queued_bytes_per_uid;
 	c->max_memory_per_uid = fresh->max_memory_per_uid;
 	c->max_pending = fresh->max_pending;
+	c->max_cached_grants_per_lease = fresh->max_cached_grants_per_lease;
+	c->max_cached_grants_per_process = fresh->max_cached_grants_per_process;
+	c->grant_ahead_folios = fresh->grant_ahead_folios;
 	c->max_connections_per_uid = fresh->max_connections_per_uid;
 	c->reserved_connections = fresh->reserved_connections;
 	c->handshake_timeout_ms = fresh->handshake_timeout_ms;

@@ -128,22 +128,54 @@ drop_all(struct server *srv, struct client *c)
 int
 ops_lease_release(struct server *srv, struct lease *l)
 {
-	if (l->ngrants)
+	/* Cached grants go with the lease; mapped ones keep it. */
+	if (l->ngrants && l->words)
+		client_take_back(l, 0, UINT64_MAX);
+	if (l->ngrants) {
+		check(srv);
 		return -EBUSY;
+	}
 	lease_end(srv, l);
 	return 0;
 }
 
+/* ahead -- grant ahead from file page @pg: at most grant_ahead_folios
+ * (and @max) folios over the file's pages up to its end that no grant of
+ * @l covers, into @out; nothing is allocated or filled (they are granted
+ * cached, for maps to come). Returns how many; none on any refusal. */
+static size_t
+ahead(struct server *srv, struct lease *l, uint64_t pg,
+      enum lease_access access, struct grant *out, size_t max)
+{
+	uint64_t end = layout_pages(l->ino->size), next;
+	size_t budget = srv->cfg->grant_ahead_folios;
+	int k;
+
+	if (budget > max)
+		budget = max;
+	if (budget == 0 || pg >= end)
+		return 0;
+	end = lease_ungranted_to(l, pg, end);
+	if (end <= pg)
+		return 0;
+	k = lease_map_words(l, pg, end - pg, access, out, budget, &next);
+	if (k <= 0)
+		return 0;
+	client_note_grants(l, (uint64_t)k);
+	return (size_t)k;
+}
+
 int
 ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
-	enum lease_access access, size_t max, const struct grant **ret_v,
-	uint64_t *ret_next_pg)
+	enum lease_access access, bool words, size_t max,
+	const struct grant **ret_v, uint64_t *ret_next_pg, size_t *ret_ahead)
 {
 	struct client *c = client_owner(l);
 	uint64_t room;
 	bool first = false;
 	int k, nfill;
 
+	*ret_ahead = 0;
 	room = client_grant_room(c, NULL);
 	if (room == 0)
 		return -EDQUOT;
@@ -169,7 +201,10 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 		max = MAP_FOLIOS_MAX;
 	if (max > room)
 		max = (size_t)room;
-	k = lease_map(l, pg, n, access, srv->scratch, max, ret_next_pg);
+	k = words ? lease_map_words(l, pg, n, access, srv->scratch, max,
+				    ret_next_pg)
+		  : lease_map(l, pg, n, access, srv->scratch, max,
+			      ret_next_pg);
 	if (k < 0)
 		return k;
 	client_note_grants(l, (uint64_t)k);
@@ -193,8 +228,14 @@ ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
 				 "grant; the client maps it with small pages",
 				 l->region->name);
 	}
+	if (words && l->words && *ret_next_pg == pg + n)
+		*ret_ahead = ahead(srv, l, *ret_next_pg, access,
+				   srv->scratch + k,
+				   max - (size_t)k < room - (uint64_t)k
+					   ? max - (size_t)k
+					   : (size_t)(room - (uint64_t)k));
 	*ret_v = srv->scratch;
-	return k;
+	return k + (int)*ret_ahead;
 }
 
 uint64_t
@@ -202,6 +243,19 @@ ops_unmap(struct server *srv, struct lease *l, uint64_t pg, uint64_t n)
 {
 	uint64_t k = client_unmap(l, pg, n);
 
+	if (k)
+		check(srv);
+	return k;
+}
+
+uint64_t
+ops_taken(struct server *srv, struct client *c, const uint32_t *slots,
+	  const uint32_t *gens, size_t n)
+{
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += (uint64_t)client_taken(c, slots[i], gens[i]);
 	if (k)
 		check(srv);
 	return k;
@@ -359,6 +413,16 @@ on_ready(void *ctx, struct recall_op *op)
 	}
 }
 
+/* on_take -- the recall hook taking back @l's cached grants in [pg, pg +
+ * n) before a recall is sent: they are freed without waking the holder
+ * (I1b); what is left needs the event. */
+static uint64_t
+on_take(void *ctx, struct lease *l, uint64_t pg, uint64_t n)
+{
+	(void)ctx;
+	return l->words ? client_take_back(l, pg, n) : l->ngrants;
+}
+
 /* on_owner -- the recall hook naming a lease's holder in `blockers`. */
 static void
 on_owner(void *ctx, const struct lease *l, struct blocker *b)
@@ -379,6 +443,7 @@ ops_init(struct server *srv,
 	struct recall_hooks h = {
 		.send = send,
 		.ready = on_ready,
+		.take = on_take,
 		.owner = on_owner,
 		.ctx = srv,
 	};

@@ -71,23 +71,34 @@ void ops_shutdown(struct server *srv);
 
 /* ops_map -- grant the folios tiling file pages [pg, pg + n) under @l, at
  * most what one reply and its process's and uid's limits allow (the
- * account's room, memory included), and fill the holes under them.
- * *ret_v points at them (valid until the next map),
+ * account's room, memory included; with @words each with a state word in
+ * the owner's table, when it has one), and fill the holes under them.
+ * With words, once the range is granted whole, grant ahead: up to
+ * grant_ahead_folios more folios of the file past it, over pages the lease
+ * holds no grant on, without filling anything; they come last in *ret_v,
+ * *ret_ahead of them. *ret_v points at them (valid until the next map),
  * *ret_next_pg is the first page not granted. Returns the count, -EDQUOT
  * (a grant or memory limit: client_grant_room() names it), -EROFS (a
  * write grant on a failed region), -EIO (a truncated data file), or
  * lease_map()'s errors. */
 int ops_map(struct server *srv, struct lease *l, uint64_t pg, uint64_t n,
-	    enum lease_access access, size_t max, const struct grant **ret_v,
-	    uint64_t *ret_next_pg);
+	    enum lease_access access, bool words, size_t max,
+	    const struct grant **ret_v, uint64_t *ret_next_pg,
+	    size_t *ret_ahead);
 
 /* ops_unmap -- return @l's grants that meet [pg, pg + n); operations that
  * waited for them may complete. Returns how many. */
 uint64_t ops_unmap(struct server *srv, struct lease *l, uint64_t pg,
 		   uint64_t n);
 
-/* ops_lease_release -- end @l on its holder's request. Returns 0 or
- * -EBUSY (it still has grants). */
+/* ops_taken -- @c hands back the grants of the words (@slots[i],
+ * @gens[i]), i < @n (a Taken message); operations that waited for them
+ * may complete. Returns how many were freed. */
+uint64_t ops_taken(struct server *srv, struct client *c,
+		   const uint32_t *slots, const uint32_t *gens, size_t n);
+
+/* ops_lease_release -- end @l on its holder's request: its cached grants
+ * are taken back first. Returns 0 or -EBUSY (grants are still mapped). */
 int ops_lease_release(struct server *srv, struct lease *l);
 
 /* ops_adopt -- @c (a new connection) takes back the leases of its

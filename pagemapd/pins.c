@@ -230,6 +230,13 @@ restore_records(struct server *srv, struct client *c, struct client_pins *p,
 				      "pin table %s: a grant names lease "
 				      "%llu, which the table does not hold",
 				      name, (unsigned long long)rec.lease_id);
+		/* A grant keeps order and access in a byte each. */
+		if (rec.order > UINT8_MAX || rec.access > UINT8_MAX)
+			return errmsg(err, -EUCLEAN,
+				      "pin table %s: a grant of lease %llu "
+				      "has order %u and access %u",
+				      name, (unsigned long long)rec.lease_id,
+				      rec.order, rec.access);
 		g = (struct grant){
 			.file_pg = rec.file_pg,
 			.region_pg = rec.region_pg,

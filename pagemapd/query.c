@@ -31,7 +31,7 @@
 /* Rows per reply page, so that a page fits in one packet. */
 #define LEASES_PER_PAGE 200u  /* LeaseInfo <= ~250 bytes */
 #define CLIENTS_PER_PAGE 300u /* ClientInfo <= ~120 bytes */
-#define GRANTS_PER_PAGE 1500u /* six packed varints, <= 40 bytes a row */
+#define GRANTS_PER_PAGE 1500u /* seven packed varints, <= 41 bytes a row */
 #define GRANTS_SLACK 64u      /* rows of one (lease, offset) kept together */
 #define BLOCKERS_MAX 200u     /* Blocker <= ~275 bytes */
 #define BLOCKERS_FIELDS_MAX 120u /* ... and <= ~500 bytes with its fields */
@@ -191,6 +191,7 @@ query_grants(const struct server *srv, const struct ipc_peer *viewer,
 			}
 			out[k].lease_id = l->id;
 			out[k].g = *g;
+			out[k].state = lease_grant_state(l, g);
 			k++;
 		}
 	}

@@ -81,11 +81,12 @@ static void
 send_scope(struct recall_set *rs, const struct recall_op *op, const void *owner)
 {
 	struct region *r = op->region;
-	uint64_t len = 0, off = 0;
+	uint64_t len = 0, off = 0, from = 0;
 
 	if (rs->hooks.send == NULL)
 		return;
 	if (op->kind == RECALL_TRUNCATE) {
+		from = op->from_pg;
 		off = op->from_pg << PM_PAGE_SHIFT;
 		len = (layout_pages(op->ino->size) - op->from_pg) << PM_PAGE_SHIFT;
 	}
@@ -97,6 +98,13 @@ send_scope(struct recall_set *rs, const struct recall_op *op, const void *owner)
 		for (struct lease *l = ino->leases; l; l = l->ino_next) {
 			if ((owner && l->owner != owner) ||
 			    in_scope(op, l) == 0)
+				continue;
+			/* Cached grants come back alone; only what is still
+			 * mapped wakes the holder. */
+			if (rs->hooks.take)
+				rs->hooks.take(rs->hooks.ctx, l, from,
+					       UINT64_MAX - from);
+			if (in_scope(op, l) == 0)
 				continue;
 			rs->hooks.send(rs->hooks.ctx, l, off, len,
 				       recall_op_name(op));
@@ -208,6 +216,8 @@ recall_revoke(struct recall_set *rs, struct lease *l,
 	op->lease = l;
 	op->ino = l->ino;
 	l->revoking = true;
+	if (l->ngrants && rs->hooks.take)
+		rs->hooks.take(rs->hooks.ctx, l, 0, UINT64_MAX);
 	if (l->ngrants && rs->hooks.send)
 		rs->hooks.send(rs->hooks.ctx, l, 0, 0, "revoke");
 	recall_check(rs);

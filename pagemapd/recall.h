@@ -93,6 +93,10 @@ struct recall_hooks {
 	/* ready -- every grant in @op's scope is back: do the operation,
 	 * then recall_finish() it (possibly through recall_lease_gone()). */
 	void (*ready)(void *ctx, struct recall_op *op);
+	/* take -- before @l's holder is asked (NULL: nothing to take), take
+	 * back alone what it has cached of file pages [pg, pg + n); the
+	 * return value is unused (in_scope() counts what is left). */
+	uint64_t (*take)(void *ctx, struct lease *l, uint64_t pg, uint64_t n);
 	/* owner -- fill client_id, pid and comm of @b for @l's owner. */
 	void (*owner)(void *ctx, const struct lease *l, struct blocker *b);
 	void *ctx;

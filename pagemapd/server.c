@@ -37,6 +37,10 @@ server_limits(const struct server *srv, struct wire_limits *ret)
 		.max_pending = srv->cfg->max_pending,
 		.max_folios_per_reply = SERVER_MAX_FOLIOS_PER_REPLY,
 		.max_name = PM_NAME_MAX,
+		.max_cached_grants_per_lease =
+			srv->cfg->max_cached_grants_per_lease,
+		.max_cached_grants_per_process =
+			srv->cfg->max_cached_grants_per_process,
 	};
 }
 

@@ -19,6 +19,7 @@
 /* The exit status of a stop by a second signal, grants still out. */
 #define SERVER_EXIT_PINS_KEPT 3
 #define SERVER_MAX_FOLIOS_PER_REPLY 8192u /* a Map reply fits one packet */
+#define SERVER_MAX_WORDS (1u << 22) /* words in a process's table, at most */
 
 /* Descriptors a connection may cost: its socket, its client's pidfd, and
  * one for what it opens meanwhile (a pin table). */
@@ -98,6 +99,7 @@ struct server {
 	uv_timer_t recall_timer;  /* the earliest caller's deadline (ops.c) */
 	uint64_t next_region_serial;
 	struct grant *scratch; /* one map reply's folios (ops.c) */
+	uint64_t requests;     /* requests decoded, for `status` */
 	struct wire_ctx *wire; /* the decode arena, encoder arrays */
 	struct ipc_rx *rx;     /* every connection's receive buffers */
 	uint64_t start_ms;

@@ -22,6 +22,7 @@
 #include "account.h"
 #include "client.h"
 #include "holder.h"
+#include "gtable.h"
 #include "inode.h"
 #include "inode_io.h"
 #include "lease.h"
@@ -239,8 +240,9 @@ do_hello(struct session *s, const struct wire_request *rq)
 	server_limits(s->srv, &l);
 	snprintf(s->name, sizeof(s->name), "%s", rq->client_name);
 	client_set_name(s->client, rq->client_name);
-	caps = rq->capabilities &
-	       (WIRE_CAP_RECONNECT | WIRE_CAP_BLOCKER_FIELDS);
+	caps = rq->capabilities & (WIRE_CAP_RECONNECT |
+				   WIRE_CAP_BLOCKER_FIELDS |
+				   WIRE_CAP_CACHED_GRANTS);
 	s->caps = caps;
 	/* A process that connects again takes its leases back (I5); with a
 	 * token, exactly those of the client it names, also when they were
@@ -254,7 +256,8 @@ do_hello(struct session *s, const struct wire_request *rq)
 			 (int)s->conn.peer.pid, s->conn.peer.comm, n);
 	send_reply(s, rq->id,
 		   wire_hello(s->obuf, SERVER_MAX_PACKET, rq->id, &l,
-			      s->client->id, caps, s->client->token, n));
+			      s->client->id, caps, s->client->token, n,
+			      s->client->words ? s->client->words->id : 0));
 }
 
 static void
@@ -269,6 +272,7 @@ do_status(struct session *s, const struct wire_request *rq)
 		.leases = srv->nleases,
 		.grants = server_pins(srv),
 		.pending_ops = recall_pending(&srv->recall),
+		.requests = srv->requests,
 	};
 
 	send_reply(s, rq->id,
@@ -584,6 +588,7 @@ static const handler_fn handlers[WIRE_KIND_END] = {
 	[WIRE_GRANT_LIST] = do_grant_list,
 	[WIRE_CLIENT_LIST] = do_client_list,
 	[WIRE_BLOCKERS] = do_blockers,
+	[WIRE_TAKEN] = session_taken,
 };
 
 void
@@ -653,6 +658,7 @@ on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len, pid_t sender)
 		return;
 	}
 	rv = wire_request_decode(s->srv->wire, buf, len, &rq, &why);
+	s->srv->requests++;
 	if (rv == -EPROTO) {
 		fatal(s, EPROTO, why);
 	} else if (rv < 0) {

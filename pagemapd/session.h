@@ -32,6 +32,7 @@ struct session {
 	struct session_fd fds[32]; /* region fds sent, by serial */
 	uint32_t nfds;
 	struct region *mutated; /* the request being answered changed it */
+	bool words_sent; /* the client's word table went on a map reply */
 };
 
 /* session_open -- serve the accepted socket @fd. Returns 0 or -errno (fd

@@ -53,5 +53,6 @@ void session_lease_release(struct session *s, const struct wire_request *rq);
 void session_map(struct session *s, const struct wire_request *rq);
 void session_unmap(struct session *s, const struct wire_request *rq);
 void session_lease_revoke(struct session *s, const struct wire_request *rq);
+void session_taken(struct session *s, const struct wire_request *rq);
 
 #endif

@@ -11,6 +11,7 @@
 #include "access.h"
 #include "account.h"
 #include "client.h"
+#include "gtable.h"
 #include "inode.h"
 #include "inode_io.h"
 #include "lease.h"
@@ -153,18 +154,32 @@ session_lease_release(struct session *s, const struct wire_request *rq)
 }
 
 /* folios_per_reply -- what fits in a packet: an order byte and a region
- * offset varint per folio. */
+ * offset varint per folio, and with @words a slot and a generation varint
+ * (5 bytes each at most). */
 static size_t
-folios_per_reply(const struct region *r)
+folios_per_reply(const struct region *r, bool words)
 {
 	uint64_t v = r->sb->region_size;
 	size_t bytes = 1, n;
 
 	while (v >>= 7)
 		bytes++;
+	if (words)
+		bytes += 10;
 	n = (SERVER_MAX_PACKET - 512) / (bytes + 1);
 	return n < SERVER_MAX_FOLIOS_PER_REPLY ? n
 					       : SERVER_MAX_FOLIOS_PER_REPLY;
+}
+
+/* words_per_process -- the size of a process's word table: a word for
+ * every grant it may hold, so that every grant can be cached; the memfd
+ * is sparse, so only words issued cost memory. */
+static uint32_t
+words_per_process(const struct server *srv)
+{
+	uint64_t n = srv->cfg->max_grants;
+
+	return n > SERVER_MAX_WORDS ? SERVER_MAX_WORDS : n ? (uint32_t)n : 1;
 }
 
 void
@@ -173,9 +188,12 @@ session_map(struct session *s, const struct wire_request *rq)
 	struct server *srv = s->srv;
 	struct acct_refusal why = {0};
 	const struct grant *v;
-	uint64_t next_pg, pg;
+	uint64_t next_pg, pg, words_id = 0;
+	size_t ahead;
+	struct gtable *t = NULL;
 	struct lease *l;
-	int k;
+	bool words;
+	int k, fd = -1;
 
 	if (srv->stopping) {
 		reply_error(s, rq, ESHUTDOWN, "pagemapd is shutting down");
@@ -188,10 +206,15 @@ session_map(struct session *s, const struct wire_request *rq)
 		reply_error(s, rq, EINVAL, "empty or overflowing range");
 		return;
 	}
+	/* Words only for a client that keeps grants cached, and only for
+	 * the maps it asks them for (its raw grants are returned by Unmap). */
+	words = rq->words && (s->caps & WIRE_CAP_CACHED_GRANTS);
+	if (words)
+		t = client_words(s->client, words_per_process(srv));
 	pg = rq->offset >> PM_PAGE_SHIFT;
 	k = ops_map(srv, l, pg, layout_pages(rq->offset + rq->length) - pg,
-		    (enum lease_access)rq->access, folios_per_reply(l->region),
-		    &v, &next_pg);
+		    (enum lease_access)rq->access, t != NULL,
+		    folios_per_reply(l->region, words), &v, &next_pg, &ahead);
 	switch (k) {
 	case -EDQUOT:
 		(void)client_grant_room(s->client, &why);
@@ -236,9 +259,28 @@ session_map(struct session *s, const struct wire_request *rq)
 			return;
 		}
 	}
-	send_reply(s, rq->id,
-		   wire_map(s->srv->wire, s->obuf, SERVER_MAX_PACKET, rq->id, v,
-			    (size_t)k, next_pg << PM_PAGE_SHIFT));
+	/* The table goes to each connection once, on its first map reply
+	 * that has words. */
+	if (t && !s->words_sent) {
+		fd = t->fd;
+		words_id = t->id;
+		s->words_sent = true;
+	}
+	send_packet(s, rq->id,
+		    wire_map(s->srv->wire, s->obuf, SERVER_MAX_PACKET, rq->id,
+			     v, (size_t)k, next_pg << PM_PAGE_SHIFT, words,
+			     words_id, ahead),
+		    fd);
+}
+
+void
+session_taken(struct session *s, const struct wire_request *rq)
+{
+	/* One-way: a holder's claim is checked word by word, and a claim
+	 * that does not hold is ignored, so there is nothing to answer. */
+	if (s->caps & WIRE_CAP_CACHED_GRANTS)
+		ops_taken(s->srv, s->client, rq->slots, rq->gens,
+			  rq->n_slots);
 }
 
 void

@@ -15,10 +15,14 @@
 
 #include "pagemap.pb-c.h"
 #include "utf8.h"
+#include "wire_int.h"
 
 _Static_assert((int)WIRE_HELLO == (int)PAGEMAP__REQUEST__BODY_HELLO, "kind values");
 _Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
 	       "capability bits");
+_Static_assert(WIRE_CAP_CACHED_GRANTS ==
+		       PAGEMAP__CAPABILITY__CAP_CACHED_GRANTS,
+	       "capability bits match the protocol");
 _Static_assert(WIRE_CAP_BLOCKER_FIELDS ==
 		       PAGEMAP__CAPABILITY__CAP_BLOCKER_FIELDS,
 	       "capability bits");
@@ -296,6 +300,7 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 		w->offset = r->map->offset;
 		w->length = r->map->length;
 		w->access = (uint32_t)r->map->access;
+		w->words = r->map->words;
 		break;
 	case PAGEMAP__REQUEST__BODY_UNMAP:
 		w->lease_id = r->unmap->lease_id;
@@ -323,6 +328,13 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 	case PAGEMAP__REQUEST__BODY_BLOCKERS:
 		w->region = r->blockers->region;
 		w->name = r->blockers->name;
+		break;
+	case PAGEMAP__REQUEST__BODY_TAKEN:
+		if (r->taken->n_slot != r->taken->n_gen)
+			return -EINVAL;
+		w->slots = r->taken->slot;
+		w->gens = r->taken->gen;
+		w->n_slots = r->taken->n_slot;
 		break;
 	default:
 		return -EINVAL;
@@ -507,11 +519,10 @@ pack_response(uint8_t *out, size_t cap, Pagemap__Response *resp)
 	return pack(out, cap, &sm);
 }
 
-/* reply -- pack the Response to request @id whose body of kind @k is
- * @body. Every body member of the Response union is a message pointer at
- * the same offset, so one store serves every kind. */
-static ssize_t
-reply(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k, void *body)
+/* Every body member of the Response union is a message pointer at the
+ * same offset, so one store serves every kind. */
+ssize_t
+reply(uint8_t *out, size_t cap, uint64_t id, int k, void *body)
 {
 	Pagemap__Response resp = PAGEMAP__RESPONSE__INIT;
 
@@ -521,10 +532,7 @@ reply(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k, void *body)
 	return pack_response(out, cap, &resp);
 }
 
-/* rows_new -- @n pointers to @n zeroed messages of @size bytes each, in
- * one allocation that free() gives back; NULL without memory. The rows
- * of a listing reply are referenced through such a pointer array. */
-static void **
+void **
 rows_new(size_t n, size_t size)
 {
 	const size_t align = sizeof(max_align_t);
@@ -575,7 +583,8 @@ wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k)
 
 ssize_t
 wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
-	   uint64_t client_id, uint64_t caps, uint64_t token, uint32_t adopted)
+	   uint64_t client_id, uint64_t caps, uint64_t token, uint32_t adopted,
+	   uint64_t words_id)
 {
 	Pagemap__HelloReply hr = PAGEMAP__HELLO_REPLY__INIT;
 	Pagemap__Limits lim = PAGEMAP__LIMITS__INIT;
@@ -586,6 +595,12 @@ wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 	lim.max_pending = l->max_pending;
 	lim.max_folios_per_reply = l->max_folios_per_reply;
 	lim.max_name = l->max_name;
+	if (caps & WIRE_CAP_CACHED_GRANTS) {
+		lim.max_cached_grants_per_lease =
+			l->max_cached_grants_per_lease;
+		lim.max_cached_grants_per_process =
+			l->max_cached_grants_per_process;
+	}
 	hr.version = 1;
 	hr.limits = &lim;
 	hr.server = (char *)"pagemapd " PAGEMAPD_VERSION_STRING;
@@ -597,6 +612,8 @@ wire_hello(uint8_t *out, size_t cap, uint64_t id, const struct wire_limits *l,
 		hr.token = token;
 		hr.leases_adopted = adopted;
 	}
+	if (caps & WIRE_CAP_CACHED_GRANTS)
+		hr.words_id = words_id;
 	return reply(out, cap, id, WIRE_HELLO, &hr);
 }
 
@@ -613,6 +630,7 @@ wire_status(uint8_t *out, size_t cap, uint64_t id, const struct wire_status *s)
 	sr.leases = s->leases;
 	sr.grants = s->grants;
 	sr.pending_ops = s->pending_ops;
+	sr.requests = s->requests;
 	return reply(out, cap, id, WIRE_STATUS, &sr);
 }
 
@@ -768,17 +786,29 @@ grow(void **buf, size_t *cap, size_t n, size_t size)
 
 ssize_t
 wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
-	 const struct grant *v, size_t n, uint64_t next_offset)
+	 const struct grant *v, size_t n, uint64_t next_offset, bool words,
+	 uint64_t words_id, size_t ahead)
 {
 	Pagemap__MapReply m = PAGEMAP__MAP_REPLY__INIT;
 	uint64_t *ro = grow(&ctx->offs, &ctx->noffs, n, sizeof(uint64_t));
-	uint32_t *ord = grow(&ctx->orders, &ctx->norders, n, sizeof(uint32_t));
+	uint32_t *ord = grow(&ctx->orders, &ctx->norders, 3 * n,
+			     sizeof(uint32_t));
 
 	if (ro == NULL || ord == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		ro[i] = v[i].region_pg << PM_PAGE_SHIFT;
 		ord[i] = v[i].order;
+		ord[n + i] = v[i].wslot;
+		ord[2 * n + i] = v[i].gen;
+	}
+	if (words) {
+		m.n_slot = m.n_gen = n;
+		m.slot = ord + n;
+		m.gen = ord + 2 * n;
+		m.words_attached = words_id != 0;
+		m.words_id = words_id;
+		m.ahead = (uint32_t)ahead;
 	}
 	m.offset = n ? v[0].file_pg << PM_PAGE_SHIFT : next_offset;
 	m.n_region_offset = n;
@@ -796,156 +826,6 @@ wire_unmap(uint8_t *out, size_t cap, uint64_t id, uint64_t returned)
 
 	m.returned = returned;
 	return reply(out, cap, id, WIRE_UNMAP, &m);
-}
-
-static void
-to_lease_info(Pagemap__LeaseInfo *li, const struct lease_info *v)
-{
-	pagemap__lease_info__init(li);
-	li->id = v->id;
-	li->region = (char *)v->region;
-	li->name = (char *)v->name;
-	li->ino = v->ino;
-	li->access = (Pagemap__Access)v->access;
-	li->client_id = v->client_id;
-	li->pid = v->pid;
-	li->uid = v->uid;
-	li->comm = (char *)v->comm;
-	li->grants = v->grants;
-	li->bytes = v->bytes;
-	li->recalled = v->recalled;
-}
-
-ssize_t
-wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
-		const struct lease_info *v, size_t n, bool more)
-{
-	Pagemap__LeaseListReply m = PAGEMAP__LEASE_LIST_REPLY__INIT;
-	void **rows = rows_new(n, sizeof(Pagemap__LeaseInfo));
-	ssize_t rv;
-
-	if (rows == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		to_lease_info(rows[i], &v[i]);
-	m.n_leases = n;
-	m.leases = (Pagemap__LeaseInfo **)rows;
-	m.more = more;
-	rv = reply(out, cap, id, WIRE_LEASE_LIST, &m);
-	free(rows);
-	return rv;
-}
-
-ssize_t
-wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
-		const struct grant_row *v, size_t n, bool more)
-{
-	Pagemap__GrantListReply m = PAGEMAP__GRANT_LIST_REPLY__INIT;
-	uint64_t *u64 = calloc(3 * (n ? n : 1), sizeof(*u64));
-	uint32_t *u32 = calloc(3 * (n ? n : 1), sizeof(*u32));
-	ssize_t rv = -ENOMEM;
-
-	if (u64 == NULL || u32 == NULL)
-		goto out;
-	m.lease_id = u64;
-	m.file_offset = u64 + n;
-	m.region_offset = u64 + 2 * n;
-	m.order = u32;
-	m.access = u32 + n;
-	m.pins = u32 + 2 * n;
-	m.n_lease_id = m.n_file_offset = m.n_region_offset = n;
-	m.n_order = m.n_access = m.n_pins = n;
-	for (size_t i = 0; i < n; i++) {
-		m.lease_id[i] = v[i].lease_id;
-		m.file_offset[i] = v[i].g.file_pg << PM_PAGE_SHIFT;
-		m.region_offset[i] = v[i].g.region_pg << PM_PAGE_SHIFT;
-		m.order[i] = v[i].g.order;
-		m.access[i] = v[i].g.access;
-		m.pins[i] = 1;
-	}
-	m.more = more;
-	rv = reply(out, cap, id, WIRE_GRANT_LIST, &m);
-out:
-	free(u64);
-	free(u32);
-	return rv;
-}
-
-static void
-to_client_info(Pagemap__ClientInfo *ci, const struct client_info *v)
-{
-	pagemap__client_info__init(ci);
-	ci->id = v->id;
-	ci->pid = v->pid;
-	ci->uid = v->uid;
-	ci->gid = v->gid;
-	ci->comm = (char *)v->comm;
-	ci->name = (char *)v->name;
-	ci->connected = v->connected;
-	ci->leases = v->leases;
-	ci->grants = v->grants;
-	ci->pending = v->pending;
-}
-
-ssize_t
-wire_client_list(uint8_t *out, size_t cap, uint64_t id,
-		 const struct client_info *v, size_t n, bool more)
-{
-	Pagemap__ClientListReply m = PAGEMAP__CLIENT_LIST_REPLY__INIT;
-	void **rows = rows_new(n, sizeof(Pagemap__ClientInfo));
-	ssize_t rv;
-
-	if (rows == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		to_client_info(rows[i], &v[i]);
-	m.n_clients = n;
-	m.clients = (Pagemap__ClientInfo **)rows;
-	m.more = more;
-	rv = reply(out, cap, id, WIRE_CLIENT_LIST, &m);
-	free(rows);
-	return rv;
-}
-
-static void
-to_blocker(Pagemap__Blocker *b, const struct blocker *v, bool fields)
-{
-	pagemap__blocker__init(b);
-	b->op = (char *)v->op;
-	b->target = (char *)v->target;
-	b->lease_id = v->lease_id;
-	b->client_id = v->client_id;
-	b->pid = v->pid;
-	b->comm = (char *)v->comm;
-	b->grants = v->grants;
-	/* Only for a client that announced them: an earlier library rejects
-	 * a field it does not know. */
-	if (fields) {
-		b->region = (char *)v->region;
-		b->file = (char *)v->file;
-		b->ino = v->ino;
-		b->new_size = v->new_size;
-	}
-}
-
-ssize_t
-wire_blockers(uint8_t *out, size_t cap, uint64_t id, const struct blocker *v,
-	      size_t n, bool truncated, bool fields)
-{
-	Pagemap__BlockersReply m = PAGEMAP__BLOCKERS_REPLY__INIT;
-	void **rows = rows_new(n, sizeof(Pagemap__Blocker));
-	ssize_t rv;
-
-	if (rows == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		to_blocker(rows[i], &v[i], fields);
-	m.n_blockers = n;
-	m.blockers = (Pagemap__Blocker **)rows;
-	m.truncated = truncated;
-	rv = reply(out, cap, id, WIRE_BLOCKERS, &m);
-	free(rows);
-	return rv;
 }
 
 ssize_t

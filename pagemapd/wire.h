@@ -36,6 +36,7 @@ enum wire_kind {
 	WIRE_GRANT_LIST,
 	WIRE_CLIENT_LIST,
 	WIRE_BLOCKERS,
+	WIRE_TAKEN, /* one-way: never answered */
 	WIRE_KIND_END,
 };
 
@@ -68,6 +69,10 @@ struct wire_request {
 	uint32_t timeout_ms;
 	uint32_t access; /* 0 none, 1 read, 2 write */
 	uint32_t pid;
+	bool words; /* Map: give each folio a state word */
+	const uint32_t *slots; /* Taken: (slots[i], gens[i]), n_slots of them */
+	const uint32_t *gens;
+	size_t n_slots;
 	void *msg; /* the unpacked message */
 };
 
@@ -106,11 +111,14 @@ struct wire_limits {
 	uint32_t max_pending;
 	uint32_t max_folios_per_reply;
 	uint32_t max_name;
+	uint32_t max_cached_grants_per_lease;
+	uint64_t max_cached_grants_per_process;
 };
 
 /* Capability bits (proto's Capability). */
 #define WIRE_CAP_RECONNECT 1ull /* reconnect by token after a restart */
 #define WIRE_CAP_BLOCKER_FIELDS 2ull /* Blocker's target as fields */
+#define WIRE_CAP_CACHED_GRANTS 4ull /* state words, Taken */
 
 struct wire_status {
 	uint32_t pid;
@@ -120,6 +128,7 @@ struct wire_status {
 	uint64_t leases;
 	uint64_t grants;
 	uint32_t pending_ops;
+	uint64_t requests;
 };
 
 /* Encoders: pack a ServerMessage into @out (@cap bytes). Each returns the
@@ -133,7 +142,8 @@ ssize_t wire_empty(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k);
  * with WIRE_CAP_RECONNECT among them @token and @adopted are sent. */
 ssize_t wire_hello(uint8_t *out, size_t cap, uint64_t id,
 		   const struct wire_limits *l, uint64_t client_id,
-		   uint64_t caps, uint64_t token, uint32_t adopted);
+		   uint64_t caps, uint64_t token, uint32_t adopted,
+		   uint64_t words_id);
 ssize_t wire_status(uint8_t *out, size_t cap, uint64_t id,
 		    const struct wire_status *s);
 ssize_t wire_region_list(uint8_t *out, size_t cap, uint64_t id,
@@ -160,9 +170,12 @@ ssize_t wire_lease_acquire(uint8_t *out, size_t cap, uint64_t id,
 			   const struct wire_lease_acquired *a);
 
 /* wire_map -- the folios @v[0..n), contiguous in the file from
- * v[0].file_pg. */
+ * v[0].file_pg; with @words each one's slot and generation, and, when
+ * @words_id is not 0, words_attached (the table's memfd rides along); the
+ * last @ahead of them are granted ahead, past next_offset. */
 ssize_t wire_map(struct wire_ctx *ctx, uint8_t *out, size_t cap, uint64_t id,
-		 const struct grant *v, size_t n, uint64_t next_offset);
+		 const struct grant *v, size_t n, uint64_t next_offset,
+		 bool words, uint64_t words_id, size_t ahead);
 ssize_t wire_unmap(uint8_t *out, size_t cap, uint64_t id, uint64_t returned);
 
 /* What `lease ls` shows. */
@@ -186,6 +199,7 @@ ssize_t wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
 struct grant_row {
 	uint64_t lease_id;
 	struct grant g;
+	unsigned state; /* lease_grant_state() */
 };
 ssize_t wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 			const struct grant_row *v, size_t n, bool more);

@@ -178,6 +178,20 @@ grant_access(const void *row, struct cell *ret)
 	access_cell(ret, ((const struct pagemap_grant_info *)row)->access);
 }
 
+/* grant_state -- "mapped", "cached" or "recalled". */
+static void
+grant_state(const void *row, struct cell *ret)
+{
+	static const char *const names[] = {
+		[PAGEMAP_GRANT_MAPPED] = "mapped",
+		[PAGEMAP_GRANT_CACHED] = "cached",
+		[PAGEMAP_GRANT_RECALLED] = "recalled",
+	};
+	unsigned s = ((const struct pagemap_grant_info *)row)->state;
+
+	cell_str(ret, s < 3 ? names[s] : "mapped");
+}
+
 static const struct column grant_cols[] = {
 	[GRANT_LEASE_ID] = {"LEASE_ID", "lease_id", 0, grant_lease_id},
 	[GRANT_FILE_OFFSET] = {"FILE_OFFSET", "file_offset", 0,
@@ -187,6 +201,7 @@ static const struct column grant_cols[] = {
 	[GRANT_ORDER] = {"ORDER", "order", 0, grant_order},
 	[GRANT_SIZE] = {"SIZE", "size", COL_SIZE, grant_size},
 	[GRANT_ACCESS] = {"ACCESS", "access", 0, grant_access},
+	[GRANT_STATE] = {"STATE", "state", 0, grant_state},
 };
 const struct listing grant_listing = LISTING(grant_cols);
 
@@ -194,6 +209,7 @@ static const struct show grant_ls_show[] = {
 	{GRANT_LEASE_ID, 0, NULL},	{GRANT_FILE_OFFSET, 0, NULL},
 	{GRANT_REGION_OFFSET, 0, NULL}, {GRANT_ORDER, 0, NULL},
 	{GRANT_SIZE, 0, NULL},		{GRANT_ACCESS, 0, NULL},
+	{GRANT_STATE, 0, NULL},
 };
 static const struct view grant_ls_view = VIEW(&grant_listing, grant_ls_show);
 

@@ -32,6 +32,7 @@ enum grant_col {
 	GRANT_ORDER,
 	GRANT_SIZE,
 	GRANT_ACCESS,
+	GRANT_STATE,
 };
 
 extern const struct listing lease_listing;

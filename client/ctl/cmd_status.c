@@ -19,6 +19,7 @@ CELL_FIELD(status_clients, struct status_row, st->clients, u64)
 CELL_FIELD(status_leases, struct status_row, st->leases, u64)
 CELL_FIELD(status_grants, struct status_row, st->grants, u64)
 CELL_FIELD(status_pending, struct status_row, st->pending_ops, u64)
+CELL_FIELD(status_requests, struct status_row, st->requests, u64)
 
 static const struct column status_cols[] = {
 	{NULL, "server", 0, status_server},
@@ -31,6 +32,7 @@ static const struct column status_cols[] = {
 	{NULL, "leases", 0, status_leases},
 	{NULL, "grants", 0, status_grants},
 	{NULL, "pending_ops", 0, status_pending},
+	{NULL, "requests", 0, status_requests},
 };
 static const struct listing status_listing = LISTING(status_cols);
 

@@ -144,7 +144,7 @@ static const struct view lease_view = VIEW(&lease_listing, lease_show);
 static const struct show grant_show[] = {
 	{GRANT_LEASE_ID, 0, NULL},	{GRANT_FILE_OFFSET, 0, NULL},
 	{GRANT_REGION_OFFSET, 0, NULL}, {GRANT_SIZE, SHOW_HUMAN, NULL},
-	{GRANT_ACCESS, 0, NULL},
+	{GRANT_ACCESS, 0, NULL},	{GRANT_STATE, 0, NULL},
 };
 static const struct view grant_view = VIEW(&grant_listing, grant_show);
 

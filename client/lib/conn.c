@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "events.h"
 #include "mapping.h"
 #include "owner.h"
@@ -351,11 +352,28 @@ out:
 	return err;
 }
 
-/* conn_exchange -- one request in flight, events queued meanwhile. */
+static int exchange(struct pagemap *pm, const struct wire_request *req,
+		    struct wire_msg *ret, int *ret_fd,
+		    void (*overlap)(void *), void *arg);
+
+/* conn_exchange -- one request in flight, events queued meanwhile; the
+ * handle's lock makes it one over every thread. */
 int
 conn_exchange(struct pagemap *pm, const struct wire_request *req,
 	      struct wire_msg *ret, int *ret_fd, void (*overlap)(void *),
 	      void *arg)
+{
+	int err;
+
+	pthread_mutex_lock(&pm->lock);
+	err = exchange(pm, req, ret, ret_fd, overlap, arg);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+static int
+exchange(struct pagemap *pm, const struct wire_request *req,
+	 struct wire_msg *ret, int *ret_fd, void (*overlap)(void *), void *arg)
 {
 	uint64_t id;
 	int err;
@@ -392,8 +410,8 @@ conn_transact(struct pagemap *pm, const struct wire_request *req,
 }
 
 /* conn_read_one -- one packet if there is one, without blocking. */
-int
-conn_read_one(struct pagemap *pm)
+static int
+conn_read_one_unlocked(struct pagemap *pm)
 {
 	struct rx rx;
 	int err;
@@ -409,9 +427,20 @@ conn_read_one(struct pagemap *pm)
 	return err < 0 ? err : 0;
 }
 
-/* conn_await_nowait -- read until at most @n nowait replies are due. */
 int
-conn_await_nowait(struct pagemap *pm, size_t n)
+conn_read_one(struct pagemap *pm)
+{
+	int err;
+
+	pthread_mutex_lock(&pm->lock);
+	err = conn_read_one_unlocked(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+/* conn_await_nowait -- read until at most @n nowait replies are due. */
+static int
+conn_await_nowait_unlocked(struct pagemap *pm, size_t n)
 {
 	int err;
 
@@ -431,9 +460,20 @@ conn_await_nowait(struct pagemap *pm, size_t n)
 	return 0;
 }
 
-/* conn_send_nowait -- send and remember the id whose reply is due. */
 int
-conn_send_nowait(struct pagemap *pm, const struct wire_request *req)
+conn_await_nowait(struct pagemap *pm, size_t n)
+{
+	int err;
+
+	pthread_mutex_lock(&pm->lock);
+	err = conn_await_nowait_unlocked(pm, n);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+/* conn_send_nowait -- send and remember the id whose reply is due. */
+static int
+conn_send_nowait_unlocked(struct pagemap *pm, const struct wire_request *req)
 {
 	uint64_t id;
 	int err;
@@ -449,6 +489,39 @@ conn_send_nowait(struct pagemap *pm, const struct wire_request *req)
 		return err;
 	pm->nowait_ids[pm->nnowait++] = id;
 	return 0;
+}
+
+int
+conn_send_nowait(struct pagemap *pm, const struct wire_request *req)
+{
+	int err;
+
+	pthread_mutex_lock(&pm->lock);
+	err = conn_send_nowait_unlocked(pm, req);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+/* conn_send_oneway -- send without waiting and without a reply due. */
+static int
+conn_send_oneway_unlocked(struct pagemap *pm, const struct wire_request *req)
+{
+	int err;
+
+	if ((err = recon_ready(pm)))
+		return err;
+	return send_request(pm, req, pm->next_id++);
+}
+
+int
+conn_send_oneway(struct pagemap *pm, const struct wire_request *req)
+{
+	int err;
+
+	pthread_mutex_lock(&pm->lock);
+	err = conn_send_oneway_unlocked(pm, req);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
 }
 
 /* pagemap_flush -- wait for every pagemap_unmap_nowait() reply. */
@@ -482,7 +555,8 @@ conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 		.op = WIRE_HELLO,
 		.version = PAGEMAP_PROTOCOL_VERSION,
 		.client_name = pm->name,
-		.capabilities = WIRE_CAP_RECONNECT | WIRE_CAP_BLOCKER_FIELDS,
+		.capabilities = WIRE_CAP_RECONNECT | WIRE_CAP_BLOCKER_FIELDS |
+				WIRE_CAP_CACHED_GRANTS,
 		.token = pm->token,
 	};
 	struct wire_msg m;
@@ -512,6 +586,8 @@ conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 	*ret_adopted = h.leases_adopted;
 	pm->limits = h.limits;
 	pm->limits.struct_size = sizeof(pm->limits);
+	pm->cached_caps = (h.capabilities & WIRE_CAP_CACHED_GRANTS) != 0;
+	cache_hello(pm, pm->cached_caps ? h.words_id : 0);
 	wire_msg_free(&m);
 	buf = realloc(pm->rbuf, (size_t)pm->limits.max_packet + 1);
 	if (!buf)
@@ -588,7 +664,16 @@ pagemap_connect(const char *socket_path, const char *client_name,
 	}
 	pm->pid = getpid();
 	pm->fd = -1;
+	pm->words_fd = -1;
 	pm->next_id = 1;
+	{
+		pthread_mutexattr_t a;
+
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&pm->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	err = owner_register(pm);
 	if (err) {
 		connect_failed(path, "connect", err, "");
@@ -668,11 +753,13 @@ conn_destroy(struct pagemap *pm)
 		lease_free(l);
 	}
 	mapping_cleanup(pm);
+	cache_cleanup(pm);
 	if (pm->fd >= 0)
 		close(pm->fd);
 	recon_free(pm);
 	free(pm->q);
 	free(pm->rbuf);
+	pthread_mutex_destroy(&pm->lock);
 	free(pm);
 }
 

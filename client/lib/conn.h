@@ -25,6 +25,10 @@ int conn_transact(struct pagemap *pm, const struct wire_request *req,
  * most NOWAIT_MAX are outstanding; past that the oldest is waited for. */
 int conn_send_nowait(struct pagemap *pm, const struct wire_request *req);
 
+/* conn_send_oneway -- send @req, a kind the daemon never answers
+ * (Taken). */
+int conn_send_oneway(struct pagemap *pm, const struct wire_request *req);
+
 /* conn_await_nowait -- read until at most @n conn_send_nowait() replies
  * are outstanding (events that come meanwhile are queued). */
 int conn_await_nowait(struct pagemap *pm, size_t n);

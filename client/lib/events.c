@@ -144,8 +144,10 @@ pagemap_set_recall_handler(struct pagemap *pm, pagemap_recall_fn fn, void *arg)
 /* pagemap_dispatch -- drain the socket, then hand every queued recall to
  * the handler, until both are empty (a handler's own requests may queue
  * more). Without a handler the recalls stay queued. */
-int
-pagemap_dispatch(struct pagemap *pm)
+/* dispatch -- pagemap_dispatch() under the handle's lock; *ret_close
+ * says the handle is to be closed once the lock is let go. */
+static int
+dispatch(struct pagemap *pm, bool *ret_close)
 {
 	int handled = 0, err = 0;
 
@@ -188,12 +190,32 @@ pagemap_dispatch(struct pagemap *pm)
 	}
 	pm->dispatching = false;
 	if (pm->close_pending) {
-		conn_destroy(pm);
+		*ret_close = true;
 		return handled;
 	}
 	if (handled)
 		return handled;
 	return err ? err : (pm->dead ? pm->dead : 0);
+}
+
+int
+pagemap_dispatch(struct pagemap *pm)
+{
+	bool close = false;
+	int rv;
+
+	if (!pm)
+		return -EINVAL;
+	if ((rv = owner_check(pm)))
+		return rv;
+	/* One dispatcher at a time; a handler's own calls take the lock
+	 * again (it is recursive). */
+	pthread_mutex_lock(&pm->lock);
+	rv = dispatch(pm, &close);
+	pthread_mutex_unlock(&pm->lock);
+	if (close)
+		conn_destroy(pm);
+	return rv;
 }
 
 /* monotonic_ms -- a clock for timeouts. */

@@ -9,6 +9,7 @@
 #include "pagemap.h"
 #pragma GCC visibility pop
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +110,25 @@ struct rfd {
 	void (*persist)(const void *addr, size_t len);
 };
 
+/* A grant with a state word, kept under its lease while it is mapped and
+ * after (cache.c): sorted by file offset. */
+struct cgrant {
+	uint64_t file_off;
+	uint64_t region_off;
+	uint64_t used; /* pm->clock at its last unmap: least recent goes */
+	uint32_t slot, gen; /* its word */
+	uint8_t order;
+	uint8_t access; /* enum pagemap_access */
+};
+
+/* A folio of a mapping that has a word. */
+struct mword {
+	uint64_t file_off;
+	uint64_t region_off;
+	uint32_t slot, gen;
+	uint32_t order;
+};
+
 /* A range of file bytes [a, b). */
 struct range {
 	uint64_t a, b;
@@ -165,6 +185,18 @@ struct pagemap {
 	int64_t retry_at_ms; /* CLOCK_MONOTONIC time of the next attempt */
 	uint32_t backoff_ms; /* wait after the next failed attempt */
 	uint64_t reconnects; /* successful reconnects */
+	/* Cached grants (cache.c). Every call that touches the handle's
+	 * state holds @lock (recursive: a map calls requests); see the
+	 * thread rules in pagemap.h. */
+	pthread_mutex_t lock;
+	bool cached_caps;   /* the daemon granted CAP_CACHED_GRANTS */
+	uint64_t *words;    /* the process's word table, shared, or NULL */
+	uint32_t nwords;
+	int words_fd;	    /* its memfd, or -1 */
+	uint64_t words_id;  /* the daemon's name of it */
+	uint64_t hello_words_id; /* what the last HelloReply named */
+	uint64_t clock;	    /* ticks at every unmap, for least recent use */
+	size_t ncached;	    /* entries over every lease */
 };
 
 struct pagemap_lease {
@@ -183,6 +215,8 @@ struct pagemap_lease {
 	 * merged; a reconnect keeps every grant they touch (I1). */
 	struct range *raw;
 	size_t nraw, rawcap;
+	struct cgrant *cg; /* grants with a word, sorted (cache.c) */
+	size_t ncg, cgcap;
 };
 
 struct pagemap_mapping {
@@ -199,6 +233,13 @@ struct pagemap_mapping {
 	enum pagemap_access access;
 	struct run *runs; /* sorted by file offset, not overlapping */
 	size_t nruns, cap;
+	/* Each folio with a word, in file order, and whether the range
+	 * must still be returned by Unmap at the end (a folio without a
+	 * word, or a table that is gone). */
+	struct mword *w;
+	size_t nw, wcap;
+	uint64_t words_id; /* the table its words are in */
+	bool returns;
 };
 
 /* set_message -- remember the explanation of a failure on @pm. */

@@ -28,6 +28,7 @@
 
 #include <libpmem2.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "owner.h"
 #include "requests.h"
@@ -127,7 +128,7 @@ pmem2_fail(struct pagemap *pm, const char *what, int ret)
 
 /* add_folio -- append a folio to @m's runs, extending the last run when it
  * continues it in both file and region (one extent, one mapping). */
-static int
+int
 add_folio(struct pagemap_mapping *m, uint64_t file_off, uint64_t region_off,
 	  uint64_t size)
 {
@@ -412,17 +413,77 @@ guessed_right(const struct spec *sp)
 	       memcmp(sp->runs, m->runs, m->nruns * sizeof(*m->runs)) == 0;
 }
 
-/* pagemap_map -- grant the range page by page, then map the folios. */
+/* link -- @m, mapped, joins its lease. */
+static void
+link_mapping(struct pagemap_mapping *m)
+{
+	struct pagemap_lease *l = m->lease;
+
+	m->rfd->maps++;
+	m->next = l->maps;
+	if (l->maps)
+		l->maps->prev = m;
+	l->maps = m;
+}
+
+/* free_mapping -- the memory of @m. */
+static void
+free_mapping(struct pagemap_mapping *m)
+{
+	free(m->runs);
+	free(m->w);
+	free(m);
+}
+
+/* from_cache -- map @m from its lease's cached grants, with no message.
+ * 0, or -ENOENT when they do not tile it (then ask the daemon). */
+static int
+from_cache(struct pagemap *pm, struct pagemap_mapping *m, struct rfd *rfd)
+{
+	int err;
+
+	if (!pm->cached_caps || pm->down ||
+	    cache_map(m->lease, m, m->offset, m->offset + m->length))
+		return -ENOENT;
+	if ((err = map_runs(pm, m, rfd))) {
+		cache_end(m); /* nothing is mapped: the words go back */
+		return err;
+	}
+	return 0;
+}
+
+static int map_locked(struct pagemap_lease *l, uint64_t offset,
+		      uint64_t length, enum pagemap_access access,
+		      struct pagemap_mapping **ret);
+
+/* pagemap_map -- from the lease's cached grants when they tile the range,
+ * else grant it page by page; then map the folios. */
 int
 pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	    enum pagemap_access access, struct pagemap_mapping **ret)
 {
 	struct pagemap *pm;
+	int err;
+
+	if (!l)
+		return -EINVAL;
+	pm = l->pm;
+	pthread_mutex_lock(&pm->lock);
+	err = map_locked(l, offset, length, access, ret);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+static int
+map_locked(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+	   enum pagemap_access access, struct pagemap_mapping **ret)
+{
+	struct pagemap *pm;
 	struct pagemap_mapping *m;
 	struct rfd *rfd;
 	struct spec sp;
-	bool spec;
-	uint64_t start, end, pos;
+	bool spec, begun = false;
+	uint64_t start, end, pos = 0;
 	char saved[sizeof(pm->message)];
 	int err;
 
@@ -453,6 +514,16 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	m->length = end - start;
 	m->data = offset;
 	m->access = access;
+	m->rfd = rfd;
+	if ((err = from_cache(pm, m, rfd)) != -ENOENT) {
+		if (err) {
+			free_mapping(m);
+			return err;
+		}
+		link_mapping(m);
+		*ret = m;
+		return 0;
+	}
 	sp = (struct spec){.pm = pm, .m = m, .rfd = rfd};
 	spec = can_speculate(pm, m, rfd);
 	for (pos = start; pos < end; spec = false) {
@@ -460,13 +531,18 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 		struct wire_map r;
 		uint64_t next, fpos = pos;
 
-		if ((err = req_map(l, pos, end, access, &msg, &r, &next,
-				   spec ? speculate : NULL, &sp)))
+		if ((err = req_map(l, pos, end, access, pm->cached_caps, &msg,
+				   &r, &next, spec ? speculate : NULL, &sp)))
 			goto fail;
 		for (size_t i = 0; i < r.n_order && !err; i++) {
 			uint64_t size = (uint64_t)PG_SIZE << r.order[i];
 
-			err = add_folio(m, fpos, r.region_offset[i], size);
+			/* Granted ahead: cached for maps to come. */
+			if (i >= r.n_order - r.ahead)
+				err = cache_ahead(l, &r, i, fpos, access);
+			else if (!(err = add_folio(m, fpos, r.region_offset[i],
+						   size)))
+				err = cache_note(m, &r, i, fpos);
 			fpos += size;
 		}
 		wire_msg_free(&msg);
@@ -474,6 +550,11 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 		if (err)
 			goto fail;
 	}
+	/* The words go to mapped before anything is mapped for good (a
+	 * speculative mapping is touched by nobody until the reply). */
+	if (m->nw && (err = cache_begin(m)))
+		goto fail;
+	begun = m->nw > 0;
 	/* Guessed wrong: map afresh. */
 	if (m->rsv.base && !guessed_right(&sp) &&
 	    (err = unmap_runs(pm, m, false)))
@@ -481,23 +562,20 @@ pagemap_map(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	if (!m->rsv.base && (err = map_runs(pm, m, rfd)))
 		goto fail;
 	free(sp.runs);
-	rfd->maps++;
-	m->next = l->maps;
-	if (l->maps)
-		l->maps->prev = m;
-	l->maps = m;
+	link_mapping(m);
 	*ret = m;
 	return 0;
 fail:
 	/* The explanation of the failure outlives the cleanup requests. */
 	memcpy(saved, pm->message, sizeof(saved));
 	unmap_runs(pm, m, false); /* what speculate() mapped, if anything */
-	if (pos > start)
+	if (begun)
+		cache_end(m); /* they stay cached under the lease */
+	else if (pos > start)
 		req_return_range(l, start, pos, false);
 	memcpy(pm->message, saved, sizeof(saved));
 	free(sp.runs);
-	free(m->runs);
-	free(m);
+	free_mapping(m);
 	return err;
 }
 
@@ -605,15 +683,26 @@ unmap(struct pagemap_mapping *m, bool nowait)
 	/* in a forked child the range may hold the child's own memory */
 	if ((err = owner_check(l->pm)))
 		return err;
-	if ((err = unmap_local(m)))
+	pthread_mutex_lock(&l->pm->lock);
+	if ((err = unmap_local(m))) {
+		pthread_mutex_unlock(&l->pm->lock);
 		return err; /* still mapped: the grants must stay */
-	err = req_return_range(l, m->offset, m->offset + m->length, nowait);
+	}
+	/* Grants with words stay cached under the lease (no message unless
+	 * a recall took one); the others go back as they always did. */
+	err = cache_end(m);
+	if (m->returns) {
+		int e = req_return_range(l, m->offset, m->offset + m->length,
+					 nowait);
+		if (!err)
+			err = e;
+	}
 	/* The daemon is away: the mapping is gone all the same, and the
 	 * reconcile at the reconnect returns its grants (reconnect.c). */
 	if (err == -ENOTCONN || (err == -ECONNRESET && !l->pm->dead))
 		err = 0;
-	free(m->runs);
-	free(m);
+	pthread_mutex_unlock(&l->pm->lock);
+	free_mapping(m);
 	return err;
 }
 
@@ -643,8 +732,7 @@ mapping_destroy(struct pagemap_mapping *m)
 			m->next->prev = NULL;
 		m->rfd->maps--;
 		rfd_put(pm, m->rfd);
-		free(m->runs);
-		free(m);
+		free_mapping(m);
 	}
 }
 

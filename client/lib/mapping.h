@@ -20,6 +20,10 @@ void mapping_destroy(struct pagemap_mapping *m);
  * a reservation whose base is NULL is none. */
 void rsv_release(struct rsv *r);
 
+/* add_folio -- append a folio to @m's runs. 0 or -ENOMEM. */
+int add_folio(struct pagemap_mapping *m, uint64_t file_off,
+	      uint64_t region_off, uint64_t size);
+
 /* mapping_cleanup -- close every region fd and release the kept
  * reservation of @pm, whose leases are gone. */
 void mapping_cleanup(struct pagemap *pm);

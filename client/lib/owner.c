@@ -63,6 +63,11 @@ after_fork_child(void)
 		if (pm->fd >= 0)
 			close(pm->fd);
 		pm->fd = -1;
+		/* The word table's mapping is not inherited (MADV_DONTFORK);
+		 * its memfd is the parent's to hand back, never the child's. */
+		if (pm->words_fd >= 0)
+			close(pm->words_fd);
+		pm->words_fd = -1;
 		for (struct rfd *r = pm->rfds; r; r = r->next) {
 			if (r->fd >= 0)
 				close(r->fd);
@@ -167,9 +172,12 @@ owner_forget(struct pagemap *pm)
 			l->maps = m->next;
 			forget_reservation(m);
 			free(m->runs);
+			free(m->w);
 			free(m);
 		}
 		pm->leases = l->next;
+		free(l->cg);
+		free(l->raw);
 		free(l);
 	}
 	while (pm->rfds) {

@@ -28,7 +28,13 @@
  * the bytes under raw grants are kept as a set of ranges (a return of a
  * range takes back every grant that intersects it, so removing exactly the
  * returned range never removes bytes still granted). A grant that touches
- * a held range is kept; it goes with the mapping or return over it. */
+ * a held range is kept; it goes with the mapping or return over it.
+ *
+ * Cached grants (cache.c): the daemon that made the process's word table
+ * keeps it across a reconnect (HelloReply.words_id names it), and the
+ * library keeps its cached grants; a daemon that restarted names another
+ * table (or none), the library forgets its cached grants, and the
+ * reconcile returns them like any grant it does not hold. */
 #include "reconnect.h"
 
 #include <errno.h>
@@ -39,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "requests.h"
 
@@ -206,10 +213,15 @@ held_sub(struct pagemap_lease *l, uint64_t a, uint64_t b)
 	}
 }
 
-/* holds -- whether a mapping or raw grant of @l touches [a, b). */
+/* holds -- whether a mapping, raw grant or cached grant of @l touches
+ * [a, b). Cached grants are known only while the daemon keeps the word
+ * table they are in (the same daemon): after a restart cache_hello() has
+ * forgotten them, so they are returned here. */
 static bool
 holds(const struct pagemap_lease *l, uint64_t a, uint64_t b)
 {
+	if (cache_holds(l, a, b))
+		return true;
 	for (const struct pagemap_mapping *m = l->maps; m; m = m->next)
 		if (m->offset < b && a < m->offset + m->length)
 			return true;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "mapping.h"
 #include "owner.h"
@@ -275,6 +276,7 @@ lease_free(struct pagemap_lease *l)
 		pm->leases = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
+	cache_lease_free(l);
 	free(l->raw);
 	free(l);
 }
@@ -341,11 +343,28 @@ fail:
 	return -EPROTO;
 }
 
+static int acquire(struct pagemap *pm, const char *region, const char *name,
+		   enum pagemap_access access, struct pagemap_lease **ret);
+
 /* pagemap_lease_acquire -- LeaseAcquire; keeps the region fd that comes
  * with the first lease on a region (or a read-write one later). */
 int
 pagemap_lease_acquire(struct pagemap *pm, const char *region, const char *name,
 		      enum pagemap_access access, struct pagemap_lease **ret)
+{
+	int err;
+
+	if (!pm)
+		return -EINVAL;
+	pthread_mutex_lock(&pm->lock);
+	err = acquire(pm, region, name, access, ret);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+static int
+acquire(struct pagemap *pm, const char *region, const char *name,
+	enum pagemap_access access, struct pagemap_lease **ret)
 {
 	struct wire_request req = {
 		.op = WIRE_LEASE_ACQUIRE,
@@ -396,6 +415,8 @@ pagemap_lease_acquire(struct pagemap *pm, const char *region, const char *name,
 	return 0;
 }
 
+static int release_locked(struct pagemap_lease *l);
+
 /* req_release -- LeaseRelease, with -ENOENT meaning already ended. */
 int
 req_release(struct pagemap_lease *l)
@@ -412,7 +433,8 @@ req_release(struct pagemap_lease *l)
 	return err == -ENOENT ? 0 : err;
 }
 
-/* pagemap_lease_release -- LeaseRelease, then free @l. With the
+/* pagemap_lease_release -- LeaseRelease, then free @l: the daemon takes
+ * its cached grants back with it. With the
  * connection broken for good the daemon ends the lease with the process,
  * so the handle is freed then too (and the error returned). With the
  * daemon away, a lease without raw grants is freed and 0 returned: the
@@ -420,12 +442,25 @@ req_release(struct pagemap_lease *l)
 int
 pagemap_lease_release(struct pagemap_lease *l)
 {
+	struct pagemap *pm;
 	int err;
 
 	if (!l)
 		return -EINVAL;
 	if ((err = owner_check(l->pm)))
 		return err;
+	pm = l->pm;
+	pthread_mutex_lock(&pm->lock);
+	err = release_locked(l);
+	pthread_mutex_unlock(&pm->lock);
+	return err;
+}
+
+static int
+release_locked(struct pagemap_lease *l)
+{
+	int err;
+
 	if (l->maps)
 		return -EBUSY;
 	err = req_release(l);
@@ -490,7 +525,7 @@ page_range(uint64_t offset, uint64_t length, uint64_t *ret_start,
 /* req_map -- one checked Map request. */
 int
 req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
-	enum pagemap_access access, struct wire_msg *ret_msg,
+	enum pagemap_access access, bool words, struct wire_msg *ret_msg,
 	struct wire_map *ret_map, uint64_t *ret_next, void (*overlap)(void *),
 	void *arg)
 {
@@ -501,21 +536,39 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 		.offset = start,
 		.length = end - start,
 		.access = access,
+		.words = words,
 	};
 	struct wire_msg m;
 	struct wire_map r;
-	uint64_t pos = start;
+	uint64_t pos = start, ahead_at = 0;
 	const char *why = NULL;
 	uint32_t maxf = pm->limits.max_folios_per_reply;
-	int err;
+	int err, fd = -1;
 
 	if (l->dead)
 		return -ENOLINK;
-	err = conn_exchange(pm, &req, &m, NULL, overlap, arg);
+	err = conn_exchange(pm, &req, &m, &fd, overlap, arg);
 	if (err)
 		return err;
 	wire_map(&m, &r);
-	if (r.offset != start)
+	if (r.words_attached && fd >= 0) {
+		err = cache_install(pm, fd, r.words_id);
+		fd = -1;
+		if (err) {
+			wire_msg_free(&m);
+			return err;
+		}
+	}
+	if (fd >= 0)
+		close(fd); /* not announced: not ours to keep */
+	if (r.words_attached && !pm->words)
+		why = "words_attached but no table came";
+	else if ((r.n_slot || r.n_gen) &&
+	    (!words || r.n_slot != r.n_order || r.n_gen != r.n_order))
+		why = "map reply's words do not match its folios";
+	else if (r.words_attached && !words)
+		why = "a word table nobody asked for";
+	else if (r.offset != start)
 		why = "map reply starts elsewhere";
 	else if (r.n_region_offset != r.n_order)
 		why = "map reply arrays differ in length";
@@ -523,10 +576,21 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 		why = "map reply without folios";
 	else if (maxf && r.n_order > maxf)
 		why = "more folios than max_folios_per_reply";
+	if (!why && (r.ahead > r.n_order || (r.ahead && !words)))
+		why = "more folios granted ahead than granted";
 	for (size_t i = 0; !why && i < r.n_order; i++) {
 		uint32_t order = r.order[i];
 		uint64_t size, roff = r.region_offset[i];
+		bool past = i >= r.n_order - r.ahead;
 
+		if (past && i == r.n_order - r.ahead) {
+			/* Granted ahead only once the range is whole. */
+			if (pos != end || r.next_offset != pos) {
+				why = "folios granted ahead of a partial reply";
+				break;
+			}
+			ahead_at = pos;
+		}
 		if (order > l->max_order) {
 			why = "folio order above the region's max_order";
 			break;
@@ -534,12 +598,16 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 		size = (uint64_t)PG_SIZE << order;
 		if ((pos & (size - 1)) || (roff & (size - 1)))
 			why = "folio not naturally aligned";
-		else if (size > end - pos)
+		else if (!past && size > end - pos)
 			why = "folio past the requested range";
+		else if (past && size > UINT64_MAX - pos)
+			why = "folio past the end of files";
 		else if (roff > l->region_size || size > l->region_size - roff)
 			why = "folio past the end of the region";
 		pos += size;
 	}
+	if (!why && r.ahead)
+		pos = ahead_at;
 	if (!why && r.next_offset != pos)
 		why = "next_offset is not where the folios end";
 	if (why) {
@@ -552,13 +620,33 @@ req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* pagemap_grant -- one Map request without mapping. When @max is below
- * what one reply may carry, the request is cut to @max pages, which no
- * tiling can split into more than @max folios. */
+static int grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+		 enum pagemap_access access, struct pagemap_folio *out,
+		 size_t max, size_t *ret_n, uint64_t *ret_next);
+
+/* pagemap_grant -- one Map request without mapping (under the handle's
+ * lock: the record of raw grants is shared). */
 int
 pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	      enum pagemap_access access, struct pagemap_folio *out, size_t max,
 	      size_t *ret_n, uint64_t *ret_next)
+{
+	int err;
+
+	if (!l)
+		return -EINVAL;
+	pthread_mutex_lock(&l->pm->lock);
+	err = grant(l, offset, length, access, out, max, ret_n, ret_next);
+	pthread_mutex_unlock(&l->pm->lock);
+	return err;
+}
+
+/* grant -- When @max is below what one reply may carry, the request is cut
+ * to @max pages, which no tiling can split into more than @max folios. */
+static int
+grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+      enum pagemap_access access, struct pagemap_folio *out, size_t max,
+      size_t *ret_n, uint64_t *ret_next)
 {
 	struct wire_msg m;
 	struct wire_map r;
@@ -580,7 +668,7 @@ pagemap_grant(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	 * might be returned by a reconcile while the caller maps it. */
 	if ((err = held_reserve(l)))
 		return err;
-	err = req_map(l, start, end, access, &m, &r, &next, NULL, NULL);
+	err = req_map(l, start, end, access, false, &m, &r, &next, NULL, NULL);
 	if (err)
 		return err;
 	if (r.n_order > max) {
@@ -628,10 +716,27 @@ req_unmap(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	return 0;
 }
 
-/* pagemap_return -- Unmap for a raw range. */
+static int ret_raw(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+		   uint64_t *ret_returned);
+
+/* pagemap_return -- Unmap for a raw range (under the handle's lock). */
 int
 pagemap_return(struct pagemap_lease *l, uint64_t offset, uint64_t length,
 	       uint64_t *ret_returned)
+{
+	int err;
+
+	if (!l)
+		return -EINVAL;
+	pthread_mutex_lock(&l->pm->lock);
+	err = ret_raw(l, offset, length, ret_returned);
+	pthread_mutex_unlock(&l->pm->lock);
+	return err;
+}
+
+static int
+ret_raw(struct pagemap_lease *l, uint64_t offset, uint64_t length,
+	uint64_t *ret_returned)
 {
 	uint64_t n = 0;
 	int err;

@@ -26,9 +26,11 @@ int page_range(uint64_t offset, uint64_t length, uint64_t *ret_start,
  * checked against the protocol (folios tile the range from @start on,
  * each naturally aligned in file and region, inside the region and the
  * lease's max order) and returned in *ret_msg and *ret_map; *ret_next is
- * where the grants end and the next request starts. */
+ * where the grants end and the next request starts. With @words (the
+ * daemon granted CAP_CACHED_GRANTS) the folios come with state words, and
+ * the word table that comes with the first such reply is installed. */
 int req_map(struct pagemap_lease *l, uint64_t start, uint64_t end,
-	    enum pagemap_access access, struct wire_msg *ret_msg,
+	    enum pagemap_access access, bool words, struct wire_msg *ret_msg,
 	    struct wire_map *ret_map, uint64_t *ret_next,
 	    void (*overlap)(void *), void *arg);
 

@@ -64,6 +64,7 @@ static const uint32_t op_case[] = {
 	[WIRE_GRANT_LIST] = PAGEMAP__REQUEST__BODY_GRANT_LIST,
 	[WIRE_CLIENT_LIST] = PAGEMAP__REQUEST__BODY_CLIENT_LIST,
 	[WIRE_BLOCKERS] = PAGEMAP__REQUEST__BODY_BLOCKERS,
+	[WIRE_TAKEN] = PAGEMAP__REQUEST__BODY_TAKEN,
 };
 
 #define NOPS (sizeof(op_case) / sizeof(op_case[0]))
@@ -105,6 +106,7 @@ wire_request_pack(const struct wire_request *r, uint64_t id, size_t max,
 		Pagemap__GrantListRequest grant_list;
 		Pagemap__ClientListRequest client_list;
 		Pagemap__BlockersRequest blockers;
+		Pagemap__TakenRequest taken;
 	} b;
 	uint8_t *buf;
 	size_t len;
@@ -216,6 +218,7 @@ wire_request_pack(const struct wire_request *r, uint64_t id, size_t max,
 		b.map.offset = r->offset;
 		b.map.length = r->length;
 		b.map.access = access_to_wire(r->access);
+		b.map.words = r->words;
 		req.map = &b.map;
 		break;
 	case WIRE_UNMAP:
@@ -261,6 +264,13 @@ wire_request_pack(const struct wire_request *r, uint64_t id, size_t max,
 		b.blockers.region = str(r->region);
 		b.blockers.name = str(r->name);
 		req.blockers = &b.blockers;
+		break;
+	case WIRE_TAKEN:
+		b.taken = (Pagemap__TakenRequest)PAGEMAP__TAKEN_REQUEST__INIT;
+		b.taken.n_slot = b.taken.n_gen = r->n_slots;
+		b.taken.slot = (uint32_t *)r->slots;
+		b.taken.gen = (uint32_t *)r->gens;
+		req.taken = &b.taken;
 		break;
 	default:
 		return -EINVAL;
@@ -396,6 +406,7 @@ wire_hello(const struct wire_msg *m, struct wire_hello *ret)
 		.capabilities = h->capabilities,
 		.token = h->token,
 		.leases_adopted = h->leases_adopted,
+		.words_id = h->words_id,
 	};
 	if (l)
 		ret->limits = (struct pagemap_limits){
@@ -405,6 +416,10 @@ wire_hello(const struct wire_msg *m, struct wire_hello *ret)
 			.max_pending = l->max_pending,
 			.max_folios_per_reply = l->max_folios_per_reply,
 			.max_name = l->max_name,
+			.max_cached_grants_per_lease =
+				l->max_cached_grants_per_lease,
+			.max_cached_grants_per_process =
+				l->max_cached_grants_per_process,
 		};
 }
 
@@ -437,6 +452,13 @@ wire_map(const struct wire_msg *m, struct wire_map *ret)
 		.n_order = r->n_order,
 		.region_offset = r->region_offset,
 		.order = r->order,
+		.n_slot = r->n_slot,
+		.n_gen = r->n_gen,
+		.slot = r->slot,
+		.gen = r->gen,
+		.words_attached = r->words_attached,
+		.words_id = r->words_id,
+		.ahead = r->ahead,
 	};
 }
 
@@ -473,7 +495,8 @@ wire_page(const struct wire_msg *m, struct wire_page *ret)
 
 		if (g->n_file_offset != k || g->n_region_offset != k ||
 		    g->n_order != k || g->n_access != k ||
-		    (g->n_pins != k && g->n_pins != 0))
+		    (g->n_pins != k && g->n_pins != 0) ||
+		    (g->n_state != k && g->n_state != 0))
 			return -EPROTO;
 		ret->n = k;
 		ret->more = g->more;
@@ -564,6 +587,7 @@ build_status(const Pagemap__StatusReply *s, void *dst)
 	v.leases = s->leases;
 	v.grants = s->grants;
 	v.pending_ops = s->pending_ops;
+	v.requests = s->requests;
 	return done(dst, &v, sizeof(v), &p);
 }
 
@@ -653,6 +677,12 @@ build_grant(const Pagemap__GrantListReply *r, size_t i, void *dst)
 	v.file_offset = r->file_offset[i];
 	v.region_offset = r->region_offset[i];
 	v.order = r->order[i];
+	v.state = PAGEMAP_GRANT_MAPPED;
+	if (r->n_state) {
+		if (r->state[i] > PAGEMAP_GRANT_RECALLED)
+			return 0;
+		v.state = (enum pagemap_grant_state)r->state[i];
+	}
 	return done(dst, &v, sizeof(v), &p);
 }
 

@@ -28,11 +28,13 @@ enum wire_op {
 	WIRE_GRANT_LIST,
 	WIRE_CLIENT_LIST,
 	WIRE_BLOCKERS,
+	WIRE_TAKEN, /* one-way: never answered */
 };
 
 /* Capability bits of Hello/HelloReply (the proto's enum Capability). */
 #define WIRE_CAP_RECONNECT 1u
 #define WIRE_CAP_BLOCKER_FIELDS 2u /* Blocker's target as fields */
+#define WIRE_CAP_CACHED_GRANTS 4u  /* state words, Taken */
 
 /* A request: @op and the fields that kind of request has (NULL strings
  * are sent empty). */
@@ -59,6 +61,10 @@ struct wire_request {
 	bool create;
 	uint32_t mode;
 	bool mode_set;
+	bool words; /* MAP: give each folio a state word */
+	const uint32_t *slots; /* TAKEN: (slots[i], gens[i]), n_slots */
+	const uint32_t *gens;
+	size_t n_slots;
 };
 
 /* A packet from the daemon, unpacked. */
@@ -106,6 +112,7 @@ struct wire_hello {
 	uint64_t capabilities; /* granted: a subset of the Hello's */
 	uint64_t token;	       /* CAP_RECONNECT: present it when reconnecting */
 	uint32_t leases_adopted; /* CAP_RECONNECT: leases the token took back */
+	uint64_t words_id; /* CAP_CACHED_GRANTS: the process's table, or 0 */
 };
 void wire_hello(const struct wire_msg *m, struct wire_hello *ret);
 
@@ -126,6 +133,12 @@ struct wire_map {
 	size_t n_region_offset, n_order;
 	const uint64_t *region_offset;
 	const uint32_t *order;
+	size_t n_slot, n_gen; /* MapRequest.words: each folio's word */
+	const uint32_t *slot;
+	const uint32_t *gen;
+	bool words_attached; /* the table's memfd came with the reply */
+	uint64_t words_id;
+	uint32_t ahead; /* the last ones lie past the range: granted ahead */
 };
 void wire_map(const struct wire_msg *m, struct wire_map *ret);
 

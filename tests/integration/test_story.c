@@ -943,16 +943,18 @@ grant_listing(struct fixture *f, const struct hold *h)
 	snprintf(id, sizeof(id), "%" PRIu64, h->lease);
 	snprintf(pid, sizeof(pid), "%d", (int)h->p->pid);
 	ok(f, "--bytes", "grant", "ls", "--lease", id, NULL);
-	expect_header("LEASE_ID FILE_OFFSET REGION_OFFSET ORDER SIZE ACCESS");
+	expect_header(
+		"LEASE_ID FILE_OFFSET REGION_OFFSET ORDER SIZE ACCESS STATE");
 	assert_int_equal(lines(), 3);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(row(1 + i, line, sizeof(line), tok), 6);
+		assert_int_equal(row(1 + i, line, sizeof(line), tok), 7);
 		expect_tok(tok[0], h->lease);
 		expect_tok(tok[1], i * 2 * MiB);
 		assert_int_equal(strtoull(tok[2], NULL, 10) % (2 * MiB), 0);
 		assert_string_equal(tok[3], "9");
 		assert_string_equal(tok[4], "2097152");
 		assert_string_equal(tok[5], "write");
+		assert_string_equal(tok[6], "mapped"); /* the hold maps it */
 	}
 	j = jctl(f, "grant", "ls", "--pid", pid, NULL);
 	for (int i = 0; i < 2; i++) {

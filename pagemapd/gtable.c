@@ -1,0 +1,131 @@
+/* gtable.c -- a client process's table of grant state words (see
+ * gtable.h): the sealed memfd and the daemon's record of each slot. */
+#include "gtable.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "gword.h"
+
+int
+gtable_new(uint32_t n, struct gtable **ret)
+{
+	struct gtable *t;
+	size_t len = (size_t)n * sizeof(uint64_t);
+	int fd, err;
+
+	if (n == 0)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	fd = memfd_create("pagemap-words", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		err = -errno;
+		free(t);
+		return err;
+	}
+	/* Sized once, then sealed: a holder that could shrink it would make
+	 * the daemon's next look at a word a SIGBUS. */
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) <
+		    0) {
+		err = -errno;
+		goto fail;
+	}
+	t->words = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (t->words == MAP_FAILED) {
+		err = -errno;
+		goto fail;
+	}
+	while (t->id == 0)
+		if (getrandom(&t->id, sizeof(t->id), 0) != sizeof(t->id))
+			t->id = 0;
+	t->fd = fd;
+	t->n = n;
+	t->free_head = GTABLE_NONE;
+	*ret = t;
+	return 0;
+fail:
+	close(fd);
+	free(t);
+	return err;
+}
+
+void
+gtable_free(struct gtable *t)
+{
+	if (t == NULL)
+		return;
+	munmap(t->words, (size_t)t->n * sizeof(uint64_t));
+	close(t->fd);
+	free(t->slots);
+	free(t);
+}
+
+int
+gtable_issue(struct gtable *t, struct lease *l, uint64_t file_pg,
+	     uint32_t *ret_slot, uint32_t *ret_gen)
+{
+	struct gslot *s;
+	uint32_t i;
+
+	if (t->free_head != GTABLE_NONE) {
+		i = t->free_head;
+		t->free_head = t->slots[i].next_free;
+	} else {
+		if (t->hw == t->n)
+			return -ENOSPC;
+		if (t->hw == t->cap) {
+			uint32_t cap = t->cap ? t->cap * 2 : 64;
+			struct gslot *v;
+
+			if (cap > t->n)
+				cap = t->n;
+			v = realloc(t->slots, (size_t)cap * sizeof(*v));
+			if (v == NULL)
+				return -ENOMEM;
+			t->slots = v;
+			t->cap = cap;
+		}
+		i = t->hw++;
+		t->slots[i].gen = 0;
+	}
+	s = &t->slots[i];
+	s->lease = l;
+	s->file_pg = file_pg;
+	s->next_free = GTABLE_NONE;
+	if (++s->gen == 0)
+		s->gen = 1; /* 0 is never issued */
+	gword_issue(gtable_word(t, i), s->gen);
+	t->used++;
+	*ret_slot = i;
+	*ret_gen = s->gen;
+	return 0;
+}
+
+void
+gtable_release(struct gtable *t, uint32_t slot)
+{
+	struct gslot *s = &t->slots[slot];
+
+	s->lease = NULL;
+	s->next_free = t->free_head;
+	t->free_head = slot;
+	t->used--;
+}
+
+struct gslot *
+gtable_find(struct gtable *t, uint32_t slot, uint32_t gen)
+{
+	struct gslot *s;
+
+	if (slot >= t->hw || gen == 0)
+		return NULL;
+	s = &t->slots[slot];
+	return s->lease != NULL && s->gen == gen ? s : NULL;
+}
