@@ -14,9 +14,9 @@
  * so a freed block reused too early is written by a thread of the other
  * file.
  *
- * Threading follows include/pagemap.h: a handle is used by one thread at
- * a time, so each thread connects its own handle and holds its own lease
- * (see SHARED-HANDLE MODE below for the other arrangement).
+ * Threading follows include/pagemap.h: every call on a handle may come
+ * from several threads at once, so the threads share the driver's handle
+ * (each with its own lease); see SHARED-HANDLE MODE below.
  *
  * PAGEMAP_STRESS_SECONDS sets how long it runs (default 8);
  * PAGEMAP_TEST_SEED the seed (printed).
@@ -61,14 +61,13 @@
 #define PAUSE_MS 60000 /* bound on reaching or leaving a pause */
 
 /*
- * SHARED-HANDLE MODE -- not enabled. include/pagemap.h states that a
- * handle, with every lease and mapping made through it, is used by one
- * thread at a time; so each thread has its own handle (thread_handle()).
- * When the header allows pagemap_map()/pagemap_unmap()/pagemap_dispatch()
- * from several threads on one handle, set PAGEMAP_STRESS_SHARED_HANDLE=1:
- * the threads then share the handle the driver connects (each still with
- * its own lease), and the recall handler already finds the thread a
- * recall is for by lease id, whichever thread dispatched it.
+ * SHARED-HANDLE MODE -- the default. include/pagemap.h lets several
+ * threads call pagemap_map(), pagemap_unmap() and pagemap_dispatch() on
+ * one handle at once; the threads share the handle the driver connects
+ * (each still with its own lease), and the recall handler finds the
+ * thread a recall is for by lease id, whichever thread dispatched it.
+ * PAGEMAP_STRESS_SHARED_HANDLE=0 gives each thread a handle of its own
+ * (thread_handle()) instead.
  */
 static bool shared_handle;
 
@@ -557,7 +556,8 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 	struct pagemap *pm;
 
 	(void)state;
-	shared_handle = getenv("PAGEMAP_STRESS_SHARED_HANDLE") != NULL;
+	shared_handle = getenv("PAGEMAP_STRESS_SHARED_HANDLE") == NULL ||
+			strcmp(getenv("PAGEMAP_STRESS_SHARED_HANDLE"), "0") != 0;
 	assert_int_equal(pagemap_connect(d.socket, "driver", &pm), 0);
 	for (int f = 0; f < FILES; f++) {
 		char name[16];
@@ -605,8 +605,9 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 	 * space is shown and checked. */
 	vmas_after = vm_areas();
 	/* Every reservation went with its mapping: what is left is the
-	 * threads' stacks and malloc arenas, not one area per map. */
-	assert_true(vmas_after < vmas_before + 64);
+	 * threads' stacks and the allocator's arenas (about 20 areas, 100
+	 * under ASan), not one area per map (thousands). */
+	assert_true(vmas_after < vmas_before + 256);
 	for (int i = 0; i < 2; i++) {
 		int st;
 
@@ -616,7 +617,7 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 		assert_int_equal(WEXITSTATUS(st), 0);
 	}
 	print_message(
-		"seed %" PRIu64 ", %u s, %d threads (%s handles): %lu cycles, "
+		"seed %" PRIu64 ", %u s, %d threads (%s): %lu cycles, "
 		"%lu pages stamped and verified, %lu unmaps without waiting, "
 		"%lu leases\n"
 		"races: %lu recalls of mapped ranges, %lu maps refused by a "
@@ -630,7 +631,7 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 		"address space: %u mappings before the threads, %u after "
 		"every handle closed\n",
 		seed, run_seconds(), THREADS,
-		shared_handle ? "one shared" : "per-thread",
+		shared_handle ? "one shared handle" : "a handle each",
 		atomic_load(&sh->cycles), atomic_load(&sh->pages),
 		atomic_load(&sh->nowait), atomic_load(&sh->leases),
 		atomic_load(&sh->recalled), atomic_load(&sh->map_busy),
