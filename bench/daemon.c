@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "pagemap.h"
+#include "proc.h"
 
 #define READY_TIMEOUT_MS 300000 /* attach of a big region on a slow daemon */
 #define STOP_TIMEOUT_MS 120000
@@ -211,19 +212,7 @@ daemon_stop(struct daemon *d)
 long long
 daemon_rss(const struct daemon *d)
 {
-	char path[64], line[256];
-	long long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %lld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib < 0 ? -1 : kib * 1024;
+	return proc_rss(d->pid);
 }
 
 int

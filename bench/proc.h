@@ -14,6 +14,9 @@ pid_t proc_spawn(int (*fn)(void *), void *arg);
  * say so, naming @what). */
 int proc_wait(pid_t pid, const char *what);
 
+/* proc_rss -- the resident set (VmRSS) of process @pid in bytes, or -1. */
+long long proc_rss(pid_t pid);
+
 /* proc_shared -- @len zeroed bytes shared with children forked later;
  * NULL on failure. Release with proc_unshare(). */
 void *proc_shared(size_t len);

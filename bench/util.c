@@ -23,11 +23,12 @@ pin_cpu(int cpu)
 		say("cannot run on cpu %d: %s", cpu, strerror(errno));
 }
 
-/* vsay -- one line on stderr, named as the program's. */
+/* vsay -- one line on stderr, named as the program's (pagemap-bench or
+ * pagemap-soak). */
 static void __attribute__((format(printf, 1, 0)))
 vsay(const char *fmt, va_list ap)
 {
-	fputs("pagemap-bench: ", stderr);
+	fprintf(stderr, "%s: ", program_invocation_short_name);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
