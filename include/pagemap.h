@@ -538,6 +538,15 @@ int pagemap_client_list(struct pagemap *pm,
 int pagemap_blockers(struct pagemap *pm, const char *region, const char *name,
 		     struct pagemap_blocker ***ret, size_t *ret_n);
 
+/* pagemap_listing_hidden -- how many rows the daemon left out of the last
+ * successful listing call on @pm because the caller may not read them:
+ * regions (pagemap_region_list()), leases (pagemap_lease_list()), grants
+ * (pagemap_grant_list()) or blockers (pagemap_blockers()) of files and
+ * regions it may not read. 0 after any other listing, after a failed one,
+ * from a daemon that does not count them, and for NULL. Valid until the
+ * next listing on @pm. */
+uint64_t pagemap_listing_hidden(const struct pagemap *pm);
+
 /* pagemap_lease_revoke -- recall every grant of lease @id and end it,
  * waiting as @timeout_ms says (see the administrative calls above). */
 int pagemap_lease_revoke(struct pagemap *pm, uint64_t id, int timeout_ms);

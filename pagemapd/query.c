@@ -8,10 +8,12 @@
  * grants and the blockers it makes are described to an administrator, to
  * the lease's own user, and to a user who may read both the region and the
  * file (access_may_read_file(), the check of `lease acquire` for reading);
- * to anyone else they do not exist: left out before paging, so a cursor
- * never lands on a row the viewer cannot see. Every client is listed, but
- * another user's pid, comm and name are blanked. A NULL viewer sees
- * everything.
+ * to anyone else they are not described: left out before paging, so a
+ * cursor never lands on a row the viewer cannot see, and counted (the
+ * `hidden` of a reply page: those in the span of cursors the page covers,
+ * so that the pages' counts add up to the listing's). Every client is
+ * listed, but another user's pid, comm and name are blanked. A NULL viewer
+ * sees everything.
  */
 #include "query.h"
 
@@ -82,13 +84,12 @@ by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* collect -- leases @viewer sees matching the filters with id > @after,
- * sorted by id; *ret is malloc'd (NULL when none). Returns the count or
- * -ENOMEM. */
+/* collect -- leases matching the filters with id > @after, sorted by id,
+ * whether @viewer sees them or not (the callers count those it does not);
+ * *ret is malloc'd (NULL when none). Returns the count or -ENOMEM. */
 static ssize_t
-collect(const struct server *srv, const struct ipc_peer *viewer,
-	const char *region, const char *name, uint64_t lease_id, uint32_t pid,
-	uint64_t after, struct lease ***ret)
+collect(const struct server *srv, const char *region, const char *name,
+	uint64_t lease_id, uint32_t pid, uint64_t after, struct lease ***ret)
 {
 	const struct list_node *cp, *lp;
 	struct lease **v = NULL;
@@ -105,8 +106,7 @@ collect(const struct server *srv, const struct ipc_peer *viewer,
 
 			if (l->id <= after || (lease_id && l->id != lease_id) ||
 			    (region[0] && strcmp(l->region->name, region)) ||
-			    (name[0] && strcmp(l->ino->name, name)) ||
-			    !sees(viewer, l))
+			    (name[0] && strcmp(l->ino->name, name)))
 				continue;
 			if (n == cap) {
 				size_t nc = cap ? cap * 2 : 64;
@@ -130,18 +130,29 @@ collect(const struct server *srv, const struct ipc_peer *viewer,
 ssize_t
 query_leases(const struct server *srv, const struct ipc_peer *viewer,
 	     const char *region, const char *name, uint64_t after,
-	     struct lease_info *out, size_t max)
+	     struct lease_info *out, size_t max, uint64_t *ret_hidden)
 {
 	struct lease **v;
-	ssize_t n = collect(srv, viewer, region, name, 0, 0, after, &v);
+	ssize_t n = collect(srv, region, name, 0, 0, after, &v);
+	uint64_t hidden = 0, hidden_past = 0;
+	size_t k = 0;
 
 	if (n < 0)
 		return n;
-	for (size_t k = 0; k < (size_t)n && k < max; k++) {
-		const struct lease *l = v[k];
+	for (size_t i = 0; i < (size_t)n; i++) {
+		const struct lease *l = v[i];
 		const struct client *c = client_owner(l);
-		struct lease_info *li = &out[k];
+		struct lease_info *li;
 
+		/* A hidden lease past the page's last row belongs to the
+		 * next page's span, unless this is the last page. */
+		if (!sees(viewer, l)) {
+			*(k < max ? &hidden : &hidden_past) += 1;
+			continue;
+		}
+		if (k++ >= max)
+			continue;
+		li = &out[k - 1];
 		memset(li, 0, sizeof(*li));
 		li->id = l->id;
 		li->region = l->region->name;
@@ -157,6 +168,22 @@ query_leases(const struct server *srv, const struct ipc_peer *viewer,
 		li->recalled = l->revoking;
 	}
 	free(v);
+	*ret_hidden = k > max ? hidden : hidden + hidden_past;
+	return (ssize_t)k;
+}
+
+/* after_cursor -- the grants of @l past the row (@after_lease,
+ * @after_offset). */
+static uint64_t
+after_cursor(const struct lease *l, uint64_t after_lease,
+	     uint64_t after_offset)
+{
+	uint64_t n = 0;
+
+	if (l->id != after_lease)
+		return l->ngrants;
+	for (size_t j = 0; j < l->ngrants; j++)
+		n += (l->grants[j].file_pg << PM_PAGE_SHIFT) > after_offset;
 	return n;
 }
 
@@ -164,12 +191,13 @@ ssize_t
 query_grants(const struct server *srv, const struct ipc_peer *viewer,
 	     uint64_t lease_id, uint32_t pid, uint64_t after_lease,
 	     uint64_t after_offset, struct grant_row *out, size_t max,
-	     size_t slack, bool *ret_more)
+	     size_t slack, bool *ret_more, uint64_t *ret_hidden)
 {
 	struct lease **v;
-	ssize_t n = collect(srv, viewer, "", "", lease_id, pid,
+	ssize_t n = collect(srv, "", "", lease_id, pid,
 			    after_lease ? after_lease - 1 : 0, &v);
 	size_t k = 0;
+	uint64_t hidden = 0;
 	bool more = false;
 
 	if (n < 0)
@@ -177,6 +205,12 @@ query_grants(const struct server *srv, const struct ipc_peer *viewer,
 	for (ssize_t i = 0; i < n && !more; i++) {
 		const struct lease *l = v[i];
 
+		/* Leases are in id order: one the viewer may not see lies
+		 * inside this page's span until a row past the page. */
+		if (!sees(viewer, l)) {
+			hidden += after_cursor(l, after_lease, after_offset);
+			continue;
+		}
 		for (size_t j = 0; j < l->ngrants; j++) {
 			const struct grant *g = &l->grants[j];
 			uint64_t off = g->file_pg << PM_PAGE_SHIFT;
@@ -197,6 +231,7 @@ query_grants(const struct server *srv, const struct ipc_peer *viewer,
 	}
 	free(v);
 	*ret_more = more;
+	*ret_hidden = hidden;
 	return (ssize_t)k;
 }
 
@@ -245,33 +280,39 @@ query_clients(const struct server *srv, const struct ipc_peer *viewer,
 
 ssize_t
 query_lease_page(const struct server *srv, const struct ipc_peer *viewer,
-		 const struct wire_request *rq, uint8_t *out, size_t cap)
+		 const struct wire_request *rq, bool hidden, uint8_t *out,
+		 size_t cap)
 {
 	struct lease_info info[LEASES_PER_PAGE];
+	uint64_t left_out;
 	ssize_t n = query_leases(srv, viewer, rq->region, rq->name, rq->cursor,
-				 info, LEASES_PER_PAGE);
+				 info, LEASES_PER_PAGE, &left_out);
 	size_t k = n < LEASES_PER_PAGE ? (size_t)n : LEASES_PER_PAGE;
 
 	if (n < 0)
 		return n;
-	return wire_lease_list(out, cap, rq->id, info, k, (size_t)n > k);
+	return wire_lease_list(out, cap, rq->id, info, k, (size_t)n > k,
+			       hidden ? left_out : 0);
 }
 
 ssize_t
 query_grant_page(const struct server *srv, const struct ipc_peer *viewer,
-		 const struct wire_request *rq, uint8_t *out, size_t cap)
+		 const struct wire_request *rq, bool hidden, uint8_t *out,
+		 size_t cap)
 {
 	struct grant_row *rows =
 		malloc((GRANTS_PER_PAGE + GRANTS_SLACK) * sizeof(*rows));
 	ssize_t k = -ENOMEM;
+	uint64_t left_out = 0;
 	bool more = false;
 
 	if (rows)
 		k = query_grants(srv, viewer, rq->lease_id, rq->pid, rq->cursor,
 				 rq->offset, rows, GRANTS_PER_PAGE,
-				 GRANTS_SLACK, &more);
+				 GRANTS_SLACK, &more, &left_out);
 	if (k >= 0)
-		k = wire_grant_list(out, cap, rq->id, rows, (size_t)k, more);
+		k = wire_grant_list(out, cap, rq->id, rows, (size_t)k, more,
+				    hidden ? left_out : 0);
 	free(rows);
 	return k;
 }
@@ -296,13 +337,14 @@ query_client_page(const struct server *srv, const struct ipc_peer *viewer,
 
 ssize_t
 query_blocker_page(const struct server *srv, const struct ipc_peer *viewer,
-		   const struct wire_request *rq, bool fields, uint8_t *out,
-		   size_t cap)
+		   const struct wire_request *rq, bool fields, bool hidden,
+		   uint8_t *out, size_t cap)
 {
 	size_t max = fields ? BLOCKERS_FIELDS_MAX : BLOCKERS_MAX;
 	struct blocker *v = malloc(max * sizeof(*v));
 	ssize_t r;
 	size_t n, k = 0;
+	uint64_t left_out = 0;
 
 	if (v == NULL)
 		return -ENOMEM;
@@ -316,8 +358,11 @@ query_blocker_page(const struct server *srv, const struct ipc_peer *viewer,
 
 		if (l != NULL && sees(viewer, l))
 			v[k++] = v[i];
+		else if (l != NULL)
+			left_out++;
 	}
-	r = wire_blockers(out, cap, rq->id, v, k, n > max, fields);
+	r = wire_blockers(out, cap, rq->id, v, k, n > max, fields,
+			  hidden ? left_out : 0);
 	free(v);
 	return r;
 }

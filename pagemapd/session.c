@@ -242,7 +242,8 @@ do_hello(struct session *s, const struct wire_request *rq)
 	client_set_name(s->client, rq->client_name);
 	caps = rq->capabilities & (WIRE_CAP_RECONNECT |
 				   WIRE_CAP_BLOCKER_FIELDS |
-				   WIRE_CAP_CACHED_GRANTS);
+				   WIRE_CAP_CACHED_GRANTS |
+				   WIRE_CAP_LISTING_HIDDEN);
 	s->caps = caps;
 	/* A process that connects again takes its leases back (I5); with a
 	 * token, exactly those of the client it names, also when they were
@@ -294,7 +295,10 @@ do_region_list(struct session *s, const struct wire_request *rq)
 			region_info(r, &v[n++]);
 	}
 	send_reply(s, rq->id,
-		   wire_region_list(s->obuf, SERVER_MAX_PACKET, rq->id, v, n));
+		   wire_region_list(s->obuf, SERVER_MAX_PACKET, rq->id, v, n,
+				    (s->caps & WIRE_CAP_LISTING_HIDDEN)
+					    ? s->srv->nregions - n
+					    : 0));
 }
 
 static void
@@ -530,7 +534,8 @@ static void
 do_lease_list(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
-		  query_lease_page(s->srv, &s->conn.peer, rq, s->obuf,
+		  query_lease_page(s->srv, &s->conn.peer, rq,
+				   s->caps & WIRE_CAP_LISTING_HIDDEN, s->obuf,
 				   SERVER_MAX_PACKET));
 }
 
@@ -538,7 +543,8 @@ static void
 do_grant_list(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
-		  query_grant_page(s->srv, &s->conn.peer, rq, s->obuf,
+		  query_grant_page(s->srv, &s->conn.peer, rq,
+				   s->caps & WIRE_CAP_LISTING_HIDDEN, s->obuf,
 				   SERVER_MAX_PACKET));
 }
 
@@ -561,7 +567,8 @@ do_blockers(struct session *s, const struct wire_request *rq)
 {
 	send_page(s, rq,
 		  query_blocker_page(s->srv, &s->conn.peer, rq,
-				     s->caps & WIRE_CAP_BLOCKER_FIELDS, s->obuf,
+				     s->caps & WIRE_CAP_BLOCKER_FIELDS,
+				     s->caps & WIRE_CAP_LISTING_HIDDEN, s->obuf,
 				     SERVER_MAX_PACKET));
 }
 

@@ -26,6 +26,9 @@ _Static_assert(WIRE_CAP_CACHED_GRANTS ==
 _Static_assert(WIRE_CAP_BLOCKER_FIELDS ==
 		       PAGEMAP__CAPABILITY__CAP_BLOCKER_FIELDS,
 	       "capability bits");
+_Static_assert(WIRE_CAP_LISTING_HIDDEN ==
+		       PAGEMAP__CAPABILITY__CAP_LISTING_HIDDEN,
+	       "capability bits");
 _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__REQUEST__BODY_BLOCKERS,
 	       "kind values");
 _Static_assert((int)WIRE_BLOCKERS == (int)PAGEMAP__RESPONSE__BODY_BLOCKERS,
@@ -659,7 +662,7 @@ to_region_info(Pagemap__RegionInfo *m, const struct region_info *ri)
 
 ssize_t
 wire_region_list(uint8_t *out, size_t cap, uint64_t id,
-		 const struct region_info *v, size_t n)
+		 const struct region_info *v, size_t n, uint64_t hidden)
 {
 	Pagemap__RegionListReply m = PAGEMAP__REGION_LIST_REPLY__INIT;
 	void **rows = rows_new(n, sizeof(Pagemap__RegionInfo));
@@ -671,6 +674,7 @@ wire_region_list(uint8_t *out, size_t cap, uint64_t id,
 		to_region_info(rows[i], &v[i]);
 	m.n_regions = n;
 	m.regions = (Pagemap__RegionInfo **)rows;
+	m.hidden = hidden;
 	rv = reply(out, cap, id, WIRE_REGION_LIST, &m);
 	free(rows);
 	return rv;

@@ -119,6 +119,7 @@ struct wire_limits {
 #define WIRE_CAP_RECONNECT 1ull /* reconnect by token after a restart */
 #define WIRE_CAP_BLOCKER_FIELDS 2ull /* Blocker's target as fields */
 #define WIRE_CAP_CACHED_GRANTS 4ull /* state words, Taken */
+#define WIRE_CAP_LISTING_HIDDEN 8ull /* listings count the rows left out */
 
 struct wire_status {
 	uint32_t pid;
@@ -146,8 +147,12 @@ ssize_t wire_hello(uint8_t *out, size_t cap, uint64_t id,
 		   uint64_t words_id);
 ssize_t wire_status(uint8_t *out, size_t cap, uint64_t id,
 		    const struct wire_status *s);
+/* The listings' @hidden: the rows left out because the client may not
+ * see them, 0 for a client without WIRE_CAP_LISTING_HIDDEN (proto3 sends
+ * no zero, so such a client never meets the field). */
 ssize_t wire_region_list(uint8_t *out, size_t cap, uint64_t id,
-			 const struct region_info *v, size_t n);
+			 const struct region_info *v, size_t n,
+			 uint64_t hidden);
 /* @k is WIRE_REGION_INFO or WIRE_REGION_ATTACH */
 ssize_t wire_region(uint8_t *out, size_t cap, uint64_t id, enum wire_kind k,
 		    const struct region_info *ri);
@@ -193,7 +198,8 @@ struct lease_info {
 	bool recalled;
 };
 ssize_t wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
-			const struct lease_info *v, size_t n, bool more);
+			const struct lease_info *v, size_t n, bool more,
+			uint64_t hidden);
 
 /* One line of `grant ls`. */
 struct grant_row {
@@ -202,7 +208,8 @@ struct grant_row {
 	unsigned state; /* lease_grant_state() */
 };
 ssize_t wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
-			const struct grant_row *v, size_t n, bool more);
+			const struct grant_row *v, size_t n, bool more,
+			uint64_t hidden);
 /* What `client ls` shows. */
 struct client_info {
 	uint64_t id;
@@ -221,7 +228,7 @@ ssize_t wire_client_list(uint8_t *out, size_t cap, uint64_t id,
  * new_size too. */
 ssize_t wire_blockers(uint8_t *out, size_t cap, uint64_t id,
 		      const struct blocker *v, size_t n, bool truncated,
-		      bool fields);
+		      bool fields, uint64_t hidden);
 
 /* wire_recall -- an Event asking the holder of @lease_id to return the
  * grants in [off, off + len) (len 0: all). */

@@ -30,7 +30,8 @@ to_lease_info(Pagemap__LeaseInfo *li, const struct lease_info *v)
 
 ssize_t
 wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
-		const struct lease_info *v, size_t n, bool more)
+		const struct lease_info *v, size_t n, bool more,
+		uint64_t hidden)
 {
 	Pagemap__LeaseListReply m = PAGEMAP__LEASE_LIST_REPLY__INIT;
 	void **rows = rows_new(n, sizeof(Pagemap__LeaseInfo));
@@ -43,6 +44,7 @@ wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
 	m.n_leases = n;
 	m.leases = (Pagemap__LeaseInfo **)rows;
 	m.more = more;
+	m.hidden = hidden;
 	rv = reply(out, cap, id, WIRE_LEASE_LIST, &m);
 	free(rows);
 	return rv;
@@ -50,7 +52,8 @@ wire_lease_list(uint8_t *out, size_t cap, uint64_t id,
 
 ssize_t
 wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
-		const struct grant_row *v, size_t n, bool more)
+		const struct grant_row *v, size_t n, bool more,
+		uint64_t hidden)
 {
 	Pagemap__GrantListReply m = PAGEMAP__GRANT_LIST_REPLY__INIT;
 	uint64_t *u64 = calloc(3 * (n ? n : 1), sizeof(*u64));
@@ -84,6 +87,7 @@ wire_grant_list(uint8_t *out, size_t cap, uint64_t id,
 		m.pins[i] = 1;
 	}
 	m.more = more;
+	m.hidden = hidden;
 	rv = reply(out, cap, id, WIRE_GRANT_LIST, &m);
 out:
 	free(u64);
@@ -150,7 +154,7 @@ to_blocker(Pagemap__Blocker *b, const struct blocker *v, bool fields)
 
 ssize_t
 wire_blockers(uint8_t *out, size_t cap, uint64_t id, const struct blocker *v,
-	      size_t n, bool truncated, bool fields)
+	      size_t n, bool truncated, bool fields, uint64_t hidden)
 {
 	Pagemap__BlockersReply m = PAGEMAP__BLOCKERS_REPLY__INIT;
 	void **rows = rows_new(n, sizeof(Pagemap__Blocker));
@@ -163,6 +167,7 @@ wire_blockers(uint8_t *out, size_t cap, uint64_t id, const struct blocker *v,
 	m.n_blockers = n;
 	m.blockers = (Pagemap__Blocker **)rows;
 	m.truncated = truncated;
+	m.hidden = hidden;
 	rv = reply(out, cap, id, WIRE_BLOCKERS, &m);
 	free(rows);
 	return rv;

@@ -111,7 +111,7 @@ lease_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 	size_t n = 0;
 	int err = pagemap_lease_list(pm, f->region, f->name, &v, &n);
 
-	return rows_adopt(ret, err, v, n, cmp_lease);
+	return rows_hidden(ret, rows_adopt(ret, err, v, n, cmp_lease), pm);
 }
 
 int
@@ -234,7 +234,7 @@ grant_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 	size_t n = 0;
 	int err = pagemap_grant_list(pm, f->lease, f->pid, &v, &n);
 
-	return rows_adopt(ret, err, v, n, cmp_grant);
+	return rows_hidden(ret, rows_adopt(ret, err, v, n, cmp_grant), pm);
 }
 
 int
@@ -390,7 +390,7 @@ blocker_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 	size_t n = 0;
 	int err = pagemap_blockers(pm, f->region, f->name, &v, &n);
 
-	return rows_adopt(ret, err, v, n, NULL);
+	return rows_hidden(ret, rows_adopt(ret, err, v, n, NULL), pm);
 }
 
 int

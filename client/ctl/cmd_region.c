@@ -81,7 +81,7 @@ region_rows(struct pagemap *pm, const struct filter *f, struct rows *ret)
 	int err = pagemap_region_list(pm, &v, &n);
 
 	(void)f;
-	return rows_adopt(ret, err, v, n, cmp_region);
+	return rows_hidden(ret, rows_adopt(ret, err, v, n, cmp_region), pm);
 }
 
 int

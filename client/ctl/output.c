@@ -223,6 +223,16 @@ rows_adopt(struct rows *r, int err, void *records, size_t n,
 	return 0;
 }
 
+int
+rows_hidden(struct rows *r, int err, const struct pagemap *pm)
+{
+	if (err)
+		return err;
+	r->counts_hidden = true;
+	r->hidden = pagemap_listing_hidden(pm);
+	return 0;
+}
+
 void
 rows_free(struct rows *r)
 {
@@ -491,6 +501,8 @@ print_rows(bool json, const struct view *v, const struct rows *r,
 		if (!doc)
 			doc = json_doc();
 		json_object_object_add(doc, key, rows_json(v->of, r));
+		if (r->counts_hidden)
+			json_add_u64(doc, "hidden", r->hidden);
 		return print_json(doc);
 	}
 	struct show show[16];
@@ -501,6 +513,10 @@ print_rows(bool json, const struct view *v, const struct rows *r,
 	if ((err = view_select(v, show, 16, &sel)))
 		return err;
 	table_fprint(stdout, &sel, r);
+	/* A user should not take a short listing for the whole story. */
+	if (r->hidden && !style.no_legend)
+		printf("(%" PRIu64 " row%s hidden: not readable by you)\n",
+		       r->hidden, r->hidden == 1 ? "" : "s");
 	return EXIT_OK;
 }
 

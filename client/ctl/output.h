@@ -94,6 +94,8 @@ struct rows {
 	size_t n;
 	void *lib;	/* what the library returned, for pagemap_free() */
 	bool own_index; /* row was allocated here (not the library's) */
+	bool counts_hidden; /* a listing that leaves out rows: */
+	uint64_t hidden;    /* how many it left out (not readable by us) */
 };
 
 /* cell_str -- a string value (NULL reads as ""). */
@@ -137,6 +139,12 @@ void cell_free(struct cell *c);
 int rows_adopt(struct rows *r, int err, void *records, size_t n,
 	       int (*cmp)(const void *, const void *));
 
+struct pagemap;
+
+/* rows_hidden -- unless @err (returned as it is), note in @r the rows the
+ * last listing on @pm left out because we may not read them. */
+int rows_hidden(struct rows *r, int err, const struct pagemap *pm);
+
 /* rows_free -- release @r and what the library returned; @r may be
  * zeroed. */
 void rows_free(struct rows *r);
@@ -162,8 +170,10 @@ json_object *rows_json(const struct listing *l, const struct rows *r);
  * returns 0 (EXIT_OK). */
 int print_json(json_object *o);
 
-/* print_rows -- a listing's result: @r as a table of @v, or with @json
- * the document @doc (a new one when NULL) with the rows under @key. */
+/* print_rows -- a listing's result: @r as a table of @v (with a footer
+ * line that counts the rows left out, unless --no-legend), or with @json
+ * the document @doc (a new one when NULL) with the rows under @key and,
+ * for a listing that leaves out rows, their count as "hidden". */
 int print_rows(bool json, const struct view *v, const struct rows *r,
 	       json_object *doc, const char *key);
 

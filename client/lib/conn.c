@@ -545,8 +545,8 @@ pagemap_flush(struct pagemap *pm)
 
 /* ---- connection ------------------------------------------------------- */
 
-/* conn_handshake -- Hello with CAP_RECONNECT, CAP_BLOCKER_FIELDS and our
- * token, then adopt the daemon's limits and token and grow the receive
+/* conn_handshake -- Hello with CAP_RECONNECT, CAP_BLOCKER_FIELDS,
+ * CAP_LISTING_HIDDEN and our token, then adopt the daemon's limits and token and grow the receive
  * buffer to its max_packet. */
 int
 conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
@@ -556,7 +556,8 @@ conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 		.version = PAGEMAP_PROTOCOL_VERSION,
 		.client_name = pm->name,
 		.capabilities = WIRE_CAP_RECONNECT | WIRE_CAP_BLOCKER_FIELDS |
-				WIRE_CAP_CACHED_GRANTS,
+				WIRE_CAP_CACHED_GRANTS |
+				WIRE_CAP_LISTING_HIDDEN,
 		.token = pm->token,
 	};
 	struct wire_msg m;

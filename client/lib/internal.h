@@ -146,6 +146,7 @@ struct pagemap {
 	uint8_t *rbuf; /* receive buffer, limits.max_packet + 1 bytes */
 	char server[64];
 	char message[512];	      /* text for the last failure, or "" */
+	uint64_t hidden; /* rows the last listing left out (listings.c) */
 	struct pagemap_lease *leases; /* doubly linked */
 	struct rfd *rfds;	      /* current and retired region fds */
 	struct recall *q;	      /* queued recalls: q[qhead .. qn) */

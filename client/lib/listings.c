@@ -140,15 +140,18 @@ advance(struct wire_request *req, const struct wire_msg *m,
 }
 
 /* list -- page through @req while the daemon says there is more, then
- * build the result; @what names a bad listing in the message. */
+ * build the result; @what names a bad listing in the message. The pages'
+ * hidden counts add up (each counts the span of cursors it covers). */
 static int
 list(struct pagemap *pm, struct wire_request *req, const char *what,
      void ***ret, size_t *ret_n)
 {
 	struct pages p = {0};
 	bool more, first = true;
+	uint64_t hidden = 0;
 	int err;
 
+	pm->hidden = 0;
 	do {
 		struct wire_msg m;
 		struct wire_page pg;
@@ -162,10 +165,13 @@ list(struct pagemap *pm, struct wire_request *req, const char *what,
 		}
 		more = pg.more;
 		first = false;
+		hidden += pg.hidden;
 		if ((err = pages_add(&p, &m, pg.n)))
 			goto out;
 	} while (more);
 	err = pages_build(&p, ret, ret_n);
+	if (err == 0)
+		pm->hidden = hidden;
 out:
 	if (err == -EPROTO)
 		proto_error(pm, what);
@@ -258,4 +264,11 @@ pagemap_blockers(struct pagemap *pm, const char *region, const char *name,
 	if (!pm || !ret || !ret_n || (name && *name && !(region && *region)))
 		return -EINVAL;
 	return list(pm, &req, "bad blocker record", (void ***)ret, ret_n);
+}
+
+/* pagemap_listing_hidden -- the rows the last listing on @pm left out. */
+uint64_t
+pagemap_listing_hidden(const struct pagemap *pm)
+{
+	return pm ? pm->hidden : 0;
 }

@@ -14,6 +14,9 @@ _Static_assert(WIRE_CAP_RECONNECT == PAGEMAP__CAPABILITY__CAP_RECONNECT,
 _Static_assert(WIRE_CAP_BLOCKER_FIELDS ==
 		       PAGEMAP__CAPABILITY__CAP_BLOCKER_FIELDS,
 	       "wire.h's capability bits are the proto's");
+_Static_assert(WIRE_CAP_LISTING_HIDDEN ==
+		       PAGEMAP__CAPABILITY__CAP_LISTING_HIDDEN,
+	       "wire.h's capability bits are the proto's");
 
 /* str -- proto strings must not be NULL when packed. */
 static char *
@@ -479,6 +482,7 @@ wire_page(const struct wire_msg *m, struct wire_page *ret)
 	switch (m->op) {
 	case WIRE_REGION_LIST:
 		ret->n = r->region_list->n_regions;
+		ret->hidden = r->region_list->hidden;
 		break;
 	case WIRE_FILE_LIST:
 		ret->n = r->file_list->n_files;
@@ -488,6 +492,7 @@ wire_page(const struct wire_msg *m, struct wire_page *ret)
 	case WIRE_LEASE_LIST:
 		ret->n = r->lease_list->n_leases;
 		ret->more = r->lease_list->more;
+		ret->hidden = r->lease_list->hidden;
 		break;
 	case WIRE_GRANT_LIST: {
 		const Pagemap__GrantListReply *g = r->grant_list;
@@ -500,6 +505,7 @@ wire_page(const struct wire_msg *m, struct wire_page *ret)
 			return -EPROTO;
 		ret->n = k;
 		ret->more = g->more;
+		ret->hidden = g->hidden;
 		break;
 	}
 	case WIRE_CLIENT_LIST:
@@ -508,6 +514,7 @@ wire_page(const struct wire_msg *m, struct wire_page *ret)
 		break;
 	case WIRE_BLOCKERS:
 		ret->n = r->blockers->n_blockers;
+		ret->hidden = r->blockers->hidden;
 		break;
 	default:
 		break;

@@ -35,6 +35,7 @@ enum wire_op {
 #define WIRE_CAP_RECONNECT 1u
 #define WIRE_CAP_BLOCKER_FIELDS 2u /* Blocker's target as fields */
 #define WIRE_CAP_CACHED_GRANTS 4u  /* state words, Taken */
+#define WIRE_CAP_LISTING_HIDDEN 8u /* listings count the rows left out */
 
 /* A request: @op and the fields that kind of request has (NULL strings
  * are sent empty). */
@@ -150,6 +151,7 @@ struct wire_page {
 	size_t n;
 	bool more;
 	uint64_t next_cursor; /* FILE_LIST */
+	uint64_t hidden; /* rows the daemon left out of the page's span */
 };
 /* wire_page -- the page of a listing; -EPROTO when a grant listing's
  * parallel arrays differ in length. */

@@ -51,12 +51,12 @@ a_page_of_the_longest_blockers_fits_in_a_packet(void **state)
 	for (size_t i = 0; i < ROWS; i++)
 		longest(&v[i]);
 	assert_true(wire_blockers(out, WIRE_MAX_PACKET, 1, v, ROWS, true,
-				  false) > 0);
+				  false, UINT64_MAX) > 0);
 	assert_true(wire_blockers(out, WIRE_MAX_PACKET, 1, v, ROWS_FIELDS,
-				  true, true) > 0);
+				  true, true, UINT64_MAX) > 0);
 	/* ...and the smaller page is needed: the fields make rows larger */
 	assert_true(wire_blockers(out, WIRE_MAX_PACKET, 1, v, ROWS, true,
-				  true) < 0);
+				  true, 0) < 0);
 	free(out);
 	free(v);
 }

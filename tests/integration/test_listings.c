@@ -107,7 +107,9 @@ create(struct fixture *f, const char *target, const char *mode)
 			 0);
 }
 
-/* A process of uid 65534 holding a lease on r/open with one grant. */
+/* A process of uid 65534 holding a lease on r/open with one grant, and
+ * NOBODY_LEASES - 1 more leases there without grants when asked. */
+#define NOBODY_MANY 205 /* more than one page of `lease ls` (200) */
 struct nobody {
 	pid_t pid;
 	int ready; /* reads the lease id once it holds */
@@ -115,10 +117,10 @@ struct nobody {
 };
 
 static void
-nobody_child(const char *socket, int ready, int go)
+nobody_child(const char *socket, int ready, int go, unsigned leases)
 {
 	struct pagemap *pm;
-	struct pagemap_lease *l;
+	struct pagemap_lease *l, *more[NOBODY_MANY];
 	struct pagemap_mapping *m;
 	uint64_t id;
 	char c;
@@ -133,6 +135,10 @@ nobody_child(const char *socket, int ready, int go)
 		_exit(12);
 	if (pagemap_map(l, 0, 4096, PAGEMAP_READ, &m))
 		_exit(13);
+	for (unsigned i = 1; i < leases && i < NOBODY_MANY; i++)
+		if (pagemap_lease_acquire(pm, "r", "open", PAGEMAP_READ,
+					  &more[i]))
+			_exit(15);
 	id = pagemap_lease_id(l);
 	if (write(ready, &id, sizeof(id)) != sizeof(id))
 		_exit(14);
@@ -145,7 +151,7 @@ nobody_child(const char *socket, int ready, int go)
 }
 
 static uint64_t
-nobody_start(struct fixture *f, struct nobody *n)
+nobody_start(struct fixture *f, struct nobody *n, unsigned leases)
 {
 	int r[2], g[2];
 	uint64_t id = 0;
@@ -157,7 +163,7 @@ nobody_start(struct fixture *f, struct nobody *n)
 	if (n->pid == 0) {
 		close(r[0]);
 		close(g[1]);
-		nobody_child(f->d.socket, r[1], g[0]);
+		nobody_child(f->d.socket, r[1], g[0], leases);
 	}
 	close(r[1]);
 	close(g[0]);
@@ -189,6 +195,42 @@ has(const char *hay, const char *needle)
 	return strstr(hay, needle) != NULL;
 }
 
+/* prepare -- the regions' modes and files of setup(), the socket open to
+ * others. */
+static void
+prepare(struct fixture *f)
+{
+	/* Others must reach the socket. */
+	assert_int_equal(chmod(f->d.dir, 0711), 0);
+	reattach(f, "r", "r.pmem", 0644);
+	reattach(f, "vault", "vault.pmem", 0600);
+	create(f, "r/secret", "0600");
+	create(f, "r/open", "0644");
+	create(f, "vault/private", "0644");
+}
+
+/* hidden -- the "hidden" member of pagemapctl's JSON @j (the rows left
+ * out), then @j dropped. */
+static int64_t
+hidden(json_object *j)
+{
+	int64_t n = jint(j, "hidden");
+
+	json_object_put(j);
+	return n;
+}
+
+/* footer -- the table's footer line for @n rows left out is in out. */
+static bool
+footer(int64_t n)
+{
+	char want[80];
+
+	snprintf(want, sizeof(want), "(%" PRId64 " row%s hidden: not readable "
+		 "by you)\n", n, n == 1 ? "" : "s");
+	return strstr(out, want) != NULL;
+}
+
 static void
 listings_show_a_user_only_what_it_may_read(void **state)
 {
@@ -200,19 +242,12 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	uint64_t mine;
 	char pid[32];
 	json_object *j, *a;
-	size_t n;
+	size_t n, root_grants;
 
 	if (geteuid() != 0)
 		skip();
-	/* Others must reach the socket. */
-	assert_int_equal(chmod(f->d.dir, 0711), 0);
-	reattach(f, "r", "r.pmem", 0644);
-	reattach(f, "vault", "vault.pmem", 0600);
-	create(f, "r/secret", "0600");
-	create(f, "r/open", "0644");
-	create(f, "vault/private", "0644");
-
-	mine = nobody_start(f, &nb);
+	prepare(f);
+	mine = nobody_start(f, &nb, 1);
 	/* Root holds r/secret and vault/private, with grants. */
 	assert_int_equal(pagemap_connect(f->d.socket, "secret-holder", &pm), 0);
 	assert_int_equal(
@@ -228,6 +263,9 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	assert_int_equal(pagemap_file_truncate(pm2, "r", "secret", 0, 50, NULL),
 			 -ETIMEDOUT);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	j = json_as(f, (uid_t)-1, "grant", "ls", "--pid", pid, NULL);
+	root_grants = json_object_array_length(array(j, "grants"));
+	assert_int_equal(hidden(j), 0);
 
 	/* lease ls: only its own lease on r/open. */
 	j = json_as(f, NOBODY, "lease", "ls", NULL);
@@ -246,6 +284,15 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	assert_true(has(out, "open") && has(out, "mineholder"));
 	assert_false(has(out, "secret") || has(out, "private") ||
 		     has(out, "vault") || has(out, "test_listings"));
+	/* ...and counts root's two, not describing them. */
+	assert_true(footer(2));
+	assert_int_equal(hidden(json_as(f, NOBODY, "lease", "ls", NULL)), 2);
+	assert_int_equal(
+		hidden(json_as(f, NOBODY, "lease", "ls", "r/secret", NULL)), 1);
+	assert_int_equal(
+		hidden(json_as(f, NOBODY, "lease", "ls", "r/open", NULL)), 0);
+	table_as(f, NOBODY, "--no-legend", "lease", "ls");
+	assert_true(has(out, "open") && !has(out, "hidden"));
 
 	/* grant ls: only the grants of its own lease. */
 	j = json_as(f, NOBODY, "grant", "ls", NULL);
@@ -267,13 +314,19 @@ listings_show_a_user_only_what_it_may_read(void **state)
 		size_t rows = 0;
 
 		snprintf(want, sizeof(want), "%" PRIu64 " ", mine);
-		for (; s && s[1]; s = strchr(s + 1, '\n')) {
+		for (; s && s[1] && s[1] != '('; s = strchr(s + 1, '\n')) {
 			assert_memory_equal(s + 1 + strspn(s + 1, " "), want,
 					    strlen(want));
 			rows++;
 		}
 		assert_int_equal(rows, n);
+		assert_true(footer((int64_t)root_grants)); /* last */
 	}
+	assert_int_equal(hidden(json_as(f, NOBODY, "grant", "ls", NULL)),
+			 (int64_t)root_grants);
+	assert_int_equal(
+		hidden(json_as(f, NOBODY, "grant", "ls", "--pid", pid, NULL)),
+		(int64_t)root_grants);
 
 	/* client ls: every client, others' without pid, comm or name. */
 	j = json_as(f, NOBODY, "client", "ls", NULL);
@@ -293,6 +346,11 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	table_as(f, NOBODY, "client", "ls");
 	assert_true(has(out, "nobody-holder") && has(out, "mineholder"));
 	assert_false(has(out, "secret-holder") || has(out, "test_listings"));
+	/* It leaves no row out, so it counts none. */
+	assert_false(has(out, "hidden"));
+	j = json_as(f, NOBODY, "client", "ls", NULL);
+	assert_false(json_object_object_get_ex(j, "hidden", NULL));
+	json_object_put(j);
 
 	/* blockers: root's lease holds up the truncate; nobody sees none. */
 	j = json_as(f, NOBODY, "blockers", "r", NULL);
@@ -303,6 +361,12 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	json_object_put(j);
 	table_as(f, NOBODY, "blockers", "r");
 	assert_false(has(out, "secret") || has(out, "test_listings"));
+	assert_true(footer(1));
+	assert_int_equal(hidden(json_as(f, NOBODY, "blockers", "r", NULL)), 1);
+	assert_int_equal(
+		hidden(json_as(f, NOBODY, "blockers", "r/secret", NULL)), 1);
+	assert_int_equal(
+		hidden(json_as(f, NOBODY, "blockers", "r/open", NULL)), 0);
 
 	/* region ls: r only; vault is not readable. */
 	j = json_as(f, NOBODY, "region", "ls", NULL);
@@ -312,6 +376,8 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	json_object_put(j);
 	table_as(f, NOBODY, "region", "ls");
 	assert_false(has(out, "vault"));
+	assert_true(footer(1));
+	assert_int_equal(hidden(json_as(f, NOBODY, "region", "ls", NULL)), 1);
 
 	/* Root sees everything. */
 	j = json_as(f, (uid_t)-1, "lease", "ls", NULL);
@@ -320,6 +386,10 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	table_as(f, (uid_t)-1, "lease", "ls");
 	assert_true(has(out, "secret") && has(out, "private") &&
 		    has(out, "open") && has(out, "test_listings"));
+	assert_false(has(out, "hidden"));
+	assert_int_equal(hidden(json_as(f, (uid_t)-1, "lease", "ls", NULL)), 0);
+	assert_int_equal(hidden(json_as(f, (uid_t)-1, "blockers", "r", NULL)),
+			 0);
 	j = json_as(f, (uid_t)-1, "grant", "ls", "--pid", pid, NULL);
 	assert_true(json_object_array_length(array(j, "grants")) >= 2);
 	json_object_put(j);
@@ -334,7 +404,7 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	json_object_put(j);
 	j = json_as(f, (uid_t)-1, "region", "ls", NULL);
 	assert_int_equal(json_object_array_length(array(j, "regions")), 2);
-	json_object_put(j);
+	assert_int_equal(hidden(j), 0);
 
 	/* Root lets go: the truncate completes, and the holder exits. */
 	pagemap_close(pm);
@@ -345,12 +415,59 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	(void)lv;
 }
 
+/* The count of a listing of many pages is the sum of its pages', each of
+ * which counts the hidden rows between its cursor and its last row: root's
+ * leases before and after a uid's more than a page of its own. */
+static void
+hidden_rows_add_up_over_the_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct pagemap *pm;
+	struct pagemap_lease *l[5];
+	struct nobody nb;
+	json_object *j;
+
+	if (geteuid() != 0)
+		skip();
+	prepare(f);
+	assert_int_equal(pagemap_connect(f->d.socket, NULL, &pm), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pagemap_lease_acquire(pm, "r", "secret",
+						       PAGEMAP_READ, &l[i]),
+				 0);
+	nobody_start(f, &nb, NOBODY_MANY);
+	for (int i = 3; i < 5; i++)
+		assert_int_equal(pagemap_lease_acquire(pm, "r", "secret",
+						       PAGEMAP_READ, &l[i]),
+				 0);
+	j = json_as(f, NOBODY, "lease", "ls", NULL);
+	assert_int_equal(json_object_array_length(array(j, "leases")),
+			 NOBODY_MANY);
+	assert_int_equal(hidden(j), 5);
+	/* The library's own count, for root: none left out. */
+	assert_int_equal(pagemap_listing_hidden(pm), 0);
+	{
+		struct pagemap_lease_info **v;
+		size_t n;
+
+		assert_int_equal(pagemap_lease_list(pm, NULL, NULL, &v, &n), 0);
+		assert_int_equal(n, NOBODY_MANY + 5);
+		assert_int_equal(pagemap_listing_hidden(pm), 0);
+		pagemap_free(v);
+	}
+	pagemap_close(pm);
+	nobody_stop(&nb);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			listings_show_a_user_only_what_it_may_read, setup,
+			daemon_teardown),
+		cmocka_unit_test_setup_teardown(
+			hidden_rows_add_up_over_the_pages, setup,
 			daemon_teardown),
 	};
 
