@@ -31,8 +31,8 @@
 #endif
 
 #define REGION "soak"
-#define STOP_MS 60000  /* clients finishing after the stop */
-#define QUIET_MS 30000 /* the daemon back to its starting counts */
+#define STOP_MS 60000	/* clients finishing after the stop */
+#define QUIET_MS 30000	/* the daemon back to its starting counts */
 #define MAX_FAILURES 10 /* clients that fail before the run stops */
 
 struct run {
@@ -86,8 +86,8 @@ usage(FILE *f)
 		"(default %u)\n"
 		"  --rss-per-minute KIB  and per minute of the run after it "
 		"(default %u)\n",
-		SOAK_MAX_CLIENTS, "default", PAGEMAPD_BIN,
-		SOAK_RSS_SLACK_KIB, SOAK_RSS_PER_MIN_KIB);
+		SOAK_MAX_CLIENTS, "default", PAGEMAPD_BIN, SOAK_RSS_SLACK_KIB,
+		SOAK_RSS_PER_MIN_KIB);
 }
 
 /* ---- the daemon ------------------------------------------------------ */
@@ -135,8 +135,8 @@ setup(struct run *r)
 	if (r->sh == NULL)
 		return -1;
 	if (r->opt.socket) {
-		int err = pagemap_connect(r->opt.socket, "pagemap-soak",
-					  &r->pm);
+		int err =
+			pagemap_connect(r->opt.socket, "pagemap-soak", &r->pm);
 
 		if (err) {
 			say("connect to %s: %s", r->opt.socket,
@@ -360,7 +360,8 @@ soak(struct run *r)
 		if (spawn(r, i))
 			return -1;
 	while (now_ms() < end && r->res.failures < MAX_FAILURES) {
-		long long now = now_ms(), wake = next < kill_at ? next : kill_at;
+		long long now = now_ms(),
+			  wake = next < kill_at ? next : kill_at;
 		int fds;
 		long long rss;
 
@@ -456,8 +457,7 @@ parse(struct run *r, int argc, char **argv)
 			o->rss_slack_kib = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'P':
-			o->rss_per_min_kib =
-				(unsigned)strtoul(optarg, NULL, 0);
+			o->rss_per_min_kib = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'h':
 			usage(stdout);
@@ -467,8 +467,8 @@ parse(struct run *r, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind != argc || o->clients < 1 ||
-	    o->clients > SOAK_MAX_CLIENTS || o->seconds < 1) {
+	if (optind != argc || o->clients < 1 || o->clients > SOAK_MAX_CLIENTS ||
+	    o->seconds < 1) {
 		usage(stderr);
 		return -1;
 	}

@@ -8,9 +8,9 @@
 #include <sys/types.h>
 
 #define SOAK_MAX_CLIENTS 64
-#define SOAK_FILES 4	      /* files a client owns at most */
-#define SOAK_MAX_PAGES 256    /* 1 MiB: the largest file */
-#define SOAK_ERRNOS 134	      /* errno values counted (EHWPOISON + 1) */
+#define SOAK_FILES 4		/* files a client owns at most */
+#define SOAK_MAX_PAGES 256	/* 1 MiB: the largest file */
+#define SOAK_ERRNOS 134		/* errno values counted (EHWPOISON + 1) */
 #define SOAK_UNKNOWN UINT64_MAX /* a page whose stamp is not known */
 
 /* What a client does; each counts successes and errors by errno. */

@@ -14,11 +14,11 @@
 #include "rng.h"
 
 #define PAGE 4096ull
-#define LEASES 4	  /* leases a client holds at most */
-#define MAPS 2		  /* mappings kept per lease */
-#define MAX_MAP_PAGES 64  /* pages per map */
-#define REVOKE_MS 300	  /* a revoke's wait: holders may be busy */
-#define TRUNCATE_MS 200	  /* a truncate's, for the same reason */
+#define LEASES 4	 /* leases a client holds at most */
+#define MAPS 2		 /* mappings kept per lease */
+#define MAX_MAP_PAGES 64 /* pages per map */
+#define REVOKE_MS 300	 /* a revoke's wait: holders may be busy */
+#define TRUNCATE_MS 200	 /* a truncate's, for the same reason */
 
 struct held {
 	struct pagemap_lease *l; /* NULL: a free entry */
@@ -169,8 +169,8 @@ check_pages(struct state *s, const unsigned char *base, uint64_t first,
 		const volatile uint64_t *w =
 			(const volatile uint64_t *)(base + p * PAGE);
 		uint64_t pg = first + p;
-		uint64_t want = f && pg < SOAK_MAX_PAGES ? f->want[pg]
-							 : SOAK_UNKNOWN;
+		uint64_t want =
+			f && pg < SOAK_MAX_PAGES ? f->want[pg] : SOAK_UNKNOWN;
 		uint64_t a = w[0], b = w[PAGE / 8 - 1];
 
 		s->me->canary_checks++;
@@ -179,9 +179,8 @@ check_pages(struct state *s, const unsigned char *base, uint64_t first,
 			fail(s,
 			     "canary mismatch in file %08x page %llu: "
 			     "%016llx/%016llx, want %016llx",
-			     key, (unsigned long long)pg,
-			     (unsigned long long)a, (unsigned long long)b,
-			     (unsigned long long)want);
+			     key, (unsigned long long)pg, (unsigned long long)a,
+			     (unsigned long long)b, (unsigned long long)want);
 			return -1;
 		}
 	}
@@ -499,8 +498,8 @@ do_create(struct state *s)
 	memset(f->want, 0, sizeof(f->want));
 	f->key = (s->c->index + 1) << 24 | (++s->me->next_key & 0xffffff);
 	file_name(s, f->key, name, sizeof(name));
-	err = pagemap_file_create(s->pm, s->c->region, name, pages * PAGE,
-				  0644, NULL);
+	err = pagemap_file_create(s->pm, s->c->region, name, pages * PAGE, 0644,
+				  NULL);
 	if (err)
 		f->key = 0;
 	else
@@ -595,10 +594,10 @@ do_listing(struct state *s)
 					 (struct pagemap_lease_info ***)&p, &n);
 		break;
 	case 3:
-		err = pagemap_grant_list(s->pm, 0,
-					 rng_below(&s->rng, 2) ? 0
-							       : (uint32_t)getpid(),
-					 (struct pagemap_grant_info ***)&p, &n);
+		err = pagemap_grant_list(
+			s->pm, 0,
+			rng_below(&s->rng, 2) ? 0 : (uint32_t)getpid(),
+			(struct pagemap_grant_info ***)&p, &n);
 		break;
 	case 4:
 		err = pagemap_client_list(
@@ -720,8 +719,8 @@ soak_client_run(void *arg)
 	const struct soak_client *c = arg;
 	struct state s = {.c = c, .me = &c->sh->slot[c->index]};
 
-	rng_init(&s.rng, c->seed ^ ((uint64_t)c->index << 32) ^
-				 ++s.me->incarnation);
+	rng_init(&s.rng,
+		 c->seed ^ ((uint64_t)c->index << 32) ^ ++s.me->incarnation);
 	if (connect_daemon(&s) || recover(&s))
 		return 1;
 	while (!__atomic_load_n(&c->sh->stop, __ATOMIC_ACQUIRE))

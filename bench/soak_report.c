@@ -31,8 +31,8 @@ soak_result_tally(struct soak_result *res, const struct soak_shared *sh,
 		res->canary_checks += s->canary_checks;
 		res->canary_bad += s->canary_bad;
 		if (res->why[0] == '\0' && s->why[0])
-			snprintf(res->why, sizeof(res->why), "client %u: %s",
-				 i, s->why);
+			snprintf(res->why, sizeof(res->why), "client %u: %s", i,
+				 s->why);
 	}
 }
 
@@ -65,8 +65,8 @@ judge(const struct soak_opts *o, const struct soak_result *res,
 	v->expected = sum(res->err);
 	v->unexpected = sum(res->bad);
 	v->ops += v->expected + v->unexpected;
-	v->minutes_after_warm = (double)(res->t_run_ms - res->t_warm_ms) /
-				60000.0;
+	v->minutes_after_warm =
+		(double)(res->t_run_ms - res->t_warm_ms) / 60000.0;
 	if (v->minutes_after_warm < 1.0 / 60)
 		v->minutes_after_warm = 1.0 / 60;
 	v->rss_growth = res->rss_end - res->rss_warm;
@@ -79,8 +79,8 @@ judge(const struct soak_opts *o, const struct soak_result *res,
 	 * not its own: LSan judges its leaks at its exit instead. */
 	v->rss_ok = SOAK_SANITIZED || v->rss_growth <= v->rss_bound;
 	v->ok = v->fds_ok && v->rss_ok && v->unexpected == 0 &&
-		res->canary_bad == 0 && res->failures == 0 &&
-		!res->not_quiet && res->files_left == 0;
+		res->canary_bad == 0 && res->failures == 0 && !res->not_quiet &&
+		res->files_left == 0;
 }
 
 /* errors -- "op ERRNO count" of @v, each with @sep before it. */
@@ -114,13 +114,13 @@ text(FILE *f, const struct soak_opts *o, const struct soak_result *res,
 {
 	char a[24], b[24], c[24], d[24];
 
-	fprintf(f, "soak: %u clients, %.1f s, warm-up %.1f s, seed %#" PRIx64
-		   "\n",
+	fprintf(f,
+		"soak: %u clients, %.1f s, warm-up %.1f s, seed %#" PRIx64 "\n",
 		o->clients, (double)res->t_run_ms / 1000,
 		(double)res->t_warm_ms / 1000, o->seed);
 	fprintf(f, "operations   %" PRIu64 " (%.0f/s)\n", v->ops,
-		(double)v->ops * 1000 / (double)(res->t_run_ms ? res->t_run_ms
-							       : 1));
+		(double)v->ops * 1000 /
+			(double)(res->t_run_ms ? res->t_run_ms : 1));
 	for (int op = 0; op < OP_COUNT; op++)
 		fprintf(f, "  %-10s %" PRIu64 "\n", soak_op_name(op),
 			res->ok[op]);
@@ -128,8 +128,9 @@ text(FILE *f, const struct soak_opts *o, const struct soak_result *res,
 	errors(f, res->err, false);
 	fprintf(f, "unexpected errors %" PRIu64 "\n", v->unexpected);
 	errors(f, res->bad, false);
-	fprintf(f, "canary       %" PRIu64 " pages checked, %" PRIu64
-		   " mismatches\n",
+	fprintf(f,
+		"canary       %" PRIu64 " pages checked, %" PRIu64
+		" mismatches\n",
 		res->canary_checks, res->canary_bad);
 	fprintf(f, "clients      %u SIGKILLed and restarted, %u failed\n",
 		res->kills, res->failures);
@@ -144,8 +145,9 @@ text(FILE *f, const struct soak_opts *o, const struct soak_result *res,
 	fmt_bytes(a, sizeof(a), v->drift_per_min);
 	fmt_bytes(b, sizeof(b), (double)v->rss_growth);
 	fmt_bytes(c, sizeof(c), (double)v->rss_bound);
-	fprintf(f, "RSS drift    %s/min after warm-up (%s in %.2f min; bound "
-		   "%s%s)\n",
+	fprintf(f,
+		"RSS drift    %s/min after warm-up (%s in %.2f min; bound "
+		"%s%s)\n",
 		a, b, v->minutes_after_warm, c,
 		SOAK_SANITIZED ? ", not judged: a sanitized daemon" : "");
 	fprintf(f, "files left   %lld\n", res->files_left);
@@ -173,8 +175,9 @@ static void
 json(FILE *f, const struct soak_opts *o, const struct soak_result *res,
      const struct verdict *v)
 {
-	fprintf(f, "{\n  \"clients\": %u, \"seconds\": %.1f, "
-		   "\"warmup_seconds\": %.1f, \"seed\": %" PRIu64 ",\n",
+	fprintf(f,
+		"{\n  \"clients\": %u, \"seconds\": %.1f, "
+		"\"warmup_seconds\": %.1f, \"seed\": %" PRIu64 ",\n",
 		o->clients, (double)res->t_run_ms / 1000,
 		(double)res->t_warm_ms / 1000, o->seed);
 	fprintf(f, "  \"operations\": %" PRIu64 ", \"done\": {", v->ops);
@@ -185,23 +188,28 @@ json(FILE *f, const struct soak_opts *o, const struct soak_result *res,
 	errors(f, res->err, true);
 	fprintf(f, "},\n  \"unexpected_errors\": {");
 	errors(f, res->bad, true);
-	fprintf(f, "},\n  \"canary_checks\": %" PRIu64
-		   ", \"canary_mismatches\": %" PRIu64 ",\n",
+	fprintf(f,
+		"},\n  \"canary_checks\": %" PRIu64
+		", \"canary_mismatches\": %" PRIu64 ",\n",
 		res->canary_checks, res->canary_bad);
-	fprintf(f, "  \"kills\": %u, \"client_failures\": %u, "
-		   "\"files_left\": %lld, \"daemon_quiet\": %s,\n",
+	fprintf(f,
+		"  \"kills\": %u, \"client_failures\": %u, "
+		"\"files_left\": %lld, \"daemon_quiet\": %s,\n",
 		res->kills, res->failures, res->files_left,
 		res->not_quiet ? "false" : "true");
-	fprintf(f, "  \"fds\": {\"start\": %d, \"warm\": %d, \"max\": %d, "
-		   "\"end\": %d},\n",
+	fprintf(f,
+		"  \"fds\": {\"start\": %d, \"warm\": %d, \"max\": %d, "
+		"\"end\": %d},\n",
 		res->fd_start, res->fd_warm, res->fd_max, res->fd_end);
-	fprintf(f, "  \"rss\": {\"start\": %lld, \"warm\": %lld, \"max\": "
-		   "%lld, \"end\": %lld},\n",
+	fprintf(f,
+		"  \"rss\": {\"start\": %lld, \"warm\": %lld, \"max\": "
+		"%lld, \"end\": %lld},\n",
 		res->rss_start, res->rss_warm, res->rss_max, res->rss_end);
 	fprintf(f, "  \"rss_drift_per_minute\": %.0f, \"rss_bound\": %lld,\n",
 		v->drift_per_min, v->rss_bound);
-	fprintf(f, "  \"rss_judged\": %s, \"fds_ok\": %s, \"rss_ok\": %s, "
-		   "\"ok\": %s\n}\n",
+	fprintf(f,
+		"  \"rss_judged\": %s, \"fds_ok\": %s, \"rss_ok\": %s, "
+		"\"ok\": %s\n}\n",
 		SOAK_SANITIZED ? "false" : "true", v->fds_ok ? "true" : "false",
 		v->rss_ok ? "true" : "false", v->ok ? "true" : "false");
 }

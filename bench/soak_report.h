@@ -35,10 +35,10 @@ struct soak_result {
 	unsigned samples;
 	int fd_start, fd_warm, fd_max, fd_end;
 	long long rss_start, rss_warm, rss_max, rss_end;
-	unsigned kills;	       /* clients SIGKILLed and started again */
-	unsigned failures;     /* clients that failed (see their why) */
-	bool not_quiet;	       /* the daemon kept clients or pins */
-	long long files_left;  /* files and orphans left in the region */
+	unsigned kills;	      /* clients SIGKILLed and started again */
+	unsigned failures;    /* clients that failed (see their why) */
+	bool not_quiet;	      /* the daemon kept clients or pins */
+	long long files_left; /* files and orphans left in the region */
 	/* Summed over the clients: */
 	uint64_t ok[OP_COUNT];
 	uint64_t err[OP_COUNT][SOAK_ERRNOS];
