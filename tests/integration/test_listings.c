@@ -24,7 +24,7 @@
 #include "harness.h"
 #include "pagemap.h"
 
-#define BIG 65536
+#define BIG (1 << 20) /* a grant listing of more than a page */
 #define NOBODY ((uid_t)65534)
 
 static char out[BIG], err[BIG];
@@ -108,16 +108,37 @@ create(struct fixture *f, const char *target, const char *mode)
 }
 
 /* A process of uid 65534 holding a lease on r/open with one grant, and
- * NOBODY_LEASES - 1 more leases there without grants when asked. */
-#define NOBODY_MANY 205 /* more than one page of `lease ls` (200) */
+ * when asked more raw grants under it and more leases there without
+ * grants. */
+#define NOBODY_MANY 205	   /* more than one page of `lease ls` (200) */
+#define NOBODY_GRANTS 1700 /* more than one page of `grant ls` (1500) */
 struct nobody {
 	pid_t pid;
 	int ready; /* reads the lease id once it holds */
 	int go;	   /* closing it lets the child go */
 };
 
+/* raw_grants -- @n one-page grants under @l, over the first 1 MiB of its
+ * file again and again (a page granted twice is two rows). 0 or -errno. */
+static int
+raw_grants(struct pagemap_lease *l, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct pagemap_folio fo;
+		size_t got;
+		uint64_t next;
+		int rv = pagemap_grant(l, (i % 256) * 4096ull, 4096,
+				       PAGEMAP_READ, &fo, 1, &got, &next);
+
+		if (rv)
+			return rv;
+	}
+	return 0;
+}
+
 static void
-nobody_child(const char *socket, int ready, int go, unsigned leases)
+nobody_child(const char *socket, int ready, int go, unsigned leases,
+	     unsigned grants)
 {
 	struct pagemap *pm;
 	struct pagemap_lease *l, *more[NOBODY_MANY];
@@ -135,6 +156,8 @@ nobody_child(const char *socket, int ready, int go, unsigned leases)
 		_exit(12);
 	if (pagemap_map(l, 0, 4096, PAGEMAP_READ, &m))
 		_exit(13);
+	if (raw_grants(l, grants))
+		_exit(16);
 	for (unsigned i = 1; i < leases && i < NOBODY_MANY; i++)
 		if (pagemap_lease_acquire(pm, "r", "open", PAGEMAP_READ,
 					  &more[i]))
@@ -151,7 +174,8 @@ nobody_child(const char *socket, int ready, int go, unsigned leases)
 }
 
 static uint64_t
-nobody_start(struct fixture *f, struct nobody *n, unsigned leases)
+nobody_start(struct fixture *f, struct nobody *n, unsigned leases,
+	     unsigned grants)
 {
 	int r[2], g[2];
 	uint64_t id = 0;
@@ -163,7 +187,7 @@ nobody_start(struct fixture *f, struct nobody *n, unsigned leases)
 	if (n->pid == 0) {
 		close(r[0]);
 		close(g[1]);
-		nobody_child(f->d.socket, r[1], g[0], leases);
+		nobody_child(f->d.socket, r[1], g[0], leases, grants);
 	}
 	close(r[1]);
 	close(g[0]);
@@ -247,7 +271,7 @@ listings_show_a_user_only_what_it_may_read(void **state)
 	if (geteuid() != 0)
 		skip();
 	prepare(f);
-	mine = nobody_start(f, &nb, 1);
+	mine = nobody_start(f, &nb, 1, 0);
 	/* Root holds r/secret and vault/private, with grants. */
 	assert_int_equal(pagemap_connect(f->d.socket, "secret-holder", &pm), 0);
 	assert_int_equal(
@@ -417,7 +441,8 @@ listings_show_a_user_only_what_it_may_read(void **state)
 
 /* The count of a listing of many pages is the sum of its pages', each of
  * which counts the hidden rows between its cursor and its last row: root's
- * leases before and after a uid's more than a page of its own. */
+ * leases (with grants) before and after a uid's more than a page of its
+ * own leases and grants. */
 static void
 hidden_rows_add_up_over_the_pages(void **state)
 {
@@ -435,14 +460,20 @@ hidden_rows_add_up_over_the_pages(void **state)
 		assert_int_equal(pagemap_lease_acquire(pm, "r", "secret",
 						       PAGEMAP_READ, &l[i]),
 				 0);
-	nobody_start(f, &nb, NOBODY_MANY);
+	assert_int_equal(raw_grants(l[0], 3), 0);
+	nobody_start(f, &nb, NOBODY_MANY, NOBODY_GRANTS);
 	for (int i = 3; i < 5; i++)
 		assert_int_equal(pagemap_lease_acquire(pm, "r", "secret",
 						       PAGEMAP_READ, &l[i]),
 				 0);
+	assert_int_equal(raw_grants(l[4], 2), 0);
 	j = json_as(f, NOBODY, "lease", "ls", NULL);
 	assert_int_equal(json_object_array_length(array(j, "leases")),
 			 NOBODY_MANY);
+	assert_int_equal(hidden(j), 5);
+	j = json_as(f, NOBODY, "grant", "ls", NULL);
+	assert_int_equal(json_object_array_length(array(j, "grants")),
+			 NOBODY_GRANTS + 1);
 	assert_int_equal(hidden(j), 5);
 	/* The library's own count, for root: none left out. */
 	assert_int_equal(pagemap_listing_hidden(pm), 0);
@@ -454,6 +485,11 @@ hidden_rows_add_up_over_the_pages(void **state)
 		assert_int_equal(n, NOBODY_MANY + 5);
 		assert_int_equal(pagemap_listing_hidden(pm), 0);
 		pagemap_free(v);
+		/* A failed listing counts nothing either. */
+		assert_int_equal(pagemap_file_list(pm, "nowhere", (void *)&v,
+						   &n),
+				 -ENOENT);
+		assert_int_equal(pagemap_listing_hidden(pm), 0);
 	}
 	pagemap_close(pm);
 	nobody_stop(&nb);
