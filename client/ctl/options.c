@@ -49,7 +49,7 @@ static const struct option all_options[] = {
 	"the\n                 human output (fields: pagemapctl(8))\n"
 #define HELP_GLOBAL_TABLE                                                      \
 	"  --bytes        exact numbers instead of 4K, 1.5G, 1min 5s\n"        \
-	"  --no-legend    tables without their header line\n"                  \
+	"  --no-legend    tables without header and footer lines\n"            \
 	"  -o, --output COLUMNS\n"                                             \
 	"                 a table's columns: JSON keys, comma-separated\n"
 #define HELP_GLOBAL_HELP "  -h, --help     print help and exit\n"

@@ -202,7 +202,7 @@ void json_add_bool(json_object *o, const char *key, bool v);
  * --bytes, --no-legend and -o. */
 struct out_style {
 	bool bytes;	     /* exact numbers instead of "1.5G", "1min 5s" */
-	bool no_legend;	     /* tables without their header line */
+	bool no_legend;	     /* tables without header and footer lines */
 	const char *columns; /* -o: JSON keys, comma-separated; NULL: the
 				listing's own columns */
 };
