@@ -681,36 +681,29 @@ recover(struct state *s)
 	return 0;
 }
 
+/* The mix: weights out of 100, mostly mapping, some of everything. */
+static const struct {
+	unsigned weight;
+	int (*run)(struct state *s);
+} mix[] = {
+	{6, do_create},	 {3, do_remove},     {4, do_truncate},	{12, do_lease},
+	{6, do_release}, {22, do_map_write}, {14, do_map_read}, {10, do_unmap},
+	{4, do_revoke},	 {18, do_listing},   {1, do_reconnect},
+};
+
+/* step -- answer queued recalls, then one operation of the mix. */
 static int
 step(struct state *s)
 {
-	/* Weights out of 100: mostly mapping, some of everything. */
 	unsigned r = (unsigned)rng_below(&s->rng, 100);
 	int err = pagemap_dispatch(s->pm);
+	size_t i = 0;
 
 	if (err < 0)
 		return tally(s, OP_RECALL, err, e_none);
-	if (r < 6)
-		return do_create(s);
-	if (r < 9)
-		return do_remove(s);
-	if (r < 13)
-		return do_truncate(s);
-	if (r < 25)
-		return do_lease(s);
-	if (r < 31)
-		return do_release(s);
-	if (r < 53)
-		return do_map_write(s);
-	if (r < 67)
-		return do_map_read(s);
-	if (r < 77)
-		return do_unmap(s);
-	if (r < 81)
-		return do_revoke(s);
-	if (r < 99)
-		return do_listing(s);
-	return do_reconnect(s);
+	while (i + 1 < sizeof(mix) / sizeof(mix[0]) && r >= mix[i].weight)
+		r -= mix[i++].weight;
+	return mix[i].run(s);
 }
 
 int
