@@ -546,8 +546,9 @@ pagemap_flush(struct pagemap *pm)
 /* ---- connection ------------------------------------------------------- */
 
 /* conn_handshake -- Hello with CAP_RECONNECT, CAP_BLOCKER_FIELDS,
- * CAP_LISTING_HIDDEN and our token, then adopt the daemon's limits and
- * token and grow the receive buffer to its max_packet. */
+ * CAP_CACHED_GRANTS, CAP_LISTING_HIDDEN and our token, then adopt the
+ * daemon's limits and token and grow the receive buffer to its
+ * max_packet. */
 int
 conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 {

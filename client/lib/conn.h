@@ -43,9 +43,9 @@ int conn_read_one(struct pagemap *pm);
 int conn_socket(const char *path, int *ret_fd);
 
 /* conn_handshake -- Hello on pm->fd with CAP_RECONNECT, CAP_BLOCKER_FIELDS,
- * CAP_LISTING_HIDDEN and pm->token (0 on the first connection); keeps the
- * reply's limits, client id and token, and the number of leases the token
- * took back in *ret_adopted. */
+ * CAP_CACHED_GRANTS, CAP_LISTING_HIDDEN and pm->token (0 on the first
+ * connection); keeps the reply's limits, client id and token, and the
+ * number of leases the token took back in *ret_adopted. */
 int conn_handshake(struct pagemap *pm, uint32_t *ret_adopted);
 
 /* conn_destroy -- unmap and free everything @pm holds. */
