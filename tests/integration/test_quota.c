@@ -111,6 +111,7 @@ struct plan {
 	unsigned maps;	       /* Map attempts of the whole file */
 	unsigned unread_conns; /* of conns, the last ones never read */
 	unsigned statuses;     /* then status requests on the others */
+	bool words;	       /* maps with state words, as libpagemap's */
 };
 
 /* What it did. */
@@ -173,7 +174,7 @@ take_leases(struct report *rep, const int *fds, unsigned nfds, unsigned n,
  * with a lease, counting the grants. */
 static void
 map_all(struct report *rep, const int *fds, unsigned nfds, unsigned n,
-	const uint64_t *first)
+	const uint64_t *first, bool words)
 {
 	for (unsigned i = 0; i < n; i++) {
 		Pagemap__MapRequest m;
@@ -186,6 +187,7 @@ map_all(struct report *rep, const int *fds, unsigned nfds, unsigned n,
 			continue;
 		raw_req_map(&rq, &m, first[k], 0, FILE_SIZE,
 			    PAGEMAP__ACCESS__ACCESS_READ);
+		m.words = words; /* the word table's memfd, once, is closed */
 		r = raw_call(fds[k], &rq, NULL, NULL);
 		e = error_of(r, rep->grant_why, sizeof(rep->grant_why));
 		if (e == 0)
@@ -236,7 +238,11 @@ child(const char *socket, const struct plan *p, int report_fd, int release_fd)
 	if (setgroups(0, NULL) || setgid(UID) || setuid(UID))
 		_exit(10);
 	for (unsigned i = 0; i < p->conns && i < MAX_CONNS; i++) {
-		int fd = raw_open(socket, "quota");
+		/* With words, as libpagemap does: each grant with a state
+		 * word, the most a grant can make the daemon hold. */
+		int fd = raw_open_caps(
+			socket, "quota",
+			p->words ? PAGEMAP__CAPABILITY__CAP_CACHED_GRANTS : 0);
 
 		if (fd >= 0)
 			fds[rep.conns++] = fd;
@@ -247,7 +253,7 @@ child(const char *socket, const struct plan *p, int report_fd, int release_fd)
 						 : rep.conns;
 	if (read_conns) {
 		take_leases(&rep, fds, read_conns, p->leases, first);
-		map_all(&rep, fds, read_conns, p->maps, first);
+		map_all(&rep, fds, read_conns, p->maps, first, p->words);
 	}
 	for (unsigned i = read_conns; i < rep.conns; i++)
 		rep.unread += flood_unread(fds[i], first[0]);
@@ -480,7 +486,8 @@ one_uid_cannot_grow_the_daemon_past_its_memory_limit(void **state)
 	const struct plan p = {.conns = KID_CONNS,
 			       .leases = KID_LEASES,
 			       .maps = KID_MAPS,
-			       .unread_conns = KID_UNREAD};
+			       .unread_conns = KID_UNREAD,
+			       .words = true};
 	struct kid k[KIDS];
 	int fds[KIDS];
 	struct daemon d;

@@ -16,6 +16,12 @@
 int
 raw_open(const char *path, const char *hello_name)
 {
+	return raw_open_caps(path, hello_name, 0);
+}
+
+int
+raw_open_caps(const char *path, const char *hello_name, uint64_t caps)
+{
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	Pagemap__ServerMessage *sm;
 	int fd, rc;
@@ -35,6 +41,7 @@ raw_open(const char *path, const char *hello_name)
 		Pagemap__Hello h;
 
 		raw_req_hello(&rq, &h, 1, hello_name);
+		h.capabilities = caps;
 		rq.id = 1;
 		rc = raw_send_request(fd, &rq);
 		if (rc == 0)

@@ -21,6 +21,10 @@
  * or -errno (-EPROTO: the daemon refused the handshake). */
 int raw_open(const char *path, const char *hello_name);
 
+/* raw_open_caps -- raw_open() whose Hello announces the capability bits
+ * @caps (PAGEMAP__CAPABILITY__CAP_*). */
+int raw_open_caps(const char *path, const char *hello_name, uint64_t caps);
+
 /* raw_pack -- @rq, as it is, packed into @buf; its length, or -EMSGSIZE
  * when it does not fit in @cap bytes. */
 ssize_t raw_pack(const Pagemap__Request *rq, uint8_t *buf, size_t cap);
