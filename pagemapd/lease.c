@@ -374,7 +374,8 @@ lease_restore_grant(struct lease *l, const struct grant *g)
 	rv = reserve(l, 1);
 	if (rv < 0)
 		return rv;
-	/* @g comes without a word (gen 0): the table died with the daemon. */
+	/* @g comes without a word (gen 0): the table died with the daemon;
+	 * lease_adopt_words() gives it back if the holder hands it back. */
 	insert(l, g, 1);
 	l->pages += n;
 	l->ino->grants++;
