@@ -230,6 +230,7 @@ pin(struct lease *l, struct grant *v, size_t k)
 			.region_pg = v[i].region_pg,
 			.wslot = v[i].wslot,
 			.wgen = v[i].gen,
+			.words_id = v[i].gen ? l->words->id : 0,
 		};
 		int64_t s = pintab_add(l->pins, &rec);
 
@@ -542,11 +543,13 @@ lease_adopt_words(struct lease *l, struct gtable *t)
 		struct grant *g = &l->grants[i];
 		struct pin_rec rec;
 
-		/* From the daemon's own pin record, never from a word. */
+		/* From the daemon's own pin record, never from a word; and
+		 * only a word of this very table (a grant restored once
+		 * before may name one of a table that was refused since). */
 		if (g->gen || l->pins == NULL ||
 		    !pintab_get(l->pins, g->slot, &rec) ||
 		    rec.kind != PIN_GRANT || rec.wgen == 0 ||
-		    rec.file_pg != g->file_pg ||
+		    rec.words_id != t->id || rec.file_pg != g->file_pg ||
 		    gtable_claim(t, rec.wslot, rec.wgen, l, g->file_pg) < 0)
 			continue;
 		g->wslot = rec.wslot;

@@ -30,14 +30,15 @@ struct slot {
 	uint64_t
 		word; /* SLOT_MAGIC << 32 | kind << 24 | order << 16 | access */
 	uint64_t lease_id;
-	uint64_t x; /* lease: ino; grant: file_pg */
-	uint64_t y; /* grant: region_pg */
-	uint64_t w; /* grant: wslot << 32 | wgen (version 2) */
+	uint64_t x;   /* lease: ino; grant: file_pg */
+	uint64_t y;   /* grant: region_pg */
+	uint64_t w;   /* grant: wslot << 32 | wgen (version 2) */
+	uint64_t wid; /* grant: its word table's id (version 2) */
 };
 
 #define SLOT_SIZE_V1 32u
 
-_Static_assert(sizeof(struct slot) == PINTAB_SLOT_SIZE, "slots are 40 bytes");
+_Static_assert(sizeof(struct slot) == PINTAB_SLOT_SIZE, "slots are 48 bytes");
 _Static_assert(sizeof(struct hdr) <= PINTAB_HEADER_SIZE, "header fits");
 
 struct pintab {
@@ -213,6 +214,7 @@ slot_rec(const struct pintab *t, const struct slot *s, struct pin_rec *ret)
 		if (t->slot_size >= sizeof(struct slot)) {
 			ret->wslot = (uint32_t)(s->w >> 32);
 			ret->wgen = (uint32_t)s->w;
+			ret->words_id = s->wid;
 		}
 	}
 	return true;
@@ -365,10 +367,12 @@ pintab_add(struct pintab *t, const struct pin_rec *rec)
 	s->y = rec->kind == PIN_LEASE ? 0 : rec->region_pg;
 	/* A version 1 table has no room for the word: the grant restores
 	 * without one. */
-	if (t->slot_size >= sizeof(struct slot))
+	if (t->slot_size >= sizeof(struct slot)) {
 		s->w = rec->kind == PIN_LEASE
 			       ? 0
 			       : (uint64_t)rec->wslot << 32 | rec->wgen;
+		s->wid = rec->kind == PIN_LEASE ? 0 : rec->words_id;
+	}
 	/* The word last: before it, the slot reads as free. */
 	__atomic_store_n(&s->word,
 			 (uint64_t)SLOT_MAGIC << 32 |

@@ -193,9 +193,10 @@ a_slot_whose_word_was_not_written_reads_as_free(void **state)
 		int fd = openat(f->dirfd, name, O_RDWR);
 
 		assert_true(fd >= 0);
-		assert_int_equal(pwrite(fd, payload, sizeof(payload),
-					PINTAB_HEADER_SIZE + PINTAB_SLOT_SIZE + 8),
-				 sizeof(payload));
+		assert_int_equal(
+			pwrite(fd, payload, sizeof(payload),
+			       PINTAB_HEADER_SIZE + PINTAB_SLOT_SIZE + 8),
+			sizeof(payload));
 		close(fd);
 	}
 	assert_int_equal(pintab_open(f->dirfd, name, &t), 0);
@@ -359,6 +360,7 @@ a_grant_keeps_its_word_slot_and_generation(void **state)
 
 	g.wslot = 77;
 	g.wgen = 0xfffffffeu;
+	g.words_id = 0x1122334455667788ull;
 	assert_int_equal(pintab_create(f->dirfd, &h, 4, &t), 0);
 	sg = pintab_add(t, &g);
 	assert_true(sg >= 0);
@@ -368,6 +370,7 @@ a_grant_keeps_its_word_slot_and_generation(void **state)
 	assert_true(pintab_get(t, (uint32_t)sg, &got));
 	assert_int_equal(got.wslot, 77);
 	assert_int_equal(got.wgen, 0xfffffffeu);
+	assert_int_equal(got.words_id, 0x1122334455667788ull);
 	assert_int_equal(got.file_pg, 512);
 	pintab_remove(t);
 }
