@@ -153,6 +153,9 @@ void pagemap_close(struct pagemap *pm);
  * next attempt is due (so a poll loop sleeps instead of spinning), then
  * the new socket. The daemon hands this client's leases back under the
  * same ids, so lease handles, mappings and recall handlers go on working.
+ * Cached grants stay cached across a reconnect, also after a daemon
+ * restart (the library hands its word table back and the daemon adopts
+ * it); if the daemon cannot, they are forgotten and returned.
  * On each reconnect the library returns every grant the daemon holds that
  * no mapping or raw grant of it holds any more (a map whose reply was lost,
  * an unmap that did not reach the daemon), and releases a lease the daemon

@@ -380,6 +380,29 @@ client_words(struct client *c, uint32_t n)
 	return c->words;
 }
 
+int
+client_adopt_words(struct client *c, int fd, uint64_t id, uint32_t n)
+{
+	struct list_node *pos, *nx;
+	struct gtable *t;
+	int k = 0, rv;
+
+	/* Only for leases restored from pin tables, whose grants lost
+	 * their words with the daemon that issued them. */
+	if (c->words || !c->took_restored) {
+		close(fd);
+		return -EALREADY;
+	}
+	rv = gtable_adopt(fd, n, id, &t);
+	if (rv < 0)
+		return rv;
+	list_for_each(pos, nx, &c->leases)
+		k += lease_adopt_words(lease_of_owner(pos), t);
+	gtable_claimed(t);
+	c->words = t;
+	return k;
+}
+
 uint64_t
 client_unmap_all(struct lease *l)
 {
@@ -704,6 +727,8 @@ client_adopt(struct client *c, uint64_t token)
 		/* The token stays the same across reconnects. */
 		if (token || n)
 			c->token = d->token;
+		if (d->restored && n)
+			c->took_restored = true;
 		client_free(d);
 	}
 	return n;

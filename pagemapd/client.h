@@ -64,6 +64,7 @@ struct client {
 	uint64_t token; /* names it for a reconnect (HelloReply.token) */
 	uint64_t start_time; /* of its process (holder.h); 0: unreadable */
 	bool restored; /* rebuilt from pin tables after a restart */
+	bool took_restored; /* adopted leases of a restored client */
 	struct list_node pins; /* struct client_pins */
 	struct gtable *words; /* its grants' state words (gtable.h), or NULL */
 	struct list_node node; /* server's list of clients */
@@ -114,6 +115,15 @@ void client_free(struct client *c);
  * matching @c's), which @c then is named by; with 0, of every one of the
  * same pid, uid and start time. Returns how many leases. */
 uint32_t client_adopt(struct client *c, uint64_t token);
+
+/* client_adopt_words -- @c, which took back leases restored after a
+ * daemon restart (client_adopt()) and has no word table, adopts the one
+ * its process handed back in @fd (a memfd of @n words, named @id): the
+ * restored grants whose pin records name a word the table still holds
+ * are cached grants again (gtable_adopt(), lease_adopt_words()). Takes
+ * @fd. Returns how many grants got their words back, -EALREADY (nothing
+ * to adopt for), -EINVAL (not such a memfd) or -ENOMEM. */
+int client_adopt_words(struct client *c, int fd, uint64_t id, uint32_t n);
 
 /* client_detach_session -- @c's connection has closed. */
 void client_detach_session(struct client *c);

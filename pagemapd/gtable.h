@@ -23,6 +23,14 @@ struct lease;
  * that slot at that generation (gword.h), so garbage in the memfd can
  * keep the holder's own grants pinned longer, never free anything.
  *
+ * A daemon restarted after a crash adopts the table the holder's library
+ * hands back at its reconnect (gtable_adopt()): only a memfd sealed as
+ * above, of exactly the expected size. Its records are rebuilt from the
+ * grants the pin tables restored, never from the words: each restored
+ * grant that had a word claims its slot at the generation its pin record
+ * names (gtable_claim()), and only if the word still says cached or mapped
+ * at that generation; any other grant stays without a word.
+ *
  * Slots are handed out lowest first from a free list, so the daemon's
  * records grow with the holder's grants (not with the table's size), and
  * the memfd's pages are touched only where words were issued.
@@ -61,6 +69,26 @@ void gtable_free(struct gtable *t);
  * -ENOSPC (every word holds a grant) or -ENOMEM. */
 int gtable_issue(struct gtable *t, struct lease *l, uint64_t file_pg,
 		 uint32_t *ret_slot, uint32_t *ret_gen);
+
+/* gtable_adopt -- the table in @fd, a memfd a reconnecting holder handed
+ * back, named @id (its name before the daemon restarted): it must be
+ * sealed F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL and hold exactly @n words.
+ * The table holds no grant until gtable_claim(); gtable_claimed() ends the
+ * claims. Takes @fd, also on failure. Returns 0, -EINVAL (no such memfd)
+ * or -ENOMEM; *ret untouched on failure. */
+int gtable_adopt(int fd, uint32_t n, uint64_t id, struct gtable **ret);
+
+/* gtable_claim -- a grant restored from a pin table takes back its word:
+ * @slot at @gen for the grant at @file_pg of @l. Returns 0, -EINVAL (a slot
+ * out of range, gen 0), -EEXIST (claimed already), -ESTALE (the word is
+ * not CACHED or MAPPED at @gen: the grant stays without a word) or
+ * -ENOMEM. Only before gtable_claimed() and any gtable_issue(). */
+int gtable_claim(struct gtable *t, uint32_t slot, uint32_t gen, struct lease *l,
+		 uint64_t file_pg);
+
+/* gtable_claimed -- the claims are over: every unclaimed slot below the
+ * highest claimed one is free for gtable_issue(). */
+void gtable_claimed(struct gtable *t);
 
 /* gtable_release -- the grant in @slot is gone: the slot is free for
  * another (its word is left as it is; the next issue overwrites it). */

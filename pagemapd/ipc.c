@@ -4,8 +4,11 @@
  * fd, so the socket is driven by a uv_poll_t and our own recvmsg/sendmsg
  * (wayland's connection.c is the model). Each wakeup drains the socket up
  * to a batch bound: one packet per wakeup costs a third of the throughput.
- * Any fd a client sends is closed at once (none is ever expected), and a
- * truncated packet or control message is a framing error, never a crash.
+ * Any fd a client sends is closed at once, but one alone on a connection's
+ * first packet, which goes to the owner with it (a Hello handing back the
+ * process's word table after a daemon restart; session.c closes it unless
+ * the Hello announced it), and a truncated packet or control message is a
+ * framing error, never a crash.
  *
  * Every packet carries its sender's credentials (SO_PASSCRED, set on the
  * listening socket so that an accepted one has it from its first packet):
@@ -289,13 +292,18 @@ close_fds(struct msghdr *msg)
 
 /* sender_of -- the pid of @msg's sender (0 when the kernel gave none, or
  * the sender's pid is not visible in our pid namespace); false when the
- * packet came with anything but credentials (its fds are then closed). */
+ * packet came with anything but credentials (its fds are then closed),
+ * except one fd alone when @ret_fd is not NULL: that one is the caller's
+ * in *ret_fd (-1: none). */
 static bool
-sender_of(struct msghdr *msg, pid_t *ret_pid)
+sender_of(struct msghdr *msg, pid_t *ret_pid, int *ret_fd)
 {
-	bool only_creds = !(msg->msg_flags & MSG_CTRUNC);
+	bool ok = !(msg->msg_flags & MSG_CTRUNC);
+	int nfds = 0, fd = -1;
 
 	*ret_pid = 0;
+	if (ret_fd)
+		*ret_fd = -1;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm;
 	     cm = CMSG_NXTHDR(msg, cm)) {
 		struct ucred cred;
@@ -307,11 +315,21 @@ sender_of(struct msghdr *msg, pid_t *ret_pid)
 			*ret_pid = cred.pid;
 			continue;
 		}
-		only_creds = false;
+		if (ret_fd && cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)) && nfds++ == 0) {
+			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+			continue;
+		}
+		ok = false;
 	}
-	if (!only_creds)
+	if (!ok) {
 		close_fds(msg);
-	return only_creds;
+		return false;
+	}
+	if (ret_fd)
+		*ret_fd = fd;
+	return true;
 }
 
 static bool
@@ -473,28 +491,37 @@ drain(struct ipc_conn *c)
 		struct msghdr *msg = &mm[i].msg_hdr;
 		size_t len = mm[i].msg_len;
 		pid_t sender;
+		int fd = -1;
 
 		if (c->closing || c->broken) {
 			close_fds(msg); /* what was read after the end */
 			continue;
 		}
-		if (!sender_of(msg, &sender)) {
+		/* One fd, on the first packet only (a Hello handing back
+		 * a word table); the owner judges whether it was asked for. */
+		if (!sender_of(msg, &sender, c->first_seen ? NULL : &fd)) {
 			framing_error(c, EBADMSG,
 				      "unexpected file descriptor or control "
 				      "message from client");
 			continue;
 		}
 		if ((msg->msg_flags & MSG_TRUNC) || len > c->max_packet) {
+			if (fd >= 0)
+				close(fd);
 			framing_error(c, EMSGSIZE, "packet exceeds max_packet");
 			continue;
 		}
 		/* On SEQPACKET a zero-length packet and EOF both read as 0
 		 * bytes; only the hang-up state tells them apart. */
 		if (len == 0 && peer_hung_up(c->fd)) {
+			if (fd >= 0)
+				close(fd);
 			ipc_close(c);
 			continue;
 		}
-		c->on_packet(c, iov[i].iov_base, len, sender);
+		c->first_seen = true;
+		c->on_packet(c, iov[i].iov_base, len, sender, fd);
+		fd = -1;
 	}
 }
 

@@ -46,9 +46,11 @@ void ipc_rx_resume(struct ipc_rx *rx);
 /* Called with each packet; @len may be 0 (a zero-length packet). @sender
  * is the pid of the process that sent it (SCM_CREDENTIALS), which is not
  * peer.pid when a process that inherited the socket sent it; 0 when the
- * kernel could not say. */
+ * kernel could not say. @fd is the one fd that came with the
+ * connection's first packet (-1: none; fds on any other packet are
+ * refused), the callee's to close. */
 typedef void (*ipc_packet_fn)(struct ipc_conn *c, const uint8_t *buf,
-			      size_t len, pid_t sender);
+			      size_t len, pid_t sender, int fd);
 /* Called once when the peer broke the framing rules (oversized packet,
  * unexpected fds); @err is an errno value. The connection stops reading;
  * the owner normally sends an error and calls ipc_close(). */
@@ -85,6 +87,7 @@ struct ipc_conn {
 	struct list_node throttle_node; /* rx's list while held back */
 	bool closing;
 	bool broken; /* framing error reported; read nothing more */
+	bool first_seen; /* a packet went to on_packet: no fd from now on */
 	ipc_packet_fn on_packet;
 	ipc_error_fn on_error;
 	ipc_close_fn on_close;

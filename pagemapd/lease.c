@@ -212,7 +212,9 @@ mapped(const struct inode *ino, uint64_t pg, uint64_t end)
 }
 
 /* pin -- write the PIN_GRANT records of @v[0..k) into the lease's pin
- * table, so they outlive this process (I6); all or none. */
+ * table, so they outlive this process (I6), with their words' slots and
+ * generations (a restarted daemon adopts the words by them); all or
+ * none. */
 static int
 pin(struct lease *l, struct grant *v, size_t k)
 {
@@ -226,6 +228,9 @@ pin(struct lease *l, struct grant *v, size_t k)
 			.lease_id = l->id,
 			.file_pg = v[i].file_pg,
 			.region_pg = v[i].region_pg,
+			.wslot = v[i].wslot,
+			.wgen = v[i].gen,
+			.words_id = v[i].gen ? l->words->id : 0,
 		};
 		int64_t s = pintab_add(l->pins, &rec);
 
@@ -296,14 +301,19 @@ map(struct lease *l, uint64_t pg, uint64_t n, enum lease_access access,
 	k = tile(ino, l->region->sb->max_order, pg, end, access, out, max,
 		 &next);
 	assert(k > 0);
-	rv = pin(l, out, k);
-	if (rv < 0)
-		return rv;
+	/* Words first: the pin records name them. */
 	if (words)
 		issue(l, out, k);
 	else
 		for (size_t i = 0; i < k; i++)
 			out[i].gen = out[i].wslot = out[i].recalled = 0;
+	rv = pin(l, out, k);
+	if (rv < 0) {
+		for (size_t i = 0; i < k; i++)
+			if (out[i].gen)
+				gtable_release(l->words, out[i].wslot);
+		return rv;
+	}
 	insert(l, out, k);
 	for (size_t i = 0; i < k; i++)
 		pages += 1ull << out[i].order;
@@ -365,7 +375,8 @@ lease_restore_grant(struct lease *l, const struct grant *g)
 	rv = reserve(l, 1);
 	if (rv < 0)
 		return rv;
-	/* @g comes without a word (gen 0): the table died with the daemon. */
+	/* @g comes without a word (gen 0): the table died with the daemon;
+	 * lease_adopt_words() gives it back if the holder hands it back. */
 	insert(l, g, 1);
 	l->pages += n;
 	l->ino->grants++;
@@ -521,6 +532,33 @@ lease_drop_words(struct lease *l)
 		g->recalled = 0;
 	}
 	l->words = NULL;
+}
+
+int
+lease_adopt_words(struct lease *l, struct gtable *t)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < l->ngrants; i++) {
+		struct grant *g = &l->grants[i];
+		struct pin_rec rec;
+
+		/* From the daemon's own pin record, never from a word; and
+		 * only a word of this very table (a grant restored once
+		 * before may name one of a table that was refused since). */
+		if (g->gen || l->pins == NULL ||
+		    !pintab_get(l->pins, g->slot, &rec) ||
+		    rec.kind != PIN_GRANT || rec.wgen == 0 ||
+		    rec.words_id != t->id || rec.file_pg != g->file_pg ||
+		    gtable_claim(t, rec.wslot, rec.wgen, l, g->file_pg) < 0)
+			continue;
+		g->wslot = rec.wslot;
+		g->gen = rec.wgen;
+		g->recalled = 0;
+		n++;
+	}
+	l->words = t;
+	return n;
 }
 
 unsigned

@@ -9,6 +9,7 @@
 #include "list.h"
 
 struct inode;
+struct gtable;
 struct pintab;
 struct region;
 
@@ -155,6 +156,13 @@ unsigned lease_grant_state(const struct lease *l, const struct grant *g);
  * (at most to @limit) that no grant of @l covers. */
 uint64_t lease_ungranted_to(const struct lease *l, uint64_t pg,
 			    uint64_t limit);
+
+/* lease_adopt_words -- after a daemon restart, @l (restored from a pin
+ * table, its grants without words) takes the word table @t its holder
+ * handed back: each grant whose pin record names a word claims it
+ * (gtable_claim()); the others stay without one. Returns how many claimed.
+ * The caller ends the claims with gtable_claimed(). */
+int lease_adopt_words(struct lease *l, struct gtable *t);
 
 /* lease_drop_words -- @l's grants lose their words (their slots freed):
  * from now on they are grants without a word, recalled by event. */

@@ -16,7 +16,11 @@
  * whole: its holder becomes a disconnected client whose leases keep their
  * ids and whose grants count as if granted now, so truncate, rm, revoke
  * and detach wait for them as they did before the crash, and the orphans
- * they hold are not reclaimed. A table that cannot be read, or names a
+ * they hold are not reclaimed. The grants come back without state words
+ * (the word table was the dead daemon's): they count as mapped until the
+ * holder reconnects and hands its table back, and then those whose pin
+ * records name a word the table still holds are cached grants again
+ * (client_adopt_words()). A table that cannot be read, or names a
  * folio the file does not map there, refuses the attach: freeing what may
  * be pinned is the one thing never done.
  *

@@ -24,16 +24,21 @@ struct hdr {
 	struct pintab_holder holder;
 };
 
-/* A slot: @word is written last and cleared first (see pintab.h). */
+/* A slot: @word is written last and cleared first (see pintab.h). A
+ * version 1 table's slots end before @w. */
 struct slot {
 	uint64_t
 		word; /* SLOT_MAGIC << 32 | kind << 24 | order << 16 | access */
 	uint64_t lease_id;
-	uint64_t x; /* lease: ino; grant: file_pg */
-	uint64_t y; /* grant: region_pg */
+	uint64_t x;   /* lease: ino; grant: file_pg */
+	uint64_t y;   /* grant: region_pg */
+	uint64_t w;   /* grant: wslot << 32 | wgen (version 2) */
+	uint64_t wid; /* grant: its word table's id (version 2) */
 };
 
-_Static_assert(sizeof(struct slot) == 32, "slots are 32 bytes");
+#define SLOT_SIZE_V1 32u
+
+_Static_assert(sizeof(struct slot) == PINTAB_SLOT_SIZE, "slots are 48 bytes");
 _Static_assert(sizeof(struct hdr) <= PINTAB_HEADER_SIZE, "header fits");
 
 struct pintab {
@@ -43,6 +48,7 @@ struct pintab {
 	void *map; /* header + slots, shared */
 	size_t map_len;
 	uint32_t nslots;
+	uint32_t slot_size; /* sizeof(struct slot), or SLOT_SIZE_V1 */
 	uint32_t used;
 	uint32_t *free; /* stack of free slot numbers, lowest on top */
 	uint32_t nfree;
@@ -54,16 +60,19 @@ header(const struct pintab *t)
 	return t->map;
 }
 
+/* slot_at -- slot @i of @t (of a version 1 table: only its first 32
+ * bytes are there). */
 static struct slot *
-slots(const struct pintab *t)
+slot_at(const struct pintab *t, uint32_t i)
 {
-	return (struct slot *)((char *)t->map + PINTAB_HEADER_SIZE);
+	return (struct slot *)((char *)t->map + PINTAB_HEADER_SIZE +
+			       (size_t)i * t->slot_size);
 }
 
 static size_t
-file_size(uint32_t n)
+file_size(const struct pintab *t, uint32_t n)
 {
-	return PINTAB_HEADER_SIZE + (size_t)n * sizeof(struct slot);
+	return PINTAB_HEADER_SIZE + (size_t)n * t->slot_size;
 }
 
 void
@@ -111,6 +120,7 @@ tab_new(int dirfd)
 		t->dirfd = dirfd;
 		t->fd = -1;
 		t->map = MAP_FAILED;
+		t->slot_size = sizeof(struct slot);
 	}
 	return t;
 }
@@ -148,11 +158,11 @@ pintab_create(int dirfd, const struct pintab_holder *h, uint32_t n,
 		r = -errno;
 		goto err;
 	}
-	if (fallocate(t->fd, 0, 0, (off_t)file_size(n)) < 0) {
+	if (fallocate(t->fd, 0, 0, (off_t)file_size(t, n)) < 0) {
 		r = -errno;
 		goto err;
 	}
-	t->map_len = file_size(n);
+	t->map_len = file_size(t, n);
 	t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      t->fd, 0);
 	if (t->map == MAP_FAILED) {
@@ -182,9 +192,9 @@ err:
 	return r;
 }
 
-/* slot_rec -- decode a valid slot; false if @s is free. */
+/* slot_rec -- decode a valid slot of @t; false if @s is free. */
 static bool
-slot_rec(const struct slot *s, struct pin_rec *ret)
+slot_rec(const struct pintab *t, const struct slot *s, struct pin_rec *ret)
 {
 	uint64_t w = __atomic_load_n(&s->word, __ATOMIC_ACQUIRE);
 
@@ -200,6 +210,12 @@ slot_rec(const struct slot *s, struct pin_rec *ret)
 	} else {
 		ret->file_pg = s->x;
 		ret->region_pg = s->y;
+		/* A version 1 record has no word: restored as mapped. */
+		if (t->slot_size >= sizeof(struct slot)) {
+			ret->wslot = (uint32_t)(s->w >> 32);
+			ret->wgen = (uint32_t)s->w;
+			ret->words_id = s->wid;
+		}
 	}
 	return true;
 }
@@ -228,14 +244,20 @@ pintab_open(int dirfd, const char *name, struct pintab **ret)
 	if (!S_ISREG(st.st_mode) || (size_t)st.st_size < PINTAB_HEADER_SIZE ||
 	    pread(t->fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd))
 		goto err;
-	n = ((uint64_t)st.st_size - PINTAB_HEADER_SIZE) / sizeof(struct slot);
+	/* Version 1 (32-byte slots, no words) is read as well: a daemon
+	 * upgraded within a boot finds its predecessor's tables. */
 	if (memcmp(hd.magic, PINTAB_MAGIC, sizeof(hd.magic)) != 0 ||
-	    hd.version != PINTAB_VERSION ||
-	    hd.header_size != PINTAB_HEADER_SIZE ||
-	    hd.slot_size != sizeof(struct slot) || n == 0 || n > MAX_SLOTS)
+	    !((hd.version == PINTAB_VERSION &&
+	       hd.slot_size == sizeof(struct slot)) ||
+	      (hd.version == 1 && hd.slot_size == SLOT_SIZE_V1)) ||
+	    hd.header_size != PINTAB_HEADER_SIZE)
+		goto err;
+	t->slot_size = hd.slot_size;
+	n = ((uint64_t)st.st_size - PINTAB_HEADER_SIZE) / t->slot_size;
+	if (n == 0 || n > MAX_SLOTS)
 		goto err;
 	t->nslots = (uint32_t)n;
-	t->map_len = file_size(t->nslots);
+	t->map_len = file_size(t, t->nslots);
 	t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      t->fd, 0);
 	if (t->map == MAP_FAILED) {
@@ -246,10 +268,10 @@ pintab_open(int dirfd, const char *name, struct pintab **ret)
 	if (r < 0)
 		goto err;
 	for (uint32_t s = t->nslots; s > 0; s--) {
-		struct slot *sl = &slots(t)[s - 1];
+		struct slot *sl = slot_at(t, s - 1);
 		struct pin_rec rec;
 
-		if (slot_rec(sl, &rec)) {
+		if (slot_rec(t, sl, &rec)) {
 			if (rec.kind != PIN_LEASE && rec.kind != PIN_GRANT) {
 				r = -EUCLEAN;
 				goto err;
@@ -314,13 +336,13 @@ grow(struct pintab *t)
 	r = reserve_free(t, m);
 	if (r < 0)
 		return r;
-	if (fallocate(t->fd, 0, 0, (off_t)file_size(m)) < 0)
+	if (fallocate(t->fd, 0, 0, (off_t)file_size(t, m)) < 0)
 		return -errno;
-	p = mremap(t->map, t->map_len, file_size(m), MREMAP_MAYMOVE);
+	p = mremap(t->map, t->map_len, file_size(t, m), MREMAP_MAYMOVE);
 	if (p == MAP_FAILED)
 		return -errno;
 	t->map = p;
-	t->map_len = file_size(m);
+	t->map_len = file_size(t, m);
 	free_push_range(t, n, m);
 	t->nslots = m;
 	return 0;
@@ -339,10 +361,18 @@ pintab_add(struct pintab *t, const struct pin_rec *rec)
 	if (t->nfree == 0 && (r = grow(t)) < 0)
 		return r;
 	n = t->free[--t->nfree];
-	s = &slots(t)[n];
+	s = slot_at(t, n);
 	s->lease_id = rec->lease_id;
 	s->x = rec->kind == PIN_LEASE ? rec->ino : rec->file_pg;
 	s->y = rec->kind == PIN_LEASE ? 0 : rec->region_pg;
+	/* A version 1 table has no room for the word: the grant restores
+	 * without one. */
+	if (t->slot_size >= sizeof(struct slot)) {
+		s->w = rec->kind == PIN_LEASE
+			       ? 0
+			       : (uint64_t)rec->wslot << 32 | rec->wgen;
+		s->wid = rec->kind == PIN_LEASE ? 0 : rec->words_id;
+	}
 	/* The word last: before it, the slot reads as free. */
 	__atomic_store_n(&s->word,
 			 (uint64_t)SLOT_MAGIC << 32 |
@@ -360,7 +390,7 @@ pintab_del(struct pintab *t, uint32_t slot)
 
 	if (slot >= t->nslots)
 		return;
-	s = &slots(t)[slot];
+	s = slot_at(t, slot);
 	if (s->word == 0)
 		return;
 	__atomic_store_n(&s->word, 0, __ATOMIC_RELEASE);
@@ -386,5 +416,5 @@ pintab_get(const struct pintab *t, uint32_t slot, struct pin_rec *ret)
 {
 	if (slot >= t->nslots)
 		return false;
-	return slot_rec(&slots(t)[slot], ret);
+	return slot_rec(t, slot_at(t, slot), ret);
 }

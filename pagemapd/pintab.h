@@ -10,7 +10,9 @@
 /*
  * A pin table is a file in the daemon's runtime directory (tmpfs): a 4 KiB
  * header naming the boot, the region and the holder process, then an array
- * of 32-byte slots. The daemon writes it with plain stores through its own
+ * of 48-byte slots (version 2; a version 1 table, of 32-byte slots without
+ * a grant's state word, is still read and written: its grants have no
+ * word). The daemon writes it with plain stores through its own
  * shared mapping; no msync and no fsync, because what it protects (client
  * mappings) dies with the boot too, and a killed process never loses stores
  * to a shared mapping.
@@ -27,8 +29,9 @@
  */
 
 #define PINTAB_MAGIC "PMAPPIN1" /* 8 bytes, no NUL stored */
-#define PINTAB_VERSION 1u
+#define PINTAB_VERSION 2u
 #define PINTAB_HEADER_SIZE 4096u
+#define PINTAB_SLOT_SIZE 48u /* version 2; version 1: 32 */
 
 enum pin_kind {
 	PIN_LEASE = 1,
@@ -47,7 +50,10 @@ struct pintab_holder {
 };
 
 /* One record. A lease: lease_id, ino, access. A grant: lease_id, file_pg,
- * region_pg, order, access. */
+ * region_pg, order, access, and its state word: the id of the holder's
+ * word table, the slot and generation there (wgen 0: no word), so that a
+ * daemon restarted after a crash can adopt the table the holder hands
+ * back (gtable.h) and tell its words from those of a table it lost. */
 struct pin_rec {
 	enum pin_kind kind;
 	uint32_t access;
@@ -56,6 +62,9 @@ struct pin_rec {
 	uint64_t ino;	    /* leases */
 	uint64_t file_pg;   /* grants */
 	uint64_t region_pg; /* grants */
+	uint32_t wslot;	    /* grants with a word */
+	uint32_t wgen;	    /* grants: the word's generation, 0: none */
+	uint64_t words_id;  /* grants with a word: the table's id */
 };
 
 struct pintab;

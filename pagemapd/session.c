@@ -255,6 +255,27 @@ do_hello(struct session *s, const struct wire_request *rq)
 			 "%u lease(s)",
 			 (unsigned long long)s->client->id,
 			 (int)s->conn.peer.pid, s->conn.peer.comm, n);
+	/* After a daemon restart the process hands back its word table:
+	 * adopted, its restored grants are cached grants again. */
+	if (s->words_fd >= 0 && (caps & WIRE_CAP_CACHED_GRANTS)) {
+		int k = client_adopt_words(s->client, s->words_fd,
+					   rq->words_id,
+					   session_words_per_process(s->srv));
+
+		s->words_fd = -1;
+		if (k >= 0)
+			log_info("client %llu (pid %d %s) handed back its word "
+				 "table: %d cached grant(s) kept",
+				 (unsigned long long)s->client->id,
+				 (int)s->conn.peer.pid, s->conn.peer.comm, k);
+		else if (k != -EALREADY)
+			log_info("client %llu (pid %d %s) handed back a word "
+				 "table that is not one (%s): a new one "
+				 "instead",
+				 (unsigned long long)s->client->id,
+				 (int)s->conn.peer.pid, s->conn.peer.comm,
+				 strerror(-k));
+	}
 	send_reply(s, rq->id,
 		   wire_hello(s->obuf, SERVER_MAX_PACKET, rq->id, &l,
 			      s->client->id, caps, s->client->token, n,
@@ -653,7 +674,8 @@ refuse_foreign(struct session *s, const uint8_t *buf, size_t len, pid_t sender)
 }
 
 static void
-on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len, pid_t sender)
+on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len, pid_t sender,
+	  int fd)
 {
 	struct session *s = (struct session *)c;
 	struct wire_request rq;
@@ -661,19 +683,31 @@ on_packet(struct ipc_conn *c, const uint8_t *buf, size_t len, pid_t sender)
 	int rv;
 
 	if (foreign(s, sender)) {
+		if (fd >= 0)
+			close(fd);
 		refuse_foreign(s, buf, len, sender);
 		return;
 	}
 	rv = wire_request_decode(s->srv->wire, buf, len, &rq, &why);
 	s->srv->requests++;
-	if (rv == -EPROTO) {
+	/* An fd only with a Hello that says a word table rides along. */
+	if (fd >= 0 && (rv < 0 || rq.kind != WIRE_HELLO || !rq.words)) {
+		close(fd);
+		fatal(s, EBADMSG,
+		      "unexpected file descriptor or control message from "
+		      "client");
+	} else if (rv == -EPROTO) {
 		fatal(s, EPROTO, why);
 	} else if (rv < 0) {
 		reply_error(s, &rq, -rv, "%s", why);
 	} else if (!s->hello && rq.kind != WIRE_HELLO) {
 		fatal(s, EPROTO, "the first request must be Hello");
 	} else {
+		s->words_fd = fd;
 		session_dispatch(s, &rq);
+		if (s->words_fd >= 0)
+			close(s->words_fd);
+		s->words_fd = -1;
 	}
 	wire_request_free(&rq);
 }
@@ -715,6 +749,7 @@ session_open(struct server *srv, int fd)
 		return -ENOMEM;
 	}
 	s->srv = srv;
+	s->words_fd = -1;
 	s->conn.on_packet = on_packet;
 	s->conn.on_error = on_error;
 	s->conn.on_close = on_close;

@@ -33,6 +33,7 @@ struct session {
 	uint32_t nfds;
 	struct region *mutated; /* the request being answered changed it */
 	bool words_sent; /* the client's word table went on a map reply */
+	int words_fd; /* during a Hello: the word table it handed back, or -1 */
 };
 
 /* session_open -- serve the accepted socket @fd. Returns 0 or -errno (fd

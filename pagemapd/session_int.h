@@ -51,6 +51,11 @@ struct ops_waiter waiter(struct session *s, const struct wire_request *rq);
 void session_lease_acquire(struct session *s, const struct wire_request *rq);
 void session_lease_release(struct session *s, const struct wire_request *rq);
 void session_map(struct session *s, const struct wire_request *rq);
+
+/* session_words_per_process -- the size of a process's word table: a word
+ * for every grant it may hold, so that every grant can be cached; the
+ * memfd is sparse, so only words issued cost memory. */
+uint32_t session_words_per_process(const struct server *srv);
 void session_unmap(struct session *s, const struct wire_request *rq);
 void session_lease_revoke(struct session *s, const struct wire_request *rq);
 void session_taken(struct session *s, const struct wire_request *rq);

@@ -171,11 +171,8 @@ folios_per_reply(const struct region *r, bool words)
 					       : SERVER_MAX_FOLIOS_PER_REPLY;
 }
 
-/* words_per_process -- the size of a process's word table: a word for
- * every grant it may hold, so that every grant can be cached; the memfd
- * is sparse, so only words issued cost memory. */
-static uint32_t
-words_per_process(const struct server *srv)
+uint32_t
+session_words_per_process(const struct server *srv)
 {
 	uint64_t n = srv->cfg->max_grants;
 
@@ -210,7 +207,7 @@ session_map(struct session *s, const struct wire_request *rq)
 	 * the maps it asks them for (its raw grants are returned by Unmap). */
 	words = rq->words && (s->caps & WIRE_CAP_CACHED_GRANTS);
 	if (words)
-		t = client_words(s->client, words_per_process(srv));
+		t = client_words(s->client, session_words_per_process(srv));
 	pg = rq->offset >> PM_PAGE_SHIFT;
 	k = ops_map(srv, l, pg, layout_pages(rq->offset + rq->length) - pg,
 		    (enum lease_access)rq->access, t != NULL,

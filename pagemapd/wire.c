@@ -249,6 +249,8 @@ fill(struct wire_request *w, const Pagemap__Request *r)
 		w->client_name = r->hello->client_name;
 		w->capabilities = r->hello->capabilities;
 		w->token = r->hello->token;
+		w->words = r->hello->words_attached;
+		w->words_id = r->hello->words_id;
 		break;
 	case PAGEMAP__REQUEST__BODY_REGION_INFO:
 		w->region = r->region_info->region;

@@ -69,7 +69,9 @@ struct wire_request {
 	uint32_t timeout_ms;
 	uint32_t access; /* 0 none, 1 read, 2 write */
 	uint32_t pid;
-	bool words; /* Map: give each folio a state word */
+	bool words; /* Map: give each folio a state word; Hello: the
+		       process's word table rides along (words_id) */
+	uint64_t words_id; /* Hello with words: the table's old id */
 	const uint32_t *slots; /* Taken: (slots[i], gens[i]), n_slots of them */
 	const uint32_t *gens;
 	size_t n_slots;

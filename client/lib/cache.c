@@ -71,8 +71,10 @@ cache_hello(struct pagemap *pm, uint64_t id)
 {
 	pm->hello_words_id = id;
 	if (pm->words && pm->words_id != id) {
-		/* Another daemon: its pins of ours have no words; the
-		 * reconcile returns the cached ones (no longer held). */
+		/* Another daemon that did not adopt the table our Hello
+		 * handed back: its pins of ours have no words; the
+		 * reconcile returns the cached ones (no longer held). A
+		 * daemon that adopted it names it by its old id. */
 		drop_all(pm);
 		cache_cleanup(pm);
 	}

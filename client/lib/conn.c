@@ -158,10 +158,17 @@ close_fds(struct rx *rx)
 	rx->nfds = 0;
 }
 
-/* send_request -- pack @req with @id into one packet and send it. */
+/* send_request -- pack @req with @id into one packet and send it; a Hello
+ * with words_attached carries the word table's memfd. */
 static int
 send_request(struct pagemap *pm, const struct wire_request *req, uint64_t id)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	uint8_t *buf;
 	size_t len;
 	ssize_t n;
@@ -171,8 +178,21 @@ send_request(struct pagemap *pm, const struct wire_request *req, uint64_t id)
 	err = wire_request_pack(req, id, pm->limits.max_packet, &buf, &len);
 	if (err)
 		return err;
+	iov = (struct iovec){.iov_base = buf, .iov_len = len};
+	if (req->op == WIRE_HELLO && req->words_attached) {
+		struct cmsghdr *cm;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pm->words_fd, sizeof(int));
+	}
 	do
-		n = send(pm->fd, buf, len, MSG_NOSIGNAL);
+		n = sendmsg(pm->fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	free(buf);
 	if (n < 0) {
@@ -546,9 +566,9 @@ pagemap_flush(struct pagemap *pm)
 /* ---- connection ------------------------------------------------------- */
 
 /* conn_handshake -- Hello with CAP_RECONNECT, CAP_BLOCKER_FIELDS,
- * CAP_CACHED_GRANTS, CAP_LISTING_HIDDEN and our token, then adopt the
- * daemon's limits and token and grow the receive buffer to its
- * max_packet. */
+ * CAP_CACHED_GRANTS, CAP_LISTING_HIDDEN and our token (and our word table,
+ * if we have one), then adopt the daemon's limits and token and grow the
+ * receive buffer to its max_packet. */
 int
 conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 {
@@ -565,6 +585,13 @@ conn_handshake(struct pagemap *pm, uint32_t *ret_adopted)
 	struct wire_hello h;
 	uint8_t *buf;
 	int err;
+
+	/* A daemon that restarted adopts the table it finds here (its pin
+	 * tables name our grants' words), and our cached grants stay so. */
+	if (pm->words && pm->words_fd >= 0 && pm->words_id) {
+		req.words_attached = true;
+		req.words_id = pm->words_id;
+	}
 
 	err = conn_transact(pm, &req, &m);
 	if (err)

@@ -32,8 +32,11 @@
  *
  * Cached grants (cache.c): the daemon that made the process's word table
  * keeps it across a reconnect (HelloReply.words_id names it), and the
- * library keeps its cached grants; a daemon that restarted names another
- * table (or none), the library forgets its cached grants, and the
+ * library keeps its cached grants. After a daemon restart the Hello hands
+ * the table's memfd back (conn_handshake()); a daemon that adopts it
+ * names it by its old id, and the cached grants stay cached (the daemon
+ * took back their words from its pin tables). One that does not names
+ * another table (or none): the library forgets its cached grants, and the
  * reconcile returns them like any grant it does not hold. */
 #include "reconnect.h"
 
@@ -215,8 +218,8 @@ held_sub(struct pagemap_lease *l, uint64_t a, uint64_t b)
 
 /* holds -- whether a mapping, raw grant or cached grant of @l touches
  * [a, b). Cached grants are known only while the daemon keeps the word
- * table they are in (the same daemon): after a restart cache_hello() has
- * forgotten them, so they are returned here. */
+ * table they are in (the same daemon, or one that adopted it): otherwise
+ * cache_hello() has forgotten them, so they are returned here. */
 static bool
 holds(const struct pagemap_lease *l, uint64_t a, uint64_t b)
 {

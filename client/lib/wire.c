@@ -125,6 +125,8 @@ wire_request_pack(const struct wire_request *r, uint64_t id, size_t max,
 		b.hello.client_name = str(r->client_name);
 		b.hello.capabilities = r->capabilities;
 		b.hello.token = r->token;
+		b.hello.words_attached = r->words_attached;
+		b.hello.words_id = r->words_id;
 		req.hello = &b.hello;
 		break;
 	case WIRE_STATUS:

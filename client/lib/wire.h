@@ -63,6 +63,10 @@ struct wire_request {
 	uint32_t mode;
 	bool mode_set;
 	bool words; /* MAP: give each folio a state word */
+	/* HELLO: the process's word table rides along (its memfd, sent by
+	 * conn.c) under the id the daemon named it by */
+	bool words_attached;
+	uint64_t words_id;
 	const uint32_t *slots; /* TAKEN: (slots[i], gens[i]), n_slots */
 	const uint32_t *gens;
 	size_t n_slots;

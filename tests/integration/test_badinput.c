@@ -303,6 +303,74 @@ unexpected_fds_are_closed_and_refused(void **state)
 	fds_back_to(baseline_fds);
 }
 
+/* send_with_fd -- @buf[0..n) as one packet with @pass as its one fd. */
+static void
+send_with_fd(int fd, const uint8_t *buf, size_t n, int pass)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass, sizeof(int));
+	assert_int_equal(sendmsg(fd, &msg, 0), (ssize_t)n);
+}
+
+/* A Hello may hand back a word table (one fd, announced): from a process
+ * with no restored leases it is closed and the connection served; an fd
+ * it did not announce, or on any later packet, is refused as ever. */
+static void
+one_fd_only_on_a_hello_that_announces_a_word_table(void **state)
+{
+	uint8_t buf[256];
+	Pagemap__Request rq;
+	Pagemap__Hello h;
+	Pagemap__ServerMessage *sm;
+	Pagemap__Response *r;
+	int fd, pass = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	size_t n;
+
+	(void)state;
+	assert_true(pass >= 0);
+	/* Not announced. */
+	fd = connect_raw();
+	n = pack_hello(1, 1, buf, sizeof(buf));
+	send_with_fd(fd, buf, n, pass);
+	assert_int_equal(expect_closed(fd), EBADMSG);
+	/* Announced: the Hello is answered, the fd closed. */
+	fd = connect_raw();
+	raw_req_hello(&rq, &h, 1, "badinput");
+	h.capabilities = 4; /* CAP_CACHED_GRANTS */
+	h.words_attached = true;
+	h.words_id = 12345;
+	rq.id = 1;
+	n = pack_request(&rq, buf, sizeof(buf));
+	send_with_fd(fd, buf, n, pass);
+	r = recv_response(fd, &sm);
+	assert_non_null(r);
+	assert_int_equal(r->error, 0);
+	assert_int_equal(r->body_case, PAGEMAP__RESPONSE__BODY_HELLO);
+	assert_int_equal(r->hello->words_id, 0);
+	pagemap__server_message__free_unpacked(sm, NULL);
+	status_ok(fd, 2);
+	/* On a later packet. */
+	n = pack_status(3, buf, sizeof(buf));
+	send_with_fd(fd, buf, n, pass);
+	assert_int_equal(expect_closed(fd), EBADMSG);
+	close(pass);
+	others_still_served();
+	fds_back_to(baseline_fds);
+}
+
 static void
 zero_length_packet_closes_the_connection(void **state)
 {
@@ -479,6 +547,8 @@ main(void)
 		fdcheck_test(truncated_packet_closes_the_connection),
 		fdcheck_test(oversized_packet_is_refused_with_emsgsize),
 		fdcheck_test(unexpected_fds_are_closed_and_refused),
+		fdcheck_test(
+			one_fd_only_on_a_hello_that_announces_a_word_table),
 		fdcheck_test(zero_length_packet_closes_the_connection),
 		fdcheck_test(request_before_hello_is_refused),
 		fdcheck_test(unknown_protocol_version_is_refused),

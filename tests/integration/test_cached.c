@@ -2,8 +2,9 @@
  * processes: a map of cached grants sends no message, the daemon takes
  * cached grants back from a stopped holder alone, a holder that maps
  * during a take-back gets a recall and hands the grants back with Taken,
- * kill -9 of a holder and of the daemon, and a holder that scribbles on
- * its state words keeps only its own grants. */
+ * kill -9 of a holder and of the daemon (whose successor adopts the word
+ * table the holder hands back, or refuses a bad one), and a holder that
+ * scribbles on its state words keeps only its own grants. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -180,10 +181,40 @@ scribble(void)
 	return -1;
 }
 
+/* swap_words -- what a hostile holder can hand back at its reconnect: in
+ * place of its word table (its memfd, found among its fds), a memfd of
+ * another size without seals. Returns 0 or -1. */
+static int
+swap_words(void)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		char path[64], link[128];
+		ssize_t n;
+		int bad;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (!strstr(link, "pagemap-words"))
+			continue;
+		bad = memfd_create("not-words", MFD_CLOEXEC);
+		if (bad < 0 || ftruncate(bad, 4096) < 0 ||
+		    dup3(bad, fd, O_CLOEXEC) < 0)
+			return -1;
+		close(bad);
+		return 0;
+	}
+	return -1;
+}
+
 /* holder -- map [0, 4M) of its file (filled with the canary) and [4M,
  * 8M), unmap the second (cached), say "ready LEASE", then serve:
  * 'c' canary still there?, 'u' unmap the first, 'm' map [4M, 8M) again
- * and unmap it, 'h' scribble on the words, 'd' dispatch events. */
+ * and unmap it, 'k' the same, saying whether the canary is there, 'h'
+ * scribble on the words, 'x' swap its word table's memfd for a bad one,
+ * 'd' dispatch events. */
 static void
 holder(void *arg, int cmd, int ans)
 {
@@ -227,6 +258,19 @@ holder(void *arg, int cmd, int ans)
 			break;
 		case 'h':
 			say(ans, "%ld\n", scribble());
+			break;
+		case 'k':
+			err = pagemap_map(l, 4 * MiB, 4 * MiB, PAGEMAP_WRITE,
+					  &m2);
+			if (!err) {
+				err = all(pagemap_mapping_data(m2), 4 * MiB,
+					  CANARY);
+				pagemap_unmap(m2);
+			}
+			say(ans, "%d\n", err);
+			break;
+		case 'x':
+			say(ans, "%d\n", swap_words());
 			break;
 		case 'd':
 			say(ans, "%d\n", pagemap_dispatch(pm));
@@ -493,13 +537,12 @@ scribbled_words_keep_only_the_scribbler_s_grants(void **state)
 	}
 }
 
+/* crash -- kill -9 the fixture's daemon with the holder of lease @id
+ * inside, start it again, and let the holder reconnect (its next call
+ * that reads its socket) until lease @id's grants are @mapped mapped. */
 static void
-kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones(void **state)
+crash(struct fixture *f, struct piped *p, uint64_t id, size_t mapped)
 {
-	struct fixture *f = *state;
-	struct holder_args a;
-	struct piped p;
-	uint64_t id = holder_start(f, &p, &a, "d");
 	size_t s[3];
 	long long end;
 
@@ -508,23 +551,80 @@ kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones(void **state)
 	daemon_kill(&f->d);
 	assert_int_equal(daemon_restart(&f->d), 0);
 	OK(pagemap_connect(f->d.socket, "cached-test", &f->pm));
-	/* Restored pins have no word: all four count as mapped. */
+	/* Restored pins have no word until their holder hands the table
+	 * back: all four count as mapped. */
 	states(f->pm, id, s);
 	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 4);
-	/* The holder's next call that reads its socket reconnects; its
-	 * reconcile returns the cached half (no longer cached: the table
-	 * went with the daemon), and its map of that half asks afresh. */
 	end = now_ms() + WAIT_MS;
 	do {
-		ask_int(&p, 'd');
+		ask_int(p, 'd');
 		states(f->pm, id, s);
-	} while (s[PAGEMAP_GRANT_MAPPED] != 2 && now_ms() < end);
-	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
-	assert_int_equal(ask_int(&p, 'm'), 0);
+	} while (s[PAGEMAP_GRANT_MAPPED] != mapped && now_ms() < end);
+	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], mapped);
+}
+
+static void
+kill9_of_the_daemon_keeps_mapped_and_cached_grants(void **state)
+{
+	struct fixture *f = *state;
+	struct holder_args a;
+	struct piped p;
+	struct pagemap_file_info *fi;
+	uint64_t id = holder_start(f, &p, &a, "d"), r;
+	size_t s[3];
+
+	/* The holder's reconnect hands its word table back; the new daemon
+	 * adopts it, and the cached half is cached again. */
+	crash(f, &p, id, 2);
+	states(f->pm, id, s);
+	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 2);
+	/* A map of the cached half sends no message, and finds its data. */
+	r = requests(f->pm);
+	assert_int_equal(ask_int(&p, 'k'), 1);
+	assert_int_equal(requests(f->pm), r + 1);
 	assert_int_equal(ask_int(&p, 'c'), 1);
 	states(f->pm, id, s);
 	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
 	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 2);
+	/* The daemon takes the adopted cached grants back alone. */
+	assert_int_equal(kill(p.pid, SIGSTOP), 0);
+	OK(pagemap_file_truncate(f->pm, "r", "d", 4 * MiB, 5000, &fi));
+	assert_int_equal(fi->size, 4 * MiB);
+	pagemap_free(fi);
+	states(f->pm, id, s);
+	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
+	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 0);
+	assert_int_equal(kill(p.pid, SIGCONT), 0);
+	assert_int_equal(ask_int(&p, 'm'), -ENXIO);
+	assert_int_equal(ask_int(&p, 'c'), 1);
+	assert_int_equal(ask_int(&p, 'u'), 0);
+	piped_quit(&p);
+	grants_become(f->pm, 0);
+}
+
+static void
+a_bad_word_table_handed_back_is_refused_cleanly(void **state)
+{
+	struct fixture *f = *state;
+	struct holder_args a;
+	struct piped p;
+	uint64_t id = holder_start(f, &p, &a, "b");
+	size_t s[3];
+
+	/* Not the daemon's sealed memfd: refused, and the holder's cached
+	 * grants go as they did before tables were handed back -- its
+	 * reconcile returns them, its map of that half asks afresh. */
+	assert_int_equal(ask_int(&p, 'x'), 0);
+	crash(f, &p, id, 2);
+	states(f->pm, id, s);
+	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 0);
+	assert_int_equal(ask_int(&p, 'k'), 1);
+	assert_int_equal(ask_int(&p, 'c'), 1);
+	states(f->pm, id, s);
+	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
+	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 2);
+	/* The daemon serves on: another client's work goes through. */
+	OK(pagemap_file_create(f->pm, "r", "other", 2 * MiB, -1, NULL));
 	assert_int_equal(ask_int(&p, 'u'), 0);
 	piped_quit(&p);
 	grants_become(f->pm, 0);
@@ -756,7 +856,8 @@ main(void)
 		T(kill9_of_a_holder_frees_its_cached_grants),
 		T(revoke_takes_cached_grants_alone),
 		T(scribbled_words_keep_only_the_scribbler_s_grants),
-		T(kill9_of_the_daemon_keeps_mapped_grants_and_returns_cached_ones),
+		T(kill9_of_the_daemon_keeps_mapped_and_cached_grants),
+		T(a_bad_word_table_handed_back_is_refused_cleanly),
 		T(bounds_hand_back_the_least_recently_used),
 		T(a_map_that_asks_is_granted_ahead_over_what_the_lease_lacks),
 		T(threads_map_and_unmap_cached_ranges_while_a_truncate_takes_them),

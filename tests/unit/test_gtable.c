@@ -105,6 +105,116 @@ a_holder_s_writes_change_no_record_and_issue_overwrites_them(void **state)
 	gtable_free(t);
 }
 
+/* memfd -- a memfd of @len bytes with @seals added (0: none). */
+static int
+memfd(size_t len, int seals)
+{
+	int fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	if (seals)
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, seals), 0);
+	return fd;
+}
+
+static void
+adopt_takes_only_a_sealed_memfd_of_the_exact_size(void **state)
+{
+	const int all = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	struct gtable *t = NULL;
+	char path[] = "/tmp/gtable.XXXXXX";
+	int fd;
+
+	(void)state;
+	fdcheck_begin();
+	/* Each refusal closes the fd it was given (fdcheck_end). */
+	assert_int_equal(gtable_adopt(memfd(800, 0), 100, 1, &t), -EINVAL);
+	assert_int_equal(gtable_adopt(memfd(800, F_SEAL_SHRINK | F_SEAL_GROW),
+				      100, 1, &t),
+			 -EINVAL);
+	assert_int_equal(gtable_adopt(memfd(808, all), 100, 1, &t), -EINVAL);
+	assert_int_equal(gtable_adopt(memfd(792, all), 100, 1, &t), -EINVAL);
+	assert_int_equal(gtable_adopt(memfd(800, all), 100, 0, &t), -EINVAL);
+	assert_int_equal(
+		gtable_adopt(memfd(800, all | F_SEAL_WRITE), 100, 1, &t),
+		-EINVAL);
+	/* A plain file of the right size is no memfd. */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 800), 0);
+	assert_int_equal(gtable_adopt(fd, 100, 1, &t), -EINVAL);
+	assert_int_equal(gtable_adopt(open("/dev/null", O_RDWR), 100, 1, &t),
+			 -EINVAL);
+	assert_null(t);
+	assert_int_equal(gtable_adopt(memfd(800, all), 100, 5, &t), 0);
+	assert_int_equal(t->id, 5);
+	assert_int_equal(t->used, 0);
+	gtable_free(t);
+	fdcheck_end();
+}
+
+static void
+claims_take_only_cached_or_mapped_words_of_their_generation(void **state)
+{
+	struct gtable *old, *t;
+	uint32_t s[4], g[4], ns, ng;
+	uint64_t id;
+	int fd;
+
+	(void)state;
+	fdcheck_begin();
+	/* The daemon before the crash issued four words... */
+	assert_int_equal(gtable_new(8, &old), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(gtable_issue(old, LA, 100 + i, &s[i], &g[i]),
+				 0);
+	/* ...the holder mapped one, one was recalled, one scribbled on. */
+	assert_int_equal(gword_map_begin(gtable_word(old, s[1]), g[1]),
+			 GWORD_MAP_OK);
+	assert_int_equal(gword_map_begin(gtable_word(old, s[2]), g[2]),
+			 GWORD_MAP_OK);
+	assert_int_equal(gword_take_back(gtable_word(old, s[2]), g[2]),
+			 GWORD_RECALL_NEEDED);
+	*gtable_word(old, s[3]) = gword_make(GWORD_CACHED, 0, g[3] + 7);
+	fd = dup(old->fd); /* the holder's copy outlives the daemon */
+	id = old->id;
+	gtable_free(old);
+
+	assert_int_equal(gtable_adopt(fd, 8, id, &t), 0);
+	assert_int_equal(gtable_claim(t, s[0], g[0], LA, 100), 0);
+	assert_int_equal(gtable_claim(t, s[0], g[0], LA, 100), -EEXIST);
+	assert_int_equal(gtable_claim(t, s[1], g[1] + 1, LB, 101), -ESTALE);
+	assert_int_equal(gtable_claim(t, s[1], g[1], LB, 101), 0);
+	assert_int_equal(gtable_claim(t, s[2], g[2], LA, 102), -ESTALE);
+	assert_int_equal(gtable_claim(t, s[3], g[3], LA, 103), -ESTALE);
+	assert_int_equal(gtable_claim(t, 8, 1, LA, 104), -EINVAL);
+	assert_int_equal(gtable_claim(t, 5, 0, LA, 104), -EINVAL);
+	assert_int_equal(gtable_claim(t, 6, 1, LA, 104), -ESTALE);
+	gtable_claimed(t);
+	assert_int_equal(t->used, 2);
+	assert_ptr_equal(gtable_find(t, s[0], g[0])->lease, LA);
+	assert_int_equal(gtable_find(t, s[1], g[1])->file_pg, 101);
+	assert_null(gtable_find(t, s[2], g[2]));
+	assert_null(gtable_find(t, s[3], g[3]));
+	/* The daemon takes the cached one alone, recalls the mapped one. */
+	assert_int_equal(gword_take_back(gtable_word(t, s[0]), g[0]),
+			 GWORD_TAKEN_NOW);
+	assert_int_equal(gword_take_back(gtable_word(t, s[1]), g[1]),
+			 GWORD_RECALL_NEEDED);
+	/* Unclaimed slots are issued again past the generation their word
+	 * holds, never at one the holder may still remember. */
+	assert_int_equal(gtable_issue(t, LB, 200, &ns, &ng), 0);
+	assert_int_equal(ns, s[2]);
+	assert_true(ng > g[2]);
+	assert_int_equal(gtable_issue(t, LB, 201, &ns, &ng), 0);
+	assert_int_equal(ns, s[3]);
+	assert_true(ng > g[3] + 7);
+	gtable_free(t);
+	fdcheck_end();
+}
+
 int
 main(void)
 {
@@ -115,6 +225,10 @@ main(void)
 			issue_gives_lowest_free_slots_new_generations_and_cached_words),
 		cmocka_unit_test(
 			a_holder_s_writes_change_no_record_and_issue_overwrites_them),
+		cmocka_unit_test(
+			adopt_takes_only_a_sealed_memfd_of_the_exact_size),
+		cmocka_unit_test(
+			claims_take_only_cached_or_mapped_words_of_their_generation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,8 @@
 #include "inode.h"
 #include "layout.h"
 #include "lease.h"
+#include "gtable.h"
+#include "gword.h"
 #include "pintab.h"
 #include "region.h"
 
@@ -1398,6 +1400,99 @@ grants_are_pinned_before_they_are_returned_and_unpinned_with_them(void **state)
 	pin_dir_done(dir, fd, mounted);
 }
 
+/* restore_from -- what a restarted daemon does with @l's grants: drop
+ * them from memory (the pin table keeps them) and put them back from the
+ * table's records, without words. */
+static void
+restore_from(struct lease *l, struct pintab *t)
+{
+	struct pin_rec rec;
+
+	l->pins = NULL;
+	lease_unmap_all(l);
+	l->words = NULL;
+	l->pins = t;
+	for (uint32_t s = 0; s < pintab_slots(t); s++) {
+		struct grant g;
+
+		if (!pintab_get(t, s, &rec) || rec.kind != PIN_GRANT)
+			continue;
+		g = (struct grant){.file_pg = rec.file_pg,
+				   .region_pg = rec.region_pg,
+				   .order = (uint8_t)rec.order,
+				   .access = (uint8_t)rec.access,
+				   .slot = s};
+		assert_int_equal(lease_restore_grant(l, &g), 0);
+	}
+}
+
+static void
+restored_grants_take_back_the_words_their_records_name(void **state)
+{
+	struct world *w = *state;
+	struct pintab_holder h = {.pid = 3, .start_time = 3, .token = 3};
+	static struct grant out[TILE_MAX];
+	struct lease *l = new_lease(w, &w->b, LEASE_WRITE);
+	struct gtable *x, *y;
+	struct pintab *t;
+	struct pin_rec rec;
+	uint32_t gen[8];
+	char dir[64];
+	bool mounted;
+	uint64_t next, id;
+	int fd = pin_dir(dir, sizeof(dir), false, &mounted), k, keep;
+
+	assert_int_equal(pintab_create(fd, &h, 4, &t), 0);
+	assert_int_equal(gtable_new(64, &x), 0);
+	l->pins = t;
+	l->words = x;
+	k = lease_map_words(l, 0, 8, LEASE_WRITE, out, 8, &next);
+	assert_true(k > 1 && k <= 8);
+	for (int i = 0; i < k; i++) {
+		assert_true(out[i].gen != 0);
+		assert_true(pintab_get(t, out[i].slot, &rec));
+		assert_int_equal(rec.wslot, out[i].wslot);
+		assert_int_equal(rec.wgen, out[i].gen);
+		assert_int_equal(rec.words_id, x->id);
+		gen[i] = out[i].gen;
+	}
+	/* The holder maps the first; the daemon dies; the holder keeps the
+	 * memfd. */
+	assert_int_equal(gword_map_begin(gtable_word(x, out[0].wslot), gen[0]),
+			 GWORD_MAP_OK);
+	keep = dup(x->fd);
+	id = x->id;
+	restore_from(l, t);
+	gtable_free(x);
+	for (size_t i = 0; i < l->ngrants; i++)
+		assert_int_equal(l->grants[i].gen, 0);
+
+	/* A table under another id is not the one the records name. */
+	assert_int_equal(gtable_adopt(dup(keep), 64, id + 1, &y), 0);
+	assert_int_equal(lease_adopt_words(l, y), 0);
+	gtable_claimed(y);
+	lease_drop_words(l);
+	gtable_free(y);
+
+	/* The right one: every grant has its word back, the mapped one
+	 * too; the daemon takes the cached ones alone. */
+	assert_int_equal(gtable_adopt(keep, 64, id, &y), 0);
+	assert_int_equal(lease_adopt_words(l, y), k);
+	gtable_claimed(y);
+	assert_ptr_equal(l->words, y);
+	for (size_t i = 0; i < l->ngrants; i++)
+		assert_true(l->grants[i].gen != 0);
+	assert_int_equal(y->used, (uint32_t)k);
+	assert_int_equal(lease_take_back(l, 0, 8, &next), 1);
+	assert_int_equal(next, (uint64_t)k - 1);
+	lease_unmap_all(l);
+	assert_int_equal(pintab_count(t), 0);
+	assert_int_equal(y->used, 0);
+	gtable_free(y);
+	pintab_remove(t);
+	pin_dir_done(dir, fd, mounted);
+}
+
 static void
 a_full_pin_table_refuses_a_map_with_nothing_granted(void **state)
 {
@@ -1448,6 +1543,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(lease_on_an_orphan_is_refused_with_enoent),
 		T(grants_are_pinned_before_they_are_returned_and_unpinned_with_them),
+		T(restored_grants_take_back_the_words_their_records_name),
 		T(a_full_pin_table_refuses_a_map_with_nothing_granted),
 		T(lease_on_a_detaching_region_is_refused_with_ebusy),
 		T(new_lease_records_its_owner_access_and_id_and_is_counted),

@@ -193,9 +193,10 @@ a_slot_whose_word_was_not_written_reads_as_free(void **state)
 		int fd = openat(f->dirfd, name, O_RDWR);
 
 		assert_true(fd >= 0);
-		assert_int_equal(pwrite(fd, payload, sizeof(payload),
-					PINTAB_HEADER_SIZE + 32 + 8),
-				 sizeof(payload));
+		assert_int_equal(
+			pwrite(fd, payload, sizeof(payload),
+			       PINTAB_HEADER_SIZE + PINTAB_SLOT_SIZE + 8),
+			sizeof(payload));
 		close(fd);
 	}
 	assert_int_equal(pintab_open(f->dirfd, name, &t), 0);
@@ -221,7 +222,9 @@ a_damaged_table_is_refused_not_guessed(void **state)
 	pintab_close(t);
 	fd = openat(f->dirfd, name, O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, &junk, 8, PINTAB_HEADER_SIZE + 64), 8);
+	assert_int_equal(
+		pwrite(fd, &junk, 8, PINTAB_HEADER_SIZE + 2 * PINTAB_SLOT_SIZE),
+		8);
 	assert_int_equal(pintab_open(f->dirfd, name, &t), -EUCLEAN);
 	/* A bad header is refused too. */
 	assert_int_equal(pwrite(fd, "XXXXXXXX", 8, 0), 8);
@@ -345,6 +348,95 @@ an_exited_unreaped_process_is_gone(void **state)
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 }
 
+static void
+a_grant_keeps_its_word_slot_and_generation(void **state)
+{
+	struct fixture *f = *state;
+	struct pintab_holder h = holder(1235, 99);
+	struct pintab *t;
+	struct pin_rec g = grant(7, 512, 4096, 9), got;
+	char name[96];
+	int64_t sg;
+
+	g.wslot = 77;
+	g.wgen = 0xfffffffeu;
+	g.words_id = 0x1122334455667788ull;
+	assert_int_equal(pintab_create(f->dirfd, &h, 4, &t), 0);
+	sg = pintab_add(t, &g);
+	assert_true(sg >= 0);
+	snprintf(name, sizeof(name), "%s", pintab_name(t));
+	pintab_close(t);
+	assert_int_equal(pintab_open(f->dirfd, name, &t), 0);
+	assert_true(pintab_get(t, (uint32_t)sg, &got));
+	assert_int_equal(got.wslot, 77);
+	assert_int_equal(got.wgen, 0xfffffffeu);
+	assert_int_equal(got.words_id, 0x1122334455667788ull);
+	assert_int_equal(got.file_pg, 512);
+	pintab_remove(t);
+}
+
+/* v1_slot -- a version 1 slot (32 bytes, no word) at @i of @fd. */
+static void
+v1_slot(int fd, uint32_t i, uint64_t word, uint64_t lease, uint64_t x,
+	uint64_t y)
+{
+	uint64_t s[4] = {word, lease, x, y};
+
+	assert_int_equal(pwrite(fd, s, sizeof(s), PINTAB_HEADER_SIZE + i * 32),
+			 sizeof(s));
+}
+
+static void
+a_version_1_table_is_read_and_its_grants_have_no_word(void **state)
+{
+	struct fixture *f = *state;
+	struct pintab_holder h = holder(1236, 99);
+	const uint64_t magic = (uint64_t)0x50494e31u << 32;
+	struct pintab *t;
+	struct pin_rec got, g = grant(7, 1024, 8192, 0);
+	uint32_t v1[2] = {1, 32}; /* version, slot_size */
+	char name[96];
+	int64_t s;
+	int fd;
+
+	assert_int_equal(pintab_create(f->dirfd, &h, 4, &t), 0);
+	snprintf(name, sizeof(name), "%s", pintab_name(t));
+	pintab_close(t);
+	fd = openat(f->dirfd, name, O_RDWR);
+	assert_true(fd >= 0);
+	/* What a daemon of the first format left: 4 slots of 32 bytes. */
+	assert_int_equal(ftruncate(fd, PINTAB_HEADER_SIZE + 4 * 32), 0);
+	assert_int_equal(pwrite(fd, &v1[0], 4, 8), 4);
+	assert_int_equal(pwrite(fd, &v1[1], 4, 16), 4);
+	v1_slot(fd, 0, magic | (uint64_t)PIN_LEASE << 24 | 2, 7, 3, 0);
+	v1_slot(fd, 1, magic | (uint64_t)PIN_GRANT << 24 | 9 << 16 | 2, 7, 512,
+		4096);
+	assert_int_equal(pintab_open(f->dirfd, name, &t), 0);
+	assert_int_equal(pintab_count(t), 2);
+	assert_true(pintab_get(t, 1, &got));
+	assert_int_equal(got.kind, PIN_GRANT);
+	assert_int_equal(got.file_pg, 512);
+	assert_int_equal(got.region_pg, 4096);
+	assert_int_equal(got.order, 9);
+	assert_int_equal(got.wgen, 0);
+	/* A grant added to it has no room for its word: restored without. */
+	g.wslot = 3;
+	g.wgen = 5;
+	s = pintab_add(t, &g);
+	assert_true(s >= 2);
+	assert_true(pintab_get(t, (uint32_t)s, &got));
+	assert_int_equal(got.file_pg, 1024);
+	assert_int_equal(got.wgen, 0);
+	pintab_close(t);
+	/* The record lies whole at its 32-byte place. */
+	assert_int_equal(pintab_open(f->dirfd, name, &t), 0);
+	assert_int_equal(pintab_count(t), 3);
+	assert_true(pintab_get(t, (uint32_t)s, &got));
+	assert_int_equal(got.region_pg, 8192);
+	pintab_remove(t);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -366,6 +458,12 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			a_full_tmpfs_refuses_growth_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_grant_keeps_its_word_slot_and_generation, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			a_version_1_table_is_read_and_its_grants_have_no_word,
+			setup, teardown),
 		cmocka_unit_test(boot_id_is_sixteen_bytes_and_stable),
 		cmocka_unit_test(
 			a_live_process_is_alive_only_with_its_own_start_time),
