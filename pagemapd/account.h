@@ -50,12 +50,13 @@ enum acct_scope {
  * estimate counts it (measured: docs/performance.md). A connection holds
  * a 64 KiB reply buffer besides its session and client, and may queue one
  * reply of up to 64 KiB past its process's room (ipc.c); a grant is a
- * 32-byte record in its lease's array and a 32-byte pin-table slot, each
- * in an array that grows by doubling; a pin table is a 4 KiB header, its
- * first slots and two descriptors. */
+ * 32-byte record in its lease's array and a 48-byte pin-table slot, each
+ * in an array that grows by doubling, and with a state word its 8-byte
+ * word and the daemon's record of the slot; a pin table is a 4 KiB
+ * header, its first slots and two descriptors. */
 #define ACCT_COST_CONN (136u << 10)
 #define ACCT_COST_LEASE 1024u
-#define ACCT_COST_GRANT 128u
+#define ACCT_COST_GRANT 192u
 #define ACCT_COST_TABLE (16u << 10)
 
 /* Usage, by resource (ACCT_MEMORY unused). */
