@@ -93,7 +93,7 @@ holder_main(void *arg)
 	for (;;) {
 		char c = 0;
 		ssize_t n = 0;
-		int err, filled = fill(h, pm, &l);
+		int filled = fill(h, pm, &l);
 
 		if (filled) {
 			rc = filled > 0 ? 0 : 1;
@@ -125,13 +125,9 @@ holder_main(void *arg)
 			rc = 0; /* done: clean up what is held */
 			goto out;
 		}
-		/* The daemon ended the lease: this frees the handle. */
-		err = pagemap_lease_release(l);
-		l = NULL;
-		if (err) {
-			say("holder: release: %s", pagemap_strerror(err));
+		/* The daemon ended the lease. */
+		if (holder_release(&l))
 			goto out;
-		}
 	}
 out:
 	if (l)

@@ -110,14 +110,9 @@ holder_main(void *arg)
 			say("holder: unmap: %s", pagemap_strerror(h->err));
 			goto out;
 		}
-		/* The daemon ended the lease at our return: this frees the
-		 * handle. */
-		err = pagemap_lease_release(l);
-		l = NULL;
-		if (err) {
-			say("holder: release: %s", pagemap_strerror(err));
+		/* The daemon ended the lease at our return. */
+		if (holder_release(&l))
 			goto out;
-		}
 	}
 out:
 	if (h->m)

@@ -67,6 +67,19 @@ holder_send_id(struct holder_pipes *hp, struct pagemap_lease *l)
 }
 
 int
+holder_release(struct pagemap_lease **l)
+{
+	int err = pagemap_lease_release(*l);
+
+	*l = NULL;
+	if (err) {
+		say("holder: release: %s", pagemap_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int
 holder_next_id(int fd, int ms, const char *who, uint64_t *ret_id)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};

@@ -39,6 +39,10 @@ int holder_connect(struct holder_pipes *hp, const char *socket,
  * the parent is done and closed its end (EPIPE), or -1. */
 int holder_send_id(struct holder_pipes *hp, struct pagemap_lease *l);
 
+/* holder_release -- in the holder: release *@l, which the daemon ended
+ * (this frees the handle), and set it NULL. 0 or -1 (said). */
+int holder_release(struct pagemap_lease **l);
+
 /* holder_next_id -- in the parent: the holder's next lease id from @fd,
  * waiting @ms at most; 0, or -1 (said, naming @who) when it went quiet. */
 int holder_next_id(int fd, int ms, const char *who, uint64_t *ret_id);
