@@ -131,19 +131,6 @@ struct holder_args {
 	const char *file;
 };
 
-static void
-say(int ans, const char *fmt, ...)
-{
-	char line[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (write(ans, line, strlen(line)) < 0)
-		_exit(4);
-}
-
 /* scribble -- what a hostile holder can do: write junk into every word of
  * its own table (found as its memfd among its fds). Returns the words
  * written, or -1. */
@@ -202,7 +189,7 @@ holder(void *arg, int cmd, int ans)
 	memset(pagemap_mapping_data(m2), CANARY, 4 * MiB);
 	if (pagemap_unmap(m2))
 		_exit(3);
-	say(ans, "ready %" PRIu64 "\n", pagemap_lease_id(l));
+	piped_say(ans, "ready %" PRIu64 "\n", pagemap_lease_id(l));
 	for (;;) {
 		char c;
 
@@ -210,26 +197,26 @@ holder(void *arg, int cmd, int ans)
 			break;
 		switch (c) {
 		case 'c':
-			say(ans, "%d\n",
+			piped_say(ans, "%d\n",
 			    m && all(pagemap_mapping_data(m), 4 * MiB, CANARY));
 			break;
 		case 'u':
 			err = pagemap_unmap(m);
 			m = NULL;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'm':
 			err = pagemap_map(l, 4 * MiB, 4 * MiB, PAGEMAP_WRITE,
 					  &m2);
 			if (!err)
 				pagemap_unmap(m2);
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'h':
-			say(ans, "%ld\n", scribble());
+			piped_say(ans, "%ld\n", scribble());
 			break;
 		case 'd':
-			say(ans, "%d\n", pagemap_dispatch(pm));
+			piped_say(ans, "%d\n", pagemap_dispatch(pm));
 			break;
 		}
 	}

@@ -110,19 +110,6 @@ all(const unsigned char *p, size_t n, unsigned char v)
 	return true;
 }
 
-static void
-say(int ans, const char *fmt, ...)
-{
-	char line[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (write(ans, line, strlen(line)) < 0)
-		_exit(4);
-}
-
 /* child_main -- map r/a (with @split: [0, 2M) and [2M, 4M) as two
  * mappings), fill it with the canary, say "ready LEASE FD", then serve
  * commands while driving the library from a poll loop. */
@@ -143,7 +130,7 @@ child_main(const char *socket, bool split, int cmd, int ans)
 				  PAGEMAP_WRITE, &s.m2)))
 		_exit(3);
 	memset(pagemap_mapping_data(s.m), CANARY, pagemap_mapping_length(s.m));
-	say(ans, "ready %" PRIu64 " %d\n", pagemap_lease_id(s.l),
+	piped_say(ans, "ready %" PRIu64 " %d\n", pagemap_lease_id(s.l),
 	    pagemap_get_fd(s.pm));
 	for (;;) {
 		struct pollfd p[2] = {
@@ -162,12 +149,12 @@ child_main(const char *socket, bool split, int cmd, int ans)
 			break;
 		switch (c) {
 		case 's':
-			say(ans, "%d %" PRIu64 " %d %d\n",
+			piped_say(ans, "%d %" PRIu64 " %d %d\n",
 			    pagemap_connected(s.pm), pagemap_reconnects(s.pm),
 			    pagemap_get_fd(s.pm), s.recalled);
 			break;
 		case 'c':
-			say(ans,
+			piped_say(ans,
 			    s.m && all(pagemap_mapping_data(s.m),
 				       pagemap_mapping_length(s.m), s.expect)
 				    ? "ok\n"
@@ -179,29 +166,29 @@ child_main(const char *socket, bool split, int cmd, int ans)
 			err = pagemap_persist(s.m, pagemap_mapping_data(s.m),
 					      pagemap_mapping_length(s.m));
 			s.expect = PATTERN;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'u':
 			err = pagemap_unmap(s.m);
 			if (!err)
 				s.m = NULL;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'U':
 			err = pagemap_unmap(s.m2);
 			if (!err)
 				s.m2 = NULL;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'm':
-			say(ans, "%d\n",
+			piped_say(ans, "%d\n",
 			    pagemap_map(s.l, 0, FILE_SIZE, PAGEMAP_WRITE,
 					&s.m));
 			break;
 		case 'Q':
 		case 'A':
 			active = c == 'A';
-			say(ans, "0\n");
+			piped_say(ans, "0\n");
 			break;
 		}
 	}
