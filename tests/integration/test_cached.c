@@ -62,30 +62,32 @@ teardown(void **state)
 	return daemon_teardown(state);
 }
 
+/* status_count -- the daemon's status: its count of grants held, or
+ * without @want_grants of requests decoded. */
+static uint64_t
+status_count(struct pagemap *pm, bool want_grants)
+{
+	struct pagemap_status *st;
+	uint64_t n;
+
+	OK(pagemap_status(pm, &st));
+	n = want_grants ? st->grants : st->requests;
+	pagemap_free(st);
+	return n;
+}
+
 /* requests -- the daemon's count of requests decoded (one more for the
  * status request that asks). */
 static uint64_t
 requests(struct pagemap *pm)
 {
-	struct pagemap_status *st;
-	uint64_t n;
-
-	OK(pagemap_status(pm, &st));
-	n = st->requests;
-	pagemap_free(st);
-	return n;
+	return status_count(pm, false);
 }
 
 static uint64_t
 grants(struct pagemap *pm)
 {
-	struct pagemap_status *st;
-	uint64_t n;
-
-	OK(pagemap_status(pm, &st));
-	n = st->grants;
-	pagemap_free(st);
-	return n;
+	return status_count(pm, true);
 }
 
 /* grants_become -- poll, bounded, until the daemon counts @n grants. */
