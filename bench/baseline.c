@@ -505,8 +505,8 @@ out:
 }
 
 int
-baseline_rig_start(const struct bench_opts *o, const char *region,
-		   char *path, struct pingpong *pp, struct rig *r)
+baseline_rig_start(const struct bench_opts *o, const char *region, char *path,
+		   struct pingpong *pp, struct rig *r)
 {
 	snprintf(path, PATH_MAX, "%s/kernel-baseline.dat", o->dir);
 	if (kernel_file_make(path))

@@ -200,7 +200,8 @@ holder(void *arg, int cmd, int ans)
 		switch (c) {
 		case 'c':
 			piped_say(ans, "%d\n",
-			    m && all(pagemap_mapping_data(m), 4 * MiB, CANARY));
+				  m && all(pagemap_mapping_data(m), 4 * MiB,
+					   CANARY));
 			break;
 		case 'u':
 			err = pagemap_unmap(m);

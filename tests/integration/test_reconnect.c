@@ -131,7 +131,7 @@ child_main(const char *socket, bool split, int cmd, int ans)
 		_exit(3);
 	memset(pagemap_mapping_data(s.m), CANARY, pagemap_mapping_length(s.m));
 	piped_say(ans, "ready %" PRIu64 " %d\n", pagemap_lease_id(s.l),
-	    pagemap_get_fd(s.pm));
+		  pagemap_get_fd(s.pm));
 	for (;;) {
 		struct pollfd p[2] = {
 			{.fd = cmd, .events = POLLIN},
@@ -150,15 +150,16 @@ child_main(const char *socket, bool split, int cmd, int ans)
 		switch (c) {
 		case 's':
 			piped_say(ans, "%d %" PRIu64 " %d %d\n",
-			    pagemap_connected(s.pm), pagemap_reconnects(s.pm),
-			    pagemap_get_fd(s.pm), s.recalled);
+				  pagemap_connected(s.pm),
+				  pagemap_reconnects(s.pm),
+				  pagemap_get_fd(s.pm), s.recalled);
 			break;
 		case 'c':
-			piped_say(ans,
-			    s.m && all(pagemap_mapping_data(s.m),
-				       pagemap_mapping_length(s.m), s.expect)
-				    ? "ok\n"
-				    : "bad\n");
+			piped_say(ans, s.m && all(pagemap_mapping_data(s.m),
+						  pagemap_mapping_length(s.m),
+						  s.expect)
+					       ? "ok\n"
+					       : "bad\n");
 			break;
 		case 'w':
 			memset(pagemap_mapping_data(s.m), PATTERN,
@@ -182,8 +183,8 @@ child_main(const char *socket, bool split, int cmd, int ans)
 			break;
 		case 'm':
 			piped_say(ans, "%d\n",
-			    pagemap_map(s.l, 0, FILE_SIZE, PAGEMAP_WRITE,
-					&s.m));
+				  pagemap_map(s.l, 0, FILE_SIZE, PAGEMAP_WRITE,
+					      &s.m));
 			break;
 		case 'Q':
 		case 'A':
