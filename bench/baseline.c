@@ -2,7 +2,8 @@
  * same run: a SEQPACKET ping-pong, pipelined SEQPACKET echo, and
  * open + mmap + write + munmap + close of a plain file. Also the pipelined
  * client loop that both the echo baseline and the daemon's throughput
- * figure run, so the two differ only in what is on the wire. */
+ * figure run, so the two differ only in what is on the wire; and the
+ * start of the map figures' runs (baseline file, echo process, rig). */
 #include "baseline.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "proc.h"
 
 #define PING_SIZE 64
@@ -500,4 +502,23 @@ out:
 	munmap(rsv, 2 * MAP_LEN);
 	close(fd);
 	return rc;
+}
+
+int
+baseline_rig_start(const struct bench_opts *o, const char *region, char *path,
+		   struct pingpong *pp, struct rig *r)
+{
+	snprintf(path, PATH_MAX, "%s/kernel-baseline.dat", o->dir);
+	if (kernel_file_make(path))
+		return -1;
+	if (pingpong_open(pp, o->server_cpu)) {
+		unlink(path);
+		return -1;
+	}
+	if (rig_start(r, o, o->dir, region, 64 * MIB, -1, 0)) {
+		pingpong_close(pp);
+		unlink(path);
+		return -1;
+	}
+	return 0;
 }

@@ -75,4 +75,14 @@ int kernel_mmap_run(int fd, size_t n, struct samples *s);
 int floor_map_run(struct pingpong *pp, const char *path, size_t n,
 		  bool send_unmap, struct samples *s);
 
+struct rig;
+
+/* baseline_rig_start -- the kernel baselines' file at @path (PATH_MAX
+ * bytes: o->dir/kernel-baseline.dat), then the echo process @pp (first,
+ * so that it does not inherit our connection to the daemon), then
+ * rig_start() of a 64 MiB region @region. 0 or -1; on failure nothing is
+ * left behind. */
+int baseline_rig_start(const struct bench_opts *o, const char *region,
+		       char *path, struct pingpong *pp, struct rig *r);
+
 #endif

@@ -208,20 +208,8 @@ fig_cold_map(const struct bench_opts *o, struct figure *tab)
 	int rc = -1;
 	struct rig r;
 
-	snprintf(path, sizeof(path), "%s/kernel-baseline.dat", o->dir);
-	if (kernel_file_make(path))
+	if (baseline_rig_start(o, "cold", path, &pp, &r))
 		return -1;
-	/* The echo process first, so that it does not inherit our
-	 * connection to the daemon. */
-	if (pingpong_open(&pp, o->server_cpu)) {
-		unlink(path);
-		return -1;
-	}
-	if (rig_start(&r, o, o->dir, "cold", 64 * MIB, -1, 0)) {
-		pingpong_close(&pp);
-		unlink(path);
-		return -1;
-	}
 	g.region = r.path;
 	if (client_create(r.pm, "cold", "f", MAP_LEN) ||
 	    samples_init(&pm, iters) || samples_init(&fl, iters))

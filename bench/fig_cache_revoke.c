@@ -6,7 +6,6 @@
  * daemon took the grants back alone; the holder also counts every recall
  * it is sent, which must stay 0. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +18,7 @@
 #include "bench.h"
 #include "client.h"
 #include "daemon.h"
+#include "holder.h"
 #include "proc.h"
 
 #define GRANT_LEN (2 * MIB)
@@ -28,10 +28,9 @@
 
 struct holder {
 	const char *socket;
-	unsigned grants;   /* 2 MiB grants per lease */
-	int ids[2];	   /* lease ids, holder to parent */
-	int cmd[2];	   /* 'n': take the next lease; end-of-file: stop */
-	uint64_t *recalls; /* shared: recalls the holder was sent */
+	unsigned grants;       /* 2 MiB grants per lease */
+	struct holder_pipes p; /* cmd: 'n', take the next lease */
+	uint64_t *recalls;     /* shared: recalls the holder was sent */
 };
 
 /* on_recall -- count: a cached grant is taken back without one. */
@@ -59,7 +58,6 @@ static int
 fill(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
 {
 	struct pagemap_lease *l;
-	uint64_t id;
 
 	if (client_lease(pm, "crevoke", "h", PAGEMAP_READ, &l))
 		return -1;
@@ -77,11 +75,8 @@ fill(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
 			return -1;
 		}
 	}
-	id = pagemap_lease_id(l);
 	*ret = l;
-	if (write(h->ids[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
-		return errno == EPIPE ? 1 : -1;
-	return 0;
+	return holder_send_id(&h->p, l);
 }
 
 static int
@@ -92,20 +87,13 @@ holder_main(void *arg)
 	struct pagemap *pm;
 	int rc = 1;
 
-	close(h->ids[0]);
-	close(h->cmd[1]);
-	/* The parent may be done while we fill: a write to its closed pipe
-	 * then fails with EPIPE instead of killing us. */
-	signal(SIGPIPE, SIG_IGN);
-	if (pagemap_connect(h->socket, "cached-revoke-holder", &pm)) {
-		say("holder: cannot connect");
+	if (holder_connect(&h->p, h->socket, "cached-revoke-holder", on_recall,
+			   h, &pm))
 		return 1;
-	}
-	pagemap_set_recall_handler(pm, on_recall, h);
 	for (;;) {
 		char c = 0;
 		ssize_t n = 0;
-		int err, filled = fill(h, pm, &l);
+		int filled = fill(h, pm, &l);
 
 		if (filled) {
 			rc = filled > 0 ? 0 : 1;
@@ -116,7 +104,7 @@ holder_main(void *arg)
 		while (n == 0) {
 			struct pollfd p[2] = {
 				{.fd = pagemap_get_fd(pm), .events = POLLIN},
-				{.fd = h->cmd[0], .events = POLLIN},
+				{.fd = h->p.cmd[0], .events = POLLIN},
 			};
 
 			if (poll(p, 2, -1) < 0 && errno != EINTR)
@@ -126,7 +114,7 @@ holder_main(void *arg)
 				goto out;
 			}
 			if (p[1].revents) {
-				n = read(h->cmd[0], &c, 1);
+				n = read(h->p.cmd[0], &c, 1);
 				if (n < 0 && errno == EINTR)
 					n = 0;
 				else if (n <= 0)
@@ -137,13 +125,9 @@ holder_main(void *arg)
 			rc = 0; /* done: clean up what is held */
 			goto out;
 		}
-		/* The daemon ended the lease: this frees the handle. */
-		err = pagemap_lease_release(l);
-		l = NULL;
-		if (err) {
-			say("holder: release: %s", pagemap_strerror(err));
+		/* The daemon ended the lease. */
+		if (holder_release(&l))
 			goto out;
-		}
 	}
 out:
 	if (l)
@@ -189,15 +173,11 @@ static int
 revoke_run(struct run *r, size_t n, struct samples *s)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct pollfd p = {.fd = r->ids, .events = POLLIN};
 		uint64_t id, t0, t1, cached;
 		int err;
 
-		if (poll(&p, 1, WAIT_MS) != 1 ||
-		    read(r->ids, &id, sizeof(id)) != (ssize_t)sizeof(id)) {
-			say("the cached-revoke holder went quiet");
+		if (holder_next_id(r->ids, WAIT_MS, "cached-revoke", &id))
 			return -1;
-		}
 		if (stop_holder(r->holder) ||
 		    client_lease_grants(r->pm, "crevoke", "h", id, &cached))
 			return -1;
@@ -229,7 +209,7 @@ fig_cached_revoke(const struct bench_opts *o, struct figure *tab)
 	size_t iters = o->quick ? 20 : 100, warm = o->quick ? 2 : 5;
 	unsigned grants = o->quick ? 32 : 512; /* 1 GiB of 2 MiB */
 	uint64_t size = (uint64_t)grants * GRANT_LEN;
-	struct holder h = {.ids = {-1, -1}, .cmd = {-1, -1}, .grants = grants};
+	struct holder h = {.p = HOLDER_PIPES_INIT, .grants = grants};
 	struct pingpong pp = {.pid = 0, .fd = -1};
 	struct run run = {.holder = -1, .min_cached = UINT64_MAX};
 	struct samples rv = {0}, p = {0};
@@ -254,19 +234,12 @@ fig_cached_revoke(const struct bench_opts *o, struct figure *tab)
 	r.pm = NULL;
 	if (pingpong_open(&pp, o->server_cpu))
 		goto out;
-	if (pipe2(h.ids, O_CLOEXEC) || pipe2(h.cmd, O_CLOEXEC)) {
-		say("pipe: %s", strerror(errno));
-		goto out;
-	}
 	h.socket = r.d.socket;
-	run.holder = proc_spawn(holder_main, &h);
+	run.holder = holder_spawn(&h.p, holder_main, &h);
 	if (run.holder < 0)
 		goto out;
-	close(h.ids[1]);
-	close(h.cmd[0]);
-	h.ids[1] = h.cmd[0] = -1;
-	run.ids = h.ids[0];
-	run.cmd = h.cmd[1];
+	run.ids = h.p.ids[0];
+	run.cmd = h.p.cmd[1];
 	if (daemon_connect(&r.d, "pagemap-bench", &r.pm))
 		goto out;
 	run.pm = r.pm;
@@ -290,12 +263,7 @@ fig_cached_revoke(const struct bench_opts *o, struct figure *tab)
 	f->done = true;
 	rc = 0;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (h.ids[i] >= 0)
-			close(h.ids[i]);
-		if (h.cmd[i] >= 0)
-			close(h.cmd[i]);
-	}
+	holder_pipes_close(&h.p);
 	if (run.holder > 0) {
 		kill(run.holder, SIGCONT);
 		if (proc_wait(run.holder, "cached-revoke holder"))

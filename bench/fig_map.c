@@ -92,20 +92,8 @@ fig_map_vs_kernel(const struct bench_opts *o, struct figure *tab)
 	struct rig r;
 	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/kernel-baseline.dat", o->dir);
-	if (kernel_file_make(path))
+	if (baseline_rig_start(o, "map", path, &pp, &r))
 		return -1;
-	/* The echo process first, so that it does not inherit our
-	 * connection to the daemon. */
-	if (pingpong_open(&pp, o->server_cpu)) {
-		unlink(path);
-		return -1;
-	}
-	if (rig_start(&r, o, o->dir, "map", 64 * MIB, -1, 0)) {
-		pingpong_close(&pp);
-		unlink(path);
-		return -1;
-	}
 	if (client_create(r.pm, "map", "f", MAP_LEN) ||
 	    client_lease(r.pm, "map", "f", PAGEMAP_WRITE, &l) ||
 	    samples_init(&pm, iters) || samples_init(&k, iters) ||

@@ -3,8 +3,6 @@
  * dispatch loop; the time to the revoke's reply against a raw ping-pong.
  * The holder then takes a new lease and maps again, untimed. */
 #include <errno.h>
-#include <signal.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,14 +12,14 @@
 #include "bench.h"
 #include "client.h"
 #include "daemon.h"
+#include "holder.h"
 #include "proc.h"
 
 #define WAIT_MS 30000
 
 struct holder {
 	const char *socket;
-	int ids[2];		   /* lease ids, holder to parent */
-	int stop[2];		   /* end-of-file: the holder stops */
+	struct holder_pipes p;	   /* cmd: only its end-of-file, stop */
 	struct pagemap_mapping *m; /* the mapping the next recall ends */
 	int err;
 };
@@ -57,7 +55,6 @@ static int
 hold(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
 {
 	struct pagemap_lease *l;
-	uint64_t id;
 	int err;
 
 	if (client_lease(pm, "revoke", "h", PAGEMAP_READ, &l))
@@ -68,12 +65,9 @@ hold(struct holder *h, struct pagemap *pm, struct pagemap_lease **ret)
 		pagemap_lease_release(l);
 		return -1;
 	}
-	id = pagemap_lease_id(l);
 	*ret = l;
 	/* 1: the parent is done and closed its end (EPIPE): stop. */
-	if (write(h->ids[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
-		return errno == EPIPE ? 1 : -1;
-	return 0;
+	return holder_send_id(&h->p, l);
 }
 
 static int
@@ -84,16 +78,9 @@ holder_main(void *arg)
 	struct pagemap_lease *l = NULL;
 	int rc = 1;
 
-	close(h->ids[0]);
-	close(h->stop[1]);
-	/* The parent may be done while we take the next lease: a write to
-	 * its closed pipe then fails with EPIPE instead of killing us. */
-	signal(SIGPIPE, SIG_IGN);
-	if (pagemap_connect(h->socket, "revoke-holder", &pm)) {
-		say("holder: cannot connect");
+	if (holder_connect(&h->p, h->socket, "revoke-holder", on_recall, h,
+			   &pm))
 		return 1;
-	}
-	pagemap_set_recall_handler(pm, on_recall, h);
 	for (;;) {
 		int err;
 
@@ -105,7 +92,7 @@ holder_main(void *arg)
 		while (h->m) {
 			struct pollfd p[2] = {
 				{.fd = pagemap_get_fd(pm), .events = POLLIN},
-				{.fd = h->stop[0], .events = POLLIN},
+				{.fd = h->p.cmd[0], .events = POLLIN},
 			};
 
 			if (poll(p, 2, -1) < 0 && errno != EINTR)
@@ -123,14 +110,9 @@ holder_main(void *arg)
 			say("holder: unmap: %s", pagemap_strerror(h->err));
 			goto out;
 		}
-		/* The daemon ended the lease at our return: this frees the
-		 * handle. */
-		err = pagemap_lease_release(l);
-		l = NULL;
-		if (err) {
-			say("holder: release: %s", pagemap_strerror(err));
+		/* The daemon ended the lease at our return. */
+		if (holder_release(&l))
 			goto out;
-		}
 	}
 out:
 	if (h->m)
@@ -147,15 +129,11 @@ static int
 revoke_run(struct pagemap *pm, int ids, size_t n, struct samples *s)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct pollfd p = {.fd = ids, .events = POLLIN};
 		uint64_t id, t0, t1;
 		int err;
 
-		if (poll(&p, 1, WAIT_MS) != 1 ||
-		    read(ids, &id, sizeof(id)) != (ssize_t)sizeof(id)) {
-			say("the revoke holder went quiet");
+		if (holder_next_id(ids, WAIT_MS, "revoke", &id))
 			return -1;
-		}
 		t0 = now_ns();
 		err = pagemap_lease_revoke(pm, id, -1);
 		t1 = now_ns();
@@ -176,7 +154,7 @@ fig_revoke_rtt(const struct bench_opts *o, struct figure *tab)
 {
 	struct figure *f = &tab[FIG_REVOKE_RTT];
 	size_t iters = o->quick ? 200 : 5000, warm = o->quick ? 20 : 300;
-	struct holder h = {.ids = {-1, -1}, .stop = {-1, -1}};
+	struct holder h = {.p = HOLDER_PIPES_INIT};
 	struct pingpong pp = {.pid = 0, .fd = -1};
 	struct samples rv = {0}, p = {0};
 	pid_t holder = -1;
@@ -195,24 +173,17 @@ fig_revoke_rtt(const struct bench_opts *o, struct figure *tab)
 	 * but it must not inherit the holder's stop pipe. */
 	if (pingpong_open(&pp, o->server_cpu))
 		goto out;
-	if (pipe2(h.ids, O_CLOEXEC) || pipe2(h.stop, O_CLOEXEC)) {
-		say("pipe: %s", strerror(errno));
-		goto out;
-	}
 	h.socket = r.d.socket;
-	holder = proc_spawn(holder_main, &h);
+	holder = holder_spawn(&h.p, holder_main, &h);
 	if (holder < 0)
 		goto out;
-	close(h.ids[1]);
-	close(h.stop[0]);
-	h.ids[1] = h.stop[0] = -1;
 	if (daemon_connect(&r.d, "pagemap-bench", &r.pm))
 		goto out;
-	if (revoke_run(r.pm, h.ids[0], warm, NULL) ||
+	if (revoke_run(r.pm, h.p.ids[0], warm, NULL) ||
 	    pingpong_run(&pp, warm, NULL))
 		goto out;
 	for (int b = 0; b < BLOCKS; b++)
-		if (revoke_run(r.pm, h.ids[0], iters / BLOCKS, &rv) ||
+		if (revoke_run(r.pm, h.p.ids[0], iters / BLOCKS, &rv) ||
 		    pingpong_run(&pp, iters / BLOCKS, &p))
 			goto out;
 	f->value = samples_median(&rv) / samples_median(&p);
@@ -220,12 +191,7 @@ fig_revoke_rtt(const struct bench_opts *o, struct figure *tab)
 	f->done = true;
 	rc = 0;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (h.ids[i] >= 0)
-			close(h.ids[i]);
-		if (h.stop[i] >= 0)
-			close(h.stop[i]);
-	}
+	holder_pipes_close(&h.p);
 	if (holder > 0 && proc_wait(holder, "revoke holder"))
 		rc = -1;
 	pingpong_close(&pp);

@@ -33,7 +33,6 @@ struct pmem_media {
 	enum media_kind kind;
 	void *zero;	  /* ZERO_CHUNK of the zero page, mapped at first use */
 	uint64_t *filled; /* bit per page known not to be a hole (plain) */
-	bool sync_due;	  /* media_clear() zeroes not yet synced */
 	struct media_crash *crash; /* test builds */
 };
 
@@ -62,6 +61,20 @@ pmem2_fail(char *err, int ret, const char *what, const char *path)
 	return errmsg(err, e, "%s %s: %s", what, path, pmem2_errormsg());
 }
 
+/* stat_media -- fstat() @fd into *st: a regular file or a dax device. */
+static int
+stat_media(int fd, const char *path, struct stat *st, char *err)
+{
+	if (fstat(fd, st))
+		return errmsg(err, -errno, "cannot stat %s: %s", path,
+			      strerror(errno));
+	if (!S_ISCHR(st->st_mode) && !S_ISREG(st->st_mode))
+		return errmsg(err, -EINVAL,
+			      "%s is neither a regular file nor a dax device",
+			      path);
+	return 0;
+}
+
 /* pmem_persist -- pm_media's persist: libpmem2's persist of the range. */
 static int
 pmem_persist(struct pm_media *m, uint64_t off, uint64_t len)
@@ -75,16 +88,14 @@ pmem_persist(struct pm_media *m, uint64_t off, uint64_t len)
 	return media_crash_persist(p->crash, m->base, off, len);
 }
 
-/* file_write -- the pm_media write of a plain-file region: pwrite(),
- * ZERO_CHUNK at a time (the page cache sizes its folios by the write);
- * zeroes come from an untouched anonymous mapping, all of it the zero
- * page. */
+/* pwrite_all -- fault_pwrite() @src, or zeroes if @src is NULL, over
+ * [off, off + len) of @fd, ZERO_CHUNK at a time (the page cache sizes its
+ * folios by the write). Zeroes come from an untouched anonymous mapping
+ * (*zero, made at first use: all of it the zero page). */
 static int
-file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
+pwrite_all(int fd, const void *src, void **zero, uint64_t off, uint64_t len)
 {
-	struct pmem_media *p = priv(m);
-
-	if (src == NULL && p->zero == NULL) {
+	if (src == NULL && *zero == NULL) {
 		void *z = fault_hit(FAULT_ALLOC)
 				  ? MAP_FAILED
 				  : mmap(NULL, ZERO_CHUNK, PROT_READ,
@@ -92,12 +103,11 @@ file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 
 		if (z == MAP_FAILED)
 			return -ENOMEM;
-		p->zero = z;
+		*zero = z;
 	}
 	while (len) {
 		size_t n = len < ZERO_CHUNK ? (size_t)len : ZERO_CHUNK;
-		ssize_t k =
-			fault_pwrite(p->fd, src ? src : p->zero, n, (off_t)off);
+		ssize_t k = fault_pwrite(fd, src ? src : *zero, n, (off_t)off);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -109,6 +119,22 @@ file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
 			src = (const uint8_t *)src + k;
 	}
 	return 0;
+}
+
+/* zero_write -- pwrite_all() of zeroes. */
+static int
+zero_write(int fd, void **zero, uint64_t off, uint64_t len)
+{
+	return pwrite_all(fd, NULL, zero, off, len);
+}
+
+/* file_write -- the pm_media write of a plain-file region: pwrite_all(). */
+static int
+file_write(struct pm_media *m, uint64_t off, const void *src, uint64_t len)
+{
+	struct pmem_media *p = priv(m);
+
+	return pwrite_all(p->fd, src, &p->zero, off, len);
 }
 
 int
@@ -123,13 +149,9 @@ media_open(struct pm_media *m, int fd, const char *path,
 	size_t size = 0, align = 0;
 	int ret;
 
-	if (fstat(fd, &st))
-		return errmsg(err, -errno, "cannot stat %s: %s", path,
-			      strerror(errno));
-	if (!S_ISCHR(st.st_mode) && !S_ISREG(st.st_mode))
-		return errmsg(err, -EINVAL,
-			      "%s is neither a regular file nor a dax device",
-			      path);
+	ret = stat_media(fd, path, &st, err);
+	if (ret)
+		return ret;
 	p = fault_calloc(1, sizeof(*p));
 	if (!p)
 		return errmsg(err, -ENOMEM, "out of memory");
@@ -293,24 +315,16 @@ filled_bits(uint64_t *filled, uint64_t pg, uint64_t n, bool set)
 	return true;
 }
 
-int
-media_fill(struct pm_media *m, uint64_t off, uint64_t len)
+/* fill_holes -- write zeroes over every hole in [off, off + len) of the
+ * plain file @fd, then mark its pages in @filled. */
+static int
+fill_holes(int fd, void **zero, uint64_t *filled, uint64_t off, uint64_t len)
 {
-	struct pmem_media *p = priv(m);
 	uint64_t pg = off >> PM_PAGE_SHIFT, npages = len >> PM_PAGE_SHIFT;
 	uint64_t end = off + len;
 
-	if (p->kind != MEDIA_FILE)
-		return 0;
-	if (off > m->size || len > m->size - off)
-		return 0; /* nothing of the region there to fill */
-	/* Pages once filled (or found to be data) stay data: nothing ever
-	 * punches a hole again. Remembering them saves a SEEK_HOLE per
-	 * grant. */
-	if (filled_bits(p->filled, pg, npages, false))
-		return 0;
 	while (off < end) {
-		off_t hole = fault_lseek(p->fd, (off_t)off, SEEK_HOLE);
+		off_t hole = fault_lseek(fd, (off_t)off, SEEK_HOLE);
 		off_t data;
 		uint64_t stop;
 		int rv;
@@ -321,15 +335,34 @@ media_fill(struct pm_media *m, uint64_t off, uint64_t len)
 			return -errno;
 		if ((uint64_t)hole >= end)
 			break;
-		data = fault_lseek(p->fd, hole, SEEK_DATA);
+		data = fault_lseek(fd, hole, SEEK_DATA);
 		stop = data < 0 || (uint64_t)data > end ? end : (uint64_t)data;
-		rv = file_write(m, (uint64_t)hole, NULL, stop - (uint64_t)hole);
+		rv = zero_write(fd, zero, (uint64_t)hole,
+				stop - (uint64_t)hole);
 		if (rv)
 			return rv;
 		off = stop;
 	}
-	filled_bits(p->filled, pg, npages, true);
+	filled_bits(filled, pg, npages, true);
 	return 0;
+}
+
+int
+media_fill(struct pm_media *m, uint64_t off, uint64_t len)
+{
+	struct pmem_media *p = priv(m);
+	uint64_t pg = off >> PM_PAGE_SHIFT, npages = len >> PM_PAGE_SHIFT;
+
+	if (p->kind != MEDIA_FILE)
+		return 0;
+	if (off > m->size || len > m->size - off)
+		return 0; /* nothing of the region there to fill */
+	/* Pages once filled (or found to be data) stay data: nothing ever
+	 * punches a hole again. Remembering them saves a SEEK_HOLE per
+	 * grant. */
+	if (filled_bits(p->filled, pg, npages, false))
+		return 0;
+	return fill_holes(p->fd, &p->zero, p->filled, off, len);
 }
 
 bool
@@ -354,17 +387,13 @@ media_source_size(int fd, const char *path, uint64_t *ret, char *err)
 	size_t sz = 0;
 	int rc;
 
-	if (fstat(fd, &st))
-		return errmsg(err, -errno, "cannot stat %s: %s", path,
-			      strerror(errno));
+	rc = stat_media(fd, path, &st, err);
+	if (rc)
+		return rc;
 	if (S_ISREG(st.st_mode)) {
 		*ret = (uint64_t)st.st_size;
 		return 0;
 	}
-	if (!S_ISCHR(st.st_mode))
-		return errmsg(err, -EINVAL,
-			      "%s is neither a regular file nor a dax device",
-			      path);
 	rc = pmem2_source_from_fd(&src, fd);
 	if (rc)
 		return pmem2_fail(err, rc, "pmem2 source for", path);
@@ -392,36 +421,6 @@ static struct data_priv *
 dpriv(const struct pm_data *d)
 {
 	return d->ctx;
-}
-
-/* zero_write -- fault_pwrite() zeroes over [off, off + len) of @fd, ZERO_CHUNK
- * at a time from an untouched anonymous mapping (*zero, made at first
- * use: all of it the zero page). */
-static int
-zero_write(int fd, void **zero, uint64_t off, uint64_t len)
-{
-	if (*zero == NULL) {
-		void *z = fault_hit(FAULT_ALLOC)
-				  ? MAP_FAILED
-				  : mmap(NULL, ZERO_CHUNK, PROT_READ,
-					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (z == MAP_FAILED)
-			return -ENOMEM;
-		*zero = z;
-	}
-	while (len) {
-		size_t n = len < ZERO_CHUNK ? (size_t)len : ZERO_CHUNK;
-		ssize_t k = fault_pwrite(fd, *zero, n, (off_t)off);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EIO;
-		off += (uint64_t)k;
-		len -= (uint64_t)k;
-	}
-	return 0;
 }
 
 /* probe_kind -- a regular data file on a DAX filesystem maps with a finer
@@ -498,13 +497,9 @@ media_data_open(struct pm_data *d, int fd, const char *path, uint64_t size,
 	uint64_t fsize = 0;
 	int ret;
 
-	if (fstat(fd, &st))
-		return errmsg(err, -errno, "cannot stat %s: %s", path,
-			      strerror(errno));
-	if (!S_ISCHR(st.st_mode) && !S_ISREG(st.st_mode))
-		return errmsg(err, -EINVAL,
-			      "%s is neither a regular file nor a dax device",
-			      path);
+	ret = stat_media(fd, path, &st, err);
+	if (ret)
+		return ret;
 	ret = media_source_size(fd, path, &fsize, err);
 	if (ret)
 		return ret;
@@ -531,7 +526,7 @@ media_data_open(struct pm_data *d, int fd, const char *path, uint64_t size,
 		/* Here rather than at a page's first grant: the grant path
 		 * allocates nothing. */
 		p->filled = fault_calloc((size / PM_PAGE_SIZE + 63) / 64,
-				   sizeof(uint64_t));
+					 sizeof(uint64_t));
 		if (!p->filled) {
 			free(p);
 			return errmsg(err, -ENOMEM, "out of memory");
@@ -609,8 +604,7 @@ media_data_zero(struct pm_data *d, uint64_t off, uint64_t len)
 }
 
 int
-media_data_clear(struct pm_data *d, uint64_t off, uint64_t len,
-		 bool defer_sync)
+media_data_clear(struct pm_data *d, uint64_t off, uint64_t len, bool defer_sync)
 {
 	struct data_priv *p = dpriv(d);
 	int rv;
@@ -652,7 +646,6 @@ media_data_fill(struct pm_data *d, uint64_t off, uint64_t len)
 {
 	struct data_priv *p = dpriv(d);
 	uint64_t pg = off >> PM_PAGE_SHIFT, npages = len >> PM_PAGE_SHIFT;
-	uint64_t end = off + len;
 
 	if (!p || p->kind != MEDIA_FILE || !in_data(d, off, len))
 		return 0;
@@ -663,26 +656,5 @@ media_data_fill(struct pm_data *d, uint64_t off, uint64_t len)
 		return 0;
 	if (media_data_check(d, NULL))
 		return -EIO;
-	while (off < end) {
-		off_t hole = fault_lseek(d->fd, (off_t)off, SEEK_HOLE);
-		off_t data;
-		uint64_t stop;
-		int rv;
-
-		if (hole < 0 && errno == ENXIO)
-			break;
-		if (hole < 0)
-			return -errno;
-		if ((uint64_t)hole >= end)
-			break;
-		data = fault_lseek(d->fd, hole, SEEK_DATA);
-		stop = data < 0 || (uint64_t)data > end ? end : (uint64_t)data;
-		rv = zero_write(d->fd, &p->zero, (uint64_t)hole,
-				stop - (uint64_t)hole);
-		if (rv)
-			return rv;
-		off = stop;
-	}
-	filled_bits(p->filled, pg, npages, true);
-	return 0;
+	return fill_holes(d->fd, &p->zero, p->filled, off, len);
 }

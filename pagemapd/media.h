@@ -139,7 +139,7 @@ void media_data_close(struct pm_data *d);
  * now in *ret_size when it was truncated below d->size. */
 int media_data_check(struct pm_data *d, uint64_t *ret_size);
 
-/* media_data_clear -- media_clear() of the data file: zeroes over [off,
+/* media_data_clear -- clear pages of the data file: zeroes over [off,
  * off + len) before the pages go to a file (a plain file's holes stay
  * holes), synced at once or with @defer_sync at the next
  * media_data_sync(). Returns 0 or -errno (-EIO when the file is shorter

@@ -99,6 +99,20 @@ no_meta(const struct region_files *r, const struct region_files_opts *o,
 		      r->meta_path, r->path);
 }
 
+/* plan -- layout_plan() of @g into @sb, or -EINVAL with a reason. */
+static int
+plan(const struct region_files *r, const struct pm_geometry *g,
+     struct pm_super *sb, char *err)
+{
+	if (layout_plan(g, sb))
+		return errmsg(err, -EINVAL,
+			      "cannot format %s: size below %u MiB or max "
+			      "order above %u",
+			      r->path, PM_MIN_REGION_SIZE >> 20,
+			      PM_MAX_ORDER_LIMIT);
+	return 0;
+}
+
 /* create_size -- the data size a created region gets, or -EINVAL (with a
  * reason) when @o could not format one. */
 static int
@@ -111,16 +125,14 @@ create_size(const struct region_files *r, const struct region_files_opts *o,
 		.inode_count = o->inode_count,
 	};
 	struct pm_super sb;
+	int rv;
 
 	if (o->size == 0)
 		return errmsg(err, -EINVAL, "a size is required to create %s",
 			      r->path);
-	if (layout_plan(&g, &sb))
-		return errmsg(err, -EINVAL,
-			      "cannot format %s: size below %u MiB or max "
-			      "order above %u",
-			      r->path, PM_MIN_REGION_SIZE >> 20,
-			      PM_MAX_ORDER_LIMIT);
+	rv = plan(r, &g, &sb, err);
+	if (rv)
+		return rv;
 	*ret = g.region_size;
 	return 0;
 }
@@ -298,12 +310,9 @@ format(struct region_files *r, const struct region_files_opts *o, bool fresh,
 	ret = data_size(r, o, &g.region_size, err);
 	if (ret)
 		return ret;
-	if (layout_plan(&g, &sb))
-		return errmsg(err, -EINVAL,
-			      "cannot format %s: size below %u MiB or max "
-			      "order above %u",
-			      r->path, PM_MIN_REGION_SIZE >> 20,
-			      PM_MAX_ORDER_LIMIT);
+	ret = plan(r, &g, &sb, err);
+	if (ret)
+		return ret;
 	ret = new_uuid(sb.uuid, err);
 	if (ret)
 		return ret;

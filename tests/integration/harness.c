@@ -452,6 +452,17 @@ ctl(const struct daemon *d, char *out, size_t outlen, char *err, size_t errlen,
 	return rv;
 }
 
+void
+ctl_write(const struct daemon *d, const char *name, const char *text)
+{
+	static char out[16384], err[4096];
+	const char *argv[] = {PAGEMAPCTL_BIN, "--socket", d->socket,
+			      "write",	      name,	  NULL};
+
+	assert_int_equal(run(argv, text, out, sizeof(out), err, sizeof(err)),
+			 0);
+}
+
 int
 ctl_as(uid_t uid, gid_t gid, const struct daemon *d, char *out, size_t outlen,
        char *err, size_t errlen, ...)
@@ -542,6 +553,19 @@ piped_ask(struct piped *p, char c, char *buf, size_t len)
 		n++;
 	}
 	buf[n] = '\0';
+}
+
+void
+piped_say(int ans, const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (write(ans, line, strlen(line)) < 0)
+		_exit(4);
 }
 
 void

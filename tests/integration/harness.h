@@ -83,6 +83,11 @@ void piped_start(struct piped *p, void (*child)(void *arg, int cmd, int ans),
  * goes away fails the test. */
 void piped_ask(struct piped *p, char c, char *buf, size_t len);
 
+/* piped_say -- in the child: write one formatted answer (128 bytes at
+ * most) on @ans; _exit(4) if it cannot. */
+void piped_say(int ans, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* piped_quit -- send 'q' and reap the child, which must exit 0; close the
  * pipes. */
 void piped_quit(struct piped *p);
@@ -124,6 +129,10 @@ int run(const char *const *argv, const char *input, char *out, size_t outlen,
 /* ctl -- run pagemapctl --socket d->socket ARGS... (NULL ended). */
 int ctl(const struct daemon *d, char *out, size_t outlen, char *err,
 	size_t errlen, ...) __attribute__((sentinel));
+
+/* ctl_write -- pagemapctl write @name with @text on its stdin, which
+ * must succeed. */
+void ctl_write(const struct daemon *d, const char *name, const char *text);
 
 /* ctl_as -- the same, as user @uid/@gid (for permission tests). */
 int ctl_as(uid_t uid, gid_t gid, const struct daemon *d, char *out,

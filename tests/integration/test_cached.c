@@ -63,30 +63,32 @@ teardown(void **state)
 	return daemon_teardown(state);
 }
 
+/* status_count -- the daemon's status: its count of grants held, or
+ * without @want_grants of requests decoded. */
+static uint64_t
+status_count(struct pagemap *pm, bool want_grants)
+{
+	struct pagemap_status *st;
+	uint64_t n;
+
+	OK(pagemap_status(pm, &st));
+	n = want_grants ? st->grants : st->requests;
+	pagemap_free(st);
+	return n;
+}
+
 /* requests -- the daemon's count of requests decoded (one more for the
  * status request that asks). */
 static uint64_t
 requests(struct pagemap *pm)
 {
-	struct pagemap_status *st;
-	uint64_t n;
-
-	OK(pagemap_status(pm, &st));
-	n = st->requests;
-	pagemap_free(st);
-	return n;
+	return status_count(pm, false);
 }
 
 static uint64_t
 grants(struct pagemap *pm)
 {
-	struct pagemap_status *st;
-	uint64_t n;
-
-	OK(pagemap_status(pm, &st));
-	n = st->grants;
-	pagemap_free(st);
-	return n;
+	return status_count(pm, true);
 }
 
 /* grants_become -- poll, bounded, until the daemon counts @n grants. */
@@ -131,19 +133,6 @@ struct holder_args {
 	const char *socket;
 	const char *file;
 };
-
-static void
-say(int ans, const char *fmt, ...)
-{
-	char line[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (write(ans, line, strlen(line)) < 0)
-		_exit(4);
-}
 
 /* scribble -- what a hostile holder can do: write junk into every word of
  * its own table (found as its memfd among its fds). Returns the words
@@ -233,7 +222,7 @@ holder(void *arg, int cmd, int ans)
 	memset(pagemap_mapping_data(m2), CANARY, 4 * MiB);
 	if (pagemap_unmap(m2))
 		_exit(3);
-	say(ans, "ready %" PRIu64 "\n", pagemap_lease_id(l));
+	piped_say(ans, "ready %" PRIu64 "\n", pagemap_lease_id(l));
 	for (;;) {
 		char c;
 
@@ -241,23 +230,24 @@ holder(void *arg, int cmd, int ans)
 			break;
 		switch (c) {
 		case 'c':
-			say(ans, "%d\n",
-			    m && all(pagemap_mapping_data(m), 4 * MiB, CANARY));
+			piped_say(ans, "%d\n",
+				  m && all(pagemap_mapping_data(m), 4 * MiB,
+					   CANARY));
 			break;
 		case 'u':
 			err = pagemap_unmap(m);
 			m = NULL;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'm':
 			err = pagemap_map(l, 4 * MiB, 4 * MiB, PAGEMAP_WRITE,
 					  &m2);
 			if (!err)
 				pagemap_unmap(m2);
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'h':
-			say(ans, "%ld\n", scribble());
+			piped_say(ans, "%ld\n", scribble());
 			break;
 		case 'k':
 			err = pagemap_map(l, 4 * MiB, 4 * MiB, PAGEMAP_WRITE,
@@ -267,13 +257,13 @@ holder(void *arg, int cmd, int ans)
 					  CANARY);
 				pagemap_unmap(m2);
 			}
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'x':
-			say(ans, "%d\n", swap_words());
+			piped_say(ans, "%d\n", swap_words());
 			break;
 		case 'd':
-			say(ans, "%d\n", pagemap_dispatch(pm));
+			piped_say(ans, "%d\n", pagemap_dispatch(pm));
 			break;
 		}
 	}

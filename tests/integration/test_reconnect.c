@@ -110,19 +110,6 @@ all(const unsigned char *p, size_t n, unsigned char v)
 	return true;
 }
 
-static void
-say(int ans, const char *fmt, ...)
-{
-	char line[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (write(ans, line, strlen(line)) < 0)
-		_exit(4);
-}
-
 /* forget_words -- make the next daemon refuse this process's word table:
  * a memfd of another size, without seals, dup3()'d over the library's
  * (found among its fds), so its cached grants are forgotten at the
@@ -172,8 +159,8 @@ child_main(const char *socket, bool split, int cmd, int ans)
 				  PAGEMAP_WRITE, &s.m2)))
 		_exit(3);
 	memset(pagemap_mapping_data(s.m), CANARY, pagemap_mapping_length(s.m));
-	say(ans, "ready %" PRIu64 " %d\n", pagemap_lease_id(s.l),
-	    pagemap_get_fd(s.pm));
+	piped_say(ans, "ready %" PRIu64 " %d\n", pagemap_lease_id(s.l),
+		  pagemap_get_fd(s.pm));
 	for (;;) {
 		struct pollfd p[2] = {
 			{.fd = cmd, .events = POLLIN},
@@ -191,16 +178,17 @@ child_main(const char *socket, bool split, int cmd, int ans)
 			break;
 		switch (c) {
 		case 's':
-			say(ans, "%d %" PRIu64 " %d %d\n",
-			    pagemap_connected(s.pm), pagemap_reconnects(s.pm),
-			    pagemap_get_fd(s.pm), s.recalled);
+			piped_say(ans, "%d %" PRIu64 " %d %d\n",
+				  pagemap_connected(s.pm),
+				  pagemap_reconnects(s.pm),
+				  pagemap_get_fd(s.pm), s.recalled);
 			break;
 		case 'c':
-			say(ans,
-			    s.m && all(pagemap_mapping_data(s.m),
-				       pagemap_mapping_length(s.m), s.expect)
-				    ? "ok\n"
-				    : "bad\n");
+			piped_say(ans, s.m && all(pagemap_mapping_data(s.m),
+						  pagemap_mapping_length(s.m),
+						  s.expect)
+					       ? "ok\n"
+					       : "bad\n");
 			break;
 		case 'w':
 			memset(pagemap_mapping_data(s.m), PATTERN,
@@ -208,32 +196,32 @@ child_main(const char *socket, bool split, int cmd, int ans)
 			err = pagemap_persist(s.m, pagemap_mapping_data(s.m),
 					      pagemap_mapping_length(s.m));
 			s.expect = PATTERN;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'u':
 			err = pagemap_unmap(s.m);
 			if (!err)
 				s.m = NULL;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'U':
 			err = pagemap_unmap(s.m2);
 			if (!err)
 				s.m2 = NULL;
-			say(ans, "%d\n", err);
+			piped_say(ans, "%d\n", err);
 			break;
 		case 'm':
-			say(ans, "%d\n",
-			    pagemap_map(s.l, 0, FILE_SIZE, PAGEMAP_WRITE,
-					&s.m));
+			piped_say(ans, "%d\n",
+				  pagemap_map(s.l, 0, FILE_SIZE, PAGEMAP_WRITE,
+					      &s.m));
 			break;
 		case 'x':
-			say(ans, "%d\n", forget_words());
+			piped_say(ans, "%d\n", forget_words());
 			break;
 		case 'Q':
 		case 'A':
 			active = c == 'A';
-			say(ans, "0\n");
+			piped_say(ans, "0\n");
 			break;
 		}
 	}

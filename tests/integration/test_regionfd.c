@@ -60,16 +60,6 @@ restart(struct fixture *f)
 	return daemon_start(&f->d, args, NULL);
 }
 
-static void
-write_text(struct fixture *f, const char *name, const char *text)
-{
-	const char *argv[] = {PAGEMAPCTL_BIN, "--socket", f->d.socket,
-			      "write",	      name,	  NULL};
-
-	assert_int_equal(run(argv, text, out, sizeof(out), err, sizeof(err)),
-			 0);
-}
-
 /* make_files -- r/mine (a write lease's), r/other, s/bystander. */
 static void
 make_files(struct fixture *f)
@@ -84,8 +74,8 @@ make_files(struct fixture *f)
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create",
 			     "s/bystander", "--size", "4K", NULL),
 			 0);
-	write_text(f, "r/other", "the data of other");
-	write_text(f, "s/bystander", "the data of bystander");
+	ctl_write(&f->d, "r/other", "the data of other");
+	ctl_write(&f->d, "s/bystander", "the data of bystander");
 }
 
 /* assert_listing -- file ls of @region has @name of @size bytes. */

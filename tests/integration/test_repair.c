@@ -31,16 +31,6 @@ setup(void **state)
 	return f ? 0 : -1;
 }
 
-static void
-write_text(struct fixture *f, const char *name, const char *text)
-{
-	const char *argv[] = {PAGEMAPCTL_BIN, "--socket", f->d.socket,
-			      "write",	      name,	  NULL};
-
-	assert_int_equal(run(argv, text, out, sizeof(out), err, sizeof(err)),
-			 0);
-}
-
 /* slot_of -- the inode slot of the file named @name. */
 static uint32_t
 slot_of(int fd, const struct pm_super *sb, const char *name)
@@ -96,8 +86,8 @@ overlapping_files_are_repaired_and_the_region_attaches(void **state)
 	assert_int_equal(ctl(&f->d, NULL, 0, NULL, 0, "file", "create", "r/b",
 			     "--size", "8K", NULL),
 			 0);
-	write_text(f, "r/a", "the data of a");
-	write_text(f, "r/b", "the data of b");
+	ctl_write(&f->d, "r/a", "the data of a");
+	ctl_write(&f->d, "r/b", "the data of b");
 	assert_int_equal(daemon_stop(&f->d), 0);
 
 	/* b's extent is pointed at a's pages (in the metadata file). */

@@ -598,14 +598,13 @@ random_clients_never_break_i1(void **state)
 static int
 setup(void **state)
 {
-	char spec[PATH_MAX + 64];
-	const char *args[] = {"--region", spec, NULL};
+	const char *regions[] = {"r=r.pmem,size=256M,create", NULL};
+	int rc;
 
 	(void)state;
-	daemon_init(&d);
+	rc = daemon_start_regions(&d, regions);
 	snprintf(region_path, sizeof(region_path), "%s/r.pmem", d.dir);
-	snprintf(spec, sizeof(spec), "r=%s,size=256M,create", region_path);
-	return daemon_start(&d, args, NULL);
+	return rc;
 }
 
 static int

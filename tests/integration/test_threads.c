@@ -668,8 +668,8 @@ threads_race_revoke_and_truncate_without_breaking_i1(void **state)
 static int
 setup(void **state)
 {
-	char spec[PATH_MAX + 64];
-	const char *args[] = {"--region", spec, NULL};
+	const char *regions[] = {"r=r.pmem,size=256M,create", NULL};
+	int rc;
 
 	(void)state;
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
@@ -677,10 +677,9 @@ setup(void **state)
 	if (sh == MAP_FAILED)
 		return -1;
 	memset(sh, 0, sizeof(*sh));
-	daemon_init(&d);
+	rc = daemon_start_regions(&d, regions);
 	snprintf(region_path, sizeof(region_path), "%s/r.pmem", d.dir);
-	snprintf(spec, sizeof(spec), "r=%s,size=256M,create", region_path);
-	return daemon_start(&d, args, NULL);
+	return rc;
 }
 
 static int

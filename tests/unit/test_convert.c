@@ -25,45 +25,22 @@
 #include "pair.h"
 #include "region.h"
 
-#include "fdcheck.h"
-#include "tmpdir.h"
+#include "regionfix.h"
 #include "v1image.h"
 
 #define RSIZE (16u << 20)
 static const char text[] = "the data of a version 1 file";
 
-struct fx {
-	char dir[64];
-	char path[128];
-	char meta[160];
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	fdcheck_begin();
-	if (tmpdir_make(f->dir, sizeof(f->dir), "convert") < 0) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/r.pmem", f->dir);
-	snprintf(f->meta, sizeof(f->meta), "%s.meta", f->path);
-	*state = f;
-	return 0;
+	return regionfix_setup(state, "convert");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	tmpdir_remove(f->dir);
-	free(f);
-	return fdcheck_end();
+	return regionfix_teardown(state);
 }
 
 /* read_at -- @len bytes of @path at @off. */
@@ -80,7 +57,7 @@ read_at(const char *path, uint64_t off, void *buf, size_t len)
 /* assert_converted -- fsck clean (@orphans left: an attach frees them),
  * attach, the file and its bytes there, the old superblock page zero. */
 static void
-assert_converted(struct fx *f, uint32_t orphans)
+assert_converted(struct regionfix *f, uint32_t orphans)
 {
 	struct region_opts o = {0};
 	struct fsck_report rep;
@@ -123,7 +100,7 @@ assert_converted(struct fx *f, uint32_t orphans)
 static void
 a_version_1_region_is_refused_then_converted(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region_opts o = {0};
 	struct convert_report rep;
 	struct fsck_report frep;
@@ -170,7 +147,7 @@ a_version_1_region_is_refused_then_converted(void **state)
 static void
 an_interrupted_conversion_is_finished_by_a_rerun(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	char saved[PATH_MAX];
 	struct convert_report rep;
 	uint8_t *orig = malloc(RSIZE);
@@ -211,7 +188,7 @@ an_interrupted_conversion_is_finished_by_a_rerun(void **state)
 static void
 a_metadata_file_of_another_region_is_left_alone(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct convert_report rep;
 	struct region_opts o = {.size = RSIZE, .create = true};
 	char other[192], err[REGION_ERR_MAX];

@@ -22,8 +22,7 @@
 #include "layout.h"
 #include "region.h"
 
-#include "fdcheck.h"
-#include "tmpdir.h"
+#include "regionfix.h"
 
 /*
  * SQLite's approach (test_malloc.c, the "ioerr" tests): a scripted
@@ -80,37 +79,17 @@ static struct {
 	uint64_t lo, hi;
 } focus[FAULT_NCLASS];
 
-struct fx {
-	char dir[64];
-	char path[128];
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	fdcheck_begin();
-	if (tmpdir_make(f->dir, sizeof(f->dir), "faults") < 0) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/r.pmem", f->dir);
-	*state = f;
-	return 0;
+	return regionfix_setup(state, "faults");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
 	fault_reset();
-	tmpdir_remove(f->dir);
-	free(f);
-	return fdcheck_end();
+	return regionfix_teardown(state);
 }
 
 static int
@@ -510,7 +489,7 @@ sweep(const char *path, enum fault_class c, prepare_fn *prepare, run_fn *run,
 static void
 allocation_faults_in_file_operations_are_clean(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 
 	sweep(f->path, FAULT_ALLOC, make_base, run_ops, false);
 }
@@ -518,7 +497,7 @@ allocation_faults_in_file_operations_are_clean(void **state)
 static void
 allocation_faults_in_create_and_format_are_clean(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 
 	sweep(f->path, FAULT_ALLOC, prepare_none, run_format, true);
 }
@@ -526,7 +505,7 @@ allocation_faults_in_create_and_format_are_clean(void **state)
 static void
 io_faults_in_file_operations_are_clean(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 
 	sweep(f->path, FAULT_IO, make_base, run_ops, false);
 }
@@ -534,7 +513,7 @@ io_faults_in_file_operations_are_clean(void **state)
 static void
 io_faults_in_create_and_format_are_clean(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 
 	sweep(f->path, FAULT_IO, prepare_none, run_format, true);
 }
@@ -543,7 +522,7 @@ io_faults_in_create_and_format_are_clean(void **state)
 static void
 faults_where_the_journal_starts_over_are_clean(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 
 	for (int c = 0; c < FAULT_NCLASS; c++) {
 		wrap_ops = 0;
@@ -554,7 +533,7 @@ faults_where_the_journal_starts_over_are_clean(void **state)
 static void
 sync_faults_in_file_operations_fail_the_region(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 
 	sweep(f->path, FAULT_SYNC, make_base, run_ops, false);
 }
@@ -562,7 +541,7 @@ sync_faults_in_file_operations_fail_the_region(void **state)
 static void
 sync_faults_in_create_and_format_are_clean(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 
 	sweep(f->path, FAULT_SYNC, prepare_none, run_format, true);
 }
@@ -573,7 +552,7 @@ sync_faults_in_create_and_format_are_clean(void **state)
 static void
 failed_persist_makes_the_region_read_only(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = NULL;
 	struct inode *a, *c = NULL;
 	char err[REGION_ERR_MAX];

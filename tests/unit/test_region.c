@@ -23,44 +23,23 @@
 #include "media_crash.h"
 #include "region.h"
 
-#include "fdcheck.h"
 #include "rng.h"
-#include "tmpdir.h"
+#include "regionfix.h"
 
 #define MiB (1ull << 20)
 #define PG PM_PAGE_SIZE
 #define REGION_SIZE (64 * MiB)
 
-struct fx {
-	char dir[64];
-	char path[128];
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	fdcheck_begin();
-	if (tmpdir_make(f->dir, sizeof(f->dir), "region") < 0) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/r.pmem", f->dir);
-	*state = f;
-	return 0;
+	return regionfix_setup(state, "region");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	tmpdir_remove(f->dir);
-	free(f);
-	return fdcheck_end();
+	return regionfix_teardown(state);
 }
 
 static int
@@ -233,7 +212,7 @@ super_of(const char *path)
 static void
 create_formats_a_sparse_region_file(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct region_info ri;
 	struct stat st;
@@ -282,7 +261,7 @@ no_data(int fd, off_t off, off_t len)
 static void
 fill_writes_only_the_holes_asked_for(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t d = r->sb->data_pg + 64;
 	off_t at = (off_t)(d * PG);
@@ -314,7 +293,7 @@ fill_writes_only_the_holes_asked_for(void **state)
 static void
 attach_without_create_needs_the_file(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = NULL;
 	char err[REGION_ERR_MAX];
 
@@ -328,7 +307,7 @@ attach_without_create_needs_the_file(void **state)
 static void
 create_with_an_impossible_geometry_leaves_no_file(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = NULL;
 	char err[REGION_ERR_MAX];
 
@@ -345,7 +324,7 @@ create_with_an_impossible_geometry_leaves_no_file(void **state)
 static void
 max_order_zero_is_a_valid_order(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = NULL;
 	struct inode *ino;
 	char err[REGION_ERR_MAX];
@@ -364,7 +343,7 @@ max_order_zero_is_a_valid_order(void **state)
 static void
 create_on_an_existing_region_does_not_reformat(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct region_info a, b;
 
@@ -387,7 +366,7 @@ create_on_an_existing_region_does_not_reformat(void **state)
 static void
 an_attached_file_is_locked_against_a_second_attach(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true), *r2 = NULL;
 	char err[REGION_ERR_MAX], alias[160], want[200];
 	struct stat before, after;
@@ -418,7 +397,7 @@ an_attached_file_is_locked_against_a_second_attach(void **state)
 static void
 create_sizes_and_formats_an_empty_file(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r;
 	struct region_info ri;
 	int fd = open(f->path, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -436,7 +415,7 @@ create_sizes_and_formats_an_empty_file(void **state)
 static void
 create_formats_an_all_zero_file_but_never_a_used_one(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = NULL;
 	char err[REGION_ERR_MAX];
 	uint8_t junk[16] = "not a region", back[16];
@@ -470,7 +449,7 @@ create_formats_an_all_zero_file_but_never_a_used_one(void **state)
 static void
 region_names_are_checked(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = NULL;
 	char err[REGION_ERR_MAX], longname[REGION_NAME_MAX + 2];
 	struct region_opts o = {.size = REGION_SIZE, .create = true};
@@ -496,7 +475,7 @@ region_names_are_checked(void **state)
 static void
 read_super_checks_without_attaching(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct pm_super sb;
 	char err[REGION_ERR_MAX];
@@ -516,7 +495,7 @@ read_super_checks_without_attaching(void **state)
 static void
 files_of_any_size_are_backed_and_zeroed(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r);
 	struct file_info fi;
@@ -565,7 +544,7 @@ files_of_any_size_are_backed_and_zeroed(void **state)
 static void
 names_are_unique_and_checked(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0;
 	struct inode *ino = NULL;
@@ -603,7 +582,7 @@ names_are_unique_and_checked(void **state)
 static void
 no_space_changes_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct inode *a = create(r, "a", 3 * PG), *ino = NULL;
 	uint64_t free0 = free_pages(r);
@@ -639,7 +618,7 @@ no_space_changes_nothing(void **state)
 static void
 no_inode_slot_is_enospc(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r;
 	struct inode *ino = NULL;
 	uint64_t free0;
@@ -662,7 +641,7 @@ no_inode_slot_is_enospc(void **state)
 static void
 resize_grows_and_shrinks_in_place(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r);
 	struct inode *c = create(r, "c", 2 * MiB);
@@ -711,7 +690,7 @@ resize_grows_and_shrinks_in_place(void **state)
 static void
 growth_appends_merge_into_one_extent(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct inode *a = create(r, "log", PG);
 	uint32_t fext = r->files.free_extents;
@@ -728,7 +707,7 @@ growth_appends_merge_into_one_extent(void **state)
 static void
 grow_exposes_zeroes_not_old_data(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct inode *z = create(r, "z", 2 * PG + 100);
 
@@ -761,7 +740,7 @@ grow_exposes_zeroes_not_old_data(void **state)
 static void
 unlink_frees_everything(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r), ino1;
 	uint32_t fext = r->files.free_extents, slot;
@@ -807,7 +786,7 @@ unlink_frees_everything(void **state)
 static void
 reattach_shows_the_same_state(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	const char *names[] = {"zero", "one", "odd", "two-meg", "more"};
 	const uint64_t sizes[] = {0, PG, 12345, 2 * MiB, 5 * MiB + 7};
@@ -849,7 +828,7 @@ reattach_shows_the_same_state(void **state)
 static void
 many_files_reattach(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r;
 	char name[32];
 
@@ -871,7 +850,7 @@ many_files_reattach(void **state)
 static void
 unlink_too_big_for_one_transaction_goes_through_the_orphan_list(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r;
 	struct inode *x, *y;
 	uint64_t free0, room, ysize;
@@ -912,7 +891,7 @@ unlink_too_big_for_one_transaction_goes_through_the_orphan_list(void **state)
 static void
 a_failed_operation_keeps_the_rest_of_its_batch(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct inode *grow;
 	uint64_t size = 0;
@@ -962,7 +941,7 @@ expect_refused(const char *path, int code, const char *words)
 static void
 a_torn_sector_over_a_live_inode_is_refused_and_reported(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	static const uint8_t zero[512];
 	struct fsck_report rep;
@@ -995,7 +974,7 @@ a_torn_sector_over_a_live_inode_is_refused_and_reported(void **state)
 static void
 corrupt_superblock_is_refused(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint8_t b;
 
@@ -1027,7 +1006,7 @@ corrupt_superblock_is_refused(void **state)
 static void
 corrupt_inode_record_is_refused(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct pm_super sb;
 	uint32_t slot = create(r, "victim", 3 * PG)->slot;
@@ -1050,7 +1029,7 @@ corrupt_inode_record_is_refused(void **state)
 static void
 the_last_transaction_is_replayed_at_attach(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r;
 	uint32_t slot;
 	struct pm_super sb;
@@ -1087,7 +1066,7 @@ the_last_transaction_is_replayed_at_attach(void **state)
 static void
 corrupt_bitmap_is_refused(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct pm_super sb;
 	uint64_t pg;
@@ -1106,7 +1085,7 @@ corrupt_bitmap_is_refused(void **state)
 static void
 overlapping_extents_are_refused(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct inode *a = create(r, "a", 4 * PG);
 	struct inode *b = create(r, "b", 4 * PG);
@@ -1127,7 +1106,7 @@ overlapping_extents_are_refused(void **state)
 static void
 duplicate_names_are_refused(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint32_t s1 = create(r, "same", 0)->slot;
 	uint32_t s2 = create(r, "diff", 0)->slot;
@@ -1148,7 +1127,7 @@ duplicate_names_are_refused(void **state)
 static void
 garbage_everywhere_never_crashes(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	struct pm_super sb;
 	uint8_t junk[4096];
@@ -1176,7 +1155,7 @@ garbage_everywhere_never_crashes(void **state)
 static void
 orphans_found_at_attach_are_reclaimed(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint64_t free0 = free_pages(r);
 	uint32_t fext = r->files.free_extents;
@@ -1231,7 +1210,7 @@ orphans_found_at_attach_are_reclaimed(void **state)
 static void
 an_orphan_off_the_list_is_refused(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	uint32_t s = create(r, "o", PG)->slot;
 	struct pm_super sb;
@@ -1425,7 +1404,7 @@ run_child(const char *path, uint64_t after, bool torn, size_t *ret_done,
 static void
 every_crash_point_leaves_a_whole_state(void **state)
 {
-	struct fx *f = *state;
+	struct regionfix *f = *state;
 	struct region *r = attach(f->path, true);
 	char base[192], mbase[192], meta[192], durable[192];
 	struct region_opts od = {.max_order = 9, .meta = durable};
