@@ -58,14 +58,14 @@ save(const struct seed *sd, const char *dir, const char *name)
 	} while (0)
 
 static void
-hello(struct seed *sd)
+hello(struct seed *sd, uint64_t caps)
 {
 	Pagemap__Request rq;
 	Pagemap__Hello m = PAGEMAP__HELLO__INIT;
 
 	m.version = 1;
 	m.client_name = "seed";
-	m.capabilities = 1;
+	m.capabilities = caps;
 	BODY(&rq, hello, HELLO, &m);
 	add(sd, &rq);
 }
@@ -218,8 +218,8 @@ lease_release(struct seed *sd, uint64_t lease)
 }
 
 static void
-map(struct seed *sd, uint64_t lease, uint64_t off, uint64_t len,
-    Pagemap__Access access)
+map_words(struct seed *sd, uint64_t lease, uint64_t off, uint64_t len,
+	  Pagemap__Access access, bool words)
 {
 	Pagemap__Request rq;
 	Pagemap__MapRequest m = PAGEMAP__MAP_REQUEST__INIT;
@@ -228,7 +228,35 @@ map(struct seed *sd, uint64_t lease, uint64_t off, uint64_t len,
 	m.offset = off;
 	m.length = len;
 	m.access = access;
+	m.words = words;
 	BODY(&rq, map, MAP, &m);
+	add(sd, &rq);
+}
+
+static void
+map(struct seed *sd, uint64_t lease, uint64_t off, uint64_t len,
+    Pagemap__Access access)
+{
+	map_words(sd, lease, off, len, access, false);
+}
+
+/* taken -- hand back the grants in word slots [0, n) at generation @gen
+ * (one-way: no reply). */
+static void
+taken(struct seed *sd, uint32_t n, uint32_t gen)
+{
+	Pagemap__Request rq;
+	Pagemap__TakenRequest m = PAGEMAP__TAKEN_REQUEST__INIT;
+	uint32_t slot[8], gens[8];
+
+	for (uint32_t i = 0; i < n && i < 8; i++) {
+		slot[i] = i;
+		gens[i] = gen;
+	}
+	m.n_slot = m.n_gen = n < 8 ? n : 8;
+	m.slot = slot;
+	m.gen = gens;
+	BODY(&rq, taken, TAKEN, &m);
 	add(sd, &rq);
 }
 
@@ -301,15 +329,25 @@ blockers(struct seed *sd, char *name)
 	add(sd, &rq);
 }
 
+/* Every capability a client of today announces: reconnect, blocker
+ * fields, cached grants, hidden counts. */
+#define ALL_CAPS 15u
+
 static struct seed *
-fresh(void)
+fresh_caps(uint64_t caps)
 {
 	struct seed *sd = calloc(1, sizeof(*sd));
 
 	if (sd == NULL)
 		abort();
-	hello(sd);
+	hello(sd, caps);
 	return sd;
+}
+
+static struct seed *
+fresh(void)
+{
+	return fresh_caps(1);
 }
 
 int
@@ -383,5 +421,22 @@ main(int argc, char **argv)
 	ONE("story_attach", region_attach(sd, "a", 8u << 20);
 	    region_info(sd, "a"); region_detach(sd, "a", 0);
 	    region_attach(sd, "a", 0); region_list(sd));
+	/* Cached grants: maps with state words, grants handed back by
+	 * Taken (right and wrong generations), a truncate that takes the
+	 * rest back, the listings with every capability. */
+#define CACHED(name, ...)                                                      \
+	do {                                                                   \
+		sd = fresh_caps(ALL_CAPS);                                     \
+		__VA_ARGS__;                                                   \
+		save(sd, dir, name);                                           \
+		free(sd);                                                      \
+	} while (0)
+	CACHED("story_cached", file_create(sd, "f", 1 << 20);
+	       lease_acquire(sd, "f", PAGEMAP__ACCESS__ACCESS_WRITE); map_words(
+		       sd, 1, 0, 1 << 20, PAGEMAP__ACCESS__ACCESS_WRITE, true);
+	       grant_list(sd, 1); taken(sd, 4, 1); taken(sd, 4, 7);
+	       file_truncate(sd, "f", 4096, 0); blockers(sd, "f");
+	       lease_list(sd); region_list(sd); lease_release(sd, 1));
+	CACHED("taken_alone", taken(sd, 8, 1); status(sd));
 	return 0;
 }
