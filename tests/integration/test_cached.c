@@ -355,13 +355,37 @@ a_map_of_cached_grants_sends_no_message(void **state)
 	pagemap_close(other);
 }
 
+/* truncate_under_stopped_holder -- with the holder of lease @id (two
+ * grants mapped, two cached, in the second half of @name) stopped by
+ * SIGSTOP, truncate @name to 4 MiB: the daemon takes the cached grants
+ * back alone and leaves the mapped ones; continued, the holder's map of
+ * the cut range is refused by the daemon (its cache knows no better) and
+ * its canary is intact. */
+static void
+truncate_under_stopped_holder(struct fixture *f, struct piped *p, uint64_t id,
+			      const char *name)
+{
+	struct pagemap_file_info *fi;
+	size_t s[3];
+
+	assert_int_equal(kill(p->pid, SIGSTOP), 0);
+	OK(pagemap_file_truncate(f->pm, "r", name, 4 * MiB, 5000, &fi));
+	assert_int_equal(fi->size, 4 * MiB);
+	pagemap_free(fi);
+	states(f->pm, id, s);
+	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
+	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 0);
+	assert_int_equal(kill(p->pid, SIGCONT), 0);
+	assert_int_equal(ask_int(p, 'm'), -ENXIO);
+	assert_int_equal(ask_int(p, 'c'), 1);
+}
+
 static void
 truncate_takes_cached_grants_from_a_stopped_holder(void **state)
 {
 	struct fixture *f = *state;
 	struct holder_args a;
 	struct piped p;
-	struct pagemap_file_info *fi;
 	size_t s[3];
 	uint64_t id = holder_start(f, &p, &a, "t");
 
@@ -370,17 +394,7 @@ truncate_takes_cached_grants_from_a_stopped_holder(void **state)
 	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 2);
 	/* A holder that never reads its socket does not block a truncate
 	 * of what it only has cached. */
-	assert_int_equal(kill(p.pid, SIGSTOP), 0);
-	OK(pagemap_file_truncate(f->pm, "r", "t", 4 * MiB, 5000, &fi));
-	assert_int_equal(fi->size, 4 * MiB);
-	pagemap_free(fi);
-	states(f->pm, id, s);
-	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
-	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 0);
-	assert_int_equal(kill(p.pid, SIGCONT), 0);
-	/* Its cache knows no better; the daemon does: past the end. */
-	assert_int_equal(ask_int(&p, 'm'), -ENXIO);
-	assert_int_equal(ask_int(&p, 'c'), 1);
+	truncate_under_stopped_holder(f, &p, id, "t");
 	piped_quit(&p);
 	grants_become(f->pm, 0);
 }
@@ -559,7 +573,6 @@ kill9_of_the_daemon_keeps_mapped_and_cached_grants(void **state)
 	struct fixture *f = *state;
 	struct holder_args a;
 	struct piped p;
-	struct pagemap_file_info *fi;
 	uint64_t id = holder_start(f, &p, &a, "d"), r;
 	size_t s[3];
 
@@ -577,16 +590,7 @@ kill9_of_the_daemon_keeps_mapped_and_cached_grants(void **state)
 	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
 	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 2);
 	/* The daemon takes the adopted cached grants back alone. */
-	assert_int_equal(kill(p.pid, SIGSTOP), 0);
-	OK(pagemap_file_truncate(f->pm, "r", "d", 4 * MiB, 5000, &fi));
-	assert_int_equal(fi->size, 4 * MiB);
-	pagemap_free(fi);
-	states(f->pm, id, s);
-	assert_int_equal(s[PAGEMAP_GRANT_MAPPED], 2);
-	assert_int_equal(s[PAGEMAP_GRANT_CACHED], 0);
-	assert_int_equal(kill(p.pid, SIGCONT), 0);
-	assert_int_equal(ask_int(&p, 'm'), -ENXIO);
-	assert_int_equal(ask_int(&p, 'c'), 1);
+	truncate_under_stopped_holder(f, &p, id, "d");
 	assert_int_equal(ask_int(&p, 'u'), 0);
 	piped_quit(&p);
 	grants_become(f->pm, 0);
