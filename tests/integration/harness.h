@@ -83,6 +83,13 @@ void piped_start(struct piped *p, void (*child)(void *arg, int cmd, int ans),
  * goes away fails the test. */
 void piped_ask(struct piped *p, char c, char *buf, size_t len);
 
+/* bad_word_table -- in a libpagemap client: put, in place of its word
+ * table (the memfd of cached grants' state words, found among its fds), a
+ * memfd of another size without seals, which a restarted daemon refuses
+ * when it is handed back (what a hostile or broken holder can do; the
+ * library then forgets its cached grants). Returns 0 or -1. */
+int bad_word_table(void);
+
 /* piped_say -- in the child: write one formatted answer (128 bytes at
  * most) on @ans; _exit(4) if it cannot. */
 void piped_say(int ans, const char *fmt, ...)

@@ -170,34 +170,6 @@ scribble(void)
 	return -1;
 }
 
-/* swap_words -- what a hostile holder can hand back at its reconnect: in
- * place of its word table (its memfd, found among its fds), a memfd of
- * another size without seals. Returns 0 or -1. */
-static int
-swap_words(void)
-{
-	for (int fd = 3; fd < 1024; fd++) {
-		char path[64], link[128];
-		ssize_t n;
-		int bad;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = '\0';
-		if (!strstr(link, "pagemap-words"))
-			continue;
-		bad = memfd_create("not-words", MFD_CLOEXEC);
-		if (bad < 0 || ftruncate(bad, 4096) < 0 ||
-		    dup3(bad, fd, O_CLOEXEC) < 0)
-			return -1;
-		close(bad);
-		return 0;
-	}
-	return -1;
-}
-
 /* holder -- map [0, 4M) of its file (filled with the canary) and [4M,
  * 8M), unmap the second (cached), say "ready LEASE", then serve:
  * 'c' canary still there?, 'u' unmap the first, 'm' map [4M, 8M) again
@@ -260,7 +232,7 @@ holder(void *arg, int cmd, int ans)
 			piped_say(ans, "%d\n", err);
 			break;
 		case 'x':
-			piped_say(ans, "%d\n", swap_words());
+			piped_say(ans, "%d\n", bad_word_table());
 			break;
 		case 'd':
 			piped_say(ans, "%d\n", pagemap_dispatch(pm));

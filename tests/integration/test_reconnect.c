@@ -110,35 +110,6 @@ all(const unsigned char *p, size_t n, unsigned char v)
 	return true;
 }
 
-/* forget_words -- make the next daemon refuse this process's word table:
- * a memfd of another size, without seals, dup3()'d over the library's
- * (found among its fds), so its cached grants are forgotten at the
- * reconnect. Returns 0 or -1. */
-static int
-forget_words(void)
-{
-	for (int fd = 3; fd < 1024; fd++) {
-		char path[64], link[128];
-		ssize_t n;
-		int bad;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = '\0';
-		if (!strstr(link, "pagemap-words"))
-			continue;
-		bad = memfd_create("not-words", MFD_CLOEXEC);
-		if (bad < 0 || ftruncate(bad, 4096) < 0 ||
-		    dup3(bad, fd, O_CLOEXEC) < 0)
-			return -1;
-		close(bad);
-		return 0;
-	}
-	return -1;
-}
-
 /* child_main -- map r/a (with @split: [0, 2M) and [2M, 4M) as two
  * mappings), fill it with the canary, say "ready LEASE FD", then serve
  * commands while driving the library from a poll loop. */
@@ -216,7 +187,7 @@ child_main(const char *socket, bool split, int cmd, int ans)
 					      &s.m));
 			break;
 		case 'x':
-			piped_say(ans, "%d\n", forget_words());
+			piped_say(ans, "%d\n", bad_word_table());
 			break;
 		case 'Q':
 		case 'A':
@@ -332,8 +303,8 @@ uncached_of(struct fixture *f, pid_t pid, uint64_t min_offset)
 	j = ctl_json(f, "grant", "ls", "--pid", p);
 	for (size_t i = 0; i < json_object_array_length(jrows(j, "grants"));
 	     i++) {
-		json_object *g = json_object_array_get_idx(jrows(j, "grants"),
-							   i);
+		json_object *g =
+			json_object_array_get_idx(jrows(j, "grants"), i);
 		json_object *s;
 
 		if ((uint64_t)jint(g, "file_offset") >= min_offset &&
